@@ -1,0 +1,53 @@
+// swift-tools-version:6.0
+//
+// One manifest for the host toolkit and the bare-metal kernel.
+//   host:   swift build / swift test
+//   kernel: scripts/build-kernel.sh  (swift build --triple aarch64-none-none-elf --toolset toolset.json --product Kernel)
+import PackageDescription
+
+let package = Package(
+    name: "mmdbg",
+    products: [
+        .executable(name: "mmdbg", targets: ["mmdbg"]),
+        .executable(name: "Kernel", targets: ["Kernel"]),
+        .library(name: "GdbRemote", targets: ["GdbRemote"]),
+        .library(name: "Inspect", targets: ["Inspect"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // ---- Shared ABI: the one definition of every structure the debugger decodes.
+        .target(name: "KernelABI", path: "Sources/KernelABI"),
+
+        // ---- Kernel (Embedded Swift for aarch64-none-none-elf; pure parts also build for the host)
+        .target(name: "KernelSupport", dependencies: ["KernelABI"], path: "Sources/KernelSupport"),
+        .target(name: "KernelCore", dependencies: ["KernelSupport"], path: "Sources/KernelCore",
+                swiftSettings: [.swiftLanguageMode(.v5)]),
+        .executableTarget(name: "Kernel", dependencies: ["KernelCore", "KernelSupport"], path: "Sources/Kernel",
+                          exclude: ["kernel.ld"],
+                          swiftSettings: [.swiftLanguageMode(.v5)]),
+
+        // ---- Host toolkit
+        .target(name: "QEMULauncher", path: "Sources/QEMULauncher"),
+        .target(name: "GdbRemote", path: "Sources/GdbRemote"),
+        .target(name: "Inspect", dependencies: ["GdbRemote", "KernelABI"], path: "Sources/Inspect"),
+        .target(name: "FaultInjection", dependencies: ["GdbRemote", "Inspect", "QEMULauncher"], path: "Sources/FaultInjection"),
+        .systemLibrary(name: "CReadline", path: "Sources/CReadline"),
+        .executableTarget(name: "mmdbg", dependencies: [
+            "GdbRemote", "Inspect", "FaultInjection", "QEMULauncher", "CReadline",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Sources/mmdbg"),
+
+        // ---- Tests
+        .target(name: "TestSupport", dependencies: ["QEMULauncher", "GdbRemote"], path: "Sources/TestSupport"),
+        .testTarget(name: "KernelCoreTests", dependencies: ["KernelCore", "KernelSupport"],
+                    swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "KernelBootTests", dependencies: ["TestSupport", "QEMULauncher", "KernelABI"]),
+        .testTarget(name: "GdbRemoteTests", dependencies: ["GdbRemote", "TestSupport"]),
+        .testTarget(name: "InspectTests", dependencies: ["Inspect", "TestSupport"]),
+        .testTarget(name: "MmdbgTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "FaultInjectionTests", dependencies: ["FaultInjection", "TestSupport"]),
+        .testTarget(name: "GdbScriptsTests", dependencies: ["TestSupport"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// FaultInjection: filled in by its issue.

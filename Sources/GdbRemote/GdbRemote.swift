@@ -1,0 +1,1 @@
+// GdbRemote: filled in by its issue.

@@ -1,0 +1,1 @@
+// Inspect: filled in by its issue.

@@ -1,0 +1,199 @@
+/*
+ * kernel_abi.h — the ONE definition of every structure and constant that
+ * crosses the kernel/debugger boundary.
+ *
+ * Imported by the kernel (Embedded Swift, through KernelSupport), by host
+ * Swift code (Inspect, mmdbg, FaultInjection: offsets come from
+ * MemoryLayout<T>.offset(of:)), and turned into gdb/mmdbg_layout.py by
+ * scripts/gen-gdb-layout (a test regenerates it and fails on drift).
+ *
+ * Why C: C fixes the layout and C DWARF is correct; Swift promises no layout
+ * and its Embedded DWARF gives wrong member offsets. Change a structure here
+ * and bump MM_LAYOUT_VERSION: the debugger refuses to decode a kernel whose
+ * exported mm_layout record disagrees with what it was compiled against.
+ */
+#ifndef MMDBG_KERNEL_ABI_H
+#define MMDBG_KERNEL_ABI_H
+
+#include <stdint.h>
+
+#define MM_LAYOUT_MAGIC   0x4D4D4442474C4159ULL /* "MMDBGLAY" */
+#define MM_LAYOUT_VERSION 1u
+
+/* ---- Memory map --------------------------------------------------------
+ *
+ *  VA 0xFFFF_FFFF_FFFF_FFFF ┐
+ *                           │ TTBR1: kernel half
+ *  VA 0xFFFF_0000_0000_0000 ┘ linear map of RAM: KVA = PA + LINEAR_MAP_BASE
+ *       (non-canonical hole)
+ *  VA 0x0000_1000_0000_0000   STACK_TOP (exclusive)
+ *       [STACK_LOW, STACK_TOP)            user stack, demand paged, grows down
+ *       [STACK_GUARD_LOW, STACK_GUARD_HIGH) guard: a fault here = stack overflow
+ *       ... 16 TiB gap: wild (0xDEADBEEF000 lives here) ...
+ *       [HEAP_BASE, mm.brk)               heap, demand paged
+ *       [DATA_BASE, HEAP_BASE)            ELF data/bss, eagerly mapped; else wild
+ *       [TEXT_BASE, DATA_BASE)            ELF text, eagerly mapped
+ *  VA 0x0000_0000_0000_0000   TTBR0: user half
+ */
+#define MM_PAGE_SHIFT        12
+#define MM_PAGE_SIZE         4096ULL
+#define MM_PAGE_MASK         0xFFFFFFFFFFFFF000ULL
+#define MM_LINEAR_MAP_BASE   0xFFFF000000000000ULL
+#define MM_RAM_BASE          0x40000000ULL
+#define MM_KERNEL_LOAD_PA    0x40080000ULL
+
+#define MM_TEXT_BASE         0x0000000000400000ULL
+#define MM_DATA_BASE         0x0000000001000000ULL
+#define MM_HEAP_BASE         0x0000000010000000ULL
+#define MM_STACK_TOP         0x0000100000000000ULL
+#define MM_STACK_LOW         (MM_STACK_TOP - 0x10000ULL)   /* 16 pages of stack */
+#define MM_STACK_GUARD_HIGH  MM_STACK_LOW
+#define MM_STACK_GUARD_LOW   (MM_STACK_LOW - 0x10000ULL)   /* 16 guard pages */
+
+/* ---- Descriptor bits the kernel uses (Arm ARM names) ------------------- */
+#define MM_TD_VALID          (1ULL << 0)
+#define MM_TD_TABLE          (1ULL << 1)   /* table at L0-L2, page at L3 */
+#define MM_TD_ATTR_NORMAL    (0ULL << 2)   /* AttrIndx 0 = MAIR normal WB */
+#define MM_TD_ATTR_DEVICE    (1ULL << 2)   /* AttrIndx 1 = MAIR device nGnRnE */
+#define MM_TD_AP_EL0         (1ULL << 6)   /* AP[1]: EL0 access */
+#define MM_TD_AP_RO          (1ULL << 7)   /* AP[2]: read-only */
+#define MM_TD_SH_INNER       (3ULL << 8)
+#define MM_TD_AF             (1ULL << 10)
+#define MM_TD_NG             (1ULL << 11)
+#define MM_TD_PXN            (1ULL << 53)
+#define MM_TD_UXN            (1ULL << 54)
+
+#define MM_TD_USER_TABLE_FLAGS (MM_TD_TABLE | MM_TD_VALID)
+/* Leaf bag shared by the ELF loader and demand paging (as the reference's
+ * TD_USER_PAGE_FLAGS_DEFAULT): valid page, normal memory, EL0 RW, AF, inner
+ * shareable, not global, privileged execute never. */
+#define MM_TD_USER_PAGE_FLAGS_DEFAULT \
+    (MM_TD_VALID | MM_TD_TABLE | MM_TD_ATTR_NORMAL | MM_TD_AP_EL0 | \
+     MM_TD_SH_INNER | MM_TD_AF | MM_TD_NG | MM_TD_PXN)
+#define MM_TD_USER_XN        MM_TD_UXN
+/* Text: read-only + executable at EL0 (a store raises a permission fault). */
+#define MM_TD_USER_TEXT_FLAGS (MM_TD_USER_PAGE_FLAGS_DEFAULT | MM_TD_AP_RO)
+
+/* ---- Sizes ------------------------------------------------------------- */
+#define MM_MAX_PAGE_COUNT    64   /* kernel_pages[] and user_pages[] slots per task */
+#define MM_NR_TASKS          16
+#define MM_TASK_NAME_LEN     16
+#define MM_LOG_RING_SIZE     16384
+
+/* Freed pages are filled with this 64-bit pattern (Linux's POISON_FREE
+ * byte, 0x6b). The debugger flags a mapped page that still holds it. */
+#define MM_PAGE_POISON       0x6B6B6B6B6B6B6B6BULL
+
+/* ---- Task states ------------------------------------------------------- */
+#define MM_TASK_FREE      0
+#define MM_TASK_RUNNABLE  1
+#define MM_TASK_RUNNING   2
+#define MM_TASK_SLEEPING  3   /* sleep(): wakes at wake_tick */
+#define MM_TASK_WAITING   4   /* wait(): wakes when a child becomes a zombie */
+#define MM_TASK_ZOMBIE    5
+
+/* ---- Fault markers: the exact text the kernel prints, one line each ---- */
+#define MM_MARK_OOM            "[KERN] OOM at 0x"
+#define MM_MARK_STACK_OVERFLOW "[KERN] stack overflow at 0x"
+#define MM_MARK_TEXT_FAULT     "[KERN] text fault at 0x"
+#define MM_MARK_INVALID_UVA    "[KERN] invalid uva at 0x"
+#define MM_MARK_PERM_FAULT     "[KERN] perm fault at 0x"
+#define MM_MARK_EXEC_FAULT     "[KERN] exec fault at 0x"
+#define MM_MARK_EL0_SYNC       "[KERN] el0 sync fault ec=0x"
+
+/* ---- Structures -------------------------------------------------------- */
+
+/** One user mapping recorded by map_page: physical page, user VA, leaf flags. */
+struct mm_user_page {
+    uint64_t pa;
+    uint64_t uva;
+    uint64_t flags;
+};
+
+/** A task's address space. kernel_pages[] holds every table page (pgd
+ *  included) allocated for it; user_pages[] every mapped user page. A zero
+ *  pa / zero entry is an empty slot. */
+struct mm_struct {
+    uint64_t pgd;                                   /* PA of the level-0 table */
+    uint64_t kernel_pages[MM_MAX_PAGE_COUNT];
+    struct mm_user_page user_pages[MM_MAX_PAGE_COUNT];
+    uint64_t brk;
+};
+
+/** Callee-saved state for the kernel context switch (cpu_switch_to). */
+struct mm_cpu_context {
+    uint64_t x19, x20, x21, x22, x23, x24, x25, x26, x27, x28;
+    uint64_t fp;   /* x29 */
+    uint64_t sp;
+    uint64_t pc;   /* x30 at switch time */
+};
+
+/** The EL0 register frame saved on kernel entry (at the top of the task's
+ *  kernel stack). */
+struct mm_trap_frame {
+    uint64_t x[31];
+    uint64_t sp_el0;
+    uint64_t elr;
+    uint64_t spsr;
+};
+
+struct mm_task {
+    struct mm_cpu_context context;
+    int64_t  state;          /* MM_TASK_* */
+    int64_t  pid;            /* 0 = idle/kernel, user tasks from 1 */
+    int64_t  parent_pid;
+    int64_t  exit_code;
+    int64_t  counter;        /* remaining time slice, in ticks */
+    uint64_t wake_tick;      /* for MM_TASK_SLEEPING */
+    uint64_t kernel_stack;   /* KVA of the kernel stack page (base) */
+    uint64_t trap_frame;     /* KVA of the saved mm_trap_frame */
+    char     name[MM_TASK_NAME_LEN];
+    struct mm_struct mm;
+};
+
+/** Physical page pool counters, readable by a debugger at any stop. */
+struct mm_page_pool {
+    uint64_t base_pa;        /* first allocatable page */
+    uint64_t page_count;     /* pages in the pool */
+    uint64_t free_pages;     /* currently free */
+    uint64_t alloc_count;    /* successful get_free_page calls, ever */
+    uint64_t free_count;     /* free_page calls, ever */
+    uint64_t fail_count;     /* get_free_page calls that returned 0 */
+    uint64_t free_list;      /* PA of the first free page (0 = empty); next ptr in page word 1 */
+    uint64_t limit;          /* if nonzero, allocations fail once free_pages <= page_count - limit (test hook) */
+};
+
+/** The kernel log ring: every UART line also lands here. `head` counts
+ *  every byte ever written; the live window is the last min(head, size)
+ *  bytes ending at buf[head % size]. */
+struct mm_log_ring {
+    uint64_t magic;          /* MM_LOG_MAGIC */
+    uint64_t size;           /* MM_LOG_RING_SIZE */
+    uint64_t head;
+    char     buf[MM_LOG_RING_SIZE];
+};
+#define MM_LOG_MAGIC 0x4D4D44424C4F4721ULL /* "MMDBLOG!" */
+
+/** Exported by the kernel as `mm_layout`: what the kernel was compiled with.
+ *  The debugger compares it with the same values computed on the host. */
+struct mm_layout_record {
+    uint64_t magic;               /* MM_LAYOUT_MAGIC */
+    uint32_t version;             /* MM_LAYOUT_VERSION */
+    uint32_t sizeof_task;
+    uint32_t sizeof_mm;
+    uint32_t sizeof_user_page;
+    uint32_t offsetof_task_mm;
+    uint32_t offsetof_task_state;
+    uint32_t offsetof_task_pid;
+    uint32_t offsetof_mm_user_pages;
+    uint32_t offsetof_mm_brk;
+    uint32_t nr_tasks;
+    uint32_t max_page_count;
+    uint32_t log_ring_size;
+};
+
+/* Offsets of members Swift cannot import (C arrays longer than Swift's
+ * tuple import limit). Implemented in abi.c, usable on host and kernel. */
+uint32_t mm_abi_offsetof_log_buf(void);
+
+#endif

@@ -1,0 +1,65 @@
+/* Hardware primitives. Real on bare-metal AArch64, inert on the host. */
+#include "kernel_support.h"
+
+#if MM_BARE_METAL
+extern char __kernel_start[], __kernel_end[];
+uint64_t mm_kernel_start_va(void) { return (uint64_t)__kernel_start; }
+uint64_t mm_kernel_end_va(void) { return (uint64_t)__kernel_end; }
+
+/* PL011 on -M virt, reached through the linear map once the MMU is on. */
+#define UART_BASE (MM_LINEAR_MAP_BASE + 0x09000000ULL)
+#define UART_DR   (*(volatile uint32_t *)(UART_BASE + 0x00))
+#define UART_FR   (*(volatile uint32_t *)(UART_BASE + 0x18))
+
+void mm_uart_putc(uint8_t c) {
+    while (UART_FR & (1u << 5)) { } /* TX FIFO full */
+    UART_DR = c;
+}
+
+void mm_psci_system_off(void) {
+    register uint64_t x0 __asm__("x0") = 0x84000008ULL; /* PSCI SYSTEM_OFF */
+    __asm__ volatile("hvc #0" : "+r"(x0) :: "memory");
+    mm_halt();
+}
+
+#define RD(name) ({ uint64_t v; __asm__ volatile("mrs %0, " #name : "=r"(v)); v; })
+uint64_t mm_read_sctlr(void) { return RD(sctlr_el1); }
+uint64_t mm_read_ttbr0(void) { return RD(ttbr0_el1); }
+uint64_t mm_read_ttbr1(void) { return RD(ttbr1_el1); }
+uint64_t mm_read_tcr(void)   { return RD(tcr_el1); }
+uint64_t mm_read_mair(void)  { return RD(mair_el1); }
+uint64_t mm_read_esr(void)   { return RD(esr_el1); }
+uint64_t mm_read_far(void)   { return RD(far_el1); }
+
+void mm_tlb_flush_all(void) {
+    __asm__ volatile("dsb ishst\n tlbi vmalle1is\n dsb ish\n isb" ::: "memory");
+}
+void mm_write_ttbr0(uint64_t v) {
+    __asm__ volatile("msr ttbr0_el1, %0\n isb" :: "r"(v) : "memory");
+    mm_tlb_flush_all();
+}
+void mm_write_ttbr1(uint64_t v) {
+    __asm__ volatile("msr ttbr1_el1, %0\n isb" :: "r"(v) : "memory");
+    mm_tlb_flush_all();
+}
+void mm_dsb_isb(void) { __asm__ volatile("dsb sy\n isb" ::: "memory"); }
+void mm_halt(void) { for (;;) __asm__ volatile("wfi"); }
+
+#else /* host: inert stand-ins so pure kernel logic links into host tests */
+uint64_t mm_kernel_start_va(void) { return 0; }
+uint64_t mm_kernel_end_va(void) { return 0; }
+void mm_uart_putc(uint8_t c) { (void)c; }
+void mm_psci_system_off(void) { __builtin_trap(); }
+uint64_t mm_read_sctlr(void) { return 0; }
+uint64_t mm_read_ttbr0(void) { return 0; }
+uint64_t mm_read_ttbr1(void) { return 0; }
+uint64_t mm_read_tcr(void) { return 0; }
+uint64_t mm_read_mair(void) { return 0; }
+uint64_t mm_read_esr(void) { return 0; }
+uint64_t mm_read_far(void) { return 0; }
+void mm_write_ttbr0(uint64_t v) { (void)v; }
+void mm_write_ttbr1(uint64_t v) { (void)v; }
+void mm_tlb_flush_all(void) { }
+void mm_dsb_isb(void) { }
+void mm_halt(void) { __builtin_trap(); }
+#endif

@@ -1,0 +1,54 @@
+/*
+ * kernel_support.h — the kernel's C-level globals and hardware primitives.
+ *
+ * The globals live in C so they have stable, unmangled symbol names and C
+ * DWARF: these are exactly the symbols a debugger looks up in the ELF
+ * (mm_tasks, mm_current, mm_pool, mm_log, mm_layout, mm_tick).
+ *
+ * The hardware primitives compile to real instructions only for the
+ * bare-metal AArch64 build; on the host (where `swift test` compiles every
+ * target) they are inert so pure kernel logic can be unit tested.
+ */
+#ifndef MMDBG_KERNEL_SUPPORT_H
+#define MMDBG_KERNEL_SUPPORT_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "../../KernelABI/include/kernel_abi.h"
+
+#if defined(__aarch64__) && !defined(__linux__) && !defined(__APPLE__)
+#define MM_BARE_METAL 1
+#else
+#define MM_BARE_METAL 0
+#endif
+
+/* ---- Globals a debugger reads ------------------------------------------ */
+extern struct mm_task mm_tasks[MM_NR_TASKS];
+extern struct mm_task *mm_current;
+extern struct mm_page_pool mm_pool;
+extern struct mm_log_ring mm_log;
+extern const struct mm_layout_record mm_layout;
+extern volatile uint64_t mm_tick;
+/* Physical address of the device tree blob QEMU passed in x0. */
+extern uint64_t mm_boot_dtb;
+/* Linker-provided image bounds (virtual addresses). */
+uint64_t mm_kernel_start_va(void);
+uint64_t mm_kernel_end_va(void);
+
+/* ---- Hardware primitives (no-ops on the host) -------------------------- */
+void mm_uart_putc(uint8_t c);
+void mm_psci_system_off(void) __attribute__((noreturn));
+uint64_t mm_read_sctlr(void);
+uint64_t mm_read_ttbr0(void);
+uint64_t mm_read_ttbr1(void);
+uint64_t mm_read_tcr(void);
+uint64_t mm_read_mair(void);
+uint64_t mm_read_esr(void);
+uint64_t mm_read_far(void);
+void mm_write_ttbr0(uint64_t v);   /* + TLB flush */
+void mm_write_ttbr1(uint64_t v);   /* + TLB flush */
+void mm_tlb_flush_all(void);
+void mm_dsb_isb(void);
+void mm_halt(void) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,1 @@
+print("mmdbg: not built yet")

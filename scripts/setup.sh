@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs what this project needs on a fresh Debian machine (as root), only
+# when something is missing: QEMU for AArch64, gdb-multiarch, libreadline.
+set -euo pipefail
+need=()
+command -v qemu-system-aarch64 >/dev/null || need+=(qemu-system-arm)
+command -v gdb-multiarch >/dev/null || need+=(gdb-multiarch)
+[ -e /usr/include/readline/readline.h ] || need+=(libreadline-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]}" >&2
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >&2
+fi
+command -v swift >/dev/null || { echo "setup: swift is not on PATH (expected /opt/swift/usr/bin)" >&2; exit 1; }

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs every test: installs what is missing, builds the kernel images, then
+# `swift test` (host unit tests, mock-stub tests, and the end-to-end tests
+# that boot the kernel under the real QEMU and drive gdb-multiarch).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/build-kernel.sh >/dev/null
+swift build --build-tests
+swift test "$@"
