@@ -34,8 +34,10 @@ let package = Package(
         .target(name: "Inspect", dependencies: ["GdbRemote", "KernelABI"], path: "Sources/Inspect"),
         .target(name: "FaultInjection", dependencies: ["GdbRemote", "Inspect", "QEMULauncher"], path: "Sources/FaultInjection"),
         .systemLibrary(name: "CReadline", path: "Sources/CReadline"),
+        // The REPL's command language, registry and session (no terminal): mmdbg, scenario files and tests use it.
+        .target(name: "MmdbgCore", dependencies: ["GdbRemote", "Inspect", "QEMULauncher"], path: "Sources/MmdbgCore"),
         .executableTarget(name: "mmdbg", dependencies: [
-            "GdbRemote", "Inspect", "FaultInjection", "QEMULauncher", "CReadline",
+            "MmdbgCore", "GdbRemote", "Inspect", "FaultInjection", "QEMULauncher", "CReadline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Sources/mmdbg"),
 
@@ -46,7 +48,7 @@ let package = Package(
         .testTarget(name: "KernelBootTests", dependencies: ["TestSupport", "QEMULauncher", "KernelABI"]),
         .testTarget(name: "GdbRemoteTests", dependencies: ["GdbRemote", "TestSupport"]),
         .testTarget(name: "InspectTests", dependencies: ["Inspect", "TestSupport"]),
-        .testTarget(name: "MmdbgTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "MmdbgTests", dependencies: ["MmdbgCore", "TestSupport", "QEMULauncher"]),
         .testTarget(name: "FaultInjectionTests", dependencies: ["FaultInjection", "TestSupport"]),
         .testTarget(name: "GdbScriptsTests", dependencies: ["TestSupport"]),
     ]
