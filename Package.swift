@@ -39,7 +39,10 @@ let package = Package(
         .executableTarget(name: "mmdbg", dependencies: [
             "MmdbgCore", "GdbRemote", "Inspect", "FaultInjection", "QEMULauncher", "CReadline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], path: "Sources/mmdbg"),
+        ], path: "Sources/mmdbg",
+        // Swift 5 mode: readline's API is C globals (rl_line_buffer, rl_attempted_completion_function…)
+        // that Swift 6 strict concurrency rejects; the prompt runs on one thread.
+        swiftSettings: [.swiftLanguageMode(.v5)]),
 
         // ---- Tests
         .target(name: "TestSupport", dependencies: ["QEMULauncher", "GdbRemote"], path: "Sources/TestSupport"),

@@ -23,6 +23,8 @@ public struct PageTableFilters: Equatable, Sendable {
 /// implementation renders Inspect's values into `CommandOutput`; the commands
 /// only parse arguments and call these.
 public protocol KernelViews: AnyObject {
+    /// Pids of the live tasks (for completion).
+    func taskIDs() throws(CommandError) -> [Int]
     func tasks() throws(CommandError) -> CommandOutput
     func task(pid: Int) throws(CommandError) -> CommandOutput
     func pageTables(_ space: AddressSpaceSelector, filters: PageTableFilters) throws(CommandError) -> CommandOutput
