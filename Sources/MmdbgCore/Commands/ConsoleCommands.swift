@@ -1,6 +1,9 @@
 /// `uart` (captured serial output) and `monitor` (QEMU monitor commands).
 enum ConsoleCommands {
-    static var all: [CommandSpec] { [uart, monitor] }
+    static var all: [CommandSpec] { [uart, rawMonitor] }
+
+    /// `monitor` forwards its whole line (options included) to QEMU.
+    static var rawMonitor: CommandSpec { var spec = monitor; spec.rawArguments = true; return spec }
 
     static let uart = CommandSpec(
         name: "uart", aliases: ["serial"], group: "console",

@@ -1,7 +1,7 @@
 /// `inject` and `run` until the FaultInjection module registers the real ones
 /// (it replaces these by name through `CommandRegistry.register`).
 enum PlaceholderCommands {
-    static var all: [CommandSpec] { [inject, run] }
+    static var all: [CommandSpec] { [inject, run].map { var spec = $0; spec.rawArguments = true; return spec } }
 
     static let inject = CommandSpec(
         name: "inject", group: "fault injection",
@@ -9,7 +9,7 @@ enum PlaceholderCommands {
         usage: "inject …",
         completions: [.symbol]
     ) { _, _ throws(CommandError) in
-        throw .notAvailableYet(command: "inject", reason: "the fault-injection engine has not registered it")
+        throw CommandError.notAvailableYet(command: "inject", reason: "the fault-injection engine has not registered it")
     }
 
     static let run = CommandSpec(
@@ -18,6 +18,6 @@ enum PlaceholderCommands {
         usage: "run SCENARIO",
         completions: [.file]
     ) { _, _ throws(CommandError) in
-        throw .notAvailableYet(command: "run", reason: "the fault-injection scenario runner has not registered it")
+        throw CommandError.notAvailableYet(command: "run", reason: "the fault-injection scenario runner has not registered it")
     }
 }

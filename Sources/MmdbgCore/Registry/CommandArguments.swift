@@ -26,6 +26,13 @@ public struct CommandArguments: Sendable {
         var options: [String: String] = [:]
         var format: String?
         var index = 0
+        if spec.rawArguments {
+            positionals = tokens.map { token in
+                if case .quoted = token { return token }
+                return .word(token.text)
+            }
+            index = tokens.count
+        }
         while index < tokens.count {
             let token = tokens[index]
             index += 1

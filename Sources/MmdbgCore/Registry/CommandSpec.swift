@@ -49,6 +49,9 @@ public struct CommandSpec: @unchecked Sendable {
     /// A group name for `help` (e.g. "memory", "run control").
     public var group: String
     public var handler: CommandHandler
+    /// Pass every token through as a positional (no option parsing): for
+    /// commands that forward their line elsewhere (`monitor`, placeholders).
+    public var rawArguments = false
 
     public init(name: String, aliases: [String] = [], group: String, summary: String, usage: String,
                 details: String = "", examples: [String] = [], options: [OptionSpec] = [],
