@@ -175,9 +175,7 @@ enum RunControlCommands {
             reason = steps == 1 ? "step" : "\(steps) steps"
         }
         try session.refreshStopState(reason: reason)
-        let stateText = session.state.prompt.trimmingCharacters(in: .whitespaces)
-            .trimmingCharacters(in: CharacterSet(charactersIn: "()"))
-            .replacingOccurrences(of: "mmdbg ", with: "")
+        let stateText = session.state.summary
         var json: [(String, JSONValue)] = [("event", .string(event.summary)), ("reason", .string(reason)),
                                            ("target", session.state.jsonValue)]
         if let hit { json.append(("breakpoint", .int(Int64(hit.id)))) }

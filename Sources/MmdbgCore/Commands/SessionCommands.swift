@@ -79,7 +79,7 @@ enum SessionCommands {
         } else {
             try session.reattach()
         }
-        return .message("attached to \(session.address ?? "?"): \(session.state.prompt.trimmingCharacters(in: .whitespaces))",
+        return .message("attached to \(session.address ?? "?"): \(session.state.summary)",
                         json: .object([("address", .string(session.address ?? "")), ("target", session.state.jsonValue)]))
     }
 
@@ -90,7 +90,7 @@ enum SessionCommands {
     ) { args, session throws(CommandError) in
         try args.expectCount(0...0)
         var fields: [(String, String)] = [
-            ("state", session.state.prompt.trimmingCharacters(in: .whitespaces)),
+            ("state", session.state.summary),
             ("gdbstub", session.address ?? "none"),
             ("qemu", session.ownership == .launched ? "launched by mmdbg (pid \(session.launchedQEMU?.pid ?? 0))" : "attached"),
             ("symbols", session.symbols?.source ?? "none"),

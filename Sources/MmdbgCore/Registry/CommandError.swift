@@ -23,13 +23,13 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .syntax(let why): return "syntax error: \(why)"
+        case .syntax(let why): return "syntax error: \(CommandError.clip(why, limit: 200))"
         case .unknownCommand(let name, let suggestion):
-            return "unknown command \"\(name)\"" + (suggestion.map { " (did you mean `\($0)`?)" } ?? " (type `help` for the list)")
-        case .usage(let why, let usage): return "\(why); usage: \(usage)"
-        case .badNumber(let text): return "bad number \"\(text)\" (use decimal, 0x hex, 0b binary or 0o octal)"
-        case .unknownSymbol(let name): return "no symbol \"\(name)\" in the ELF"
-        case .unknownRegister(let name): return "no register \"\(name)\" (see `regs` for the names)"
+            return "unknown command \"\(CommandError.clip(name))\"" + (suggestion.map { " (did you mean `\($0)`?)" } ?? " (type `help` for the list)")
+        case .usage(let why, let usage): return "\(CommandError.clip(why, limit: 200)); usage: \(usage)"
+        case .badNumber(let text): return "bad number \"\(CommandError.clip(text))\" (use decimal, 0x hex, 0b binary or 0o octal)"
+        case .unknownSymbol(let name): return "no symbol \"\(CommandError.clip(name))\" in the ELF"
+        case .unknownRegister(let name): return "no register \"\(CommandError.clip(name))\" (see `regs` for the names)"
         case .unavailable(let why): return why
         case .notAvailableYet(let command, let reason): return "\(command): not available yet (\(reason))"
         case .target(let why): return "target: \(why)"
@@ -37,5 +37,11 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
         case .qemuExited(let why): return "QEMU exited: \(why)"
         case .failed(let why): return why
         }
+    }
+
+    /// User text quoted in an error, shortened so an error stays one readable line.
+    static func clip(_ text: String, limit: Int = 64) -> String {
+        let printable = String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
+        return printable.count <= limit ? printable : printable.prefix(limit) + "…"
     }
 }

@@ -11,14 +11,17 @@ public enum TargetState: Equatable, Sendable {
     case exited(String)
 
     /// The prompt text, e.g. `(mmdbg stopped at map_page+0x10 task 3) `.
-    public var prompt: String {
+    public var prompt: String { "(mmdbg \(summary)) " }
+
+    /// e.g. `stopped at map_page+0x10 task 3`, `running`, `connection lost`.
+    public var summary: String {
         switch self {
-        case .detached: return "(mmdbg detached) "
+        case .detached: return "detached"
         case .stopped(let pc, let location, let task, _):
-            return "(mmdbg stopped at \(location ?? Hex.format(pc))" + (task.map { " task \($0)" } ?? "") + ") "
-        case .running: return "(mmdbg running) "
-        case .connectionLost: return "(mmdbg connection lost) "
-        case .exited: return "(mmdbg exited) "
+            return "stopped at \(location ?? Hex.format(pc))" + (task.map { " task \($0)" } ?? "")
+        case .running: return "running"
+        case .connectionLost: return "connection lost"
+        case .exited: return "exited"
         }
     }
 

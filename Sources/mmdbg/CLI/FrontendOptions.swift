@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// Options shared by every way of starting a session.
 struct FrontendOptions: ParsableArguments {
-    @Option(name: [.customLong("ex", withSingleDash: true), .customLong("ex")],
+    @Option(name: [.customLong("ex", withSingleDash: true), .customLong("ex")], parsing: .unconditionalSingleValue,
             help: ArgumentHelp("Run a command (repeatable); no prompt afterwards.", valueName: "CMD"))
     var commands: [String] = []
 

@@ -64,6 +64,9 @@ final class Frontend: @unchecked Sendable {
             exit(130)
         } : {}
         interrupts.install()
+        // The termination handler runs once, as the process exits: nothing races it.
+        nonisolated(unsafe) let ending = session
+        interrupts.installTermination { ending.end() }
         defer { session.end() }
         if !scripted {
             session.interactive = true

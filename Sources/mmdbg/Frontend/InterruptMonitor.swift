@@ -25,6 +25,22 @@ final class InterruptMonitor: @unchecked Sendable {
         self.source = source
     }
 
+    /// On SIGHUP (terminal closed) or SIGTERM, runs `cleanup` (which kills
+    /// the QEMU mmdbg launched) and exits 128+signal: QEMU must not outlive us.
+    func installTermination(_ cleanup: @escaping @Sendable () -> Void) {
+        for number in [SIGHUP, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: DispatchQueue.global())
+            source.setEventHandler {
+                cleanup()
+                exit(128 + number)
+            }
+            source.resume()
+            terminationSources.append(source)
+        }
+    }
+    private var terminationSources: [DispatchSourceSignal] = []
+
     /// Returns and clears a pending Ctrl-C.
     func consume() -> Bool {
         lock.lock(); defer { lock.unlock() }
