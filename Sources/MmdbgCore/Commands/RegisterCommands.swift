@@ -16,8 +16,6 @@ enum RegisterCommands {
     ) { args, session throws(CommandError) in
         let target = try session.requireStoppedTarget(for: "regs")
         let names = args.positionals.isEmpty ? coreRegisters : args.positionals.map(\.text)
-        let known = Set(target.registerNames.map { $0.lowercased() })
-        for name in names where !known.contains(name.lowercased()) { throw .unknownRegister(name) }
         let values = try target.readRegisters(names)
         var table = TextTable(columns: [.init("NAME"), .init("VALUE", .right), .init("")])
         var json: [JSONValue] = []
