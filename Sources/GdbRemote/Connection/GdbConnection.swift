@@ -290,7 +290,7 @@ public final class GdbConnection: @unchecked Sendable {
         inFlight.removeAll()
         transport.close()
         state = .closed
-        return error(kind, currentOperation, packet: packet)
+        return e
     }
 
     /// Flushes, reads once (waiting until `deadline`), and handles the frames.

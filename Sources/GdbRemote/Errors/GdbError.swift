@@ -86,8 +86,9 @@ public struct GdbError: Error, CustomStringConvertible, Sendable, Equatable {
 
     private static func meaning(of code: UInt8) -> String {
         switch code {
-        case 0x0E: return " (bad address: not mapped)"
-        case 0x16: return " (invalid argument)"
+        // QEMU writes errno in decimal digits (E14 = EFAULT, E22 = EINVAL); the spec says hex.
+        case 0x0E, 0x14: return " (bad address: not mapped)"
+        case 0x16, 0x22: return " (invalid argument)"
         case 0x01: return " (operation not permitted)"
         default: return ""
         }
