@@ -43,7 +43,8 @@ public struct TextRenderer: Sendable {
                     parts.append(pad(cell, to: widths[i], table.columns[i].alignment))
                 }
             }
-            return parts.joined(separator: "  ")
+            let joined = parts.joined(separator: "  ")
+            return String(joined.reversed().drop { $0 == " " }.reversed())
         }
         var lines = [paint(line(table.columns.map(\.title)), code: "1")]
         lines += table.rows.map(line)

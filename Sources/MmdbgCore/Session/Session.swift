@@ -139,6 +139,7 @@ public final class Session: ExpressionContext {
                 throw .notAvailableYet(command: command, reason: "the GdbRemote client is not in this build")
             }
             if case .connectionLost(let why) = state { throw .connectionLost(why) }
+            if case .exited(let why) = state { throw .qemuExited("the target \(why) (see `uart`)") }
             throw .unavailable("\(command): not attached to a target (use `attach HOST:PORT`)")
         }
         return target

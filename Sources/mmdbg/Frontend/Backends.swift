@@ -4,8 +4,10 @@ import MmdbgCore
 /// connection, Inspect's ELF reader for symbols. Everything protocol- or
 /// format-specific lives in those modules.
 enum Backends {
-    /// Opens a gdbstub connection; nil while GdbRemote has no client.
-    static var connector: ((String) throws(CommandError) -> DebugTarget)? { nil }
+    /// Opens a gdbstub connection through the GdbRemote client.
+    static var connector: ((String) throws(CommandError) -> DebugTarget)? {
+        { address throws(CommandError) in try GdbTarget.connect(to: address) }
+    }
 
     static func loadSymbols(_ path: String) throws(CommandError) -> SymbolTable? {
         throw .notAvailableYet(command: "symbols", reason: "the ELF reader comes with the Inspect module")
