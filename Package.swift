@@ -40,7 +40,7 @@ let package = Package(
         ], path: "Sources/mmdbg"),
 
         // ---- Tests
-        .target(name: "TestSupport", dependencies: ["QEMULauncher", "GdbRemote"], path: "Sources/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["QEMULauncher", "GdbRemote", "Inspect"], path: "Sources/TestSupport"),
         .testTarget(name: "KernelCoreTests", dependencies: ["KernelCore", "KernelSupport"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "KernelBootTests", dependencies: ["TestSupport", "QEMULauncher", "KernelABI"]),
