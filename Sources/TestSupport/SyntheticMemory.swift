@@ -11,7 +11,7 @@ public final class SyntheticMemory: WritableMemorySource {
     /// Translates virtual reads; nil makes every virtual read fail.
     public var virtualToPhysical: ((UInt64) -> UInt64?)?
     /// Every batch `read` was called with, in order (one batch = one round trip).
-    public private(set) var batches: [[MemoryRange]] = []
+    public private(set) var batches: [[MemoryRequest]] = []
     /// Physical ranges that fail to read, to test error paths.
     public var unreadable: [ClosedRange<UInt64>] = []
 
@@ -25,7 +25,7 @@ public final class SyntheticMemory: WritableMemorySource {
     /// Forgets the batch log.
     public func resetCounters() { batches.removeAll() }
 
-    public func read(_ ranges: [MemoryRange]) throws(MemoryError) -> [[UInt8]] {
+    public func read(_ ranges: [MemoryRequest]) throws(MemoryError) -> [[UInt8]] {
         batches.append(ranges)
         var result: [[UInt8]] = []
         result.reserveCapacity(ranges.count)
@@ -49,7 +49,7 @@ public final class SyntheticMemory: WritableMemorySource {
         var pa = address
         if space == .virtual {
             guard let translate = virtualToPhysical, let mapped = translate(address) else {
-                throw .unreadable(MemoryRange(space, address: address, length: bytes.count), reason: "unmapped")
+                throw .unreadable(MemoryRequest(space, address: address, length: bytes.count), reason: "unmapped")
             }
             pa = mapped
         }

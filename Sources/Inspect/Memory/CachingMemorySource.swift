@@ -4,7 +4,7 @@
 public final class CachingMemorySource: MemorySource {
     /// The uncached source underneath.
     public let underlying: any MemorySource
-    private var cache: [MemoryRange: [UInt8]] = [:]
+    private var cache: [MemoryRequest: [UInt8]] = [:]
 
     /// Wraps `underlying`.
     public init(_ underlying: any MemorySource) {
@@ -20,9 +20,9 @@ public final class CachingMemorySource: MemorySource {
     }
 
     /// Answers cached ranges from memory and fetches every miss in ONE batch.
-    public func read(_ ranges: [MemoryRange]) throws(MemoryError) -> [[UInt8]] {
-        var misses: [MemoryRange] = []
-        var seen = Set<MemoryRange>()
+    public func read(_ ranges: [MemoryRequest]) throws(MemoryError) -> [[UInt8]] {
+        var misses: [MemoryRequest] = []
+        var seen = Set<MemoryRequest>()
         for range in ranges where cache[range] == nil && seen.insert(range).inserted {
             misses.append(range)
         }

@@ -7,7 +7,7 @@ public enum AddressSpace: String, Codable, Sendable, Hashable {
 }
 
 /// One range of guest memory to read.
-public struct MemoryRange: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct MemoryRequest: Hashable, Sendable, Codable, CustomStringConvertible {
     public var space: AddressSpace
     public var address: UInt64
     public var length: Int
@@ -25,11 +25,11 @@ public struct MemoryRange: Hashable, Sendable, Codable, CustomStringConvertible 
 /// Why a memory read failed. Each prints as one line.
 public enum MemoryError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The target could not read this range (unmapped, unbacked, refused).
-    case unreadable(MemoryRange, reason: String)
+    case unreadable(MemoryRequest, reason: String)
     /// The transport to the target failed (disconnect, timeout, protocol error).
     case transport(String)
     /// The target answered with a different amount of data than asked for.
-    case shortRead(MemoryRange, got: Int)
+    case shortRead(MemoryRequest, got: Int)
 
     public var description: String {
         switch self {
@@ -50,19 +50,19 @@ public enum MemoryError: Error, Sendable, Equatable, CustomStringConvertible {
 public protocol MemorySource: AnyObject {
     /// Reads every range; the result has one byte array per range, in order,
     /// each exactly `range.length` bytes long.
-    func read(_ ranges: [MemoryRange]) throws(MemoryError) -> [[UInt8]]
+    func read(_ ranges: [MemoryRequest]) throws(MemoryError) -> [[UInt8]]
 }
 
 extension MemorySource {
     /// Reads one range (one round trip).
-    public func read(_ range: MemoryRange) throws(MemoryError) -> [UInt8] {
+    public func read(_ range: MemoryRequest) throws(MemoryError) -> [UInt8] {
         let result = try read([range])
         return result[0]
     }
 
     /// Reads one little-endian 64-bit word.
     public func readUInt64(_ space: AddressSpace, at address: UInt64) throws(MemoryError) -> UInt64 {
-        let bytes = try read(MemoryRange(space, address: address, length: 8))
+        let bytes = try read(MemoryRequest(space, address: address, length: 8))
         return bytes.littleEndianUInt64(at: 0)
     }
 }

@@ -68,6 +68,16 @@ public struct WalkProblem: Codable, Sendable, Hashable, CustomStringConvertible 
     }
 }
 
+/// A table the walk read.
+public struct VisitedTable: Codable, Sendable, Hashable {
+    public var half: TranslationHalf
+    public var level: Int
+    /// Physical address.
+    public var address: UInt64
+    /// First VA the table translates.
+    public var virtualBase: UInt64
+}
+
 /// Counts for one dump.
 public struct DumpStatistics: Codable, Sendable, Hashable {
     /// Tables read at levels 0...3.
@@ -134,6 +144,8 @@ public struct AddressSpaceDump: Codable, Sendable, Hashable {
     public var runs: [MappingRun]
     public var statistics: DumpStatistics
     public var problems: [WalkProblem]
+    /// Every table read, in walk order (level by level).
+    public var tables: [VisitedTable]
 
     /// The runs that pass `filter`, clipped to its VA range.
     public func runs(matching filter: DumpFilter) -> [MappingRun] {

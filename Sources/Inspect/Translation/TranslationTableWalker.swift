@@ -120,6 +120,7 @@ public final class TranslationTableWalker {
         var statistics = DumpStatistics()
         var problems: [WalkProblem] = []
         var leaves: [MappingRun] = []
+        var visited: [VisitedTable] = []
         var frontier: [PendingTable] = []
         if context.sctlr.mmuEnabled {
             for half in halves {
@@ -136,6 +137,8 @@ public final class TranslationTableWalker {
             for pending in frontier {
                 let granule = pending.config.granule
                 statistics.tablesPerLevel[pending.level] += 1
+                visited.append(VisitedTable(half: pending.config.half, level: pending.level, address: pending.table,
+                                            virtualBase: pending.virtualBase))
                 statistics.tableBytes += UInt64(pending.entries * 8)
                 let shift = UInt64(granule.shift(atLevel: pending.level))
                 let bytes = tables[TableKey(pending.table, pending.entries)]!
@@ -178,7 +181,8 @@ public final class TranslationTableWalker {
         let runs = MappingRun.merged(leaves)
         statistics.runs = runs.count
         statistics.problems = problems.count
-        return AddressSpaceDump(registers: context.registers, runs: runs, statistics: statistics, problems: problems)
+        return AddressSpaceDump(registers: context.registers, runs: runs, statistics: statistics, problems: problems,
+                                tables: visited)
     }
 
     // MARK: helpers
@@ -198,14 +202,14 @@ public final class TranslationTableWalker {
         }
         let contents: [[UInt8]]
         do {
-            contents = try memory.read(keys.map { MemoryRange(.physical, address: $0.address, length: $0.entries * 8) })
+            contents = try memory.read(keys.map { MemoryRequest(.physical, address: $0.address, length: $0.entries * 8) })
         } catch {
             throw .memory(error)
         }
         var result: [TableKey: [UInt8]] = [:]
         for (key, bytes) in zip(keys, contents) {
             guard bytes.count == key.entries * 8 else {
-                throw .memory(.shortRead(MemoryRange(.physical, address: key.address, length: key.entries * 8), got: bytes.count))
+                throw .memory(.shortRead(MemoryRequest(.physical, address: key.address, length: key.entries * 8), got: bytes.count))
             }
             result[key] = bytes
         }
