@@ -22,7 +22,7 @@ enum RegisterCommands {
         var decoded: [OutputBlock] = []
         var decodedJSON: [(String, JSONValue)] = []
         for (name, value) in zip(names, values) {
-            let symbol = session.symbols?.describe(value)
+            let symbol = session.symbols?.nearby(value)
             table.rows.append([name, Hex.padded(value), symbol ?? ""])
             json.append(.object([("name", .string(name)), ("value", .hex(value)),
                                  ("symbol", symbol.map(JSONValue.string) ?? .null)]))

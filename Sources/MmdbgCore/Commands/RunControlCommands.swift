@@ -18,6 +18,7 @@ enum RunControlCommands {
         try args.expectCount(0...0)
         let timeout = try timeoutValue(args, session)
         let target = try session.requireStoppedTarget(for: "continue")
+        session.kernelViews?.targetWillResume()
         try target.resume()
         session.noteResumed()
         if args.flag("no-wait") {
@@ -36,6 +37,7 @@ enum RunControlCommands {
         let count = args.positionals.isEmpty ? 1 : try args.integer(at: 0)
         guard count >= 1 && count <= 1_000_000 else { throw args.usageError("COUNT must be 1…1000000") }
         let target = try session.requireStoppedTarget(for: "stepi")
+        session.kernelViews?.targetWillResume()
         var event = StopEvent.signal(5)
         try session.withProgress("stepping") { () throws(CommandError) in
             for _ in 0..<count {
@@ -59,6 +61,7 @@ enum RunControlCommands {
         let limit = try args.integerOption("max") ?? 100_000
         guard limit >= 1 && limit <= 10_000_000 else { throw args.usageError("--max must be 1…10000000") }
         let target = try session.requireStoppedTarget(for: "step")
+        session.kernelViews?.targetWillResume()
         let startFunction = session.symbols?.symbolicate(try session.registerValue("pc"))?.name
         var event = StopEvent.signal(5)
         var steps = 0
@@ -99,6 +102,7 @@ enum RunControlCommands {
         let temporary = session.breakpoints.add(kind: .software, address: returnAddress, length: 4, temporary: true,
                                                 expression: "finish")
         do throws(CommandError) {
+            session.kernelViews?.targetWillResume()
             try target.resume()
             session.noteResumed()
             return try waitAndReport(target, session, timeout: timeout)
@@ -158,6 +162,7 @@ enum RunControlCommands {
                                                                     ("target", session.state.jsonValue)]))
         }
         var reason = note ?? event.summary
+        session.noteStopped(reason: reason)
         var hit: BreakpointTable.Entry?
         let pc = try session.registerValue("pc")
         if case .signal(5) = event {

@@ -78,6 +78,13 @@ public protocol SymbolTable: AnyObject {
 }
 
 extension SymbolTable {
+    /// `describe(address)` only when the address is plausibly code or data
+    /// (within 1 MiB of the symbol), so plain register values stay unlabelled.
+    public func nearby(_ address: UInt64) -> String? {
+        guard let (_, offset) = symbolicate(address), offset < 0x10_0000 else { return nil }
+        return describe(address)
+    }
+
     /// `name+0x10`, `name`, or nil.
     public func describe(_ address: UInt64) -> String? {
         guard let (name, offset) = symbolicate(address) else { return nil }

@@ -38,4 +38,6 @@ public protocol KernelViews: AnyObject {
     /// Called when the target stops, before any command runs (so `pt diff`
     /// can compare with the previous stop). Must be cheap or lazy.
     func targetStopped()
+    /// Called just before the target resumes (what `pt diff` compares with).
+    func targetWillResume()
 }

@@ -205,6 +205,12 @@ public final class Session: ExpressionContext {
     /// Reads the current task's pid; set when kernel structures can be decoded.
     public var currentTask: (() throws(CommandError) -> Int?)?
 
+    /// Marks the target stopped before its state is read (the PC comes next).
+    public func noteStopped(reason: String) {
+        invalidateCaches()
+        state = .stopped(pc: 0, location: nil, task: nil, reason: reason)
+    }
+
     /// Marks the target running (after resume) and drops caches.
     public func noteResumed() {
         invalidateCaches()

@@ -10,7 +10,7 @@ enum Backends {
     }
 
     static func loadSymbols(_ path: String) throws(CommandError) -> SymbolTable? {
-        throw .notAvailableYet(command: "symbols", reason: "the ELF reader comes with the Inspect module")
+        try ELFSymbolTable(path: path)
     }
 }
 

@@ -28,6 +28,7 @@ final class Frontend: @unchecked Sendable {
         session.progress = StderrProgress()
         session.runTimeout = options.runTimeout
         session.interruptRequested = { [interrupts] in interrupts.consume() }
+        InspectKernelViews.install(on: session)
         return session
     }
 
