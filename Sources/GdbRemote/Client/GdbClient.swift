@@ -115,12 +115,14 @@ public final class GdbClient: @unchecked Sendable {
         locked { connection.close() }
     }
 
-    /// `D`: detaches (QEMU resumes the VM) and closes.
+    /// `D` (`D;<pid>` with multiprocess ids, which QEMU insists on): detaches (QEMU
+    /// resumes the VM) and closes.
     public func detach() throws(GdbError) {
         try locked { () throws(GdbError) in
             defer { connection.close() }
-            let reply = try connection.exchange(GdbRequest("D", idempotent: false), operation: "detach")
-            try expectOK(reply, operation: "detach", packet: "D")
+            let packet = multiprocess ? "D;" + String(lastStop?.thread?.process ?? 1, radix: 16) : "D"
+            let reply = try connection.exchange(GdbRequest(packet, idempotent: false), operation: "detach")
+            try expectOK(reply, operation: "detach", packet: packet)
         }
     }
 
