@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "KernelBootTests", dependencies: ["TestSupport", "QEMULauncher", "KernelABI"]),
         .testTarget(name: "GdbRemoteTests", dependencies: ["GdbRemote", "TestSupport"]),
         .testTarget(name: "InspectTests", dependencies: ["Inspect", "TestSupport", "KernelABI", "QEMULauncher", "GdbRemote"]),
-        .testTarget(name: "MmdbgTests", dependencies: ["MmdbgCore", "TestSupport", "QEMULauncher"]),
+        .testTarget(name: "MmdbgTests", dependencies: ["MmdbgCore", "TestSupport", "QEMULauncher", "Inspect"]),
         .testTarget(name: "FaultInjectionTests", dependencies: ["FaultInjection", "TestSupport"]),
         .testTarget(name: "GdbScriptsTests", dependencies: ["TestSupport"]),
     ]
