@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The interactive prompt through a pseudo-terminal.
 @Suite("mmdbg prompt through a pseudo-terminal", .serialized)
@@ -45,6 +46,43 @@ struct PromptTests {
         terminal.type("\u{15}status\n")
         try terminal.waitFor("qemu running: yes")
         terminal.type("quit\n")
+        #expect(try terminal.waitForExit() == 0)
+    }
+
+    @Test func ctrlCInterruptsARunningTargetAndThePromptShowsTheState() throws {
+        let guest = try TinyGuest.image()
+        let history = temporaryHistory()
+        defer { try? FileManager.default.removeItem(atPath: history) }
+        let terminal = try TerminalSession(arguments: ["--kernel", guest], environment: ["MMDBG_HISTORY": history])
+        defer { terminal.stop() }
+        try terminal.waitFor("(mmdbg stopped at _start) ")
+        terminal.type("continue\n")
+        usleep(500_000)  // let the guest run: only Ctrl-C can stop it now
+        terminal.type("\u{03}")
+        try terminal.waitFor("interrupted by Ctrl-C: stopped at loop")
+        try terminal.waitFor("(mmdbg stopped at loop")
+        terminal.type("x counter 1 /g\n")
+        try terminal.waitFor("<counter>:")
+        terminal.type("quit\n")
+        #expect(try terminal.waitForExit() == 0)
+    }
+
+    @Test func symbolAndRegisterCompletion() throws {
+        let guest = try TinyGuest.image()
+        let history = temporaryHistory()
+        defer { try? FileManager.default.removeItem(atPath: history) }
+        let terminal = try TerminalSession(arguments: ["--kernel", guest], environment: ["MMDBG_HISTORY": history])
+        defer { terminal.stop() }
+        try terminal.waitFor("(mmdbg stopped at")
+        // `wat` + TAB → the symbol `watched` (the guest's only symbol starting so).
+        terminal.type("addr wat\t")
+        try terminal.waitFor("addr watched ")
+        terminal.type("\n")
+        try terminal.waitFor("watched = 0x0000000040081008")
+        // `$cps` + TAB → `$cpsr` (registers complete with their `$`, names from the target description).
+        terminal.type("x $cps\t")
+        try terminal.waitFor("$cpsr ")
+        terminal.type("\u{15}quit\n")
         #expect(try terminal.waitForExit() == 0)
     }
 }

@@ -11,8 +11,12 @@ public final class ELFSymbolTable: SymbolTable {
             throw .failed("cannot load symbols from \(path): \(error)")
         }
         source = path
-        names = Array(Set(elf.symbols.filter { !$0.name.isEmpty && ($0.kind == .function || $0.kind == .object) }
-            .map(\.name))).sorted()
+        // Completion offers what a user can type: `$x`/`$d` mapping symbols and
+        // `$e…` mangled names would read as registers.
+        names = Array(Set(elf.symbols.filter { symbol in
+            !symbol.name.isEmpty && !symbol.name.hasPrefix("$")
+                && (symbol.kind == .function || symbol.kind == .object || symbol.kind == .none)
+        }.map(\.name))).sorted()
     }
 
     public func address(of name: String) -> UInt64? { elf.symbol(named: name)?.address }
