@@ -107,6 +107,17 @@ public final class Session: ExpressionContext {
         self.address = address
         invalidateCaches()
         try refreshStopState(reason: "attached")
+        try restoreBreakpoints(on: connection)
+    }
+
+    /// Puts the session's breakpoints into a (re-)attached stub. QEMU keeps
+    /// breakpoints across connections and counts insertions, so each is
+    /// removed first: the stub ends up with exactly one of each either way.
+    private func restoreBreakpoints(on target: DebugTarget) throws(CommandError) {
+        for entry in breakpoints.entries {
+            try? target.removeBreakpoint(entry.kind, at: entry.address, length: entry.length)
+            try target.insertBreakpoint(entry.kind, at: entry.address, length: entry.length)
+        }
     }
 
     /// Re-attaches to the last address after a lost connection.
