@@ -32,6 +32,8 @@ let package = Package(
         // ---- Host toolkit
         .target(name: "QEMULauncher", path: "Sources/QEMULauncher"),
         .target(name: "GdbRemote", path: "Sources/GdbRemote"),
+        .executableTarget(name: "gdbremote-bench", dependencies: ["GdbRemote", "QEMULauncher", "TestSupport"],
+                          path: "Sources/gdbremote-bench"),
         .target(name: "Inspect", dependencies: ["GdbRemote", "KernelABI"], path: "Sources/Inspect"),
         .target(name: "FaultInjection", dependencies: ["GdbRemote", "Inspect", "QEMULauncher"], path: "Sources/FaultInjection"),
         .systemLibrary(name: "CReadline", path: "Sources/CReadline"),
