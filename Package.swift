@@ -43,12 +43,12 @@ let package = Package(
         ], path: "Sources/mmdbg"),
 
         // ---- Tests
-        .target(name: "TestSupport", dependencies: ["QEMULauncher", "GdbRemote"], path: "Sources/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["QEMULauncher", "GdbRemote", "Inspect", "KernelABI"], path: "Sources/TestSupport"),
         .testTarget(name: "KernelCoreTests", dependencies: ["KernelCore", "KernelSupport"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "KernelBootTests", dependencies: ["TestSupport", "QEMULauncher", "KernelABI"]),
         .testTarget(name: "GdbRemoteTests", dependencies: ["GdbRemote", "TestSupport"]),
-        .testTarget(name: "InspectTests", dependencies: ["Inspect", "TestSupport"]),
+        .testTarget(name: "InspectTests", dependencies: ["Inspect", "TestSupport", "KernelABI", "QEMULauncher", "GdbRemote"]),
         .testTarget(name: "MmdbgTests", dependencies: ["TestSupport"]),
         .testTarget(name: "FaultInjectionTests", dependencies: ["FaultInjection", "TestSupport"]),
         .testTarget(name: "GdbScriptsTests", dependencies: ["TestSupport"]),
