@@ -26,11 +26,14 @@ let package = Package(
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "Kernel", dependencies: ["KernelCore", "KernelSupport"], path: "Sources/Kernel",
                           exclude: ["kernel.ld"],
-                          swiftSettings: [.swiftLanguageMode(.v5)]),
+                          // main.swift holds an @main type alongside other files.
+                          swiftSettings: [.swiftLanguageMode(.v5), .unsafeFlags(["-parse-as-library"])]),
 
         // ---- Host toolkit
         .target(name: "QEMULauncher", path: "Sources/QEMULauncher"),
         .target(name: "GdbRemote", path: "Sources/GdbRemote"),
+        .executableTarget(name: "gdbremote-bench", dependencies: ["GdbRemote", "QEMULauncher", "TestSupport"],
+                          path: "Sources/gdbremote-bench"),
         .target(name: "Inspect", dependencies: ["GdbRemote", "KernelABI"], path: "Sources/Inspect"),
         .target(name: "FaultInjection", dependencies: ["GdbRemote", "Inspect", "QEMULauncher"], path: "Sources/FaultInjection"),
         .systemLibrary(name: "CReadline", path: "Sources/CReadline"),

@@ -14,6 +14,8 @@ public final class SyntheticMemory: WritableMemorySource {
     public private(set) var batches: [[MemoryRequest]] = []
     /// Physical ranges that fail to read, to test error paths.
     public var unreadable: [ClosedRange<UInt64>] = []
+    /// When set, every read fails as a broken connection would.
+    public var transportFailure: String?
 
     public init() {}
 
@@ -27,6 +29,7 @@ public final class SyntheticMemory: WritableMemorySource {
 
     public func read(_ ranges: [MemoryRequest]) throws(MemoryError) -> [[UInt8]] {
         batches.append(ranges)
+        if let transportFailure { throw .transport(transportFailure) }
         var result: [[UInt8]] = []
         result.reserveCapacity(ranges.count)
         for range in ranges {

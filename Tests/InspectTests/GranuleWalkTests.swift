@@ -111,9 +111,21 @@ import TestSupport
         #expect(space.memory.roundTrips == 8)
     }
 
-    @Test func aFailedReadIsATypedErrorNotACrash() {
+    @Test func anUnreadableTableIsReportedAndABrokenLinkThrows() throws {
         let space = SyntheticAddressSpace(granule: .size4KiB, inputBits: 48)
-        space.memory.unreadable = [space.lower.root...space.lower.root + 7]
-        #expect(throws: TranslationError.self) { try space.walker().translate(0x1000) }
+        space.lower.map(0x1000, to: 0x4100_0000, leafLevel: 3, attributes: Bits.userData)
+        space.upper.map(0xFFFF_0000_4000_0000, to: 0x4000_0000, leafLevel: 2, attributes: Bits.kernelData)
+        // A level-1 table pointer into memory the source refuses (device memory on QEMU).
+        space.lower.setDescriptor(UInt64(1) << 39, level: 0, raw: 0x0800_0000 | 3)
+        space.memory.unreadable = [0x0800_0000...0x0800_FFFF]
+        let walker = space.walker()
+        let fault = try walker.translate(UInt64(1) << 39).fault
+        #expect(fault?.kind == .unreadableTable)
+        #expect(fault?.level == 1)
+        let dump = try walker.dump()
+        #expect(dump.runs.map(\.virtualStart) == [0x1000, 0xFFFF_0000_4000_0000])
+        #expect(dump.problems.map(\.tableAddress) == [0x0800_0000])
+        space.memory.transportFailure = "connection closed"
+        #expect(throws: TranslationError.memory(.transport("connection closed"))) { try space.walker().translate(0x1000) }
     }
 }

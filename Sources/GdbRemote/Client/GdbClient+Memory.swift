@@ -40,11 +40,11 @@ extension GdbClient {
             }
             var buffers = ranges.map { [UInt8](repeating: 0, count: $0.count) }
             var failures = [GdbError?](repeating: nil, count: ranges.count)
-            let requests = chunks.map { GdbRequest("m" + String($0.address, radix: 16) + "," + String($0.count, radix: 16)) }
+            let requests = chunks.map { GdbRequest(MemoryPacket.read(address: $0.address, count: $0.count)) }
             try connection.exchange(requests, operation: "readMemory") { index, reply in
                 let chunk = chunks[index]
                 guard failures[chunk.range] == nil else { return }
-                let packet = "m" + String(chunk.address, radix: 16) + "," + String(chunk.count, radix: 16)
+                var packet: String { String(decoding: MemoryPacket.read(address: chunk.address, count: chunk.count), as: UTF8.self) }
                 if reply.count == 3, reply[0] == UInt8(ascii: "E"), let code = Hex.number(reply[1...]) {
                     failures[chunk.range] = self.error(.stubError(code: UInt8(code)), "readMemory", packet: packet, address: chunk.address)
                     return
@@ -106,5 +106,31 @@ extension Hex {
             }
         }
         return bad == 0
+    }
+}
+
+/// Builds `m`/`M` packet bodies without going through String (thousands per megabyte).
+enum MemoryPacket {
+    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    static func appendHex(_ value: UInt64, to out: inout [UInt8]) {
+        var started = false
+        for shift in stride(from: 60, through: 0, by: -4) {
+            let nibble = Int((value >> UInt64(shift)) & 0xF)
+            if nibble != 0 || started || shift == 0 {
+                out.append(digits[nibble])
+                started = true
+            }
+        }
+    }
+
+    /// `m<addr>,<count>`.
+    static func read(address: UInt64, count: Int) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "m")]
+        out.reserveCapacity(24)
+        appendHex(address, to: &out)
+        out.append(UInt8(ascii: ","))
+        appendHex(UInt64(count), to: &out)
+        return out
     }
 }

@@ -28,6 +28,11 @@ public final class GdbClient: @unchecked Sendable {
         get { locked { connection.replyTimeout } }
         set { locked { connection.replyTimeout = newValue } }
     }
+    /// Requests kept in flight at once by pipelined operations (memory, batch register reads).
+    public var pipelineWindow: Int {
+        get { locked { connection.pipelineWindow } }
+        set { locked { connection.pipelineWindow = max(1, newValue) } }
+    }
     /// Largest `m` request; QEMU refuses more than 0x800.
     public var memoryReadChunkSize: Int
     /// Largest `M` payload that keeps the packet under the stub's PacketSize.

@@ -123,7 +123,10 @@ public struct FrameDecoder: Sendable {
                 } else {
                     emit(.packet(body: body, checksumValid: valid))
                 }
+                // The body was handed out; start the next one with room for a reply of the same size.
+                let lastSize = body.count
                 body = []
+                body.reserveCapacity(lastSize)
                 state = .idle
                 i += 1
             }

@@ -170,7 +170,7 @@ public final class GdbConnection: @unchecked Sendable {
         defer { deliver = nil }
         var nextToSend = 0
         var completed = 0
-        var lastCount = -1
+        // The deadline is for silence: it restarts whenever a reply completes.
         var activityDeadline = Deadline.after(seconds: replyTimeout)
         while completed < requests.count {
             while nextToSend < requests.count && inFlight.count < pipelineWindow {
@@ -178,10 +178,11 @@ public final class GdbConnection: @unchecked Sendable {
                 nextToSend += 1
             }
             let before = inFlight.count
-            if lastCount != completed { activityDeadline = Deadline.after(seconds: replyTimeout); lastCount = completed }
-            try pump(until: activityDeadline, packet: requests[min(completed, requests.count - 1)].text)
-            completed += before - inFlight.count
-            if inFlight.count < before || !ackMode { /* progress */ }
+            try pump(until: activityDeadline) { inFlight.first?.request.text ?? requests[requests.count - 1].text }
+            if inFlight.count < before {
+                completed += before - inFlight.count
+                activityDeadline = Deadline.after(seconds: replyTimeout)
+            }
         }
         if let index = oversizedReplies.first {
             throw error(.malformedReply("reply larger than \(decoder.maximumBodySize) bytes"), operation, packet: requests[index].text)
@@ -225,7 +226,7 @@ public final class GdbConnection: @unchecked Sendable {
         defer { deliver = nil }
         while stopBody == nil {
             do throws(GdbError) {
-                try pump(until: deadline, packet: nil, closeOnTimeout: false)
+                try pump(until: deadline, closeOnTimeout: false) { nil }
             } catch {
                 if case .timedOut = error.kind { return nil }
                 throw error
@@ -294,25 +295,26 @@ public final class GdbConnection: @unchecked Sendable {
     }
 
     /// Flushes, reads once (waiting until `deadline`), and handles the frames.
-    private func pump(until deadline: Deadline, packet: String?, closeOnTimeout: Bool = true) throws(GdbError) {
-        try flush(packet: packet)
+    private func pump(until deadline: Deadline, closeOnTimeout: Bool = true, packet describe: () -> String?) throws(GdbError) {
+        if !outgoing.isEmpty { try flush(packet: describe()) }
         let n: Int
         do throws(TransportError) {
             n = try transport.read(into: readBuffer, deadline: deadline)
         } catch {
-            if error == .timedOut && !closeOnTimeout { throw self.error(.timedOut(seconds: replyTimeout), currentOperation, packet: packet) }
-            if error == .timedOut && inFlight.isEmpty { throw self.error(.timedOut(seconds: replyTimeout), currentOperation, packet: packet) }
-            throw fail(transportError: error, packet: packet)
+            if error == .timedOut && (!closeOnTimeout || inFlight.isEmpty) {
+                throw self.error(.timedOut(seconds: replyTimeout), currentOperation, packet: describe())
+            }
+            throw fail(transportError: error, packet: describe())
         }
         let bytes = UnsafeBufferPointer(start: readBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n)
         decoder.feed(bytes) { frame in handle(frame) }
         if let kind = pendingError {
             pendingError = nil
-            throw desynchronised(kind, packet: packet)
+            throw desynchronised(kind, packet: describe())
         }
         if state == .exited, !inFlight.isEmpty, inFlight.allSatisfy({ $0.request.expectation != .stopReply }) {
             // The target is gone; nothing will answer the requests still in flight.
-            throw desynchronised(.disconnected("the target exited"), packet: packet)
+            throw desynchronised(.disconnected("the target exited"), packet: describe())
         }
     }
 

@@ -106,7 +106,7 @@ public struct ELFFile: Sendable {
         symbolsByName = byName
         addressOrder = parsedSymbols.indices
             .filter { ELFFile.isAddressSymbol(parsedSymbols[$0]) }
-            .sorted { (parsedSymbols[$0].address, parsedSymbols[$1].size) < (parsedSymbols[$1].address, parsedSymbols[$0].size) }
+            .sorted { parsedSymbols[$0].address < parsedSymbols[$1].address }
 
         buildID = try ELFFile.findBuildID(sections: sections, programHeaders: headers, reader: reader)
     }
@@ -130,16 +130,16 @@ public struct ELFFile: Sendable {
             let mid = (low + high) / 2
             if symbols[addressOrder[mid]].address <= address { low = mid + 1 } else { high = mid }
         }
-        var i = low - 1
-        // Walk back over symbols sharing nearby addresses until one covers `address`.
-        while i >= 0 && low - i <= 8 {
-            let symbol = symbols[addressOrder[i]]
-            let offset = address - symbol.address
-            let nextStart = low < addressOrder.count ? symbols[addressOrder[low]].address : UInt64.max
-            if symbol.size > 0 ? offset < symbol.size : address < nextStart {
-                return SymbolicAddress(symbol: symbol.name, offset: offset)
-            }
-            i -= 1
+        let nextStart = low < addressOrder.count ? symbols[addressOrder[low]].address : UInt64.max
+        let window = addressOrder[max(0, low - 8)..<low].reversed().map { symbols[$0] }
+        // A sized symbol that covers the address beats a zero-sized label at the
+        // same place (boot_stack_top and mm_tasks share an address); a label
+        // extends to the next symbol.
+        if let sized = window.first(where: { $0.size > 0 && address - $0.address < $0.size }) {
+            return SymbolicAddress(symbol: sized.name, offset: address - sized.address)
+        }
+        if let label = window.first(where: { $0.size == 0 && address < nextStart }) {
+            return SymbolicAddress(symbol: label.name, offset: address - label.address)
         }
         return nil
     }

@@ -46,6 +46,11 @@ public struct SymbolicAddress: Codable, Sendable, Hashable, CustomStringConverti
     public var symbol: String
     public var offset: UInt64
 
+    public init(symbol: String, offset: UInt64) {
+        self.symbol = symbol
+        self.offset = offset
+    }
+
     /// `name` or `name+0x1c`.
     public var description: String { offset == 0 ? symbol : "\(symbol)+\(hex(offset))" }
 }

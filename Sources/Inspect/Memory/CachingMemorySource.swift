@@ -32,6 +32,28 @@ public final class CachingMemorySource: MemorySource {
         }
         return ranges.map { cache[$0]! }
     }
+
+    /// Like `read`, but a range that fails does not fail the others; failures are not cached.
+    public func readEach(_ ranges: [MemoryRequest]) throws(MemoryError) -> [Result<[UInt8], MemoryError>] {
+        var misses: [MemoryRequest] = []
+        var seen = Set<MemoryRequest>()
+        for range in ranges where cache[range] == nil && seen.insert(range).inserted {
+            misses.append(range)
+        }
+        var failures: [MemoryRequest: MemoryError] = [:]
+        if !misses.isEmpty {
+            for (range, result) in zip(misses, try underlying.readEach(misses)) {
+                switch result {
+                case .success(let bytes): cache[range] = bytes
+                case .failure(let error): failures[range] = error
+                }
+            }
+        }
+        return ranges.map { range in
+            if let bytes = cache[range] { return .success(bytes) }
+            return .failure(failures[range] ?? .transport("range \(range) vanished from the cache"))
+        }
+    }
 }
 
 extension CachingMemorySource: WritableMemorySource {

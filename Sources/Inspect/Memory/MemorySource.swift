@@ -51,6 +51,32 @@ public protocol MemorySource: AnyObject {
     /// Reads every range; the result has one byte array per range, in order,
     /// each exactly `range.length` bytes long.
     func read(_ ranges: [MemoryRequest]) throws(MemoryError) -> [[UInt8]]
+
+    /// Reads every range in one batch where each range may fail on its own
+    /// (a table pointer into device memory must not sink a whole dump).
+    /// Throws only when the source itself fails (transport).
+    func readEach(_ ranges: [MemoryRequest]) throws(MemoryError) -> [Result<[UInt8], MemoryError>]
+}
+
+extension MemorySource {
+    /// Default: all or nothing; on failure, retries the ranges one by one to
+    /// find which failed (sources that can report per range override this).
+    public func readEach(_ ranges: [MemoryRequest]) throws(MemoryError) -> [Result<[UInt8], MemoryError>] {
+        do {
+            return try read(ranges).map { .success($0) }
+        } catch {
+            if case .transport = error { throw error }
+            if ranges.count == 1 { return [.failure(error)] }
+            var results: [Result<[UInt8], MemoryError>] = []
+            for range in ranges {
+                do { results.append(.success(try read([range])[0])) } catch {
+                    if case .transport = error { throw error }
+                    results.append(.failure(error))
+                }
+            }
+            return results
+        }
+    }
 }
 
 extension MemorySource {

@@ -9,6 +9,8 @@ public struct TranslationFault: Error, Codable, Sendable, Hashable, CustomString
         case translation
         /// A reserved/malformed descriptor or an out-of-range output address.
         case malformedDescriptor
+        /// A table on the way could not be read (e.g. it points into device memory).
+        case unreadableTable
         /// The leaf has AF clear and the hardware does not manage it (TCR.HA = 0).
         case accessFlag
     }

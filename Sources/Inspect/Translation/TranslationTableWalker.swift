@@ -67,7 +67,15 @@ public final class TranslationTableWalker {
                 let granule = walk.config.granule
                 let shift = granule.shift(atLevel: walk.level)
                 let index = Int((walk.address >> UInt64(shift)) & UInt64(walk.entries - 1))
-                let raw = tables[TableKey(walk.table, walk.entries)]!.littleEndianUInt64(at: index * 8)
+                let table: [UInt8]
+                switch tables[TableKey(walk.table, walk.entries)]! {
+                case .success(let bytes): table = bytes
+                case .failure(let error):
+                    results[walk.resultIndex].fault = TranslationFault(kind: .unreadableTable, level: walk.level,
+                                                                       detail: "table \(hex(walk.table)) cannot be read: \(error)")
+                    continue
+                }
+                let raw = table.littleEndianUInt64(at: index * 8)
                 let descriptor = DecodedDescriptor(raw: raw, level: walk.level, granule: granule,
                                                    physicalAddressBits: context.physicalAddressBits)
                 results[walk.resultIndex].steps.append(WalkStep(level: walk.level, tableAddress: walk.table, index: index,
@@ -141,7 +149,15 @@ public final class TranslationTableWalker {
                                             virtualBase: pending.virtualBase))
                 statistics.tableBytes += UInt64(pending.entries * 8)
                 let shift = UInt64(granule.shift(atLevel: pending.level))
-                let bytes = tables[TableKey(pending.table, pending.entries)]!
+                let bytes: [UInt8]
+                switch tables[TableKey(pending.table, pending.entries)]! {
+                case .success(let content): bytes = content
+                case .failure(let error):
+                    problems.append(WalkProblem(half: pending.config.half, level: pending.level, tableAddress: pending.table,
+                                                index: 0, virtualAddress: pending.virtualBase, raw: 0,
+                                                detail: "table cannot be read: \(error)"))
+                    continue
+                }
                 bytes.withUnsafeBytes { buffer in
                     for index in 0..<pending.entries {
                         let raw = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
@@ -193,25 +209,27 @@ public final class TranslationTableWalker {
         init(_ address: UInt64, _ entries: Int) { self.address = address; self.entries = entries }
     }
 
-    /// Reads every distinct table in ONE batch.
-    private func readTables(_ tables: [(UInt64, Int)]) throws(TranslationError) -> [TableKey: [UInt8]] {
+    /// Reads every distinct table in ONE batch; a table that cannot be read
+    /// fails alone (its error is in the result), only a transport failure throws.
+    private func readTables(_ tables: [(UInt64, Int)]) throws(TranslationError) -> [TableKey: Result<[UInt8], MemoryError>] {
         var keys: [TableKey] = []
         var seen = Set<TableKey>()
         for (address, entries) in tables where seen.insert(TableKey(address, entries)).inserted {
             keys.append(TableKey(address, entries))
         }
-        let contents: [[UInt8]]
+        let contents: [Result<[UInt8], MemoryError>]
         do {
-            contents = try memory.read(keys.map { MemoryRequest(.physical, address: $0.address, length: $0.entries * 8) })
+            contents = try memory.readEach(keys.map { MemoryRequest(.physical, address: $0.address, length: $0.entries * 8) })
         } catch {
             throw .memory(error)
         }
-        var result: [TableKey: [UInt8]] = [:]
-        for (key, bytes) in zip(keys, contents) {
-            guard bytes.count == key.entries * 8 else {
-                throw .memory(.shortRead(MemoryRequest(.physical, address: key.address, length: key.entries * 8), got: bytes.count))
+        var result: [TableKey: Result<[UInt8], MemoryError>] = [:]
+        for (key, content) in zip(keys, contents) {
+            if case .success(let bytes) = content, bytes.count != key.entries * 8 {
+                result[key] = .failure(.shortRead(MemoryRequest(.physical, address: key.address, length: key.entries * 8), got: bytes.count))
+            } else {
+                result[key] = content
             }
-            result[key] = bytes
         }
         return result
     }
