@@ -111,7 +111,7 @@ def ensure_compatible():
         raise gdb.GdbError("kernel layout differs from gdb/mmdbg_layout.py (rerun scripts/gen-gdb-layout "
                            "or rebuild the kernel): " + "; ".join(mismatches))
     if not present:
-        gdb.write("warning: the kernel exports no mm_layout record; trusting gdb/mmdbg_layout.py\n")
+        gdb.write("warning: the kernel exports no mm_layout record; trusting gdb/mmdbg_layout.py\n", gdb.STDERR)
     _checked["done"] = True
 
 
