@@ -254,17 +254,9 @@ class Run:
 
     __slots__ = ("start", "end", "pa", "attributes", "leaves")
 
-    def __init__(self, leaf):
-        self.start, self.end, self.pa = leaf.va, leaf.va + leaf.size, leaf.pa
-        self.attributes, self.leaves = leaf.attributes, 1
-
-    def extend(self, leaf):
-        if (leaf.va == self.end and leaf.pa == self.pa + (self.end - self.start)
-                and leaf.attributes == self.attributes):
-            self.end += leaf.size
-            self.leaves += 1
-            return True
-        return False
+    def __init__(self, va, size, pa, attributes):
+        self.start, self.end, self.pa = va, va + size, pa
+        self.attributes, self.leaves = attributes, 1
 
     def raw_line(self):
         return "0x%x 0x%x 0x%x %s" % (self.start, self.end, self.pa, self.attributes.token())
@@ -282,29 +274,35 @@ class Problem:
 
 
 class WalkResult:
-    """Everything one walk of an address space found."""
+    """Everything one walk of an address space found: merged runs, leaf and
+    table counts, malformed descriptors, and every leaf when asked for."""
 
-    def __init__(self):
-        self.leaves = []
+    def __init__(self, keep_leaves):
+        self.runs = []
+        self.leaves = [] if keep_leaves else None
         self.problems = []
-        self.tables = {}      # level -> [table PA]
+        self.tables = {}        # level -> [table PA]
         self.table_bytes = 0
+        self.leaf_counts = {}   # level -> leaves found there
 
-    def runs(self):
-        merged = []
-        for leaf in self.leaves:
-            if not merged or not merged[-1].extend(leaf):
-                merged.append(Run(leaf))
-        return merged
+    def add_leaf(self, va, size, pa, level, attributes, descriptor):
+        self.leaf_counts[level] = self.leaf_counts.get(level, 0) + 1
+        if self.leaves is not None:
+            self.leaves.append(Leaf(va, size, pa, level, attributes, descriptor))
+        runs = self.runs
+        if runs:
+            run = runs[-1]
+            if (va == run.end and pa == run.pa + (run.end - run.start)
+                    and (attributes is run.attributes or attributes == run.attributes)):
+                run.end += size
+                run.leaves += 1
+                return
+        runs.append(Run(va, size, pa, attributes))
 
     def statistics(self):
-        blocks, pages = {}, 0
-        for leaf in self.leaves:
-            if leaf.level == 3:
-                pages += 1
-            else:
-                blocks[leaf.level] = blocks.get(leaf.level, 0) + 1
-        return blocks, pages
+        """({level: blocks}, pages)."""
+        blocks = {level: count for level, count in self.leaf_counts.items() if level != 3}
+        return blocks, self.leaf_counts.get(3, 0)
 
 
 class TranslationTableWalker:
@@ -314,6 +312,17 @@ class TranslationTableWalker:
         self.space = space
         self._read_table = read_table
         self._tables = {}
+        # Leaves of one address space share a handful of attribute sets:
+        # decode each (attribute bits, table limits) pair once.
+        self._attributes = {}
+        self._attribute_bits = ~space.oa_mask() & ~0b11 & (2**64 - 1)
+
+    def attributes(self, descriptor, limits):
+        key = (descriptor & self._attribute_bits, limits)
+        found = self._attributes.get(key)
+        if found is None:
+            found = self._attributes[key] = Attributes(descriptor, limits, self.space.mair)
+        return found
 
     def table(self, pa, level):
         entries = self.space.top_entries if level == self.space.start_level else 1 << self.space.stride
@@ -378,40 +387,46 @@ class TranslationTableWalker:
                 limits = _limits_below(descriptor, limits)
                 table_pa = next_pa
                 continue
-            step.attributes = Attributes(descriptor, limits, space.mair)
+            step.attributes = self.attributes(descriptor, limits)
             return steps, next_pa | (canonical & ((1 << shift) - 1))
         return steps, None
 
-    def walk(self, va_low=None, va_high=None):
-        """Every leaf of the address space (within [va_low, va_high)), in VA order."""
+    def walk(self, va_low=None, va_high=None, accept=None, keep_leaves=False):
+        """Walks the address space within [va_low, va_high), in VA order.
+
+        `accept(attributes)` filters leaves before they are merged into runs;
+        `keep_leaves` also records every leaf (for checks that need them)."""
         space = self.space
-        result = WalkResult()
+        result = WalkResult(keep_leaves)
         if space.disabled:
             return result
         low, high = space.va_range()
         va_low = low if va_low is None else max(va_low, low)
         va_high = high if va_high is None else min(va_high, high)
         if va_low < va_high:
-            self._walk_table(space.table_pa, space.start_level, low, NO_LIMITS, va_low, va_high, result)
+            self._walk_table(space.table_pa, space.start_level, low, NO_LIMITS, va_low, va_high, accept, result)
         return result
 
-    def _walk_table(self, table_pa, level, base_va, limits, va_low, va_high, result):
+    def _walk_table(self, table_pa, level, base_va, limits, va_low, va_high, accept, result):
         result.tables.setdefault(level, []).append(table_pa)
         entries = self.table(table_pa, level)
         result.table_bytes += len(entries) * 8
         span = 1 << self.space.level_shift(level)
+        classify, attributes_of, add_leaf = self._classify, self.attributes, result.add_leaf
         for index, descriptor in enumerate(entries):
             if not descriptor & 1:
                 continue
             va = base_va + index * span
             if va + span <= va_low or va >= va_high:
                 continue
-            kind, next_pa, problem = self._classify(level, descriptor)
+            kind, next_pa, problem = classify(level, descriptor)
             if problem:
                 result.problems.append(Problem(level, va, table_pa + index * 8, descriptor, problem))
                 continue
             if kind == "table":
-                self._walk_table(next_pa, level + 1, va, _limits_below(descriptor, limits), va_low, va_high, result)
-            else:
-                result.leaves.append(Leaf(va, span, next_pa, level,
-                                          Attributes(descriptor, limits, self.space.mair), descriptor))
+                self._walk_table(next_pa, level + 1, va, _limits_below(descriptor, limits), va_low, va_high,
+                                 accept, result)
+                continue
+            attributes = attributes_of(descriptor, limits)
+            if accept is None or accept(attributes):
+                add_leaf(va, span, next_pa, level, attributes, descriptor)

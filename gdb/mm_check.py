@@ -24,7 +24,7 @@ def check_task(task, findings, mapped):
     """Checks one task's mm against a walk of its own tables; records what it maps in `mapped`."""
     pid = task.pid
     space = mm_tasks.task_space(task)
-    result = mm_pgtable.walk(space)
+    result = mm_pgtable.walk(space, keep_leaves=True)
     flag_mask = ~space.oa_mask() & (2**64 - 1)
     for problem in result.problems:
         findings.append("pid %d va 0x%x: malformed descriptor: %s" % (pid, problem.va, problem.text()))

@@ -39,10 +39,10 @@ def walker(space):
     return A.TranslationTableWalker(space, physical_table_reader)
 
 
-def walk(space, va_low=None, va_high=None):
+def walk(space, va_low=None, va_high=None, accept=None, keep_leaves=False):
     with mm_target.physical_memory():
         try:
-            return walker(space).walk(va_low, va_high)
+            return walker(space).walk(va_low, va_high, accept, keep_leaves)
         except A.TranslationError as error:
             raise gdb.GdbError(str(error))
 
@@ -119,6 +119,10 @@ class DumpFilter:
     def __init__(self):
         self.user = self.kernel = self.writable = self.executable = False
         self.va_low = self.va_high = None
+
+    @property
+    def active(self):
+        return self.user or self.kernel or self.writable or self.executable
 
     def accepts(self, attributes):
         if self.user and not attributes.user:
@@ -198,9 +202,9 @@ ATTRS one comma-separated token), and nothing else."""
     def invoke(self, argument, from_tty):
         target, raw, dump_filter = parse_pt_arguments(argument)
         for space in spaces_for_target(target):
-            result = walk(space, dump_filter.va_low, dump_filter.va_high)
-            result.leaves = [leaf for leaf in result.leaves if dump_filter.accepts(leaf.attributes)]
-            runs = result.runs()
+            result = walk(space, dump_filter.va_low, dump_filter.va_high,
+                          dump_filter.accepts if dump_filter.active else None)
+            runs = result.runs
             if raw:
                 gdb.write("".join(run.raw_line() + "\n" for run in runs))
                 continue

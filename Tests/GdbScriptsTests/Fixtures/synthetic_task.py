@@ -138,3 +138,31 @@ def free_list_with(page_indices):
                           ("free_list", pages[0] if pages else 0)):
         struct.pack_into("<Q", pool, mm_layout.offsetof("mm_page_pool", member), value)
     mm_target.write_memory(mm_target.symbol_address("mm_pool"), bytes(pool))
+
+
+def build_paged_task(l3_tables, pid=8, slot=4, base=0x45000000):
+    """A task whose tables map `l3_tables` * 2 MiB of VA from 0 with 4 KiB
+    pages onto contiguous PAs (a page-granular linear map), for timing mm-pt:
+    1 + 1 + ceil(l3_tables / 512) + l3_tables tables."""
+    l2_count = -(-l3_tables // 512)
+    l0, l1 = base, base + L.MM_PAGE_SIZE
+    l2s = [base + (2 + i) * L.MM_PAGE_SIZE for i in range(l2_count)]
+    l3s = [base + (2 + l2_count + i) * L.MM_PAGE_SIZE for i in range(l3_tables)]
+    flags = L.MM_TD_USER_PAGE_FLAGS_DEFAULT | L.MM_TD_USER_XN
+    with mm_target.physical_memory():
+        mm_target.write_memory(l0, struct.pack("<512Q", *([l1 | L.MM_TD_USER_TABLE_FLAGS] + [0] * 511)))
+        l1_entries = [pa | L.MM_TD_USER_TABLE_FLAGS for pa in l2s] + [0] * (512 - l2_count)
+        mm_target.write_memory(l1, struct.pack("<512Q", *l1_entries))
+        for i, l2 in enumerate(l2s):
+            chunk = l3s[i * 512:(i + 1) * 512]
+            mm_target.write_memory(l2, struct.pack("<512Q", *([pa | L.MM_TD_USER_TABLE_FLAGS for pa in chunk]
+                                                             + [0] * (512 - len(chunk)))))
+        for i, l3 in enumerate(l3s):
+            first = L.MM_RAM_BASE + i * 0x200000
+            mm_target.write_memory(l3, struct.pack("<512Q", *[(first + j * 0x1000) | flags for j in range(512)]))
+    task = bytearray(mm_layout.sizeof("mm_task"))
+    struct.pack_into("<q", task, mm_layout.offsetof("mm_task", "state"), L.MM_TASK_RUNNABLE)
+    struct.pack_into("<q", task, mm_layout.offsetof("mm_task", "pid"), pid)
+    struct.pack_into("<Q", task, mm_layout.offsetof("mm_task", "mm"), l0)
+    mm_target.write_memory(mm_target.symbol_address("mm_tasks") + slot * len(task), bytes(task))
+    gdb.write("paged task pid %d: %d tables\n" % (pid, 2 + l2_count + l3_tables))

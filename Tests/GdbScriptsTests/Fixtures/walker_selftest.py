@@ -64,7 +64,7 @@ class WalkerTests(unittest.TestCase):
         self.assertEqual(walker.translate(0x40001234)[1], 0x40001234)
         self.assertEqual(walker.translate(0x600abc)[1], 0x80200abc)
         self.assertIsNone(walker.translate(0x7000)[1])
-        result = walker.walk()
+        result = walker.walk(keep_leaves=True)
         self.assertEqual([(l.va, l.size, l.pa, l.level) for l in result.leaves],
                          [(0x5000, 0x1000, 0x9000, 3), (0x600000, 0x200000, 0x80200000, 2),
                           (0x40000000, 0x40000000, 0x40000000, 1)])
@@ -80,9 +80,9 @@ class WalkerTests(unittest.TestCase):
             m.put(0x4000, i, (0x100000 + i * 0x1000) | PAGE | NORMAL_LEAF)
         _, walker = self.walker(m, tcr())
         result = walker.walk()
-        self.assertEqual(len(result.leaves), 512)
+        self.assertEqual(result.statistics(), ({}, 512))
         self.assertEqual(len(m.reads), 4)
-        runs = result.runs()
+        runs = result.runs
         self.assertEqual([(r.start, r.end, r.pa, r.leaves) for r in runs], [(0, 0x200000, 0x100000, 512)])
 
     def test_runs_split_on_attributes_and_physical_gaps(self):
@@ -94,7 +94,7 @@ class WalkerTests(unittest.TestCase):
         m.put(0x4000, 1, 0x11000 | PAGE | NORMAL_LEAF | AP_RO)    # permissions differ
         m.put(0x4000, 2, 0x13000 | PAGE | NORMAL_LEAF | AP_RO)    # PA not contiguous
         m.put(0x4000, 3, 0x14000 | PAGE | NORMAL_LEAF | AP_RO)
-        runs = self.walker(m, tcr())[1].walk().runs()
+        runs = self.walker(m, tcr())[1].walk().runs
         self.assertEqual([(r.start, r.end, r.pa) for r in runs],
                          [(0, 0x1000, 0x10000), (0x1000, 0x2000, 0x11000), (0x2000, 0x4000, 0x13000)])
         self.assertEqual(runs[1].attributes.token(), "k:r-x,u:--x,normal-WB,ISH,AF")
@@ -124,7 +124,7 @@ class WalkerTests(unittest.TestCase):
         m.put(0x1000, 0, 0x2000 | TABLE)
         m.put(0x2000, 0, 0x0 | BLOCK | AF | 1 << 2)           # AttrIndx 1
         m.put(0x2000, 1, 0x40000000 | BLOCK | AF | 2 << 2)    # AttrIndx 2
-        leaves = self.walker(m, tcr())[1].walk().leaves
+        leaves = self.walker(m, tcr())[1].walk(keep_leaves=True).leaves
         self.assertEqual([l.attributes.memory for l in leaves], ["device-nGnRnE", "normal-NC"])
 
     def test_ttbr1_half_with_asid_and_tbi(self):
@@ -150,7 +150,7 @@ class WalkerTests(unittest.TestCase):
         self.assertEqual((space.start_level, space.top_entries), (0, 2))
         self.assertEqual(walker.translate(0xC123)[1], 0x100123)
         self.assertEqual(walker.translate(0x2001234)[1], 0x2001234)
-        leaves = walker.walk().leaves
+        leaves = walker.walk(keep_leaves=True).leaves
         self.assertEqual([(l.va, l.size) for l in leaves], [(0xC000, 0x4000), (0x2000000, 0x2000000)])
 
     def test_64k_granule_starts_at_level_1(self):
@@ -184,7 +184,7 @@ class WalkerTests(unittest.TestCase):
         m.put(0x4000, 0, 0x9000 | BLOCK | NORMAL_LEAF)               # 0b01 at level 3 is reserved
         m.put(0x4000, 1, 0xA000 | PAGE | NORMAL_LEAF)
         _, walker = self.walker(m, tcr(ips=2))
-        result = walker.walk()
+        result = walker.walk(keep_leaves=True)
         self.assertEqual([(l.va, l.pa) for l in result.leaves], [(0x1000, 0xA000)])
         self.assertEqual([(p.level, p.va) for p in result.problems], [(3, 0), (1, 0x40000000), (0, 1 << 39)])
         self.assertIn("level 3", result.problems[0].what)
