@@ -5,14 +5,19 @@
 #       -kernel .build-kernel/kernel.elf -gdb tcp:127.0.0.1:1234 -S
 #   gdb-multiarch -x gdb/connect.gdb
 #   gdb-multiarch -ex 'set $mm_port = 4321' -x gdb/connect.gdb      # another port
+#   gdb-multiarch -ex 'set $mm_kernel = "/path/kernel.elf"' -x gdb/connect.gdb
 #
-# Loads the kernel's symbols and the mm- commands (gdb/mmdbg.py), connects to
+# Loads the kernel's symbols ($mm_kernel, default .build-kernel/kernel.elf) and the mm- commands (gdb/mmdbg.py), connects to
 # QEMU's gdbstub on 127.0.0.1:$mm_port (default 1234, QEMU's `-s`), and
 # breaks on the kernel's fault handlers.
 set pagination off
 set confirm off
 set architecture aarch64
-file .build-kernel/kernel.elf
+if $_isvoid($mm_kernel)
+  file .build-kernel/kernel.elf
+else
+  eval "file %s", $mm_kernel
+end
 source gdb/mmdbg.py
 
 if $_isvoid($mm_port)
