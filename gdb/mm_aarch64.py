@@ -250,13 +250,21 @@ class Leaf:
 
 
 class Run:
-    """Adjacent leaves with equal attributes and contiguous physical addresses."""
+    """Adjacent leaves of one size with equal attributes and contiguous
+    physical addresses (the same rule as the Inspect library's dump)."""
 
-    __slots__ = ("start", "end", "pa", "attributes", "leaves")
+    __slots__ = ("start", "end", "pa", "attributes", "leaves", "leaf_size")
 
     def __init__(self, va, size, pa, attributes):
         self.start, self.end, self.pa = va, va + size, pa
-        self.attributes, self.leaves = attributes, 1
+        self.attributes, self.leaves, self.leaf_size = attributes, 1, size
+
+    def clip(self, va_low, va_high):
+        """Cuts the run to [va_low, va_high) (a dump of a VA range shows only that range)."""
+        if self.start < va_low:
+            self.pa += va_low - self.start
+            self.start = va_low
+        self.end = min(self.end, va_high)
 
     def raw_line(self):
         return "0x%x 0x%x 0x%x %s" % (self.start, self.end, self.pa, self.attributes.token())
@@ -292,7 +300,7 @@ class WalkResult:
         runs = self.runs
         if runs:
             run = runs[-1]
-            if (va == run.end and pa == run.pa + (run.end - run.start)
+            if (va == run.end and size == run.leaf_size and pa == run.pa + (run.end - run.start)
                     and (attributes is run.attributes or attributes == run.attributes)):
                 run.end += size
                 run.leaves += 1

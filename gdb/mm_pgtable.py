@@ -189,8 +189,9 @@ Usage: mm-pt [all|kernel|user|PID] [--user] [--kernel] [--writable] [--exec]
   PID            that task's tables, from its mm.pgd
 Filters: --user (EL0-accessible), --kernel (EL1 only), --writable, --exec,
 --range LOW HIGH (VA, end exclusive).
-A run merges leaves that are adjacent in VA and PA with equal permissions,
-memory type and flags. Attributes: k:EL1 perms, u:EL0 perms (rwx), memory
+A run merges leaves of one size that are adjacent in VA and PA with equal
+permissions, memory type and flags (shown as `size = count x leaf size`);
+with --range, runs are cut to the range. Attributes: k:EL1 perms, u:EL0 perms (rwx), memory
 type through MAIR_EL1, shareability, AF, nG, NS, CONT. Malformed descriptors
 are listed, never followed.
 --raw prints one line per run, `START END PA ATTRS` (hex, END exclusive,
@@ -205,13 +206,17 @@ ATTRS one comma-separated token), and nothing else."""
             result = walk(space, dump_filter.va_low, dump_filter.va_high,
                           dump_filter.accepts if dump_filter.active else None)
             runs = result.runs
+            if dump_filter.va_low is not None:
+                for run in runs:
+                    run.clip(dump_filter.va_low, dump_filter.va_high)
             if raw:
                 gdb.write("".join(run.raw_line() + "\n" for run in runs))
                 continue
             gdb.write(space.describe() + "\n")
             for run in runs:
-                gdb.write("  0x%016x-0x%016x -> 0x%012x %6s  %s\n"
-                          % (run.start, run.end, run.pa, A.size_text(run.end - run.start), run.attributes.text()))
+                gdb.write("  0x%016x-0x%016x -> 0x%012x %6s = %5d x %-4s %s\n"
+                          % (run.start, run.end, run.pa, A.size_text(run.end - run.start), run.leaves,
+                             A.size_text(run.leaf_size), run.attributes.text()))
             for problem in result.problems:
                 gdb.write("  MALFORMED " + problem.text() + "\n")
             gdb.write("  " + statistics_text(result, runs) + "\n")

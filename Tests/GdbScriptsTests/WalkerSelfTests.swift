@@ -23,6 +23,6 @@ struct WalkerSelfTests {
         let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationStatus == 0, "\(text)")
-        #expect(text.contains("Ran 12 tests"), "\(text)")
+        #expect(text.contains("Ran 13 tests"), "\(text)")
     }
 }

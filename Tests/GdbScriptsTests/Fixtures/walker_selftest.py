@@ -99,6 +99,20 @@ class WalkerTests(unittest.TestCase):
                          [(0, 0x1000, 0x10000), (0x1000, 0x2000, 0x11000), (0x2000, 0x4000, 0x13000)])
         self.assertEqual(runs[1].attributes.token(), "k:r-x,u:--x,normal-WB,ISH,AF")
 
+    def test_runs_split_where_the_leaf_size_changes(self):
+        m = Memory()
+        m.put(0x1000, 0, 0x2000 | TABLE)
+        m.put(0x2000, 0, 0x3000 | TABLE)
+        m.put(0x3000, 0, 0x0 | BLOCK | NORMAL_LEAF)                     # 2M block at VA 0
+        m.put(0x3000, 1, 0x4000 | TABLE)                                # pages from VA 2M, PA contiguous
+        m.put(0x4000, 0, 0x200000 | PAGE | NORMAL_LEAF)
+        m.put(0x4000, 1, 0x201000 | PAGE | NORMAL_LEAF)
+        runs = self.walker(m, tcr())[1].walk().runs
+        self.assertEqual([(r.start, r.end, r.leaf_size, r.leaves) for r in runs],
+                         [(0, 0x200000, 0x200000, 1), (0x200000, 0x202000, 0x1000, 2)])
+        runs[0].clip(0x1000, 0x3000)
+        self.assertEqual((runs[0].start, runs[0].end, runs[0].pa), (0x1000, 0x3000, 0x1000))
+
     def test_hierarchical_table_attributes_apply_below(self):
         m = Memory()
         ap_table_no_el0, ap_table_ro, uxn_table, pxn_table = 1 << 61, 1 << 62, 1 << 60, 1 << 59
