@@ -123,78 +123,91 @@ public final class TranslationTableWalker {
             var table: UInt64
             var entries: Int
             var virtualBase: UInt64
-            var inherited: TableAttributes
+            /// Accumulated APTable/UXNTable/PXNTable/NSTable, at their descriptor bit positions 63:59.
+            var inheritedBits: UInt64
         }
         var statistics = DumpStatistics()
         var problems: [WalkProblem] = []
-        var leaves: [MappingRun] = []
         var visited: [VisitedTable] = []
         var frontier: [PendingTable] = []
+        // Leaves stay compact during the walk (attributes interned as an index);
+        // each round's leaves come out in VA order because the frontier is.
+        var rounds: [[CompactLeaf]] = []
+        var interned = AttributeInterner()
         if context.sctlr.mmuEnabled {
             for half in halves {
                 let config = context.configuration(half)
                 guard !config.walksDisabled else { continue }
                 frontier.append(PendingTable(config: config, level: config.startLevel, table: config.tableAddress,
-                                             entries: config.startEntries, virtualBase: config.firstAddress, inherited: .none))
+                                             entries: config.startEntries, virtualBase: config.firstAddress, inheritedBits: 0))
             }
         }
+        let outputLimit: UInt64 = context.physicalAddressBits >= 48 ? UInt64.max : (UInt64(1) << UInt64(context.physicalAddressBits)) - 1
         while !frontier.isEmpty {
             let tables = try readTables(frontier.map { ($0.table, $0.entries) })
             statistics.roundTrips += 1
             var next: [PendingTable] = []
+            var leaves: [CompactLeaf] = []
             for pending in frontier {
                 let granule = pending.config.granule
-                statistics.tablesPerLevel[pending.level] += 1
-                visited.append(VisitedTable(half: pending.config.half, level: pending.level, address: pending.table,
+                let level = pending.level
+                statistics.tablesPerLevel[level] += 1
+                visited.append(VisitedTable(half: pending.config.half, level: level, address: pending.table,
                                             virtualBase: pending.virtualBase))
                 statistics.tableBytes += UInt64(pending.entries * 8)
-                let shift = UInt64(granule.shift(atLevel: pending.level))
                 let bytes: [UInt8]
                 switch tables[TableKey(pending.table, pending.entries)]! {
                 case .success(let content): bytes = content
                 case .failure(let error):
-                    problems.append(WalkProblem(half: pending.config.half, level: pending.level, tableAddress: pending.table,
+                    problems.append(WalkProblem(half: pending.config.half, level: level, tableAddress: pending.table,
                                                 index: 0, virtualAddress: pending.virtualBase, raw: 0,
                                                 detail: "table cannot be read: \(error)"))
                     continue
                 }
+                let shift = UInt64(granule.shift(atLevel: level))
+                let entrySize = UInt64(1) << shift
+                let tableAddressMask = DescriptorFields.addressBits(UInt64.max, lowestBit: granule.pageShift)
+                let leafAddressMask = DescriptorFields.addressBits(UInt64.max, lowestBit: Int(shift))
+                let blockAllowed = granule.allowsBlock(atLevel: level)
+                let tableBitsKept: UInt64 = pending.config.hierarchicalPermissionsDisabled ? 1 << 63 : 0x1F << 59
+                let halfCode: UInt8 = pending.config.half == .lower ? 0 : 1
                 bytes.withUnsafeBytes { buffer in
                     for index in 0..<pending.entries {
                         let raw = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
                         guard raw & 1 != 0 else { continue }
                         let va = pending.virtualBase &+ (UInt64(index) << shift)
-                        let descriptor = DecodedDescriptor(raw: raw, level: pending.level, granule: granule,
-                                                           physicalAddressBits: context.physicalAddressBits)
-                        switch descriptor.kind {
-                        case .invalid:
-                            break
-                        case .reserved:
-                            problems.append(WalkProblem(half: pending.config.half, level: pending.level, tableAddress: pending.table,
+                        let isTableOrPage = raw & 2 != 0
+                        let isTable = isTableOrPage && level < 3
+                        let address = raw & (isTable || level == 3 ? tableAddressMask : leafAddressMask)
+                        let legal = isTableOrPage || blockAllowed
+                        guard legal && address <= outputLimit else {
+                            let descriptor = DecodedDescriptor(raw: raw, level: level, granule: granule,
+                                                               physicalAddressBits: context.physicalAddressBits)
+                            problems.append(WalkProblem(half: pending.config.half, level: level, tableAddress: pending.table,
                                                         index: index, virtualAddress: va, raw: raw,
                                                         detail: descriptor.problem ?? "reserved descriptor"))
-                        case .table:
-                            var inherited = pending.inherited
-                            if !pending.config.hierarchicalPermissionsDisabled || descriptor.tableAttributes!.nsTable {
-                                inherited = inherited.accumulating(effectiveTableAttributes(descriptor.tableAttributes!, pending.config))
+                            continue
+                        }
+                        if isTable {
+                            next.append(PendingTable(config: pending.config, level: level + 1, table: address,
+                                                     entries: granule.entriesPerTable, virtualBase: va,
+                                                     inheritedBits: pending.inheritedBits | (raw & tableBitsKept)))
+                        } else {
+                            if level == 3 { statistics.pages += 1 } else { statistics.blocksPerLevel[level] += 1 }
+                            statistics.mappedBytes &+= entrySize
+                            let attributes = interned.index(raw: raw, inheritedBits: pending.inheritedBits) { key in
+                                self.attributes(raw: raw, inheritedBits: key & (0x1F << 59))
                             }
-                            next.append(PendingTable(config: pending.config, level: pending.level + 1,
-                                                     table: descriptor.nextTableAddress!, entries: granule.entriesPerTable,
-                                                     virtualBase: va, inherited: inherited))
-                        case .block, .page:
-                            if descriptor.kind == .page { statistics.pages += 1 } else { statistics.blocksPerLevel[pending.level] += 1 }
-                            statistics.mappedBytes &+= descriptor.mappedSize!
-                            leaves.append(MappingRun(half: pending.config.half, virtualStart: va, size: descriptor.mappedSize!,
-                                                     physicalStart: descriptor.outputAddress!, leafLevel: pending.level,
-                                                     leafSize: descriptor.mappedSize!, leafCount: 1,
-                                                     attributes: attributes(raw: raw, inherited: pending.inherited)))
+                            leaves.append(CompactLeaf(virtualAddress: va, physicalAddress: address, size: entrySize,
+                                                      attributes: attributes, level: UInt8(level), half: halfCode))
                         }
                     }
                 }
             }
+            rounds.append(leaves)
             frontier = next
         }
-        leaves.sort { $0.virtualStart < $1.virtualStart }
-        let runs = MappingRun.merged(leaves)
+        let runs = CompactLeaf.runs(mergingSortedRounds: rounds, attributes: interned.table)
         statistics.runs = runs.count
         statistics.problems = problems.count
         return AddressSpaceDump(registers: context.registers, runs: runs, statistics: statistics, problems: problems,
@@ -240,20 +253,26 @@ public final class TranslationTableWalker {
         return TableAttributes(noEL0Access: false, readOnly: false, uxnTable: false, pxnTable: false, nsTable: attributes.nsTable)
     }
 
-    /// Leaf attribute bits that matter (AttrIndx..nG, DBM..UXN), with the
-    /// inherited table bits folded into the ignored top bits 63:59 as a cache key.
-    private func attributes(raw: UInt64, inherited: TableAttributes) -> MappingAttributes {
-        let leafMask: UInt64 = 0x0FFC | (0xF << 51)
-        var key = raw & leafMask
-        if inherited.pxnTable { key |= 1 << 59 }
-        if inherited.uxnTable { key |= 1 << 60 }
-        if inherited.noEL0Access { key |= 1 << 61 }
-        if inherited.readOnly { key |= 1 << 62 }
-        if inherited.nsTable { key |= 1 << 63 }
+    /// The effective attributes of a leaf under tables whose hierarchical bits
+    /// (APTable, UXNTable, PXNTable, NSTable) are `inheritedBits` at 63:59.
+    private func attributes(raw: UInt64, inheritedBits: UInt64) -> MappingAttributes {
+        let key = raw & AttributeInterner.leafMask | inheritedBits
         if let cached = attributeCache[key] { return cached }
+        let inherited = TableAttributes(raw: inheritedBits)
         let attributes = MappingAttributes(leaf: LeafAttributes(raw: raw), inherited: inherited, memoryTypes: memoryTypes,
                                            writeImpliesExecuteNever: context.sctlr.writeImpliesExecuteNever)
         attributeCache[key] = attributes
         return attributes
+    }
+
+    /// The same for the `TableAttributes` a single-address walk accumulates.
+    private func attributes(raw: UInt64, inherited: TableAttributes) -> MappingAttributes {
+        var bits: UInt64 = 0
+        if inherited.pxnTable { bits |= 1 << 59 }
+        if inherited.uxnTable { bits |= 1 << 60 }
+        if inherited.noEL0Access { bits |= 1 << 61 }
+        if inherited.readOnly { bits |= 1 << 62 }
+        if inherited.nsTable { bits |= 1 << 63 }
+        return attributes(raw: raw, inheritedBits: bits)
     }
 }
