@@ -78,6 +78,17 @@ private struct Boot {
         try expectPoolAccounting(boot, ramMiB: 256, tables: tables)
     }
 
+    /// 2 GiB of RAM ends at PA 0xC0000000, beyond boot.S's 1 GiB boot
+    /// blocks: the pool must not touch RAM before the kernel's own tables
+    /// map it, and those need a second pmd for the second GiB.
+    @Test func ramBeyondTheBootMapIsMappedWithPages() throws {
+        let boot = try Boot(append: "linear=pages", memory: "2G")
+        #expect(boot.status == 0, "\(boot.output)")
+        let tables = 2048 / 2 + Self.topLevelTables + 1
+        #expect(try boot.line(MM_BOOT_LINEAR_MAP_OK) == "2048 MiB at 0xffff000040000000 (pages), tables=\(tables)")
+        try expectPoolAccounting(boot, ramMiB: 2048, tables: tables)
+    }
+
     /// The pool spans from its base to the end of RAM; the kernel tables are
     /// the only pages still allocated after boot (the self-tests give theirs back).
     private func expectPoolAccounting(_ boot: Boot, ramMiB: Int, tables: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
