@@ -117,6 +117,8 @@ private struct Boot {
         let disassembly = try run(objdump, ["-d", "--no-show-raw-insn", kernel])
         for name in Self.bootReachable {
             #expect(disassembly.contains("<\(name)>:\n"), "\(name) is not a function in the image")
+            #expect(disassembly.range(of: #"\$e\d+\#(name)T"#, options: .regularExpression) == nil,
+                    "\(name) has a specialised clone: callers may bypass the plain symbol")
             #expect(disassembly.range(of: #"\bbl\s+0x[0-9a-f]+ <\#(name)>"#, options: .regularExpression) != nil,
                     "nobody calls \(name) by its symbol (inlined?)")
         }
