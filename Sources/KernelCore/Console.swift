@@ -11,6 +11,11 @@ public enum Console {
         s.withUTF8Buffer { for b in $0 { put(b) } }
     }
 
+    /// Writes a runtime string (e.g. a marker imported from kernel_abi.h).
+    public static func write(contentsOf text: String) {
+        for b in text.utf8 { put(b) }
+    }
+
     /// Writes `value` as lowercase hex without leading zeros (at least one digit).
     public static func writeHex(_ value: UInt64) {
         var shift = 60

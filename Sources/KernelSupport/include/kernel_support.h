@@ -35,6 +35,10 @@ extern uint64_t mm_boot_dtb;
 uint64_t mm_kernel_start_va(void);
 uint64_t mm_kernel_end_va(void);
 
+/* ---- Array members Swift imports as tuples, as plain element pointers ---- */
+static inline uint64_t *mm_task_kernel_pages(struct mm_task *t) { return t->mm.kernel_pages; }
+static inline struct mm_user_page *mm_task_user_pages(struct mm_task *t) { return t->mm.user_pages; }
+
 /* ---- Hardware primitives (no-ops on the host) -------------------------- */
 void mm_uart_putc(uint8_t c);
 void mm_psci_system_off(void) __attribute__((noreturn));
@@ -47,6 +51,10 @@ uint64_t mm_read_esr(void);
 uint64_t mm_read_far(void);
 void mm_write_ttbr0(uint64_t v);   /* + TLB flush */
 void mm_write_ttbr1(uint64_t v);   /* + TLB flush */
+void mm_write_mair(uint64_t v);
+void mm_write_tcr(uint64_t v);
+/* AT S1E1R on `va`: returns PAR_EL1 (bit 0 set = translation failed). */
+uint64_t mm_translate_el1_read(uint64_t va);
 void mm_tlb_flush_all(void);
 void mm_dsb_isb(void);
 void mm_halt(void) __attribute__((noreturn));
