@@ -71,24 +71,56 @@ func rollback_map_tables(_ t: UnsafeMutablePointer<mm_task>, _ kp0: Int32, _ pgd
     #endif
 }
 
-/// One level of map_page's walk: the next table for `uva` below `table`,
-/// recorded in kernel_pages if new. 0 on OOM or slot exhaustion (after the
-/// rollback, so the caller just returns -1).
-private func walkLevel(_ t: UnsafeMutablePointer<mm_task>, _ tablePA: UInt64, _ shift: UInt64, _ uva: UInt64,
-                       _ kp0: Int32, _ pgdWasFresh: Bool) -> UInt64 {
+/// The state one map_page call needs to undo itself: the rollback
+/// snapshot of the reference (kp0, pgdWasFresh) plus the descriptor slots
+/// this call filled in tables that already existed.
+///
+/// Deviation from the reference, on purpose: the reference frees the new
+/// tables but leaves their descriptors in the parent table when that parent
+/// predates the call (a task that already had a pgd). The next walk through
+/// that slot then uses a freed - soon reused - page as a table. Clearing
+/// the slots makes the rollback truly leave the task as it was.
+private struct MapPageUndo {
+    let task: UnsafeMutablePointer<mm_task>
+    let kp0: Int32
+    let pgdWasFresh: Bool
+    var filledSlots: (UnsafeMutablePointer<UInt64>?, UnsafeMutablePointer<UInt64>?, UnsafeMutablePointer<UInt64>?)
+        = (nil, nil, nil)
+
+    mutating func recordFilled(_ slot: UnsafeMutablePointer<UInt64>) {
+        if filledSlots.0 == nil { filledSlots.0 = slot }
+        else if filledSlots.1 == nil { filledSlots.1 = slot }
+        else { filledSlots.2 = slot }
+    }
+
+    func rollback() {
+        #if !MUTANT_NO_ROLLBACK
+        filledSlots.0?.pointee = 0
+        filledSlots.1?.pointee = 0
+        filledSlots.2?.pointee = 0
+        #endif
+        rollback_map_tables(task, kp0, pgdWasFresh)
+    }
+}
+
+/// One level of map_page's walk: the next table for `uva` below the table
+/// at `tablePA`, recorded in kernel_pages if new. 0 on OOM or slot
+/// exhaustion, after rolling the whole call back.
+private func walkLevel(_ undo: inout MapPageUndo, _ tablePA: UInt64, _ shift: UInt64, _ uva: UInt64) -> UInt64 {
+    let t = undo.task
+    let table = tableAt(tablePA)
     var newTable: Int32 = 0
-    let next = map_table(tableAt(tablePA), shift, uva, &newTable)
+    let next = map_table(table, shift, uva, &newTable)
     if next == 0 {
-        rollback_map_tables(t, kp0, pgdWasFresh)
+        undo.rollback()
         return 0
     }
     if newTable != 0 {
+        undo.recordFilled(table + Paging.index(uva, shift: shift))
         let count = task_kp_count(t)
         if count == MM_MAX_PAGE_COUNT {
-            // Not recorded anywhere: free it here. Its descriptor stays in
-            // the parent table, exactly as in the reference.
-            free_page(next)
-            rollback_map_tables(t, kp0, pgdWasFresh)
+            free_page(next) // not recorded in kernel_pages: free it here
+            undo.rollback()
             return 0
         }
         mm_task_kernel_pages(t)![Int(count)] = next
@@ -103,28 +135,29 @@ private func walkLevel(_ t: UnsafeMutablePointer<mm_task>, _ tablePA: UInt64, _ 
 /// rolled back, so a failed call leaves the pool as it found it.
 @inline(never) @_silgen_name("map_page")
 public func map_page(_ t: UnsafeMutablePointer<mm_task>, _ uva: UInt64, _ physPage: UInt64, _ flags: UInt64) -> Int32 {
-    let kp0 = task_kp_count(t)
-    let pgdWasFresh = t.pointee.mm.pgd == 0
+    // The reference checks for a free user_pages slot only after writing
+    // the leaf, leaving a PTE to a page its caller then frees. Checking
+    // first keeps the failure side-effect free.
+    let upCount = task_up_count(t)
+    if upCount == MM_MAX_PAGE_COUNT { return -1 }
+    var undo = MapPageUndo(task: t, kp0: task_kp_count(t), pgdWasFresh: t.pointee.mm.pgd == 0)
 
-    if pgdWasFresh {
-        if kp0 == MM_MAX_PAGE_COUNT { return -1 }
+    if undo.pgdWasFresh {
+        if undo.kp0 == MM_MAX_PAGE_COUNT { return -1 }
         let newPgd = get_free_page()
         if newPgd == 0 { return -1 } // nothing recorded yet: clean bail
         t.pointee.mm.pgd = newPgd
-        mm_task_kernel_pages(t)![Int(kp0)] = newPgd
+        mm_task_kernel_pages(t)![Int(undo.kp0)] = newPgd
     }
 
-    let pud = walkLevel(t, t.pointee.mm.pgd, Paging.pgdShift, uva, kp0, pgdWasFresh)
+    let pud = walkLevel(&undo, t.pointee.mm.pgd, Paging.pgdShift, uva)
     if pud == 0 { return -1 }
-    let pmd = walkLevel(t, pud, Paging.pudShift, uva, kp0, pgdWasFresh)
+    let pmd = walkLevel(&undo, pud, Paging.pudShift, uva)
     if pmd == 0 { return -1 }
-    let pte = walkLevel(t, pmd, Paging.pmdShift, uva, kp0, pgdWasFresh)
+    let pte = walkLevel(&undo, pmd, Paging.pmdShift, uva)
     if pte == 0 { return -1 }
 
     map_table_entry(tableAt(pte), uva, physPage, flags)
-
-    let upCount = task_up_count(t)
-    if upCount == MM_MAX_PAGE_COUNT { return -1 }
     mm_task_user_pages(t)![Int(upCount)] = mm_user_page(pa: physPage, uva: uva, flags: flags)
     return 0
 }
