@@ -1,5 +1,6 @@
 import KernelSupport
 import KernelCore
+import KernelTasks
 
 @main
 struct KernelMain {
@@ -16,23 +17,7 @@ func kernelMain() {
     Console.write("[BOOT] MMU on: SCTLR_EL1=0x")
     Console.writeHex(mm_read_sctlr())
     Console.write("\n")
-    Console.write("[BOOT] power off\n")
-    mm_psci_system_off()
-}
-
-/// Every exception lands here (vectors.S). Part 1: nothing is expected, so
-/// name it and power off instead of hanging.
-@_cdecl("mm_exception")
-func mmException(_ kind: UInt64, _ frame: UnsafeMutablePointer<mm_trap_frame>) {
-    Console.write("[PANIC] unexpected exception kind=")
-    Console.writeDecimal(kind)
-    Console.write(" ESR=0x")
-    Console.writeHex(mm_read_esr())
-    Console.write(" ELR=0x")
-    Console.writeHex(frame.pointee.elr)
-    Console.write(" FAR=0x")
-    Console.writeHex(mm_read_far())
-    Console.write("\n")
-    mm_psci_system_off()
+    BootStopgap.initializePagePool()
+    UserSpace.start(commandLine: BootStopgap.commandLine())
 }
 #endif
