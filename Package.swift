@@ -30,7 +30,8 @@ let package = Package(
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "Kernel", dependencies: ["KernelCore", "KernelSupport", "KernelTasks"], path: "Sources/Kernel",
                           exclude: ["kernel.ld"],
-                          swiftSettings: [.swiftLanguageMode(.v5)]),
+                          // main.swift holds an @main type alongside other files.
+                          swiftSettings: [.swiftLanguageMode(.v5), .unsafeFlags(["-parse-as-library"])]),
 
         // ---- Host toolkit
         .target(name: "QEMULauncher", path: "Sources/QEMULauncher"),

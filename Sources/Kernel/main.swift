@@ -12,12 +12,17 @@ struct KernelMain {
 }
 
 #if hasFeature(Embedded)
+/// The boot sequence, one step per line (each prints its [BOOT] line;
+/// kernel_abi.h lists them). Later parts append their step before power off.
 func kernelMain() {
     Console.write("mmdbg kernel: booting (Embedded Swift, AArch64)\n")
-    Console.write("[BOOT] MMU on: SCTLR_EL1=0x")
+    Console.write(cString: mm_text_boot_mmu_on())
     Console.writeHex(mm_read_sctlr())
     Console.write("\n")
-    BootStopgap.initializePagePool()
-    UserSpace.start(commandLine: BootStopgap.commandLine())
+    _ = setUpMemory()
+    runMemorySelfTest()
+    // Kernel part 2 (KernelTasks): init and the scheduler; init's exit powers off.
+    // Exceptions: KernelTasks' mm_exception (exceptions/ExceptionDispatch.swift).
+    UserSpace.start(commandLine: bootCommandLine.bytes)
 }
 #endif

@@ -11,9 +11,14 @@ public enum Console {
         s.withUTF8Buffer { for b in $0 { put(b) } }
     }
 
-    /// Writes a runtime string (e.g. a marker imported from kernel_abi.h).
-    public static func write(contentsOf text: String) {
-        for b in text.utf8 { put(b) }
+    /// Writes a NUL-terminated C string (e.g. a kernel_abi.h marker via
+    /// its mm_text_* accessor).
+    public static func write(cString text: UnsafePointer<CChar>) {
+        var p = UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self)
+        while p.pointee != 0 {
+            put(p.pointee)
+            p += 1
+        }
     }
 
     /// Writes `value` as lowercase hex without leading zeros (at least one digit).

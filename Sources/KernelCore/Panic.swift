@@ -3,7 +3,7 @@ import KernelSupport
 /// A broken kernel invariant: prints "[PANIC] <what>" (console and log
 /// ring) and powers the machine off; on the host, traps.
 public func kernelPanic(_ what: StaticString) -> Never {
-    Console.write(contentsOf: MM_PANIC)
+    Console.write(cString: mm_text_panic())
     Console.write(what)
     Console.write("\n")
     mm_psci_system_off()

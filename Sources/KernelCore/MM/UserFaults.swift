@@ -18,8 +18,8 @@ func exitCurrentProcess() {
 }
 
 /// Prints "<marker><hex value>\n".
-func printMarker(_ marker: String, _ value: UInt64) {
-    Console.write(contentsOf: marker)
+func printMarker(_ marker: UnsafePointer<CChar>, _ value: UInt64) {
+    Console.write(cString: marker)
     Console.writeHex(value)
     Console.write("\n")
 }
@@ -57,7 +57,7 @@ func demandMapPage(_ t: UnsafeMutablePointer<mm_task>, _ uva: UInt64) -> Bool {
 
 /// Prints `marker` for `far`, ends the current task; -1 for the caller's
 /// signature (unreachable in the kernel: exit_process does not return).
-private func killCurrent(_ marker: String, _ far: UInt64) -> Int32 {
+private func killCurrent(_ marker: UnsafePointer<CChar>, _ far: UInt64) -> Int32 {
     printMarker(marker, far)
     exitCurrentProcess()
     return -1
@@ -72,20 +72,20 @@ private func killCurrent(_ marker: String, _ far: UInt64) -> Int32 {
 @inline(never) @_silgen_name("do_data_abort")
 public func do_data_abort(_ far: UInt64, _ esr: UInt64) -> Int32 {
     let dfsc = esr & 0x3F
-    if dfsc >= 0xC && dfsc <= 0xF { return killCurrent(MM_MARK_PERM_FAULT, far) }
+    if dfsc >= 0xC && dfsc <= 0xF { return killCurrent(mm_text_mark_perm_fault(), far) }
     if dfsc < 0x4 || dfsc > 0x7 { return -1 }
     guard let current = mm_current else { return -1 }
 
     let faultUVA = far & Paging.pageMask
     switch UserRegion(faultUVA, brk: current.pointee.mm.brk) {
     case .heap, .stack:
-        return demandMapPage(current, faultUVA) ? 0 : killCurrent(MM_MARK_OOM, far)
+        return demandMapPage(current, faultUVA) ? 0 : killCurrent(mm_text_mark_oom(), far)
     case .stackGuard:
-        return killCurrent(MM_MARK_STACK_OVERFLOW, far)
+        return killCurrent(mm_text_mark_stack_overflow(), far)
     case .text:
-        return killCurrent(MM_MARK_TEXT_FAULT, far)
+        return killCurrent(mm_text_mark_text_fault(), far)
     case .wild:
-        return killCurrent(MM_MARK_INVALID_UVA, far)
+        return killCurrent(mm_text_mark_invalid_uva(), far)
     }
 }
 
@@ -93,14 +93,14 @@ public func do_data_abort(_ far: UInt64, _ esr: UInt64) -> Int32 {
 /// faulting fetch (UXN page, unmapped UVA) is a crash: "exec fault".
 @inline(never) @_silgen_name("do_instruction_abort")
 public func do_instruction_abort(_ far: UInt64, _ esr: UInt64) -> Int32 {
-    killCurrent(MM_MARK_EXEC_FAULT, far)
+    killCurrent(mm_text_mark_exec_fault(), far)
 }
 
 /// Any other EL0 synchronous exception (undefined instruction, alignment,
 /// illegal state, ...): "el0 sync fault ec=0x<EC> at 0x<ELR>", task ends.
 @inline(never) @_silgen_name("do_el0_sync_fault")
 public func do_el0_sync_fault(_ esr: UInt64, _ elr: UInt64) -> Int32 {
-    Console.write(contentsOf: MM_MARK_EL0_SYNC)
+    Console.write(cString: mm_text_mark_el0_sync())
     Console.writeHex((esr >> 26) & 0x3F)
     Console.write(" at 0x")
     Console.writeHex(elr)

@@ -43,9 +43,17 @@ enum FaultScenarios {
         return 1
     }
 
-    /// An sp-relative load with sp 8-byte misaligned → `[KERN] el0 sync fault ec=0x26`.
-    static func misalignedStackPointer() -> Int64 {
-        user_misaligned_sp_access()
+    /// A floating-point instruction while the kernel keeps FP/SIMD trapped
+    /// (CPACR_EL1.FPEN = 0) → `[KERN] el0 sync fault ec=0x7`.
+    static func floatingPointAccess() -> Int64 {
+        user_floating_point_instruction()
+        return 1
+    }
+
+    /// Reading an EL0 timer register the kernel does not open to EL0
+    /// (CNTKCTL_EL1.EL0PTEN = 0) → `[KERN] el0 sync fault ec=0x18`.
+    static func trappedSystemRegister() -> Int64 {
+        user_read_physical_timer_control()
         return 1
     }
 

@@ -27,7 +27,7 @@ enum MemoryScenarios {
         guard UserMemory.setBreak(base) else { return 8 }
         // A break below the heap or into the stack is refused.
         guard mm_sys_brk(UInt64(MM_HEAP_BASE) - page) == -1 else { return 9 }
-        guard mm_sys_brk(UInt64(MM_STACK_GUARD_LOW)) == -1 else { return 10 }
+        guard mm_sys_brk(UInt64(MM_STACK_GUARD_LOW) + page) == -1 else { return 10 }
         return 0
     }
 

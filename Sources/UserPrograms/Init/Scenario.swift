@@ -17,7 +17,7 @@ struct Scenario {
 /// Every scenario, in the order a full run executes them. A switch, not an
 /// array: Embedded Swift arrays would allocate.
 enum ScenarioTable {
-    static let count = 15
+    static let count = 16
 
     static func scenario(at index: Int) -> Scenario? {
         switch index {
@@ -30,12 +30,13 @@ enum ScenarioTable {
         case 6: return Scenario(name: "heapexec", expectation: .killedByFault, body: FaultScenarios.jumpIntoHeap)
         case 7: return Scenario(name: "textstore", expectation: .killedByFault, body: FaultScenarios.storeToText)
         case 8: return Scenario(name: "undef", expectation: .killedByFault, body: FaultScenarios.undefinedInstruction)
-        case 9: return Scenario(name: "misalignedsp", expectation: .killedByFault, body: FaultScenarios.misalignedStackPointer)
-        case 10: return Scenario(name: "misalignedpc", expectation: .killedByFault, body: FaultScenarios.misalignedProgramCounter)
-        case 11: return Scenario(name: "wildsyscall", expectation: .exitsWithZero, body: MemoryScenarios.syscallWithWildPointer)
-        case 12: return Scenario(name: "oom", expectation: .killedByFault, body: MemoryScenarios.exhaustMemory)
-        case 13: return Scenario(name: "preempt", expectation: .exitsWithZero, body: TaskScenarios.tasksPreemptEachOther)
-        case 14: return Scenario(name: "sleep", expectation: .exitsWithZero, body: TaskScenarios.sleepAndYield)
+        case 9: return Scenario(name: "misalignedpc", expectation: .killedByFault, body: FaultScenarios.misalignedProgramCounter)
+        case 10: return Scenario(name: "fpsimd", expectation: .killedByFault, body: FaultScenarios.floatingPointAccess)
+        case 11: return Scenario(name: "sysreg", expectation: .killedByFault, body: FaultScenarios.trappedSystemRegister)
+        case 12: return Scenario(name: "wildsyscall", expectation: .exitsWithZero, body: MemoryScenarios.syscallWithWildPointer)
+        case 13: return Scenario(name: "oom", expectation: .killedByFault, body: MemoryScenarios.exhaustMemory)
+        case 14: return Scenario(name: "preempt", expectation: .exitsWithZero, body: TaskScenarios.tasksPreemptEachOther)
+        case 15: return Scenario(name: "sleep", expectation: .exitsWithZero, body: TaskScenarios.sleepAndYield)
         default: return nil
         }
     }

@@ -53,22 +53,25 @@ enum TaskScenarios {
     /// preemption can cause. Every spinner must see one.
     static func tasksPreemptEachOther() -> Int64 {
         let spinners = 3
-        var pids: (Int64, Int64, Int64) = (0, 0, 0)
+        var spinnerPids: (Int64, Int64, Int64) = (0, 0, 0)
         for i in 0..<spinners {
             let pid = mm_sys_fork()
             if pid == 0 { mm_sys_exit(spinAndCountPreemptions() > 0 ? 0 : 20) }
             guard pid > 0 else { return 1 }
             switch i {
-            case 0: pids.0 = pid
-            case 1: pids.1 = pid
-            default: pids.2 = pid
+            case 0: spinnerPids.0 = pid
+            case 1: spinnerPids.1 = pid
+            default: spinnerPids.2 = pid
             }
         }
-        var failed: Int64 = 0
-        if Child.waitFor(pids.0) != 0 { failed += 1 }
-        if Child.waitFor(pids.1) != 0 { failed += 1 }
-        if Child.waitFor(pids.2) != 0 { failed += 1 }
-        return failed == 0 ? 0 : 2
+        // Reap all three in whatever order they finish.
+        for _ in 0..<spinners {
+            var status: Int64 = 0
+            let pid = mm_sys_wait(&status)
+            guard pid == spinnerPids.0 || pid == spinnerPids.1 || pid == spinnerPids.2 else { return 2 }
+            guard status == 0 else { return 3 }
+        }
+        return 0
     }
 
     private static func spinAndCountPreemptions() -> Int64 {

@@ -28,15 +28,17 @@ func user_undefined_instruction
     udf     #0
     ret
 
-/* With SCTLR_EL1.SA0 set, any sp-based access with sp not 16-byte aligned
- * raises an SP alignment fault (EC 0x26). */
-func user_misaligned_sp_access
-    mov     x1, sp
-    orr     x1, x1, #8
-    mov     sp, x1
-    ldr     x0, [sp]
-    and     x1, x1, #~15
-    mov     sp, x1
+/* The kernel leaves FP/SIMD trapped (CPACR_EL1.FPEN = 0): EC 0x07. The
+ * .arch_extension lets this one file use FP although user code is built
+ * with general registers only. */
+    .arch_extension fp
+func user_floating_point_instruction
+    fmov    d0, xzr
+    ret
+
+/* CNTKCTL_EL1.EL0PTEN = 0: EL0 access to the physical timer traps (EC 0x18). */
+func user_read_physical_timer_control
+    mrs     x0, cntp_ctl_el0
     ret
 
 /* Walks sp down one page at a time, storing to each page: demand paging

@@ -30,7 +30,8 @@ void user_store_u64(uint64_t address, uint64_t value);   /* str */
 uint64_t user_load_u64(uint64_t address);                /* ldr */
 void user_jump_to(uint64_t address);                     /* br  */
 void user_undefined_instruction(void);                   /* udf #0 */
-void user_misaligned_sp_access(void);                    /* sp = sp|8, ldr [sp] */
+void user_floating_point_instruction(void);              /* fmov d0, xzr (FP trapped) */
+void user_read_physical_timer_control(void);             /* mrs cntp_ctl_el0 (trapped) */
 void user_overflow_stack(void);                          /* touch pages below sp forever */
 
 /* ---- Stack demand paging: write then verify `pages` pages below sp. ----- */
