@@ -144,9 +144,12 @@ _Static_assert(MM_TD_KERNEL_DEVICE ==
  *   [BOOT] page pool: <N> pages at 0x<pa>
  *   [BOOT] linear map ok: <N> MiB at 0xffff000040000000 (<blocks|pages>), tables=<T>
  *   [BOOT] free pages: <N>
- *   [BOOT] mm self-test ok: ...     (map/copy/unmap through a scratch TTBR0)
+ *   [BOOT] mm self-test ok: ...     (map/copy/unmap through a scratch TTBR0;
+ *                                    "[BOOT] mm self-test FAILED: <what>" on a
+ *                                    MUTANT_* build, and boot goes on)
+ *   ... later boot stages (part 2: init and the [TEST] scenarios) ...
  *   [BOOT] power off
- * A failed step prints "[PANIC] <what>" and powers off. */
+ * A failed bring-up step prints "[PANIC] <what>" and powers off. */
 #define MM_BOOT_BANNER         "mmdbg kernel: booting"
 #define MM_BOOT_MMU_ON         "[BOOT] MMU on: SCTLR_EL1=0x"
 #define MM_BOOT_DTB            "[BOOT] dtb at 0x"
