@@ -21,6 +21,8 @@ uint64_t mm_user_image_init_start_address(void) { return (uint64_t)mm_user_image
 uint64_t mm_user_image_init_end_address(void) { return (uint64_t)mm_user_image_init_end; }
 
 extern char ret_from_fork[];
+extern char boot_stack_bottom[];
+uint64_t mm_boot_stack_base(void) { return (uint64_t)boot_stack_bottom; }
 uint64_t mm_ret_from_fork_address(void) { return (uint64_t)ret_from_fork; }
 
 void mm_irq_enable(void) { __asm__ volatile("msr daifclr, #2" ::: "memory"); }
@@ -49,6 +51,7 @@ uint64_t mm_user_image_init_start_address(void) { return 0; }
 uint64_t mm_user_image_init_end_address(void) { return 0; }
 void cpu_switch_to(struct mm_task *prev, struct mm_task *next) { (void)prev; (void)next; __builtin_trap(); }
 uint64_t mm_ret_from_fork_address(void) { return 0; }
+uint64_t mm_boot_stack_base(void) { return 0; }
 void mm_irq_enable(void) { }
 void mm_irq_disable(void) { }
 void mm_wait_for_interrupt(void) { }

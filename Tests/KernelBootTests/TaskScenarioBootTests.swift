@@ -29,6 +29,7 @@ struct TaskScenarioBootTests {
         ("oom", MM_MARK_OOM),
         ("preempt", nil),
         ("sleep", nil),
+        ("tablefull", nil),
     ]
 
     /// Boots with `append` as the kernel command line and returns the

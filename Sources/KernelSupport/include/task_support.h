@@ -19,6 +19,8 @@ static inline struct mm_task *mm_task_table(void) { return mm_tasks; }
  * entering from EL0 saves its mm_trap_frame at the top of its stack. */
 #define MM_KERNEL_STACK_SIZE 16384
 uint64_t mm_task_kernel_stack_base(uint32_t slot);   /* KVA of the lowest byte */
+/* The idle task (slot 0, the boot context) runs on boot.S's stack. */
+uint64_t mm_boot_stack_base(void);
 
 /* cpu_switch_to(prev, next): saves prev's callee-saved registers, sp and
  * return address in prev->context and resumes next from next->context. */

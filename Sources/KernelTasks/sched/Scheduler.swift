@@ -46,12 +46,17 @@ enum Scheduler {
     /// it when its slice is used up and someone else can run. Idle is left
     /// alone: its loop schedules after every interrupt.
     static func preemptIfSliceUsedUp() {
+        #if MUTANT_NO_PREEMPTION
+        // Fault-injection mutant: a cooperative-only kernel (the "preempt"
+        // scenario must catch it).
+        #else
         let slot = TaskTable.currentSlot
         if slot == 0 { return }
         if RunQueue.chargeTick(&TaskTable.current.pointee)
             && RunQueue.hasOtherRunnable(than: slot, in: UnsafeBufferPointer(TaskTable.tasks)) {
             schedule()
         }
+        #endif
     }
 
     /// The idle task's loop: run whatever is runnable, otherwise wait for

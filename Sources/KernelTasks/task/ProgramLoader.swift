@@ -10,12 +10,14 @@ enum ProgramLoader {
     enum LoadError: Error {
         case badImage(ELFError)
         case outOfMemory(uva: UInt64)
+        case overlappingSegments(uva: UInt64)
         case argumentsTooLong
 
         var description: StaticString {
             switch self {
             case .badImage(let error): return error.description
             case .outOfMemory: return "out of memory mapping the program"
+            case .overlappingSegments: return "two PT_LOAD segments share a page"
             case .argumentsTooLong: return "program arguments do not fit the stack page"
             }
         }
@@ -62,6 +64,9 @@ enum ProgramLoader {
         let fileEnd = segment.virtualAddress + segment.fileSize
         var uva = segment.virtualAddress & MM_PAGE_MASK
         while uva < segment.end {
+            // A page shared by two segments could only get one of their
+            // permissions: refuse the image rather than guess.
+            if let pte = lookup_pte_slot(t, uva), pte.pointee != 0 { throw .overlappingSegments(uva: uva) }
             let kva = allocate_user_page(t, uva, flags)
             guard kva != 0 else { throw .outOfMemory(uva: uva) }
             let copyStart = max(uva, segment.virtualAddress)

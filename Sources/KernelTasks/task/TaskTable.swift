@@ -26,6 +26,7 @@ enum TaskTable {
         idle.pointee = mm_task()
         idle.pointee.state = Int64(MM_TASK_RUNNING)
         idle.pointee.pid = 0
+        idle.pointee.kernel_stack = mm_boot_stack_base()
         setName(idle, "idle")
         mm_current = idle
     }

@@ -47,7 +47,7 @@ enum TaskScenarios {
         return 0
     }
 
-    /// Three children spin without any system call. Each records the gaps
+    /// Three children spin without any system call, each counting the gaps
     /// in its own view of the counter: a gap much longer than a loop
     /// iteration means another task ran in between, which only timer
     /// preemption can cause. Every spinner must see one.
@@ -74,10 +74,15 @@ enum TaskScenarios {
         return 0
     }
 
+    /// Spins without system calls for six time slices of wall time and
+    /// counts the gaps in its view of the counter. The spinners start at
+    /// most two slices apart, so each still has slices left when the others
+    /// get theirs: with preemption every spinner sees at least one gap.
     private static func spinAndCountPreemptions() -> Int64 {
         let frequency = user_counter_frequency()
-        let spinFor = frequency * 4 * UInt64(MM_TIME_SLICE_TICKS) / UInt64(MM_TICK_HZ)
-        let gap = frequency / 2 * UInt64(MM_TIME_SLICE_TICKS) / UInt64(MM_TICK_HZ)
+        let slice = frequency * UInt64(MM_TIME_SLICE_TICKS) / UInt64(MM_TICK_HZ)
+        let spinFor = 6 * slice
+        let gap = slice / 2
         let start = user_counter()
         var last = start
         var preemptions: Int64 = 0
@@ -87,6 +92,32 @@ enum TaskScenarios {
             last = now
         }
         return preemptions
+    }
+
+    /// Forks sleeping children until the task table is full: fork must then
+    /// return -1 (and take nothing), every child must still be reaped with
+    /// its exit code, and wait must report no children afterwards. Slots in
+    /// use meanwhile: idle, init, this scenario, the children.
+    static func forkUntilTableIsFull() -> Int64 {
+        let expectedChildren = Int64(MM_NR_TASKS) - 3
+        var forked: Int64 = 0
+        while forked <= expectedChildren {
+            let pid = mm_sys_fork()
+            if pid == 0 {
+                _ = mm_sys_sleep(3)  // stay alive until the table has filled up
+                mm_sys_exit(5)
+            }
+            if pid < 0 { break }
+            forked += 1
+        }
+        guard forked == expectedChildren else { return 1 }
+        for _ in 0..<forked {
+            var status: Int64 = 0
+            guard mm_sys_wait(&status) > 0, status == 5 else { return 2 }
+        }
+        var status: Int64 = 0
+        guard mm_sys_wait(&status) == -1 else { return 3 }
+        return 0
     }
 
     /// sleep(n) lasts at least n ticks of wall time; yield returns 0.
