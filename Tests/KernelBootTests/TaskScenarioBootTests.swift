@@ -30,6 +30,7 @@ struct TaskScenarioBootTests {
         ("preempt", nil),
         ("sleep", nil),
         ("tablefull", nil),
+        ("oompool", MM_MARK_OOM),
     ]
 
     /// Boots with `append` as the kernel command line and returns the
