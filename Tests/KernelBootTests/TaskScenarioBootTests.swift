@@ -35,9 +35,10 @@ struct TaskScenarioBootTests {
 
     /// Boots with `append` as the kernel command line and returns the
     /// serial output once QEMU has powered itself off.
-    func boot(append: String? = nil) throws -> String {
+    func boot(append: String? = nil, icountShift: Int? = nil) throws -> String {
         var configuration = QEMUConfiguration(kernel: try Tools.kernelImage())
         configuration.append = append
+        configuration.icountShift = icountShift
         let qemu = try QEMUInstance(configuration)
         defer { qemu.stop() }
         let status = try qemu.waitForExit(timeout: 60)
@@ -115,6 +116,16 @@ struct TaskScenarioBootTests {
         #expect(output.contains("[INIT] summary: 2 passed, 1 failed, 3 run"))
         #expect(output.contains("[TASK] init exited with code 1"), "a failed scenario fails init")
         #expect(output.contains("[BOOT] power off"))
+    }
+
+    /// Under -icount the whole run, preemption and sleeps included, is a
+    /// function of the instruction count: two boots print the same bytes
+    /// (what fault-injection replay relies on).
+    @Test func icountRunsAreIdentical() throws {
+        let first = try boot(icountShift: 4)
+        let second = try boot(icountShift: 4)
+        #expect(first.contains("[INIT] summary: \(Self.scenarios.count) passed, 0 failed"), "\(first)")
+        #expect(first == second)
     }
 
     /// "[INIT] free pages before=N after=M no leak" with N == M.
