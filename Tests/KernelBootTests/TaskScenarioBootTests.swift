@@ -32,6 +32,7 @@ struct TaskScenarioBootTests {
         ("sleep", []),
         ("tablefull", []),
         ("oompool", [MM_MARK_OOM]),
+        ("kernelread", [MM_MARK_PERM_FAULT + "ffff000040200000"]),
     ]
 
     /// Boots with `append` as the kernel command line and returns the
