@@ -21,18 +21,37 @@ extension KernelGlobals {
         }
 
         @Test func allocatedPagesAreZeroedAndFreedPagesPoisoned() {
-            let pa = get_free_page()
+            let pa = get_free_page(), other = get_free_page()
             #expect(words(ofPage: pa).allSatisfy { $0 == 0 })
             UnsafeMutablePointer<UInt64>(bitPattern: UInt(paToKva(pa)))!.update(repeating: 0x1234, count: 512)
 
             free_page(pa)
-            let freed = words(ofPage: pa)
-            // Word 1 links the free list (to the page after it: the list head before).
-            #expect(freed[1] == pa + 0x1000)
-            for (i, word) in freed.enumerated() where i != 1 {
+            free_page(other)
+            #expect(mm_pool.free_list == other)
+            // Word 1 links the freed list: other -> pa -> end.
+            #expect(words(ofPage: other)[1] == pa)
+            #expect(words(ofPage: pa)[1] == 0)
+            for (i, word) in words(ofPage: pa).enumerated() where i != 1 {
                 #expect(word == MM_PAGE_POISON, "word \(i)")
             }
             #expect(MM_PAGE_POISON == 0x6B6B_6B6B_6B6B_6B6B)
+            #expect(get_free_page() == other)
+            #expect(words(ofPage: other).allSatisfy { $0 == 0 }, "poison is wiped on allocation")
+        }
+
+        @Test func freshPagesAreUntouchedUntilHandedOut() {
+            let last = FakeMachine.basePA + 255 * 0x1000
+            let marker = UnsafeMutablePointer<UInt64>(bitPattern: UInt(paToKva(last)))!
+            marker.pointee = 0xFEED
+            FakeMachine.reset() // init must not write the pages
+            #expect(marker.pointee == 0xFEED)
+            #expect(mm_pool.fresh_pa == FakeMachine.basePA)
+            #expect(mm_pool.free_list == 0)
+            FakeMachine.drain(255)
+            #expect(mm_pool.fresh_pa == last)
+            #expect(get_free_page() == last)
+            #expect(mm_pool.fresh_pa == 0, "every page has been handed out")
+            #expect(marker.pointee == 0)
         }
 
         @Test func countersTrackEveryCall() {

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #define MM_LAYOUT_MAGIC   0x4D4D4442474C4159ULL /* "MMDBGLAY" */
-#define MM_LAYOUT_VERSION 1u
+#define MM_LAYOUT_VERSION 2u  /* 2: mm_page_pool.fresh_pa */
 
 /* ---- Memory map --------------------------------------------------------
  *
@@ -115,7 +115,9 @@ _Static_assert(MM_TD_KERNEL_DEVICE ==
  * byte, 0x6b). The debugger flags a mapped page that still holds it.
  * A page on the free list holds the pattern in every word except word 1,
  * which links to the next free page (PA, 0 = end); see mm_page_pool. Pages
- * handed out by get_free_page are zeroed. */
+ * from mm_page_pool.fresh_pa to the end of the pool were never handed out
+ * and are not poisoned (poisoning all of RAM at boot costs seconds under
+ * TCG). Pages handed out by get_free_page are zeroed. */
 #define MM_PAGE_POISON       0x6B6B6B6B6B6B6B6BULL
 
 /* ---- Task states ------------------------------------------------------- */
@@ -218,8 +220,10 @@ struct mm_page_pool {
     uint64_t alloc_count;    /* successful get_free_page calls, ever */
     uint64_t free_count;     /* free_page calls, ever */
     uint64_t fail_count;     /* get_free_page calls that returned 0 */
-    uint64_t free_list;      /* PA of the first free page (0 = empty); next ptr in page word 1 */
+    uint64_t free_list;      /* PA of the first freed page (0 = none); next ptr in page word 1 */
     uint64_t limit;          /* if nonzero, allocations fail once free_pages <= page_count - limit (test hook) */
+    uint64_t fresh_pa;       /* first never-allocated page; [fresh_pa, end) are free too (0 = none left).
+                                get_free_page takes the free list first, then fresh pages in ascending order */
 };
 
 /** The kernel log ring: every UART line also lands here. `head` counts

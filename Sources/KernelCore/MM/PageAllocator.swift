@@ -4,46 +4,55 @@ import KernelSupport
 // free pages themselves, with every counter in the C global `mm_pool` so a
 // debugger reads them at any stop.
 //
-// Free-page format (what a debugger sees): every 64-bit word holds
-// MM_PAGE_POISON except word 1, the PA of the next free page (0 = end).
-// Pages handed out are zeroed. The list is built in ascending PA order,
-// so a fresh pool hands out base_pa, base_pa + 4K, ... deterministically.
+// Free pages are of two kinds (what a debugger sees):
+//  - freed pages, on the list at mm_pool.free_list: every 64-bit word holds
+//    MM_PAGE_POISON except word 1, the PA of the next freed page (0 = end);
+//  - fresh pages, [mm_pool.fresh_pa, end of pool): never handed out, left
+//    as they are, so init is O(1) (poisoning 1 GiB costs seconds under
+//    TCG, and the boot map may not even reach all of RAM yet).
+// get_free_page prefers the freed list (LIFO), then fresh pages in ascending
+// order, so a fresh pool hands out base_pa, base_pa + 4K, ... and the
+// kernel's first tables come from the lowest RAM. Pages handed out are zeroed.
 
 /// Byte offset of the free-list link inside a free page (word 1; word 0
 /// keeps the poison so a dangling read of the page start still sees it).
 let freeListLinkOffset = 8
 
 /// Puts `count` pages starting at `basePA` (page aligned, mapped by
-/// paToKva) under the allocator and resets every counter and the limit.
-/// Poisons each page, as if it had just been freed.
+/// paToKva by the time they are handed out) under the allocator and
+/// resets every counter and the limit. Touches no page.
 public func mm_pool_init(_ basePA: UInt64, _ count: UInt64) {
     mm_pool = mm_page_pool()
     mm_pool.base_pa = basePA
     mm_pool.page_count = count
-    var index = count
-    while index > 0 {
-        index -= 1
-        pushFreePage(basePA &+ index &* Paging.pageSize)
-    }
     mm_pool.free_pages = count
+    mm_pool.fresh_pa = count == 0 ? 0 : basePA
 }
 
 /// Returns a zeroed physical page, or 0 when the pool is empty or the
 /// `mm_pool.limit` test hook refuses (both count as a failure).
 @inline(never) @_silgen_name("get_free_page")
 public func get_free_page() -> UInt64 {
-    let head = mm_pool.free_list
     let outstanding = mm_pool.page_count &- mm_pool.free_pages
-    if head == 0 || (mm_pool.limit != 0 && outstanding >= mm_pool.limit) {
+    if mm_pool.free_pages == 0 || (mm_pool.limit != 0 && outstanding >= mm_pool.limit) {
         mm_pool.fail_count &+= 1
         return 0
     }
-    let page = UnsafeMutableRawPointer(bitPattern: UInt(paToKva(head)))!
-    mm_pool.free_list = page.load(fromByteOffset: freeListLinkOffset, as: UInt64.self)
-    fillPage(page, with: 0)
+    let pa: UInt64
+    if mm_pool.free_list != 0 {
+        pa = mm_pool.free_list
+        mm_pool.free_list = pageAt(pa).load(fromByteOffset: freeListLinkOffset, as: UInt64.self)
+    } else if mm_pool.fresh_pa != 0 {
+        pa = mm_pool.fresh_pa
+        let next = pa &+ Paging.pageSize
+        mm_pool.fresh_pa = next < poolEnd ? next : 0
+    } else {
+        kernelPanic("get_free_page: free_pages > 0 but no free page (pool corrupted)")
+    }
+    fillPage(pageAt(pa), with: 0)
     mm_pool.free_pages &-= 1
     mm_pool.alloc_count &+= 1
-    return head
+    return pa
 }
 
 /// Returns physical page `pa` to the pool, poisoned. Ignores 0 (the OOM
@@ -59,12 +68,18 @@ public func free_page(_ pa: UInt64) {
 
 /// True if `pa` is a page-aligned address inside the pool.
 public func isPoolPage(_ pa: UInt64) -> Bool {
-    pa != 0 && pa & ~Paging.pageMask == 0 && pa >= mm_pool.base_pa
-        && pa < mm_pool.base_pa &+ mm_pool.page_count &* Paging.pageSize
+    pa != 0 && pa & ~Paging.pageMask == 0 && pa >= mm_pool.base_pa && pa < poolEnd
+}
+
+/// PA just past the pool's last page.
+private var poolEnd: UInt64 { mm_pool.base_pa &+ mm_pool.page_count &* Paging.pageSize }
+
+private func pageAt(_ pa: UInt64) -> UnsafeMutableRawPointer {
+    UnsafeMutableRawPointer(bitPattern: UInt(paToKva(pa)))!
 }
 
 private func pushFreePage(_ pa: UInt64) {
-    let page = UnsafeMutableRawPointer(bitPattern: UInt(paToKva(pa)))!
+    let page = pageAt(pa)
     fillPage(page, with: MM_PAGE_POISON)
     page.storeBytes(of: mm_pool.free_list, toByteOffset: freeListLinkOffset, as: UInt64.self)
     mm_pool.free_list = pa
