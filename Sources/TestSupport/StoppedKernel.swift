@@ -18,7 +18,7 @@ public final class StoppedKernel {
     public init(append: String? = "linear=pages", stopAt symbol: String = "mm_psci_system_off", timeout: Double = 30) throws {
         let kernel = try Tools.kernelImage()
         elf = try ELFFile(path: kernel)
-        let entry = try elf.address(of: symbol)
+        _ = try elf.address(of: symbol)
         var configuration = QEMUConfiguration(kernel: kernel)
         configuration.append = append
         configuration.stoppedAtEntry = true
@@ -26,17 +26,31 @@ public final class StoppedKernel {
         let qemu = try QEMUInstance(configuration)
         do {
             client = try GdbClient.connect(to: .tcp(host: "127.0.0.1", port: qemu.gdbPort!), timeout: 5)
-            try client.setBreakpoint(.software, at: entry)
-            let stop = try client.continueAndWait(timeout: timeout)
-            guard try client.readRegister("pc") == entry else {
-                throw Tools.Missing(description: "kernel did not stop at \(symbol): \(stop); output: \(qemu.outputText.suffix(300))")
-            }
         } catch {
             qemu.stop()
             throw error
         }
         self.qemu = qemu
         memory = GdbMemorySource(client: client)
+        do { try run(to: symbol, timeout: timeout) } catch {
+            stop()
+            throw error
+        }
+    }
+
+    /// Continues until the first instruction of `symbol` (other breakpoints removed).
+    public func run(to symbol: String, timeout: Double = 30) throws {
+        try run(toAddress: try elf.address(of: symbol), named: symbol, timeout: timeout)
+    }
+
+    /// Continues until `address` is executed (e.g. a return address), other breakpoints removed.
+    public func run(toAddress address: UInt64, named name: String? = nil, timeout: Double = 30) throws {
+        try client.removeAllBreakpoints()
+        try client.setBreakpoint(.software, at: address)
+        let stop = try client.continueAndWait(timeout: timeout)
+        guard try client.readRegister("pc") == address else {
+            throw Tools.Missing(description: "kernel did not stop at \(name ?? hex(address)): \(stop); output: \(qemu.outputText.suffix(300))")
+        }
     }
 
     /// SCTLR, TCR, MAIR, TTBR0, TTBR1 of the stopped CPU.

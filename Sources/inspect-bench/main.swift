@@ -4,7 +4,7 @@
 // the gdb/ Python walker (`mm-pt ... --raw`) on the same stopped QEMU. Not a
 // test: it prints the figures, the ratio and checks both found the same runs.
 //
-//   scripts/build-kernel.sh && swift run -c release inspect-bench [--runs 7] [--append linear=pages] [--stop-at SYMBOL]
+//   scripts/build-kernel.sh && swift run -c release inspect-bench [--runs 7] [--append 'linear=pages tests=fork'] [--stop-at sys_wait]
 import Foundation
 import GdbRemote
 import Inspect
@@ -119,8 +119,9 @@ func gdbDump(gdb: String, kernel: String, port: Int, spaces: [Space], runs: Int)
 
 func run() throws {
     let runs = Int(option("--runs") ?? "7") ?? 7
-    let append = option("--append") ?? "linear=pages"
-    let stopAt = option("--stop-at") ?? "mm_psci_system_off"
+    // In init's fork scenario, parent waiting: the kernel half, init's and the child's tables.
+    let append = option("--append") ?? "linear=pages tests=fork"
+    let stopAt = option("--stop-at") ?? "sys_wait"
     let gdbPath = try Tools.require("gdb-multiarch", package: "gdb-multiarch")
     let kernelPath = try Tools.kernelImage()
 
