@@ -74,6 +74,13 @@ public final class StoppedKernel {
         qemu.outputText.split(separator: "\n", omittingEmptySubsequences: true).map { String($0) }
     }
 
+    /// The serial output lines once `text` has arrived: the VM may be stopped
+    /// while the host has not drained the serial pipe yet.
+    public func consoleLines(waitingFor text: String, timeout: Double = 5) throws -> [String] {
+        try qemu.waitForOutput(containing: text, timeout: timeout)
+        return consoleLines
+    }
+
     public func stop() {
         client.close()
         qemu.stop()

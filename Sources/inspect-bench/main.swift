@@ -80,7 +80,7 @@ func gdbDump(gdb: String, kernel: String, port: Int, spaces: [Space], runs: Int)
     let scriptPath = directory.appendingPathComponent("bench.py").path
     try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
     let outputPath = directory.appendingPathComponent("gdb.out").path
-    FileManager.default.createFile(atPath: outputPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: gdb)
     process.currentDirectoryURL = URL(fileURLWithPath: root)

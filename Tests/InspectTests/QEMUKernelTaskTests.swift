@@ -36,7 +36,7 @@ struct QEMUKernelTaskTests {
     @Test func theTaskListMatchesWhatTheKernelPrints() throws {
         let kernel = try StoppedKernel(append: "linear=pages tests=fork", stopAt: "sys_write")
         defer { kernel.stop() }
-        let line = try #require(kernel.consoleLines.first { $0.hasPrefix("[TASK] init: pid ") })
+        let line = try #require(try kernel.consoleLines(waitingFor: "[TASK] init: pid ").first { $0.hasPrefix("[TASK] init: pid ") })
         // "[TASK] init: pid 1, entry 0x400000, 5 pages, 8 tables, free pages 31987"
         let numbers = line.split(whereSeparator: { !$0.isHexDigit && $0 != "x" }).compactMap { word -> UInt64? in
             word.hasPrefix("0x") ? UInt64(word.dropFirst(2), radix: 16) : UInt64(word)
@@ -107,6 +107,8 @@ struct QEMUKernelTaskTests {
         defer { kernel.stop() }
         try kernel.run(to: "unmap_user_range")
         let before = try #require(try inspector(kernel).tasks().first { $0.isCurrent })
+        let viewBefore = try inspector(kernel)
+        let dumpBefore = try kernel.memory.withPhysicalMode { () throws(KernelInspectionError) in try viewBefore.addressSpace(of: before) }
         let returnAddress = try kernel.client.readRegister("x30")
         try kernel.run(toAddress: returnAddress, named: "return from unmap_user_range")
         let after = try #require(try inspector(kernel).tasks().first { $0.isCurrent })
@@ -118,6 +120,12 @@ struct QEMUKernelTaskTests {
             #expect(!translation.isMapped)
             #expect(kernel.qemuTranslation(va) == nil)
         }
+        // The diff of the two stops shows exactly the unmapped pages.
+        let viewAfter = try inspector(kernel)
+        let dumpAfter = try kernel.memory.withPhysicalMode { () throws(KernelInspectionError) in try viewAfter.addressSpace(of: after) }
+        let changes = dumpAfter.changes(since: dumpBefore)
+        #expect(changes.allSatisfy { $0.kind == .unmapped })
+        #expect(Set(changes.flatMap { change in stride(from: change.virtualStart, to: change.virtualStart + change.size, by: 4096).map { $0 } }) == gone)
         let report = try checks(kernel)
         #expect(report.findings.isEmpty, "\(report.findings.map(\.description))")
         #expect(report.freeListComplete)

@@ -40,7 +40,7 @@ struct QEMUTranslationTests {
         let walker = TranslationTableWalker(memory: CachingMemorySource(kernel.memory), context: context)
         let dump = try kernel.memory.withPhysicalMode { () throws(TranslationError) in try walker.dump(halves: [.upper]) }
         // The kernel prints how many tables its linear map took.
-        let printed = try #require(Self.number(after: "tables=", in: kernel.consoleLines))
+        let printed = try #require(Self.number(after: "tables=", in: try kernel.consoleLines(waitingFor: "tables=")))
         #expect(UInt64(dump.statistics.tables) == printed)
         #expect(dump.statistics.roundTrips == 4)
         #expect(dump.problems.isEmpty)
@@ -134,11 +134,11 @@ struct QEMUTranslationTests {
         let inspector = try KernelInspector(memory: CachingMemorySource(kernel.memory), symbols: try KernelSymbols(elf: kernel.elf),
                                             context: try kernel.context())
         #expect(inspector.layout == KernelLayout.host)
-        let lines = kernel.consoleLines
+        let lines = try kernel.consoleLines(waitingFor: MM_BOOT_POWER_OFF)
         let pool = try inspector.pagePool()
         let poolLine = try #require(lines.first { $0.hasPrefix(MM_BOOT_PAGE_POOL) })
         #expect(poolLine == "\(MM_BOOT_PAGE_POOL)\(pool.pageCount) pages at \(hex(pool.basePhysicalAddress))")
-        #expect(pool.freePages == Self.number(after: "free pages ", in: lines))
+        #expect(pool.freePages == Self.number(after: "after=", in: lines))   // "[INIT] free pages before=N after=M no leak"
         #expect(pool.allocations >= pool.pageCount - pool.freePages)
         // The log ring holds what the UART printed (like lx-dmesg).
         let log = try inspector.log()
