@@ -18,6 +18,7 @@ struct BootMemory {
 func setUpMemory() -> BootMemory {
     let hardware = readDeviceTree()
     bootCommandLine = hardware.commandLine
+    mm_psci_use_smc = hardware.psci == .smc ? 1 : 0
     let ramEnd = hardware.ramBase + hardware.ramSize
     let poolStart = initializePagePool(hardware)
     let granule: LinearMapGranule = hardware.commandLine.has("linear", equalTo: "pages") ? .pages : .blocks
