@@ -18,17 +18,14 @@ struct BootMemory {
 func setUpMemory() -> BootMemory {
     let hardware = readDeviceTree()
     bootCommandLine = hardware.commandLine
+    mm_psci_use_smc = hardware.psci == .smc ? 1 : 0
     let ramEnd = hardware.ramBase + hardware.ramSize
     let poolStart = initializePagePool(hardware)
     let granule: LinearMapGranule = hardware.commandLine.has("linear", equalTo: "pages") ? .pages : .blocks
     let tables = buildKernelTables(hardware, granule)
     switchKernelTables(to: tables)
     if ramEnd > bootLinearMapEndPA { mm_pool_grow((ramEnd - bootLinearMapEndPA) >> Paging.pageShift) }
-    Console.write(cString: mm_text_boot_page_pool())
-    Console.writeDecimal(mm_pool.page_count)
-    Console.write(" pages at 0x")
-    Console.writeHex(poolStart)
-    Console.write("\n")
+    printPagePool(from: poolStart)
     checkLinearMap(hardware, tables, granule)
     Console.write(cString: mm_text_boot_free_pages())
     Console.writeDecimal(mm_pool.free_pages)
@@ -78,6 +75,14 @@ private func initializePagePool(_ hardware: BootHardwareInfo) -> UInt64 {
     guard start < end else { kernelPanic("no RAM left above the kernel image") }
     mm_pool_init(start, (end - start) >> Paging.pageShift)
     return start
+}
+
+private func printPagePool(from start: UInt64) {
+    Console.write(cString: mm_text_boot_page_pool())
+    Console.writeDecimal(mm_pool.page_count)
+    Console.write(" pages at 0x")
+    Console.writeHex(start)
+    Console.write("\n")
 }
 
 private func buildKernelTables(_ hardware: BootHardwareInfo, _ granule: LinearMapGranule) -> KernelTranslationTables {

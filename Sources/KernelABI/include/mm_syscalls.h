@@ -1,6 +1,6 @@
 /*
  * mm_syscalls.h — the EL0 ↔ kernel system-call ABI, shared by the kernel
- * (Sources/Kernel/syscall), the user runtime (Sources/UserPrograms) and the
+ * (Sources/KernelTasks/syscall), the user runtime (Sources/UserPrograms) and the
  * debugger (which may break on sys_* and decode x8).
  *
  * Convention: `svc #0` with the number in x8 and arguments in x0-x2; the
