@@ -46,6 +46,8 @@ public final class StoppedKernel {
     /// Continues until `address` is executed (e.g. a return address), other breakpoints removed.
     public func run(toAddress address: UInt64, named name: String? = nil, timeout: Double = 30) throws {
         try client.removeAllBreakpoints()
+        // Continuing from a breakpoint's own PC would hit it again at once: step off it first.
+        if try client.readRegister("pc") == address { _ = try client.step(timeout: timeout) }
         try client.setBreakpoint(.software, at: address)
         let stop = try client.continueAndWait(timeout: timeout)
         guard try client.readRegister("pc") == address else {

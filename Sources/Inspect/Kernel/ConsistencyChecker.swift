@@ -37,19 +37,20 @@ public struct ConsistencyChecker {
         var mapped: [(pa: UInt64, task: TaskInfo, va: UInt64?, what: String)] = []
         var userPagesChecked = 0, tablesChecked = 0, tasksChecked = 0
 
-        for task in snapshot.tasks where task.mm.pgd != 0 {
+        let checked = snapshot.tasks.filter { $0.mm.pgd != 0 }
+        // Every task's tables in one walk; the per-page translations below then hit the cache
+        // (when the inspector's memory is a CachingMemorySource).
+        let dumps = try inspector.addressSpaces(of: checked)
+        for (task, dump) in zip(checked, dumps) {
             tasksChecked += 1
             func finding(_ kind: ConsistencyFinding.Kind, va: UInt64?, pa: UInt64? = nil, _ detail: String) {
                 findings.append(ConsistencyFinding(kind: kind, pid: task.pid, taskName: task.name, virtualAddress: va,
                                                    physicalAddress: pa, detail: detail))
             }
-            let walker = inspector.walker(for: task)
-            let dump: AddressSpaceDump
             let translations: [Translation]
-            do {
-                dump = try walker.dump(halves: [.lower])
-                translations = try walker.translate(task.mm.userPages.map(\.virtualAddress))
-            } catch { throw .translation(error) }
+            do { translations = try inspector.walker(for: task).translate(task.mm.userPages.map(\.virtualAddress)) } catch {
+                throw .translation(error)
+            }
 
             // Recorded pages → PTEs.
             var recorded: [UInt64: UserPageRecord] = [:]
