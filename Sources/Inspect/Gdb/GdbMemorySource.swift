@@ -64,18 +64,21 @@ public final class GdbMemorySource: WritableMemorySource {
                 continue
             }
             let requests = indices.map { GdbRemote.MemoryRange(address: ranges[$0].address, count: ranges[$0].length) }
-            let replies: [Result<[UInt8], GdbError>]
+            var replies: [Result<[UInt8], GdbError>]
             do throws(GdbError) {
-                exchanges += 1
-                if space == .physical && physicalScopeDepth == 0 {
-                    replies = try client.qemu.withPhysicalMemory { () throws(GdbError) in
-                        try client.readMemoryAllowingFailures(ranges: requests)
-                    }
-                } else {
-                    replies = try client.readMemoryAllowingFailures(ranges: requests)
-                }
+                replies = try exchange(requests, physical: space == .physical)
             } catch {
-                throw GdbMemorySource.memoryError(error, nil)
+                guard GdbMemorySource.isRefusalOfOneRange(error) else { throw GdbMemorySource.memoryError(error, nil) }
+                // A range the client refuses before sending (the QEMU adapter's guard for
+                // device memory) sinks the whole batch: retry range by range so only the
+                // refused ones fail.
+                replies = []
+                for request in requests {
+                    do throws(GdbError) { replies.append(contentsOf: try exchange([request], physical: space == .physical)) } catch {
+                        guard GdbMemorySource.isRefusalOfOneRange(error) else { throw GdbMemorySource.memoryError(error, nil) }
+                        replies.append(.failure(error))
+                    }
+                }
             }
             for (i, reply) in zip(indices, replies) {
                 switch reply {
@@ -85,6 +88,17 @@ public final class GdbMemorySource: WritableMemorySource {
             }
         }
         return results
+    }
+
+    /// One pipelined exchange; outside a physical scope, physical reads switch the mode around it.
+    private func exchange(_ requests: [GdbRemote.MemoryRange], physical: Bool) throws(GdbError) -> [Result<[UInt8], GdbError>] {
+        exchanges += 1
+        if physical && physicalScopeDepth == 0 {
+            return try client.qemu.withPhysicalMemory { () throws(GdbError) in
+                try client.readMemoryAllowingFailures(ranges: requests)
+            }
+        }
+        return try client.readMemoryAllowingFailures(ranges: requests)
     }
 
     public func write(_ bytes: [UInt8], to address: UInt64, in space: AddressSpace) throws(MemoryError) {
@@ -99,6 +113,14 @@ public final class GdbMemorySource: WritableMemorySource {
             }
         } catch {
             throw GdbMemorySource.memoryError(error, MemoryRequest(space, address: address, length: bytes.count))
+        }
+    }
+
+    /// The client refused a request before sending it (nothing crossed the wire).
+    static func isRefusalOfOneRange(_ error: GdbError) -> Bool {
+        switch error.kind {
+        case .refused, .invalidArgument: return true
+        default: return false
         }
     }
 
