@@ -77,8 +77,14 @@ public struct TranslationContext: Codable, Sendable, Hashable {
     /// The same state with TTBR0 pointing at `table` (e.g. a task's `mm.pgd`),
     /// so an address space that is not live can be walked.
     public func withLowerTable(_ table: UInt64) -> TranslationContext {
+        withTable(table, for: .lower)
+    }
+
+    /// The same state with `half` walked from any table address (TCR's shape
+    /// for that half still applies).
+    public func withTable(_ table: UInt64, for half: TranslationHalf) -> TranslationContext {
         var copy = registers
-        copy.ttbr0 = table
+        if half == .lower { copy.ttbr0 = table } else { copy.ttbr1 = table }
         return TranslationContext(registers: copy, cpuPhysicalAddressBits: physicalAddressBits)
     }
 
