@@ -11,12 +11,14 @@ import GdbRemote
 /// what makes `vtop` one round trip per level. Outside it, each physical
 /// batch switches the mode on and off by itself (correct, just slower).
 public final class GdbMemorySource: WritableMemorySource {
+    /// The connection reads and writes go through.
     public let client: GdbClient
     /// Pipelined exchanges made for reads and writes (mode switches excluded):
     /// the round trips a walk cost.
     public private(set) var exchanges = 0
     private var physicalScopeDepth = 0
 
+    /// Reads and writes through `client` (which must be stopped).
     public init(client: GdbClient) {
         self.client = client
     }
@@ -41,6 +43,7 @@ public final class GdbMemorySource: WritableMemorySource {
         return try outcome!.get()
     }
 
+    /// All ranges or the first failure; one exchange per address space in the batch.
     public func read(_ ranges: [MemoryRequest]) throws(MemoryError) -> [[UInt8]] {
         var results: [[UInt8]] = []
         for result in try readEach(ranges) {
@@ -52,6 +55,7 @@ public final class GdbMemorySource: WritableMemorySource {
         return results
     }
 
+    /// Every range on its own: a stub error or a refused range fails only that range.
     public func readEach(_ ranges: [MemoryRequest]) throws(MemoryError) -> [Result<[UInt8], MemoryError>] {
         var results = [Result<[UInt8], MemoryError>](repeating: .success([]), count: ranges.count)
         for space in [AddressSpace.virtual, .physical] {
@@ -101,6 +105,7 @@ public final class GdbMemorySource: WritableMemorySource {
         return try client.readMemoryAllowingFailures(ranges: requests)
     }
 
+    /// Writes with `M` packets (physically through PhyMemMode). Invalidate caches above after writing.
     public func write(_ bytes: [UInt8], to address: UInt64, in space: AddressSpace) throws(MemoryError) {
         do throws(GdbError) {
             exchanges += 1

@@ -8,12 +8,14 @@ import KernelABI
 /// - no mapping is writable and executable;
 /// - `kernel_pages` holds every table the walk finds.
 public struct ConsistencyChecker {
+    /// Where tasks, pool and tables are read.
     public let inspector: KernelInspector
     /// Most free-list links followed; the result says whether the whole list
     /// was seen. Sequential stretches are fetched 512 links per round trip
     /// (a fresh 32,000-page pool takes well under a second over the stub).
     public var freeListLimit: Int
 
+    /// Checks what `inspector` reads, following at most `freeListLimit` free-list links.
     public init(inspector: KernelInspector, freeListLimit: Int = 1 << 20) {
         self.inspector = inspector
         self.freeListLimit = freeListLimit
@@ -21,16 +23,21 @@ public struct ConsistencyChecker {
 
     /// What `run()` found.
     public struct Report: Codable, Sendable, Hashable {
+        /// Every broken invariant, one line each.
         public var findings: [ConsistencyFinding]
         /// Tasks checked (pid order of the table).
         public var tasksChecked: Int
+        /// `user_pages` entries compared with their PTE.
         public var userPagesChecked: Int
+        /// Tables the walks found (each looked up in `kernel_pages`).
         public var tablesChecked: Int
         /// Free-list entries followed and whether the list ended within the limit.
         public var freeListWalked: Int
+        /// The list ended (0 link) within the limit, without a cycle or a link out of the pool.
         public var freeListComplete: Bool
     }
 
+    /// Reads everything once (tables of all tasks in one walk) and checks every invariant.
     public func run() throws(KernelInspectionError) -> Report {
         let snapshot = try inspector.snapshot()
         var findings: [ConsistencyFinding] = []

@@ -33,6 +33,7 @@ public struct KernelLayout: Codable, Sendable, Hashable {
         offsetofMMBrk: UInt32(MemoryLayout<mm_struct>.offset(of: \.brk)!),
         taskCount: UInt32(MM_NR_TASKS), maxPageCount: UInt32(MM_MAX_PAGE_COUNT), logRingSize: UInt32(MM_LOG_RING_SIZE))
 
+    /// A record with every field given (tests build wrong ones).
     public init(magic: UInt64, version: UInt32, sizeofTask: UInt32, sizeofMM: UInt32, sizeofUserPage: UInt32,
                 offsetofTaskMM: UInt32, offsetofTaskState: UInt32, offsetofTaskPID: UInt32, offsetofMMUserPages: UInt32,
                 offsetofMMBrk: UInt32, taskCount: UInt32, maxPageCount: UInt32, logRingSize: UInt32) {

@@ -7,6 +7,7 @@ public struct TranslationRegisters: Codable, Sendable, Hashable {
     public var ttbr0: UInt64
     public var ttbr1: UInt64
 
+    /// Raw register values as read from the target.
     public init(sctlr: UInt64, tcr: UInt64, mair: UInt64, ttbr0: UInt64, ttbr1: UInt64) {
         self.sctlr = sctlr
         self.tcr = tcr

@@ -11,11 +11,14 @@
 ///     [ tag/ext ][ ext ][ L0 idx ][ L1 idx ][ L2 idx ][ L3 idx ][ offset ]
 ///                  bit 55 picks TTBR0 (0) or TTBR1 (1)
 public final class TranslationTableWalker {
+    /// Where tables are read (physical space); wrap it in a `CachingMemorySource` on a stopped target.
     public let memory: any MemorySource
+    /// The registers being walked.
     public let context: TranslationContext
     private let memoryTypes: [MemoryType]
     private var attributeCache: [UInt64: MappingAttributes] = [:]
 
+    /// A walker over `context`'s tables in `memory`.
     public init(memory: any MemorySource, context: TranslationContext) {
         self.memory = memory
         self.context = context
