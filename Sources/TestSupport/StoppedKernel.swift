@@ -57,8 +57,7 @@ public final class StoppedKernel {
 
     /// SCTLR, TCR, MAIR, TTBR0, TTBR1 of the stopped CPU.
     public func registers() throws -> TranslationRegisters {
-        let values = try client.readRegisters(["SCTLR", "TCR_EL1", "MAIR_EL1", "TTBR0_EL1", "TTBR1_EL1"])
-        return TranslationRegisters(sctlr: values[0], tcr: values[1], mair: values[2], ttbr0: values[3], ttbr1: values[4])
+        try TranslationRegisters.read(from: client)
     }
 
     /// The decoded translation state; Cortex-A53 implements 40 physical address bits.
