@@ -76,6 +76,8 @@ public final class GdbConnection: @unchecked Sendable {
     private var ring = PacketRing()
     private var inFlight: [InFlight] = []
     private var outgoing: [UInt8] = []
+    /// `outgoing` holds more than acks: a reply depends on it being sent.
+    private var outgoingHasRequests = false
     private let readBuffer: UnsafeMutableRawBufferPointer
     private var failure: GdbError?
     /// Set by the frame handler, thrown by the pump (closures cannot throw typed errors).
@@ -173,9 +175,13 @@ public final class GdbConnection: @unchecked Sendable {
         // The deadline is for silence: it restarts whenever a reply completes.
         var activityDeadline = Deadline.after(seconds: replyTimeout)
         while completed < requests.count {
-            while nextToSend < requests.count && inFlight.count < pipelineWindow {
-                enqueue(requests[nextToSend], frame: frames[nextToSend], index: nextToSend)
-                nextToSend += 1
+            // Refill in batches (when half the window has drained): one write carries many
+            // requests and acks, so neither side wakes up once per packet.
+            if inFlight.count <= pipelineWindow / 2 {
+                while nextToSend < requests.count && inFlight.count < pipelineWindow {
+                    enqueue(requests[nextToSend], frame: frames[nextToSend], index: nextToSend)
+                    nextToSend += 1
+                }
             }
             let before = inFlight.count
             try pump(until: activityDeadline) { inFlight.first?.request.text ?? requests[requests.count - 1].text }
@@ -260,17 +266,19 @@ public final class GdbConnection: @unchecked Sendable {
     private func enqueue(_ request: GdbRequest, frame: [UInt8], index: Int) {
         ring.record(sent: request.body)
         outgoing += frame
+        outgoingHasRequests = true
         inFlight.append(InFlight(request: request, frame: frame, index: index, acked: !ackMode))
     }
 
     private func flush(packet: String?) throws(GdbError) {
+        do throws(TransportError) { try flushOrThrow() } catch { throw fail(transportError: error, packet: packet) }
+    }
+
+    private func flushOrThrow() throws(TransportError) {
         guard !outgoing.isEmpty else { return }
-        do throws(TransportError) {
-            try transport.write(outgoing, deadline: .after(seconds: replyTimeout))
-            outgoing.removeAll(keepingCapacity: true)
-        } catch {
-            throw fail(transportError: error, packet: packet)
-        }
+        try transport.write(outgoing, deadline: .after(seconds: replyTimeout))
+        outgoing.removeAll(keepingCapacity: true)
+        outgoingHasRequests = false
     }
 
     private func fail(transportError: TransportError, packet: String?) -> GdbError {
@@ -295,11 +303,18 @@ public final class GdbConnection: @unchecked Sendable {
     }
 
     /// Flushes, reads once (waiting until `deadline`), and handles the frames.
+    /// Pending acks alone are not worth a system call while replies keep arriving: they
+    /// go out with the next requests, or before the connection would block.
     private func pump(until deadline: Deadline, closeOnTimeout: Bool = true, packet describe: () -> String?) throws(GdbError) {
-        if !outgoing.isEmpty { try flush(packet: describe()) }
-        let n: Int
+        var n = 0
         do throws(TransportError) {
-            n = try transport.read(into: readBuffer, deadline: deadline)
+            if outgoingHasRequests || outgoing.isEmpty {
+                if !outgoing.isEmpty { try flushOrThrow() }
+            } else {
+                n = try transport.readAvailable(into: readBuffer)
+                if n == 0 { try flushOrThrow() }
+            }
+            if n == 0 { n = try transport.read(into: readBuffer, deadline: deadline) }
         } catch {
             if error == .timedOut && (!closeOnTimeout || inFlight.isEmpty) {
                 throw self.error(.timedOut(seconds: replyTimeout), currentOperation, packet: describe())
@@ -334,6 +349,7 @@ public final class GdbConnection: @unchecked Sendable {
             }
             ring.record(sent: entry.request.body)
             outgoing += entry.frame
+            outgoingHasRequests = true
             inFlight.append(entry)
         case .interrupt:
             ring.note("<- ^C (ignored)")
@@ -364,12 +380,14 @@ public final class GdbConnection: @unchecked Sendable {
         }
         if ackMode && inFlight.count == 1 {
             outgoing.append(UInt8(ascii: "-"))  // the stub still holds this reply: ask again
+            outgoingHasRequests = true
         } else if inFlight[0].request.isIdempotent {
             if ackMode { outgoing.append(UInt8(ascii: "+")) }
             var entry = inFlight.removeFirst()
             entry.acked = !ackMode
             ring.record(sent: entry.request.body)
             outgoing += entry.frame
+            outgoingHasRequests = true
             inFlight.append(entry)
         } else {
             pendingError = .malformedReply("corrupted reply to a request that cannot be repeated")
