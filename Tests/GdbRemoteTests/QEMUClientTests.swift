@@ -85,6 +85,65 @@ struct QEMUClientTests {
         #expect(try gdb.readRegister("x5") == 0x1234_5678_9ABC_DEF0)
     }
 
+    @Test func generalRegistersRoundTripThroughGAndG() throws {
+        let session = try QEMUGdbSession()
+        defer { session.stop() }
+        let gdb = session.client
+        let before = try gdb.readGeneralRegisters()
+        let edited = RegisterSnapshot(registers: before.registers.map { entry in
+            entry.info.name == "x7" ? (entry.info, Hex.littleEndianBytes(0xCAFE_F00D_0000_0007, count: 8)) : entry
+        })
+        try gdb.writeGeneralRegisters(edited)
+        #expect(try gdb.readRegister("x7") == 0xCAFE_F00D_0000_0007)
+        #expect(try gdb.readGeneralRegisters()["pc"] == before["pc"])
+    }
+
+    @Test func hardwareBreakpointAndSingleStepFlags() throws {
+        let session = try QEMUGdbSession()
+        defer { session.stop() }
+        let gdb = session.client
+        try gdb.setBreakpoint(.hardware, at: TinyGuest.watchedLoad)
+        #expect(try gdb.continueAndWait(timeout: 5).signal == StopReason.sigtrap)
+        #expect(try gdb.readRegister("pc") == TinyGuest.watchedLoad)
+        #expect(try gdb.continueAndWait(timeout: 5).signal == StopReason.sigtrap)
+        #expect(Hex.littleEndianValue(try gdb.readMemory(at: TinyGuest.watched, count: 8)) == 1)
+        try gdb.removeAllBreakpoints()
+        try gdb.qemu.setSingleStepFlags([.enable])
+        #expect(try gdb.qemu.singleStepFlags() == [.enable])
+        let pc = try gdb.readRegister("pc")
+        _ = try gdb.step()
+        #expect(try gdb.readRegister("pc") == pc + 4)
+    }
+
+    @Test func concurrentCallersShareOneConnection() throws {
+        let session = try QEMUGdbSession()
+        defer { session.stop() }
+        let gdb = session.client
+        let expected = try gdb.readMemory(at: TinyGuest.entry, count: 0x1010)
+        final class Problems: @unchecked Sendable {
+            private let lock = NSLock()
+            private(set) var list: [String] = []
+            func add(_ text: String) { lock.lock(); list.append(text); lock.unlock() }
+        }
+        let problems = Problems()
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            for _ in 0..<20 {
+                do {
+                    if i % 2 == 0 {
+                        let bytes = try gdb.readMemory(at: TinyGuest.entry, count: 0x1010)
+                        if bytes != expected { problems.add("thread \(i): memory differs") }
+                    } else {
+                        let pc = try gdb.readRegister("pc")
+                        if pc != TinyGuest.entry { problems.add("thread \(i): pc 0x\(String(pc, radix: 16))") }
+                    }
+                } catch {
+                    problems.add("thread \(i): \(error)")
+                }
+            }
+        }
+        #expect(problems.list.isEmpty, "\(problems.list.prefix(5))")
+    }
+
     @Test func batchReadOfScatteredRanges() throws {
         let session = try QEMUGdbSession()
         defer { session.stop() }

@@ -3,6 +3,11 @@ public struct RegisterSnapshot: Sendable {
     /// Raw target-order bytes per register, in number order.
     public let registers: [(info: RegisterInfo, bytes: [UInt8])]
 
+    /// A snapshot from explicit values (to edit one and write it back with `G`).
+    public init(registers: [(info: RegisterInfo, bytes: [UInt8])]) {
+        self.registers = registers
+    }
+
     /// The value of a register of at most 64 bits, by name (case-insensitive).
     public subscript(name: String) -> UInt64? {
         let upper = name.uppercased()
