@@ -31,6 +31,18 @@ struct MockStubTests {
         #expect(stub.finish() == [])
     }
 
+    @Test func longReadsRefillTheWindowAndKeepEveryReplyInPlace() throws {
+        // 40 one-byte chunks through a window of 4: the window is refilled many times.
+        let script = (0..<40).flatMap { i -> [ScriptedStub.Step] in
+            [.expect("m\(String(0x500 + i, radix: 16)),1"), .reply(Hex.encode([UInt8(i)]))]
+        }
+        let (client, stub) = try connect(script)
+        client.memoryReadChunkSize = 1
+        client.pipelineWindow = 4
+        #expect(try client.readMemory(at: 0x500, count: 40) == Array(0..<40))
+        #expect(stub.finish() == [])
+    }
+
     @Test func batchReadOfManyRangesIsOneExchange() throws {
         let (client, stub) = try connect([.expect("m100,2"), .expect("m200,1"), .expect("m300,3"),
                                           .reply("0102"), .reply("E14"), .reply("070809")])

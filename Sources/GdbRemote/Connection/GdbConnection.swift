@@ -87,6 +87,8 @@ public final class GdbConnection: @unchecked Sendable {
     private var deliver: ((Int, [UInt8]) -> Void)?
     private var consoleSink: ((Int, [UInt8]) -> Void)?
     private var oversizedReplies: [Int] = []
+    /// Requests answered so far (the exchange loop counts its progress with it).
+    private var repliesMatched = 0
 
     public init(transport: GdbTransport, maximumReplySize: Int = 1 << 20) {
         self.transport = transport
@@ -175,18 +177,20 @@ public final class GdbConnection: @unchecked Sendable {
         // The deadline is for silence: it restarts whenever a reply completes.
         var activityDeadline = Deadline.after(seconds: replyTimeout)
         while completed < requests.count {
-            // Refill in batches (when half the window has drained): one write carries many
-            // requests and acks, so neither side wakes up once per packet.
-            if inFlight.count <= pipelineWindow / 2 {
+            // Refill in batches: when half the window has drained, or when we are about to
+            // wait anyway. One write then carries many requests and acks, so neither side
+            // wakes up once per packet.
+            func topUp() {
                 while nextToSend < requests.count && inFlight.count < pipelineWindow {
                     enqueue(requests[nextToSend], frame: frames[nextToSend], index: nextToSend)
                     nextToSend += 1
                 }
             }
-            let before = inFlight.count
-            try pump(until: activityDeadline) { inFlight.first?.request.text ?? requests[requests.count - 1].text }
-            if inFlight.count < before {
-                completed += before - inFlight.count
+            if inFlight.count <= pipelineWindow / 2 { topUp() }
+            let before = repliesMatched
+            try pump(until: activityDeadline, beforeWaiting: topUp) { inFlight.first?.request.text ?? requests[requests.count - 1].text }
+            if repliesMatched > before {
+                completed += repliesMatched - before
                 activityDeadline = Deadline.after(seconds: replyTimeout)
             }
         }
@@ -305,14 +309,15 @@ public final class GdbConnection: @unchecked Sendable {
     /// Flushes, reads once (waiting until `deadline`), and handles the frames.
     /// Pending acks alone are not worth a system call while replies keep arriving: they
     /// go out with the next requests, or before the connection would block.
-    private func pump(until deadline: Deadline, closeOnTimeout: Bool = true, packet describe: () -> String?) throws(GdbError) {
+    private func pump(until deadline: Deadline, closeOnTimeout: Bool = true, beforeWaiting: () -> Void = {},
+                      packet describe: () -> String?) throws(GdbError) {
         var n = 0
         do throws(TransportError) {
             if outgoingHasRequests || outgoing.isEmpty {
                 if !outgoing.isEmpty { try flushOrThrow() }
             } else {
                 n = try transport.readAvailable(into: readBuffer)
-                if n == 0 { try flushOrThrow() }
+                if n == 0 { beforeWaiting(); try flushOrThrow() }
             }
             if n == 0 { n = try transport.read(into: readBuffer, deadline: deadline) }
         } catch {
@@ -361,6 +366,7 @@ public final class GdbConnection: @unchecked Sendable {
             guard !inFlight.isEmpty else { return }
             let entry = inFlight.removeFirst()
             oversizedReplies.append(entry.index)
+            repliesMatched += 1
             deliver?(entry.index, [])
         case .packet(let body, let valid):
             if valid { handleValidPacket(body) } else { handleCorruptedPacket(body) }
@@ -416,6 +422,7 @@ public final class GdbConnection: @unchecked Sendable {
             return
         }
         inFlight.removeFirst()
+        repliesMatched += 1
         if head.request.expectation == .stopReply {
             state = StopReplyShape.isExit(body) ? .exited : .stopped
         }
