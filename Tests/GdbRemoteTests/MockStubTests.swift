@@ -224,6 +224,24 @@ struct MockStubTests {
         #expect(stub.finish() == [])
     }
 
+    @Test func registersComeFromTheTargetDescriptionAndAreCachedWhileStopped() throws {
+        let xml = #"<target><feature name="core"><reg name="x0" bitsize="64"/><reg name="pc" bitsize="64" regnum="32"/></feature></target>"#
+        let stub = ScriptedStub(ScriptedStub.handshake(features: "PacketSize=1000;qXfer:features:read+") + [
+            .expect("qXfer:features:read:target.xml:0,ff0"), .reply("l" + xml),
+            .expect("p20"), .reply("0001084000000000"),
+            .expect("P0=0700000000000000"), .reply("OK"),
+            .expect("p20"), .reply("0401084000000000"),
+        ])
+        stub.start()
+        let client = try GdbClient(transport: stub.clientTransport, timeout: 2)
+        #expect(client.registerMap.registers.map(\.name) == ["x0", "pc"])
+        #expect(try client.readRegister("pc") == 0x4008_0100)
+        #expect(try client.readRegister("PC") == 0x4008_0100)  // from the cache: no second p20 on the wire
+        try client.writeRegister("x0", value: 7)             // a write forgets the cache
+        #expect(try client.readRegister("pc") == 0x4008_0104)
+        #expect(stub.finish() == [])
+    }
+
     @Test func noAckModeIsUsedWhenOffered() throws {
         let stub = ScriptedStub([
             .expectPrefix("qSupported"), .reply("PacketSize=4000;QStartNoAckMode+"),

@@ -31,6 +31,21 @@ struct QEMUClientTests {
         #expect(unknown?.kind == .unknownRegister("NOPE"))
     }
 
+    @Test func connectingStopsARunningGuestAndReportsIt() throws {
+        let session = try QEMUGdbSession(startStopped: false)
+        defer { session.stop() }
+        let gdb = session.client
+        #expect(gdb.state == .stopped)
+        // QEMU stops the VM on connect and says so with an unsolicited T02.
+        #expect(gdb.lastStopReason?.signal == StopReason.sigint)
+        let pc = try gdb.readRegister("pc")
+        #expect((TinyGuest.loop..<TinyGuest.loop + 0x1C).contains(pc), "pc 0x\(String(pc, radix: 16))")
+        // Stopped means stopped: the counter does not move between two reads.
+        let first = try gdb.readMemory(at: TinyGuest.counter, count: 8)
+        Thread.sleep(forTimeInterval: 0.05)
+        #expect(try gdb.readMemory(at: TinyGuest.counter, count: 8) == first)
+    }
+
     @Test func systemRegistersAfterTheKernelTurnsTheMMUOn() throws {
         let kernel = try Tools.kernelImage()
         let elf = try ElfImage(path: kernel)

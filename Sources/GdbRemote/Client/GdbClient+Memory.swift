@@ -86,7 +86,6 @@ extension GdbClient {
             for (i, reply) in replies.enumerated() {
                 try expectOK(reply, operation: "writeMemory", packet: "M" + String(addresses[i], radix: 16) + ",...", address: addresses[i])
             }
-            invalidateStopCaches()
         }
     }
 }

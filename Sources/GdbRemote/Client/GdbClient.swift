@@ -46,6 +46,9 @@ public final class GdbClient: @unchecked Sendable {
     var stopGeneration = 0
     var resumeGeneration = 0
     var selectedGeneralThread: ThreadID?
+    /// Register values read since the target last stopped, by (thread, number):
+    /// registers cannot change while the target is stopped unless we write them.
+    var registerCache: [RegisterCacheKey: [UInt8]] = [:]
     /// Installed by the QEMU adapter while physical-memory mode is on.
     var memoryReadGuard: ((MemoryRange) -> String?)?
 
@@ -87,6 +90,11 @@ public final class GdbClient: @unchecked Sendable {
         if features.supports("qXfer:features:read") {
             registerMap = try readTargetDescription()
         }
+        // A stub that stopped a running target on connect said so (QEMU: T02).
+        if let stop = connection.takeAsynchronousStops().last, let reason = StopReason(packet: stop) {
+            lastStop = reason
+            stopGeneration += 1
+        }
     }
 
     deinit { connection.close() }
@@ -111,13 +119,24 @@ public final class GdbClient: @unchecked Sendable {
     /// Sends one raw packet body and returns the raw reply (for the REPL's `packet` command).
     public func sendRaw(_ packet: String) throws(GdbError) -> String {
         try locked { () throws(GdbError) -> String in
-            String(decoding: try connection.exchange(GdbRequest(packet, expecting: .anyReply, idempotent: false), operation: "packet"), as: UTF8.self)
+            invalidateStopCaches()  // a raw packet may change anything
+            return String(decoding: try connection.exchange(GdbRequest(packet, expecting: .anyReply, idempotent: false), operation: "packet"), as: UTF8.self)
+        }
+    }
+
+    /// One request whose effect the caller knows (no cache invalidation); raw reply text.
+    func request(_ packet: String, operation: String) throws(GdbError) -> String {
+        try locked { () throws(GdbError) -> String in
+            String(decoding: try connection.exchange(GdbRequest(packet, expecting: .anyReply), operation: operation), as: UTF8.self)
         }
     }
 
     /// Closes the connection without detaching (QEMU leaves the VM as it is).
     public func close() {
-        locked { connection.close() }
+        locked {
+            invalidateStopCaches()
+            connection.close()
+        }
     }
 
     /// `D` (`D;<pid>` with multiprocess ids, which QEMU insists on): detaches (QEMU

@@ -28,7 +28,7 @@ public struct QEMUAdapter: Sendable {
 
     /// What `qqemu.Supported` lists (`sstepbits`, `sstep`, `PhyMemMode`); empty on other stubs.
     public func supportedFeatures() throws(GdbError) -> [String] {
-        let reply = try client.sendRaw("qqemu.Supported")
+        let reply = try client.request("qqemu.Supported", operation: "qemu.supportedFeatures")
         return reply.split(separator: ";").map(String.init)
     }
 
@@ -39,7 +39,7 @@ public struct QEMUAdapter: Sendable {
 
     /// Whether memory accesses currently use physical addresses (`qqemu.PhyMemMode`).
     public func isPhysicalMemoryMode() throws(GdbError) -> Bool {
-        let reply = try client.sendRaw("qqemu.PhyMemMode")
+        let reply = try client.request("qqemu.PhyMemMode", operation: "isPhysicalMemoryMode")
         guard reply == "0" || reply == "1" else {
             throw GdbError(reply.isEmpty ? .unsupported : .malformedReply("expected 0 or 1, got \(reply)"),
                            operation: "isPhysicalMemoryMode", packet: "qqemu.PhyMemMode", recentPackets: client.recentPackets)
@@ -82,7 +82,7 @@ public struct QEMUAdapter: Sendable {
 
     /// The current `qqemu.sstep` flags.
     public func singleStepFlags() throws(GdbError) -> SingleStepFlags {
-        let reply = try client.sendRaw("qqemu.sstep")
+        let reply = try client.request("qqemu.sstep", operation: "singleStepFlags")
         guard let value = Hex.number(Substring(reply.hasPrefix("0x") ? String(reply.dropFirst(2)) : reply)) else {
             throw GdbError(reply.isEmpty ? .unsupported : .malformedReply("sstep flags \(reply)"), operation: "singleStepFlags",
                            packet: "qqemu.sstep", recentPackets: client.recentPackets)
@@ -93,7 +93,7 @@ public struct QEMUAdapter: Sendable {
     /// Sets the `qqemu.sstep` flags (e.g. `[.enable]` to let interrupts fire while stepping).
     public func setSingleStepFlags(_ flags: SingleStepFlags) throws(GdbError) {
         let packet = "Qqemu.sstep=" + String(flags.rawValue, radix: 16)
-        try client.expectOK(Array(try client.sendRaw(packet).utf8), operation: "setSingleStepFlags", packet: packet)
+        try client.expectOK(Array(try client.request(packet, operation: "setSingleStepFlags").utf8), operation: "setSingleStepFlags", packet: packet)
     }
 
     /// Translates a guest virtual address with the monitor's `gva2gpa` (current CPU's MMU).
@@ -112,7 +112,7 @@ public struct QEMUAdapter: Sendable {
 
     private func setPhysicalMemoryMode(_ on: Bool) throws(GdbError) {
         let packet = "Qqemu.PhyMemMode:" + (on ? "1" : "0")
-        try client.expectOK(Array(try client.sendRaw(packet).utf8), operation: "setPhysicalMemoryMode", packet: packet)
+        try client.expectOK(Array(try client.request(packet, operation: "setPhysicalMemoryMode").utf8), operation: "setPhysicalMemoryMode", packet: packet)
     }
 
     /// Refuses reads that would touch the GIC or bulk-read other device memory.
