@@ -49,7 +49,7 @@ extension GdbClient {
         do throws(GdbError) {
             return try waitForStop(timeout: timeout)
         } catch {
-            if case .timedOut = error.kind, state == .running { _ = try? interrupt(timeout: 2) }
+            if case .timedOut = error.kind, state == .running { _ = try? interrupt(timeout: self.timeout) }
             throw error
         }
     }
@@ -116,7 +116,7 @@ extension GdbClient {
         try connection.sendResume(GdbRequest(packet, expecting: .stopReply, idempotent: false), operation: "step")
         let deadline = Deadline.after(seconds: timeout)
         guard let body = try connection.waitForStop(until: deadline, operation: "step") else {
-            _ = try? interrupt(timeout: 1)
+            _ = try? interrupt(timeout: connection.replyTimeout)
             throw error(.timedOut(seconds: timeout), "step", packet: packet)
         }
         return try record(stop: body, operation: "step")

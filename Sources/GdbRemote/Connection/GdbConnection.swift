@@ -49,7 +49,6 @@ public final class GdbConnection: @unchecked Sendable {
         var acked = false
         var sendAttempts = 1
         var replyAttempts = 0
-        var console: [UInt8] = []
     }
 
     public let transport: GdbTransport
