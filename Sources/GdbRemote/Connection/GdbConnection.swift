@@ -18,12 +18,14 @@ public struct GdbRequest: Sendable {
     /// these are re-issued when a pipelined reply arrives corrupted.
     public var isIdempotent: Bool
 
+    /// A request with a raw body.
     public init(_ body: [UInt8], expecting expectation: ReplyExpectation = .reply, idempotent: Bool = true) {
         self.body = body
         self.expectation = expectation
         self.isIdempotent = idempotent
     }
 
+    /// A request with a text body.
     public init(_ text: String, expecting expectation: ReplyExpectation = .reply, idempotent: Bool = true) {
         self.init(Array(text.utf8), expecting: expectation, idempotent: idempotent)
     }
@@ -51,7 +53,9 @@ public final class GdbConnection: @unchecked Sendable {
         var replyAttempts = 0
     }
 
+    /// The byte stream underneath.
     public let transport: GdbTransport
+    /// The run state (see `ConnectionState` for the transition table).
     public private(set) var state: ConnectionState = .stopped
     /// Whether `+`/`-` are exchanged (until `QStartNoAckMode` succeeds).
     public var ackMode = true
@@ -89,6 +93,7 @@ public final class GdbConnection: @unchecked Sendable {
     /// Requests answered so far (the exchange loop counts its progress with it).
     private var repliesMatched = 0
 
+    /// A connection in ack mode over `transport`; replies over `maximumReplySize` bytes are refused.
     public init(transport: GdbTransport, maximumReplySize: Int = 1 << 20) {
         self.transport = transport
         self.decoder = FrameDecoder(maximumBodySize: maximumReplySize)

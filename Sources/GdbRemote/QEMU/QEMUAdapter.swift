@@ -2,6 +2,7 @@
 /// The rest of GdbRemote works with any stub; everything that knows it is
 /// talking to QEMU lives here.
 public struct QEMUAdapter: Sendable {
+    /// The client whose connection the QEMU packets go over.
     public let client: GdbClient
 
     /// Bits of `qqemu.sstep`.
@@ -24,6 +25,7 @@ public struct QEMUAdapter: Sendable {
     /// Reads of device memory up to this size are let through (one register).
     public static let largestDeviceRead = 8
 
+    /// Usually reached as `client.qemu`.
     public init(client: GdbClient) { self.client = client }
 
     /// What `qqemu.Supported` lists (`sstepbits`, `sstep`, `PhyMemMode`); empty on other stubs.

@@ -88,6 +88,7 @@ public final class SocketTransport: GdbTransport, @unchecked Sendable {
         }
     }
 
+    /// One non-blocking recv: 0 when nothing has arrived.
     public func readAvailable(into buffer: UnsafeMutableRawBufferPointer) throws(TransportError) -> Int {
         guard !closedFlag else { throw .closed }
         let n = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
