@@ -10,6 +10,7 @@ import QEMULauncher
 ///            b loop
 ///
 /// x9 holds the CPU index. The MMU stays off, so virtual = physical.
+/// `powerOff` is reached only when a test sets the PC there.
 public enum TinyGuest {
     public static let entry: UInt64 = 0x4008_0000
     public static let loop: UInt64 = 0x4008_0100
@@ -19,6 +20,8 @@ public enum TinyGuest {
     public static let watchedLoad: UInt64 = 0x4008_010C
     /// The `str` to the watched variable.
     public static let watchedStore: UInt64 = 0x4008_0114
+    /// Powers the machine off through PSCI (set the PC here and continue: QEMU exits).
+    public static let powerOff: UInt64 = 0x4008_0200
     public static let counter: UInt64 = 0x4008_1000
     public static let watched: UInt64 = 0x4008_1008
 
@@ -50,6 +53,12 @@ public enum TinyGuest {
         add x4, x4, #1
         str x4, [x3]
         b loop
+        .org 0x200
+    poweroff:
+        movz x0, #0x0008            // PSCI SYSTEM_OFF (0x84000008)
+        movk x0, #0x8400, lsl #16
+        hvc #0
+        b poweroff
         .org 0x1000
     counter: .quad 0
     watched: .quad 0

@@ -70,6 +70,20 @@ struct QEMUClientTests {
         #expect(try gdb.readMemory(at: text.virtualAddress, count: 64) == gdb.qemu.readPhysicalMemory(at: text.physicalAddress, count: 64))
     }
 
+    @Test func guestPowerOffEndsTheSessionWithAnExitReply() throws {
+        let session = try QEMUGdbSession()
+        defer { session.stop() }
+        let gdb = session.client
+        // Jump to the guest's PSCI SYSTEM_OFF: QEMU answers W00 and exits.
+        try gdb.writeRegister("pc", value: TinyGuest.powerOff)
+        #expect(try gdb.readRegister("pc") == TinyGuest.powerOff)
+        let stop = try gdb.continueAndWait(timeout: 10)
+        #expect(stop.kind == .exited(status: 0), "\(stop); serial: \(session.qemu.outputText.suffix(200))")
+        #expect(gdb.state == .exited)
+        let after = #expect(throws: GdbError.self) { try gdb.readRegister("pc") }
+        #expect(after?.kind == .invalidState(.exited))
+    }
+
     @Test func readsMemoryMatchingTheLoadedELF() throws {
         let elf = try ElfImage(path: try TinyGuest.image())
         let session = try QEMUGdbSession()
