@@ -247,6 +247,7 @@ struct MockStubTests {
             .expectPrefix("qSupported"), .reply("PacketSize=4000;QStartNoAckMode+"),
             .expect("QStartNoAckMode"), .reply("OK"),
             .expect("vCont?", ack: false), .reply(""),
+            .expect("qqemu.Supported", ack: false), .reply(""),
             .expect("m0,1", ack: false), .reply("ff"),
         ])
         stub.start()

@@ -303,7 +303,7 @@ struct QEMUClientTests {
         let session = try QEMUGdbSession()
         defer { session.stop() }
         let qemu = session.client.qemu
-        #expect(qemu.isQEMU())
+        #expect(session.client.isQEMU)
         #expect(try qemu.isPhysicalMemoryMode() == false)
         let (physical, modeInside) = try qemu.withPhysicalMemory { () throws(GdbError) -> ([UInt8], Bool) in
             (try session.client.readMemory(at: TinyGuest.loop, count: 4), try qemu.isPhysicalMemoryMode())
@@ -321,6 +321,22 @@ struct QEMUClientTests {
         #expect(try qemu.isPhysicalMemoryMode() == false)
         // Unbacked physical memory reads as zeros instead of failing.
         #expect(try qemu.readPhysicalMemory(at: 0x4800_0000, count: 16) == Array(repeating: 0, count: 16))
+    }
+
+    @Test func deviceMemoryIsGuardedWhileTheMMUIsOff() throws {
+        let session = try QEMUGdbSession(smp: 2)
+        defer { session.stop() }
+        let gdb = session.client
+        // MMU off: virtual = physical, and the GIC read would crash QEMU with -smp 2.
+        let refused = #expect(throws: GdbError.self) { try gdb.readMemory(at: 0x0801_0000, count: 4) }
+        guard case .refused = refused?.kind else { Issue.record("expected refused, got \(String(describing: refused))"); return }
+        #expect(refused?.address == 0x0801_0000)
+        let bulk = #expect(throws: GdbError.self) { try gdb.readMemory(at: 0x0900_0000, count: 0x1000) }
+        guard case .refused = bulk?.kind else { Issue.record("expected refused, got \(String(describing: bulk))"); return }
+        // One UART register is fine; so is RAM.
+        #expect(try gdb.readMemory(at: 0x0900_0018, count: 4).count == 4)
+        #expect(try gdb.readMemory(at: TinyGuest.loop, count: 4) == [0x22, 0x00, 0x40, 0xF9])
+        #expect(session.qemu.isRunning)
     }
 
     @Test func connectsOverAUnixSocketAndDetaches() throws {

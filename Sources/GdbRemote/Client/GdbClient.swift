@@ -49,8 +49,13 @@ public final class GdbClient: @unchecked Sendable {
     /// Register values read since the target last stopped, by (thread, number):
     /// registers cannot change while the target is stopped unless we write them.
     var registerCache: [RegisterCacheKey: [UInt8]] = [:]
-    /// Installed by the QEMU adapter while physical-memory mode is on.
-    var memoryReadGuard: ((MemoryRange) -> String?)?
+    /// Checked before every memory read; returns why a range must not be read.
+    /// The QEMU adapter installs one that keeps bulk reads off device memory.
+    var memoryReadGuard: ((GdbClient, MemoryRange) throws(GdbError) -> String?)?
+    /// Memory accesses use physical addresses (set by the QEMU adapter's scoped mode).
+    var physicalMemoryMode = false
+    /// The stub identified itself as QEMU's (`qqemu.Supported`).
+    public internal(set) var isQEMU = false
 
     /// Connects to a stub and performs the handshake (qSupported, no-ack mode if
     /// offered, vCont?, target description).
@@ -87,6 +92,7 @@ public final class GdbClient: @unchecked Sendable {
         if vCont.hasPrefix("vCont") {
             vContActions = Set(vCont.split(separator: ";").dropFirst().map(String.init))
         }
+        try QEMUAdapter.configure(self)
         if features.supports("qXfer:features:read") {
             registerMap = try readTargetDescription()
         }

@@ -34,10 +34,6 @@ public struct QEMUAdapter: Sendable {
         return reply.split(separator: ";").map(String.init)
     }
 
-    /// Whether the stub is QEMU's.
-    public func isQEMU() -> Bool {
-        ((try? supportedFeatures()) ?? []).contains("PhyMemMode")
-    }
 
     /// Whether memory accesses currently use physical addresses (`qqemu.PhyMemMode`).
     public func isPhysicalMemoryMode() throws(GdbError) -> Bool {
@@ -56,11 +52,11 @@ public struct QEMUAdapter: Sendable {
         try client.locked { () throws(GdbError) -> T in
             let wasPhysical = try isPhysicalMemoryMode()
             try setPhysicalMemoryMode(true)
-            let previousGuard = client.memoryReadGuard
-            client.memoryReadGuard = QEMUAdapter.deviceMemoryGuard
+            let previousMode = client.physicalMemoryMode
+            client.physicalMemoryMode = true
             let result: Result<T, GdbError>
             do throws(GdbError) { result = .success(try body()) } catch { result = .failure(error) }
-            client.memoryReadGuard = previousGuard
+            client.physicalMemoryMode = previousMode
             if !wasPhysical, client.state != .closed {
                 do throws(GdbError) { try setPhysicalMemoryMode(false) } catch {
                     // The body's error is more useful, but never leave physical mode on silently.
@@ -115,6 +111,25 @@ public struct QEMUAdapter: Sendable {
     private func setPhysicalMemoryMode(_ on: Bool) throws(GdbError) {
         let packet = "Qqemu.PhyMemMode:" + (on ? "1" : "0")
         try client.expectOK(Array(try client.request(packet, operation: "setPhysicalMemoryMode").utf8), operation: "setPhysicalMemoryMode", packet: packet)
+    }
+
+    /// Called once per connection: if the stub is QEMU's, installs the device-memory
+    /// guard. It applies to physical-mode reads, and to virtual reads while the MMU
+    /// is off (SCTLR.M clear: virtual = physical). Reads elsewhere cost nothing extra;
+    /// reads near devices cost one (cached) SCTLR read.
+    static func configure(_ client: GdbClient) throws(GdbError) {
+        let reply = try client.request("qqemu.Supported", operation: "connect")
+        guard reply.split(separator: ";").contains("PhyMemMode") else { return }
+        client.isQEMU = true
+        client.memoryReadGuard = { (client, range) throws(GdbError) -> String? in
+            guard range.overlaps(deviceMemory) else { return nil }
+            if !client.physicalMemoryMode {
+                guard client.registerMap.register(named: "SCTLR") != nil else { return nil }
+                let mmuOn = try client.readRegister("SCTLR") & 1 == 1
+                if mmuOn { return nil }
+            }
+            return deviceMemoryGuard(range)
+        }
     }
 
     /// Refuses reads that would touch the GIC or bulk-read other device memory.
