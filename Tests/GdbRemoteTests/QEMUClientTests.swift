@@ -358,6 +358,16 @@ struct QEMUClientTests {
         _ = status
     }
 
+    @Test func aCachedRegisterStillNoticesAStubThatDied() throws {
+        let session = try QEMUGdbSession()
+        defer { session.stop() }
+        #expect(try session.client.readRegister("pc") == TinyGuest.entry)
+        session.qemu.stop()
+        let error = #expect(throws: GdbError.self) { try session.client.readRegister("pc") }
+        guard case .disconnected = error?.kind else { Issue.record("expected disconnected, got \(String(describing: error))"); return }
+        #expect(session.client.state == .closed)
+    }
+
     @Test func connectingToNothingFailsFast() throws {
         guard let port = QEMUInstance.freeTCPPort() else { Issue.record("no free port"); return }
         let start = Date()

@@ -36,7 +36,10 @@ extension GdbClient {
         try locked { () throws(GdbError) -> [UInt8] in
             let info = try registerInfo(name)
             let key = RegisterCacheKey(thread: thread, number: info.number)
-            if connection.state == .stopped, let cached = registerCache[key] { return cached }
+            if connection.state == .stopped, let cached = registerCache[key] {
+                try connection.checkConnection(operation: "readRegister \(info.name)")
+                return cached
+            }
             if let thread { try selectThreadLocked(thread, operation: "readRegister") }
             let packet = "p" + String(info.number, radix: 16)
             let reply = try checkReply(try connection.exchange(GdbRequest(packet), operation: "readRegister \(info.name)"),
@@ -67,6 +70,8 @@ extension GdbClient {
                     }
                     registerCache[RegisterCacheKey(thread: thread, number: missing[i].number)] = bytes
                 }
+            } else {
+                try connection.checkConnection(operation: "readRegisters")
             }
             return infos.map { Hex.littleEndianValue(registerCache[RegisterCacheKey(thread: thread, number: $0.number)] ?? []) }
         }

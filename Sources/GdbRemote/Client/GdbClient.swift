@@ -16,6 +16,9 @@ import Foundation
 public final class GdbClient: @unchecked Sendable {
     let connection: GdbConnection
     let lock = NSRecursiveLock()
+    /// Interrupts waiting for `lock`: a `waitForStop` on another thread steps aside
+    /// for them between its slices (the lock itself is not fair).
+    let interruptQueue = InterruptQueue()
 
     /// What the stub announced in `qSupported`.
     public let features: StubFeatures
@@ -220,4 +223,14 @@ public final class GdbClient: @unchecked Sendable {
             String(decoding: try readXfer(object: "features", annex: annex, operation: "read target description"), as: UTF8.self)
         }
     }
+}
+
+/// Counts interrupt callers waiting for the client's lock.
+final class InterruptQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var waiting = 0
+
+    func enter() { lock.lock(); waiting += 1; lock.unlock() }
+    func leave() { lock.lock(); waiting -= 1; lock.unlock() }
+    var isEmpty: Bool { lock.lock(); defer { lock.unlock() }; return waiting == 0 }
 }

@@ -253,6 +253,26 @@ public final class GdbConnection: @unchecked Sendable {
         return stopBody
     }
 
+    /// Notices, without a round trip, whether the stub hung up (one non-blocking read;
+    /// anything that did arrive, an asynchronous stop say, is handled as usual).
+    /// Answers served from a cache call this so a dead stub is still reported at once.
+    public func checkConnection(operation: String) throws(GdbError) {
+        currentOperation = operation
+        if let failure { throw error(failure.kind, operation) }
+        guard state != .closed else { throw error(.invalidState(.closed), operation) }
+        let n: Int
+        do throws(TransportError) { n = try transport.readAvailable(into: readBuffer) } catch {
+            throw fail(transportError: error, packet: nil)
+        }
+        guard n > 0 else { return }
+        let bytes = UnsafeBufferPointer(start: readBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n)
+        decoder.feed(bytes) { frame in handle(frame) }
+        if let kind = pendingError {
+            pendingError = nil
+            throw desynchronised(kind, packet: nil)
+        }
+    }
+
     /// Writes 0x03 (after any pending acks, which QEMU needs before it listens
     /// again). Moves `running` to `interrupting`.
     public func sendInterrupt(operation: String) throws(GdbError) {
