@@ -4,8 +4,8 @@
 //
 //   swift run -c release gdbremote-bench [--mib 16] [--runs 5] [--window 32] [--round-trips 2000]
 //
-// The machine is shared, so every measurement is interleaved with its
-// reference (client run, raw run, client run, ...) and medians are reported.
+// The machine is shared, so every round runs all contenders back to back
+// (GdbRemote virtual, physical, raw loop, gdb-multiarch) and medians are reported.
 import Foundation
 import GdbRemote
 import QEMULauncher
@@ -68,7 +68,9 @@ func run() throws {
     }
 
     var virtualTimes: [Double] = [], physicalTimes: [Double] = [], rawTimes: [Double] = []
-    var clientRTT: [Double] = [], rawRTT: [Double] = []
+    var clientRTT: [Double] = [], rawRTT: [Double] = [], gdbTimes: [Double] = []
+    let dumpPath = FileManager.default.temporaryDirectory.appendingPathComponent("gdbremote-bench-\(getpid()).bin").path
+    defer { try? FileManager.default.removeItem(atPath: dumpPath) }
     var virtualBytes: [UInt8] = [], physicalBytes: [UInt8] = []
     let rttAddress = virtualBase + 0x80000
     for _ in 0..<runs {
@@ -84,14 +86,8 @@ func run() throws {
         rawTimes.append(try seconds { try raw.pipelinedRead(from: virtualBase, count: byteCount, window: window) })
         rawRTT += try raw.roundTrips(address: rttAddress, count: roundTrips / runs)
         raw.close()
-    }
-    guard virtualBytes == physicalBytes else { throw BenchFailure(description: "virtual and physical reads differ") }
-
-    // gdb-multiarch on the same range of the same QEMU (last: it may leave the stub in any state).
-    let dumpPath = FileManager.default.temporaryDirectory.appendingPathComponent("gdbremote-bench-\(getpid()).bin").path
-    defer { try? FileManager.default.removeItem(atPath: dumpPath) }
-    var gdbTimes: [Double] = []
-    for _ in 0..<max(1, min(runs, 3)) {
+        guard virtualBytes == physicalBytes else { throw BenchFailure(description: "virtual and physical reads differ") }
+        // gdb-multiarch on the same range of the same QEMU, in the same round.
         gdbTimes.append(try gdbDump(gdb: gdbPath, port: port, from: virtualBase, count: byteCount, to: dumpPath))
         guard let dumped = FileManager.default.contents(atPath: dumpPath), Array(dumped) == virtualBytes else {
             throw BenchFailure(description: "gdb-multiarch's dump differs from GdbRemote's read")
