@@ -70,7 +70,7 @@ struct MockStubTests {
         let start = Date()
         let error = #expect(throws: GdbError.self) { try client.readMemory(at: 0x1000, count: 2) }
         #expect(error?.kind == .retryLimitExceeded(attempts: 5))
-        #expect(Date().timeIntervalSince(start) < 2)
+        #expect(Date().timeIntervalSince(start) < 2.5)
         #expect(client.state == .closed)
         #expect(stub.finish() == [])
     }
@@ -95,7 +95,7 @@ struct MockStubTests {
         let start = Date()
         let error = #expect(throws: GdbError.self) { try client.readMemory(at: 0, count: 4) }
         #expect(error?.kind == .timedOut(seconds: 0.3))
-        #expect(Date().timeIntervalSince(start) < 1.0)
+        #expect(Date().timeIntervalSince(start) < 1.3)
         _ = stub.finish()
     }
 
@@ -104,7 +104,7 @@ struct MockStubTests {
         let start = Date()
         let error = #expect(throws: GdbError.self) { try client.readMemory(at: 0, count: 4) }
         guard case .disconnected = error?.kind else { Issue.record("expected disconnected, got \(String(describing: error))"); return }
-        #expect(Date().timeIntervalSince(start) < 1)
+        #expect(Date().timeIntervalSince(start) < 1.5)
         #expect(client.state == .closed)
         // Later calls fail fast with the same story.
         #expect(throws: GdbError.self) { try client.readRegister("pc") }
@@ -118,7 +118,7 @@ struct MockStubTests {
         let error = #expect(throws: GdbError.self) { try client.readMemory(at: 0, count: 4) }
         let elapsed = Date().timeIntervalSince(start)
         #expect(error?.kind == .timedOut(seconds: 0.25))
-        #expect(elapsed >= 0.24 && elapsed < 0.8)
+        #expect(elapsed >= 0.24 && elapsed < 1.25)  // the deadline plus scheduling slack on a loaded machine
         #expect(error?.recentPackets.last == "-> m0,4")
         #expect(error?.description == "readMemory: no reply within 0.25s (packet m0,4)")
         _ = stub.finish()
@@ -189,7 +189,7 @@ struct MockStubTests {
         let start = Date()
         let error = #expect(throws: GdbError.self) { try client.interrupt(timeout: 0.3) }
         #expect(error?.kind == .timedOut(seconds: 0.3))
-        #expect(Date().timeIntervalSince(start) < 0.8)
+        #expect(Date().timeIntervalSince(start) < 1.3)
         #expect(client.state == .interrupting)
         _ = stub.finish()
     }
