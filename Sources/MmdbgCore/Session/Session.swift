@@ -100,9 +100,9 @@ public final class Session: ExpressionContext {
         guard let connector else {
             throw .notAvailableYet(command: "attach", reason: "the GdbRemote client is not in this build")
         }
-        target?.close()
-        target = nil
+        // Connect first: a bad address must not cost the connection we have.
         let connection = try connector(address)
+        target?.close()
         target = connection
         self.address = address
         invalidateCaches()
