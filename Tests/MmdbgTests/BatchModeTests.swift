@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import QEMULauncher
+import TestSupport
 
 extension EndToEnd {
     /// The real mmdbg binary against the real QEMU and kernel, without a prompt.
@@ -76,6 +77,16 @@ extension EndToEnd {
             #expect(run.status == 0, "stderr: \(run.stderr)")
             #expect(!run.stdout.contains("(mmdbg "), "no prompt when stdin is not a terminal")
             #expect(run.stdout.contains("addr SYMBOL"))
+        }
+
+        @Test func slowWorkShowsAProgressLineOnStderrOnly() throws {
+            let guest = try TinyGuest.image()
+            let run = try MmdbgBinary.run(["--kernel", guest, "-ex", "stepi 20000", "-ex", "stepi"])
+            #expect(run.status == 0, "stderr: \(run.stderr)")
+            #expect(run.stderr.contains("… stepping"), "a progress line for work over half a second: \(run.stderr)")
+            #expect(run.stdout.contains("20000 steps: stopped at loop"))
+            #expect(!run.stdout.contains("…"), "progress never mixes with results")
+            #expect(run.stderr.components(separatedBy: "… stepping").count == 2, "only the slow command shows progress")
         }
     }
 }

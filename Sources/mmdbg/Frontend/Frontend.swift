@@ -23,18 +23,16 @@ final class Frontend: @unchecked Sendable {
     }
 
     func makeSession() -> Session {
-        let session = Session(registry: CommandRegistryFactory.make())
-        session.connector = Backends.connector
+        let session = Session.standard(registry: CommandRegistryFactory.make())
         session.progress = StderrProgress()
         session.runTimeout = options.runTimeout
         session.interruptRequested = { [interrupts] in interrupts.consume() }
-        InspectKernelViews.install(on: session)
         return session
     }
 
     func loadSymbols(into session: Session, default path: String) {
         do {
-            session.symbols = try Backends.loadSymbols(path)
+            session.symbols = try ELFSymbolTable(path: path)
         } catch {
             status("warning: \(error.description)")
         }
