@@ -56,6 +56,7 @@ let package = Package(
         .testTarget(name: "InspectTests", dependencies: ["Inspect", "TestSupport", "KernelABI", "QEMULauncher", "GdbRemote"]),
         .testTarget(name: "MmdbgTests", dependencies: ["MmdbgCore", "TestSupport", "QEMULauncher", "Inspect"]),
         .testTarget(name: "FaultInjectionTests", dependencies: ["FaultInjection", "TestSupport"]),
-        .testTarget(name: "GdbScriptsTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "GdbScriptsTests", dependencies: ["TestSupport", "QEMULauncher", "KernelABI"],
+                    exclude: ["Fixtures"]),
     ]
 )

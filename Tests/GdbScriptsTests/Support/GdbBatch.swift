@@ -1,0 +1,138 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import QEMULauncher
+import TestSupport
+
+/// What one batch run of gdb-multiarch printed, split per command.
+struct GdbTranscript {
+    let stdout: String
+    let stderr: String
+    let status: Int32
+    /// stdout of each command, in order (found between the markers GdbBatch echoes).
+    let outputs: [String]
+
+    /// Everything, for failure messages.
+    var all: String { "--- gdb stdout ---\n\(stdout)\n--- gdb stderr ---\n\(stderr)" }
+}
+
+/// Errors from running gdb, each one line.
+enum GdbBatchError: Error, CustomStringConvertible {
+    case timedOut(seconds: Double, stdout: String)
+    case launchFailed(String)
+    case noPackageRoot
+
+    var description: String {
+        switch self {
+        case .timedOut(let seconds, let out):
+            return "gdb-multiarch did not finish within \(seconds)s; stdout so far: \(out.suffix(400))"
+        case .launchFailed(let why):
+            return "could not start gdb-multiarch: \(why)"
+        case .noPackageRoot:
+            return "cannot find the package root (run from the repository or set MMDBG_ROOT)"
+        }
+    }
+}
+
+/// Runs stock gdb-multiarch in batch mode with the gdb/ extension, attached
+/// to a QEMU gdbstub. Each command's output is fenced by an echoed marker so
+/// tests can look at one command at a time; gdb is killed by PID at the deadline.
+enum GdbBatch {
+    static let marker = "@@mmdbg-gdb-command@@"
+
+    /// A QEMU monitor command whose answer lands on stdout: batch gdb prints
+    /// `monitor` replies on stderr, out of order with the fenced commands.
+    static func monitor(_ command: String) -> String {
+        "python gdb.write(gdb.execute(\"monitor \(command)\", to_string=True))"
+    }
+
+    /// The repository root (gdb/ and scripts/ live there).
+    static func packageRoot() throws -> URL {
+        guard let root = KernelImage.packageRoot() else { throw GdbBatchError.noPackageRoot }
+        return root
+    }
+
+    /// gdb settings, the kernel's symbols and the extension, then `target remote`.
+    static func prologue(kernel: String, gdbAddress: String, root: URL) -> [String] {
+        ["set pagination off", "set confirm off", "set width 0", "set complaints 0",
+         "file \(kernel)", "source \(root.appendingPathComponent("gdb/mmdbg.py").path)",
+         "target remote \(gdbAddress)"]
+    }
+
+    /// Runs `setup` (unfenced) then `commands` (one output each).
+    static func run(setup: [String] = [], commands: [String], extraArguments: [String] = [],
+                    timeout: Double = 60) throws -> GdbTranscript {
+        let gdb = try Tools.require("gdb-multiarch", package: "gdb-multiarch")
+        let root = try packageRoot()
+        var arguments = ["-batch", "-nx"] + extraArguments
+        for command in setup { arguments += ["-ex", command] }
+        for command in commands {
+            arguments += ["-ex", "echo \\n\(marker)\\n", "-ex", command]
+        }
+        // A last fence keeps gdb's exit chatter ("detached") out of the last command's output.
+        arguments += ["-ex", "echo \\n\(marker)\\n"]
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("mmdbg-gdb-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let outURL = directory.appendingPathComponent("stdout")
+        let errURL = directory.appendingPathComponent("stderr")
+        try Data().write(to: outURL)
+        try Data().write(to: errURL)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: gdb)
+        process.arguments = arguments
+        process.currentDirectoryURL = root
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = try FileHandle(forWritingTo: outURL)
+        process.standardError = try FileHandle(forWritingTo: errURL)
+        do { try process.run() } catch { throw GdbBatchError.launchFailed("\(error)") }
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(5_000) }
+        let readOut = { String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw GdbBatchError.timedOut(seconds: timeout, stdout: readOut())
+        }
+        let stdout = readOut()
+        let stderr = String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self)
+        let pieces = stdout.components(separatedBy: "\n\(marker)\n").dropFirst().dropLast()
+        return GdbTranscript(stdout: stdout, stderr: stderr, status: process.terminationStatus,
+                             outputs: Array(pieces))
+    }
+}
+
+/// The bundled kernel under a real QEMU (stopped at entry, gdbstub on a free
+/// port) with gdb-multiarch attached through the gdb/ extension.
+final class KernelUnderGdb {
+    let qemu: QEMUInstance
+    let kernel: String
+
+    init(append: String? = nil) throws {
+        kernel = try Tools.kernelImage()
+        var configuration = QEMUConfiguration(kernel: kernel)
+        configuration.gdb = .tcpFreePort
+        configuration.stoppedAtEntry = true
+        configuration.append = append
+        qemu = try QEMUInstance(configuration)
+    }
+
+    /// Runs `commands` after the standard prologue and `setup`; QEMU keeps running afterwards
+    /// (gdb detaches), so call this once per instance.
+    func gdb(setup: [String] = [], _ commands: [String], timeout: Double = 60) throws -> GdbTranscript {
+        let root = try GdbBatch.packageRoot()
+        return try GdbBatch.run(setup: GdbBatch.prologue(kernel: kernel, gdbAddress: qemu.gdbAddress!, root: root) + setup,
+                                commands: commands, timeout: timeout)
+    }
+
+    func stop() { qemu.stop() }
+}
+
+/// Hex number parsing for gdb and monitor output.
+func hexValue(_ text: Substring) -> UInt64? {
+    // QEMU's monitor ends lines with \r\n.
+    let word = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    return UInt64(word.hasPrefix("0x") ? String(word.dropFirst(2)) : word, radix: 16)
+}
