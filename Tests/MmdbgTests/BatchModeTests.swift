@@ -88,5 +88,12 @@ extension EndToEnd {
             #expect(!run.stdout.contains("…"), "progress never mixes with results")
             #expect(run.stderr.components(separatedBy: "… stepping").count == 2, "only the slow command shows progress")
         }
+
+        @Test func qemuArgumentsReachQEMU() throws {
+            let run = try MmdbgBinary.run(["--json", "--qemu-arg=-smp", "--qemu-arg=2", "-ex", "monitor info cpus"])
+            #expect(run.status == 0, "stderr: \(run.stderr)")
+            let output = try #require(try run.jsonDocuments().first?.result?.string("output"))
+            #expect(output.contains("CPU #0") && output.contains("CPU #1"), "two vCPUs: \(output)")
+        }
     }
 }

@@ -39,8 +39,6 @@ public final class Session: ExpressionContext {
     public var progress: ProgressSink?
     /// Values learned while the target is stopped; dropped when it resumes.
     public private(set) var registerCache: [String: UInt64] = [:]
-    /// Named state captured by `snapshot` (owned by the page-table commands).
-    public var snapshots: [String: Any] = [:]
     /// Extra state other modules keep per session (fault injection, …).
     public var extensions: [String: AnyObject] = [:]
     /// True at the prompt: run control then waits without a deadline (Ctrl-C interrupts).
