@@ -126,13 +126,11 @@ public final class Session: ExpressionContext {
 
     /// Ends the session as the user chose: kill what we launched, detach from what we attached to.
     public func end() {
-        switch ownership {
-        case .launched:
-            target?.close()
-            launchedQEMU?.stop()
-        case .attached:
-            target?.detach()
+        if let target {
+            // Attached elsewhere after launching: that QEMU is not ours to stop.
+            if ownership == .launched && address == launchedQEMU?.gdbAddress { target.close() } else { target.detach() }
         }
+        launchedQEMU?.stop()
         target = nil
         state = .detached
     }
