@@ -17,10 +17,13 @@ public struct OptionSpec: Equatable, Sendable {
     /// Name of the value in the usage line, or nil for a flag.
     public var valueName: String?
     public var help: String
-    public init(_ name: String, value: String? = nil, help: String) {
+    /// What the prompt offers for the option's value.
+    public var completion: CompletionKind
+    public init(_ name: String, value: String? = nil, help: String, completion: CompletionKind = .none) {
         self.name = name
         self.valueName = value
         self.help = help
+        self.completion = completion
     }
 }
 
