@@ -31,6 +31,7 @@ extension EndToEnd {
             #expect(errors == [#"error: unknown command "frobnicate" (type `help` for the list)"#])
             // -ex keeps going after a failure, like gdb.
             #expect(run.stdout.contains("x ADDR [COUNT] [/b|h|w|g|s] [--phys]"))
+            #expect(!run.stdout.contains("\u{1B}[") && !run.stderr.contains("\u{1B}["), "no colour when not on a terminal")
         }
 
         @Test func usageErrorsExitTwo() throws {

@@ -86,5 +86,19 @@ extension EndToEnd {
             terminal.type("\u{15}quit\n")
             #expect(try terminal.waitForExit() == 0)
         }
+
+        @Test func colourOnlyOnATerminal() throws {
+            let history = temporaryHistory()
+            defer { try? FileManager.default.removeItem(atPath: history) }
+            let terminal = try TerminalSession(arguments: [], environment: ["MMDBG_HISTORY": history], colour: true)
+            defer { terminal.stop() }
+            try terminal.waitFor("(mmdbg ")
+            terminal.type("info breaks\n")
+            try terminal.waitFor("\u{1B}[1mID  TYPE")
+            terminal.type("frobnicate\n")
+            try terminal.waitFor("\u{1B}[31;1merror: \u{1B}[0munknown command")
+            terminal.type("quit\n")
+            #expect(try terminal.waitForExit() == 0)
+        }
     }
 }
