@@ -61,7 +61,7 @@ extension EndToEnd {
             kill(pid, SIGKILL)
             usleep(200_000)
             terminal.type("regs pc\n")
-            try terminal.waitFor("error: QEMU exited:")
+            try terminal.waitFor("error: QEMU exited (")
             terminal.type("uart\n")
             try terminal.waitFor("(mmdbg exited) ")
             terminal.type("quit\n")

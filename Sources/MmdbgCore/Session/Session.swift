@@ -138,15 +138,15 @@ public final class Session: ExpressionContext {
     /// The connection, or a one-line reason there is none.
     public func requireTarget(for command: String) throws(CommandError) -> DebugTarget {
         if let qemu = launchedQEMU, !qemu.isRunning {
-            state = .exited("QEMU is no longer running")
-            throw .qemuExited("the QEMU mmdbg launched is no longer running (see `uart` for its last output)")
+            if case .exited = state {} else { state = .exited("no longer running") }
+            if case .exited(let why) = state { throw .qemuExited(why) }
         }
         guard let target else {
             if connector == nil {
                 throw .notAvailableYet(command: command, reason: "the GdbRemote client is not in this build")
             }
             if case .connectionLost(let why) = state { throw .connectionLost(why) }
-            if case .exited(let why) = state { throw .qemuExited("the target \(why) (see `uart`)") }
+            if case .exited(let why) = state { throw .qemuExited(why) }
             throw .unavailable("\(command): not attached to a target (use `attach HOST:PORT`)")
         }
         return target
@@ -171,7 +171,7 @@ public final class Session: ExpressionContext {
         case .qemuExited(let why):
             target?.close()
             target = nil
-            state = .exited(why)
+            if case .exited = state {} else { state = .exited(why) }
         default: break
         }
     }
