@@ -21,21 +21,28 @@ public final class Session: ExpressionContext {
         case attached
     }
 
+    /// The commands this session understands (extensible).
     public let registry: CommandRegistry
+    /// The live connection; nil when detached or after a lost connection.
     public private(set) var target: DebugTarget?
+    /// ELF symbols for expressions, locations and completion (nil without an ELF).
     public var symbols: SymbolTable?
     /// The QEMU mmdbg started, if it did.
     public private(set) var launchedQEMU: QEMUInstance?
+    /// Decides what `quit` does with QEMU.
     public private(set) var ownership: Ownership = .attached
     /// The gdbstub address last attached to (for re-attach).
     public private(set) var address: String?
+    /// What the prompt shows.
     public private(set) var state: TargetState = .detached
+    /// The user's breakpoints; kept across a lost connection and restored on re-attach.
     public var breakpoints = BreakpointTable()
     /// Opens a connection to a gdbstub address (`host:port` or a socket path).
     /// Nil when the build has no protocol client.
     public var connector: ((String) throws(CommandError) -> DebugTarget)?
     /// Polled while the target runs; true means the user pressed Ctrl-C.
     public var interruptRequested: () -> Bool = { false }
+    /// Where progress lines go (stderr in the executable; nil = none).
     public var progress: ProgressSink?
     /// Values learned while the target is stopped; dropped when it resumes.
     public private(set) var registerCache: [String: UInt64] = [:]
@@ -233,6 +240,7 @@ public final class Session: ExpressionContext {
 
     // MARK: ExpressionContext
 
+    /// A register of the stopped target, cached until it resumes.
     public func registerValue(_ name: String) throws(CommandError) -> UInt64 {
         let key = name.lowercased()
         if let cached = registerCache[key] { return cached }
@@ -242,6 +250,7 @@ public final class Session: ExpressionContext {
         return value
     }
 
+    /// An ELF symbol's address, or a one-line reason.
     public func symbolAddress(_ name: String) throws(CommandError) -> UInt64 {
         guard let symbols else {
             throw .unavailable("no ELF loaded: cannot resolve symbol \"\(name)\" (give an address, or --elf FILE)")
