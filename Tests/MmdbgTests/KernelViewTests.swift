@@ -47,5 +47,24 @@ extension EndToEnd {
             #expect(tasks.contains { $0["pid"] as? Int == childPID && $0["ppid"] as? Int == 1 })
             #expect(docs[6].result?.array("changes") != nil, "pt diff against the previous stop answers")
         }
+
+        @Test func checkIsCleanOnTheHealthyKernelAndLogMatchesTheUART() throws {
+            let run = try MmdbgBinary.run(["--json", "--append", "linear=pages", "-ex", "break sys_fork", "-ex", "continue",
+                                           "-ex", "check", "-ex", "log", "-ex", "uart", "-ex", "pt kernel"])
+            #expect(run.status == 0, "stderr: \(run.stderr)")
+            let docs = try run.jsonDocuments()
+            try #require(docs.count == 6)
+            let check = try #require(docs[2].result)
+            #expect(check["clean"] as? Bool == true, "findings: \(check["findings"] ?? "")")
+            #expect((check["tasksChecked"] as? Int ?? 0) >= 1)
+            // The kernel log ring holds what the kernel printed: its lines appear on the serial console too.
+            let log = try #require(docs[3].result?["lines"] as? [String])
+            let uart = try #require(docs[4].result?["lines"] as? [String])
+            #expect(!log.isEmpty)
+            for line in log.suffix(3) { #expect(uart.contains(line), "log line \(line) is on the UART") }
+            // linear=pages: the kernel half is mapped with 4 KiB pages (128 MiB = 32768 of them).
+            let statistics = try #require(docs[5].result?.object("statistics"))
+            #expect(statistics["pages"] as? Int == 32768)
+        }
     }
 }
