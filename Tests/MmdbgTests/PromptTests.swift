@@ -100,5 +100,20 @@ extension EndToEnd {
             terminal.type("quit\n")
             #expect(try terminal.waitForExit() == 0)
         }
+
+        @Test func taskIDsCompleteFromTheLiveTaskTable() throws {
+            let history = temporaryHistory()
+            defer { try? FileManager.default.removeItem(atPath: history) }
+            let terminal = try TerminalSession(arguments: [], environment: ["MMDBG_HISTORY": history])
+            defer { terminal.stop() }
+            try terminal.waitFor("(mmdbg stopped at")
+            terminal.type("break sys_fork\ncontinue\n")
+            try terminal.waitFor("(mmdbg stopped at sys_fork task 1) ")
+            // Two TABs list the candidates: the pids of idle (0) and init (1).
+            terminal.type("task \t\t")
+            try terminal.waitFor("0  1")
+            terminal.type("\u{15}quit\n")
+            #expect(try terminal.waitForExit() == 0)
+        }
     }
 }

@@ -108,3 +108,4 @@ struct CompletionTests {
         #expect(CompletionEngine.candidates(for: "x", lineBeforeWord: "frobnicate ", session: session) == [])
     }
 }
+
