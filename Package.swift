@@ -26,27 +26,35 @@ let package = Package(
                 swiftSettings: [.swiftLanguageMode(.v5)]),
         .executableTarget(name: "Kernel", dependencies: ["KernelCore", "KernelSupport"], path: "Sources/Kernel",
                           exclude: ["kernel.ld"],
-                          swiftSettings: [.swiftLanguageMode(.v5)]),
+                          // main.swift holds an @main type alongside other files.
+                          swiftSettings: [.swiftLanguageMode(.v5), .unsafeFlags(["-parse-as-library"])]),
 
         // ---- Host toolkit
         .target(name: "QEMULauncher", path: "Sources/QEMULauncher"),
         .target(name: "GdbRemote", path: "Sources/GdbRemote"),
+        .executableTarget(name: "gdbremote-bench", dependencies: ["GdbRemote", "QEMULauncher", "TestSupport"],
+                          path: "Sources/gdbremote-bench"),
         .target(name: "Inspect", dependencies: ["GdbRemote", "KernelABI"], path: "Sources/Inspect"),
         .target(name: "FaultInjection", dependencies: ["GdbRemote", "Inspect", "QEMULauncher"], path: "Sources/FaultInjection"),
         .systemLibrary(name: "CReadline", path: "Sources/CReadline"),
+        // The REPL's command language, registry and session (no terminal): mmdbg, scenario files and tests use it.
+        .target(name: "MmdbgCore", dependencies: ["GdbRemote", "Inspect", "QEMULauncher"], path: "Sources/MmdbgCore"),
         .executableTarget(name: "mmdbg", dependencies: [
-            "GdbRemote", "Inspect", "FaultInjection", "QEMULauncher", "CReadline",
+            "MmdbgCore", "GdbRemote", "Inspect", "FaultInjection", "QEMULauncher", "CReadline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], path: "Sources/mmdbg"),
+        ], path: "Sources/mmdbg",
+        // Swift 5 mode: readline's API is C globals (rl_line_buffer, rl_attempted_completion_function…)
+        // that Swift 6 strict concurrency rejects; the prompt runs on one thread.
+        swiftSettings: [.swiftLanguageMode(.v5)]),
 
         // ---- Tests
-        .target(name: "TestSupport", dependencies: ["QEMULauncher", "GdbRemote"], path: "Sources/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["QEMULauncher", "GdbRemote", "Inspect", "KernelABI"], path: "Sources/TestSupport"),
         .testTarget(name: "KernelCoreTests", dependencies: ["KernelCore", "KernelSupport"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "KernelBootTests", dependencies: ["TestSupport", "QEMULauncher", "KernelABI"]),
         .testTarget(name: "GdbRemoteTests", dependencies: ["GdbRemote", "TestSupport"]),
-        .testTarget(name: "InspectTests", dependencies: ["Inspect", "TestSupport"]),
-        .testTarget(name: "MmdbgTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "InspectTests", dependencies: ["Inspect", "TestSupport", "KernelABI", "QEMULauncher", "GdbRemote"]),
+        .testTarget(name: "MmdbgTests", dependencies: ["MmdbgCore", "TestSupport", "QEMULauncher", "Inspect"]),
         .testTarget(name: "FaultInjectionTests", dependencies: ["FaultInjection", "TestSupport"]),
         .testTarget(name: "GdbScriptsTests", dependencies: ["TestSupport", "QEMULauncher", "KernelABI"],
                     exclude: ["Fixtures"]),

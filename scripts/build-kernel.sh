@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the bundled kernel: an AArch64 ELF with symbols at .build-kernel/kernel.elf
-# (upper-half link address, loaded at PA 0x40080000).
+# (upper-half link address, loaded at PA 0x40200000).
 #   scripts/build-kernel.sh                 # release build
 #   MMDBG_KERNEL_DEFINES="-DMUTANT_NO_ROLLBACK" OUT=.build-kernel-mutant scripts/build-kernel.sh
 set -euo pipefail

@@ -11,12 +11,17 @@ struct KernelMain {
 }
 
 #if hasFeature(Embedded)
+/// The boot sequence, one step per line (each prints its [BOOT] line;
+/// kernel_abi.h lists them). Later parts append their step before power off.
 func kernelMain() {
     Console.write("mmdbg kernel: booting (Embedded Swift, AArch64)\n")
-    Console.write("[BOOT] MMU on: SCTLR_EL1=0x")
+    Console.write(cString: mm_text_boot_mmu_on())
     Console.writeHex(mm_read_sctlr())
     Console.write("\n")
-    Console.write("[BOOT] power off\n")
+    _ = setUpMemory()
+    runMemorySelfTest()
+    Console.write(cString: mm_text_boot_power_off())
+    Console.write("\n")
     mm_psci_system_off()
 }
 

@@ -11,6 +11,16 @@ public enum Console {
         s.withUTF8Buffer { for b in $0 { put(b) } }
     }
 
+    /// Writes a NUL-terminated C string (e.g. a kernel_abi.h marker via
+    /// its mm_text_* accessor).
+    public static func write(cString text: UnsafePointer<CChar>) {
+        var p = UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self)
+        while p.pointee != 0 {
+            put(p.pointee)
+            p += 1
+        }
+    }
+
     /// Writes `value` as lowercase hex without leading zeros (at least one digit).
     public static func writeHex(_ value: UInt64) {
         var shift = 60

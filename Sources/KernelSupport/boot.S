@@ -2,7 +2,7 @@
  * boot.S — entry from QEMU (-M virt, EL1, MMU off, x0 = device tree PA).
  *
  * The image is linked in the upper half (VA = PA + 0xFFFF000000000000) and
- * loaded at PA 0x40080000. Until the MMU is on, PC holds physical addresses;
+ * loaded at PA 0x40200000. Until the MMU is on, PC holds physical addresses;
  * adrp/adr are PC-relative, so they yield physical addresses here and
  * virtual ones after the jump to high_start.
  *

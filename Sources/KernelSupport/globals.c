@@ -1,16 +1,20 @@
 /* The kernel's debugger-visible globals. See kernel_support.h. */
 #include "kernel_support.h"
 
-struct mm_task mm_tasks[MM_NR_TASKS];
-struct mm_task *mm_current;
-struct mm_page_pool mm_pool;
-struct mm_log_ring mm_log = { .magic = MM_LOG_MAGIC, .size = MM_LOG_RING_SIZE, .head = 0 };
-volatile uint64_t mm_tick;
-uint64_t mm_boot_dtb;
+/* `retain`: a debugger looks these up by name even when no kernel code
+ * references them yet, so --gc-sections must keep them. */
+#define MM_DEBUGGER_VISIBLE __attribute__((used, retain))
+
+MM_DEBUGGER_VISIBLE struct mm_task mm_tasks[MM_NR_TASKS];
+MM_DEBUGGER_VISIBLE struct mm_task *mm_current;
+MM_DEBUGGER_VISIBLE struct mm_page_pool mm_pool;
+MM_DEBUGGER_VISIBLE struct mm_log_ring mm_log = { .magic = MM_LOG_MAGIC, .size = MM_LOG_RING_SIZE, .head = 0 };
+MM_DEBUGGER_VISIBLE volatile uint64_t mm_tick;
+MM_DEBUGGER_VISIBLE uint64_t mm_boot_dtb;
 
 #define OFF(type, member) ((uint32_t)__builtin_offsetof(type, member))
 
-__attribute__((used))
+MM_DEBUGGER_VISIBLE
 const struct mm_layout_record mm_layout = {
     .magic = MM_LAYOUT_MAGIC,
     .version = MM_LAYOUT_VERSION,

@@ -42,6 +42,16 @@ void mm_write_ttbr1(uint64_t v) {
     __asm__ volatile("msr ttbr1_el1, %0\n isb" :: "r"(v) : "memory");
     mm_tlb_flush_all();
 }
+void mm_write_mair(uint64_t v) { __asm__ volatile("msr mair_el1, %0\n isb" :: "r"(v) : "memory"); }
+void mm_write_tcr(uint64_t v) {
+    __asm__ volatile("msr tcr_el1, %0\n isb" :: "r"(v) : "memory");
+    mm_tlb_flush_all();
+}
+uint64_t mm_translate_el1_read(uint64_t va) {
+    uint64_t par;
+    __asm__ volatile("at s1e1r, %1\n isb\n mrs %0, par_el1" : "=r"(par) : "r"(va) : "memory");
+    return par;
+}
 void mm_dsb_isb(void) { __asm__ volatile("dsb sy\n isb" ::: "memory"); }
 void mm_halt(void) { for (;;) __asm__ volatile("wfi"); }
 
@@ -59,6 +69,9 @@ uint64_t mm_read_esr(void) { return 0; }
 uint64_t mm_read_far(void) { return 0; }
 void mm_write_ttbr0(uint64_t v) { (void)v; }
 void mm_write_ttbr1(uint64_t v) { (void)v; }
+void mm_write_mair(uint64_t v) { (void)v; }
+void mm_write_tcr(uint64_t v) { (void)v; }
+uint64_t mm_translate_el1_read(uint64_t va) { (void)va; return 1; }
 void mm_tlb_flush_all(void) { }
 void mm_dsb_isb(void) { }
 void mm_halt(void) { __builtin_trap(); }

@@ -40,7 +40,7 @@
 #define MM_PAGE_MASK         0xFFFFFFFFFFFFF000ULL
 #define MM_LINEAR_MAP_BASE   0xFFFF000000000000ULL
 #define MM_RAM_BASE          0x40000000ULL
-#define MM_KERNEL_LOAD_PA    0x40080000ULL
+#define MM_KERNEL_LOAD_PA    0x40200000ULL /* 2 MiB into RAM: QEMU puts the DTB (up to 1 MiB) below it */
 
 #define MM_TEXT_BASE         0x0000000000400000ULL
 #define MM_DATA_BASE         0x0000000001000000ULL
@@ -67,12 +67,43 @@
 /* Leaf bag shared by the ELF loader and demand paging (as the reference's
  * TD_USER_PAGE_FLAGS_DEFAULT): valid page, normal memory, EL0 RW, AF, inner
  * shareable, not global, privileged execute never. */
-#define MM_TD_USER_PAGE_FLAGS_DEFAULT \
-    (MM_TD_VALID | MM_TD_TABLE | MM_TD_ATTR_NORMAL | MM_TD_AP_EL0 | \
-     MM_TD_SH_INNER | MM_TD_AF | MM_TD_NG | MM_TD_PXN)
+/* Swift imports only single-literal macros, so the two permission bags are
+ * spelled as literals; the static asserts below pin them to their bits. */
+#define MM_TD_USER_PAGE_FLAGS_DEFAULT 0x0020000000000F43ULL
 #define MM_TD_USER_XN        MM_TD_UXN
 /* Text: read-only + executable at EL0 (a store raises a permission fault). */
-#define MM_TD_USER_TEXT_FLAGS (MM_TD_USER_PAGE_FLAGS_DEFAULT | MM_TD_AP_RO)
+#define MM_TD_USER_TEXT_FLAGS 0x0020000000000FC3ULL
+_Static_assert(MM_TD_USER_PAGE_FLAGS_DEFAULT ==
+    (MM_TD_VALID | MM_TD_TABLE | MM_TD_ATTR_NORMAL | MM_TD_AP_EL0 |
+     MM_TD_SH_INNER | MM_TD_AF | MM_TD_NG | MM_TD_PXN), "user page flag bag");
+_Static_assert(MM_TD_USER_TEXT_FLAGS == (MM_TD_USER_PAGE_FLAGS_DEFAULT | MM_TD_AP_RO),
+    "user text flag bag");
+
+/* Kernel (TTBR1) leaf attributes. Linear map of RAM: normal WB memory,
+ * EL1 RW, EL0 no access, never executable from EL0. Device window: device
+ * nGnRnE, never executable. Block (L1/L2) descriptors clear MM_TD_TABLE. */
+#define MM_TD_KERNEL_NORMAL  0x0040000000000703ULL  /* VALID|TABLE(page)|SH_INNER|AF|UXN */
+#define MM_TD_KERNEL_DEVICE  0x0060000000000407ULL  /* VALID|TABLE(page)|ATTR_DEVICE|AF|PXN|UXN */
+_Static_assert(MM_TD_KERNEL_NORMAL ==
+    (MM_TD_VALID | MM_TD_TABLE | MM_TD_ATTR_NORMAL | MM_TD_SH_INNER | MM_TD_AF | MM_TD_UXN),
+    "kernel normal leaf");
+_Static_assert(MM_TD_KERNEL_DEVICE ==
+    (MM_TD_VALID | MM_TD_TABLE | MM_TD_ATTR_DEVICE | MM_TD_AF | MM_TD_PXN | MM_TD_UXN),
+    "kernel device leaf");
+
+/* Physical window mapped as device memory in the kernel half (GICv2 at
+ * 0x08000000, PL011 at 0x09000000, RTC, fw_cfg, GPIO on -M virt), at
+ * LINEAR_MAP_BASE + PA like RAM. */
+#define MM_DEVICE_WINDOW_PA   0x08000000ULL
+#define MM_DEVICE_WINDOW_SIZE 0x02000000ULL
+
+/* MAIR_EL1 / TCR_EL1 the kernel runs with (boot.S sets the same values).
+ * MAIR: Attr0 = 0xFF normal WB RW-allocate, Attr1 = 0x00 device nGnRnE,
+ *       Attr2 = 0x44 normal non-cacheable.
+ * TCR:  T0SZ = T1SZ = 16 (48-bit VA, 4 levels), TG0 = TG1 = 4 KiB,
+ *       walks inner-shareable WB-WA, IPS = 40 bits, TBI0 = TBI1 = 1. */
+#define MM_MAIR_VALUE        0x00000000004400FFULL
+#define MM_TCR_VALUE         0x00000062B5103510ULL
 
 /* ---- Sizes ------------------------------------------------------------- */
 #define MM_MAX_PAGE_COUNT    64   /* kernel_pages[] and user_pages[] slots per task */
@@ -81,7 +112,10 @@
 #define MM_LOG_RING_SIZE     16384
 
 /* Freed pages are filled with this 64-bit pattern (Linux's POISON_FREE
- * byte, 0x6b). The debugger flags a mapped page that still holds it. */
+ * byte, 0x6b). The debugger flags a mapped page that still holds it.
+ * A page on the free list holds the pattern in every word except word 1,
+ * which links to the next free page (PA, 0 = end); see mm_page_pool. Pages
+ * handed out by get_free_page are zeroed. */
 #define MM_PAGE_POISON       0x6B6B6B6B6B6B6B6BULL
 
 /* ---- Task states ------------------------------------------------------- */
@@ -100,6 +134,31 @@
 #define MM_MARK_PERM_FAULT     "[KERN] perm fault at 0x"
 #define MM_MARK_EXEC_FAULT     "[KERN] exec fault at 0x"
 #define MM_MARK_EL0_SYNC       "[KERN] el0 sync fault ec=0x"
+
+/* ---- Boot lines: stable prefixes other tools and tests assert --------
+ * In boot order (values in lowercase hex without leading zeros, sizes in
+ * decimal):
+ *   mmdbg kernel: booting (Embedded Swift, AArch64)
+ *   [BOOT] MMU on: SCTLR_EL1=0x<hex>
+ *   [BOOT] dtb at 0x<pa>: ram 0x<pa> <N> MiB, psci <hvc|smc>, cmdline "<bootargs>"
+ *   [BOOT] page pool: <N> pages at 0x<pa>
+ *   [BOOT] linear map ok: <N> MiB at 0xffff000040000000 (<blocks|pages>), tables=<T>
+ *   [BOOT] free pages: <N>
+ *   [BOOT] mm self-test ok: ...     (map/copy/unmap through a scratch TTBR0;
+ *                                    "[BOOT] mm self-test FAILED: <what>" on a
+ *                                    MUTANT_* build, and boot goes on)
+ *   ... later boot stages (part 2: init and the [TEST] scenarios) ...
+ *   [BOOT] power off
+ * A failed bring-up step prints "[PANIC] <what>" and powers off. */
+#define MM_BOOT_BANNER         "mmdbg kernel: booting"
+#define MM_BOOT_MMU_ON         "[BOOT] MMU on: SCTLR_EL1=0x"
+#define MM_BOOT_DTB            "[BOOT] dtb at 0x"
+#define MM_BOOT_PAGE_POOL      "[BOOT] page pool: "
+#define MM_BOOT_LINEAR_MAP_OK  "[BOOT] linear map ok: "
+#define MM_BOOT_FREE_PAGES     "[BOOT] free pages: "
+#define MM_BOOT_MM_SELF_TEST   "[BOOT] mm self-test ok: "
+#define MM_BOOT_POWER_OFF      "[BOOT] power off"
+#define MM_PANIC               "[PANIC] "
 
 /* ---- Structures -------------------------------------------------------- */
 

@@ -35,6 +35,30 @@ extern uint64_t mm_boot_dtb;
 uint64_t mm_kernel_start_va(void);
 uint64_t mm_kernel_end_va(void);
 
+/* ---- Array members Swift imports as tuples, as plain element pointers ---- */
+static inline uint64_t *mm_task_kernel_pages(struct mm_task *t) { return t->mm.kernel_pages; }
+static inline struct mm_user_page *mm_task_user_pages(struct mm_task *t) { return t->mm.user_pages; }
+
+/* ---- kernel_abi.h's marker strings as C strings ----------------------------
+ * Swift imports string macros as String, which Embedded Swift can only walk
+ * through the runtime's foreign-string path (a trap). Console.write(cString:)
+ * prints these instead; the text itself stays defined once, in kernel_abi.h. */
+static inline const char *mm_text_mark_oom(void) { return MM_MARK_OOM; }
+static inline const char *mm_text_mark_stack_overflow(void) { return MM_MARK_STACK_OVERFLOW; }
+static inline const char *mm_text_mark_text_fault(void) { return MM_MARK_TEXT_FAULT; }
+static inline const char *mm_text_mark_invalid_uva(void) { return MM_MARK_INVALID_UVA; }
+static inline const char *mm_text_mark_perm_fault(void) { return MM_MARK_PERM_FAULT; }
+static inline const char *mm_text_mark_exec_fault(void) { return MM_MARK_EXEC_FAULT; }
+static inline const char *mm_text_mark_el0_sync(void) { return MM_MARK_EL0_SYNC; }
+static inline const char *mm_text_boot_mmu_on(void) { return MM_BOOT_MMU_ON; }
+static inline const char *mm_text_boot_dtb(void) { return MM_BOOT_DTB; }
+static inline const char *mm_text_boot_page_pool(void) { return MM_BOOT_PAGE_POOL; }
+static inline const char *mm_text_boot_linear_map_ok(void) { return MM_BOOT_LINEAR_MAP_OK; }
+static inline const char *mm_text_boot_free_pages(void) { return MM_BOOT_FREE_PAGES; }
+static inline const char *mm_text_boot_mm_self_test(void) { return MM_BOOT_MM_SELF_TEST; }
+static inline const char *mm_text_boot_power_off(void) { return MM_BOOT_POWER_OFF; }
+static inline const char *mm_text_panic(void) { return MM_PANIC; }
+
 /* ---- Hardware primitives (no-ops on the host) -------------------------- */
 void mm_uart_putc(uint8_t c);
 void mm_psci_system_off(void) __attribute__((noreturn));
@@ -47,6 +71,10 @@ uint64_t mm_read_esr(void);
 uint64_t mm_read_far(void);
 void mm_write_ttbr0(uint64_t v);   /* + TLB flush */
 void mm_write_ttbr1(uint64_t v);   /* + TLB flush */
+void mm_write_mair(uint64_t v);
+void mm_write_tcr(uint64_t v);
+/* AT S1E1R on `va`: returns PAR_EL1 (bit 0 set = translation failed). */
+uint64_t mm_translate_el1_read(uint64_t va);
 void mm_tlb_flush_all(void);
 void mm_dsb_isb(void);
 void mm_halt(void) __attribute__((noreturn));

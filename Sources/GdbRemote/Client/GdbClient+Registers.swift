@@ -1,0 +1,103 @@
+/// Register values from one `g` packet, by name.
+public struct RegisterSnapshot: Sendable {
+    /// Raw target-order bytes per register, in number order.
+    public let registers: [(info: RegisterInfo, bytes: [UInt8])]
+
+    /// The value of a register of at most 64 bits, by name (case-insensitive).
+    public subscript(name: String) -> UInt64? {
+        let upper = name.uppercased()
+        guard let entry = registers.first(where: { $0.info.name.uppercased() == upper }) else { return nil }
+        return Hex.littleEndianValue(entry.bytes)
+    }
+}
+
+extension GdbClient {
+    /// Looks a register up in the target description.
+    public func registerInfo(_ name: String) throws(GdbError) -> RegisterInfo {
+        guard let info = registerMap.register(named: name) else {
+            throw error(.unknownRegister(name), "readRegister")
+        }
+        return info
+    }
+
+    /// Reads one register by name (`p`), e.g. "pc", "x0", "TTBR1_EL1", "SCTLR".
+    /// Registers wider than 64 bits return their low 64 bits; use `readRegisterBytes`.
+    public func readRegister(_ name: String, thread: ThreadID? = nil) throws(GdbError) -> UInt64 {
+        Hex.littleEndianValue(try readRegisterBytes(name, thread: thread))
+    }
+
+    /// Reads one register's raw target-order bytes.
+    public func readRegisterBytes(_ name: String, thread: ThreadID? = nil) throws(GdbError) -> [UInt8] {
+        try locked { () throws(GdbError) -> [UInt8] in
+            let info = try registerInfo(name)
+            if let thread { try selectThreadLocked(thread, operation: "readRegister") }
+            let packet = "p" + String(info.number, radix: 16)
+            let reply = try checkReply(try connection.exchange(GdbRequest(packet), operation: "readRegister \(info.name)"),
+                                       operation: "readRegister \(info.name)", packet: packet)
+            guard let bytes = Hex.decode(reply) else {
+                throw error(.malformedReply("register value is not hex"), "readRegister \(info.name)", packet: packet)
+            }
+            return bytes
+        }
+    }
+
+    /// Reads several registers in one pipelined exchange; values in the order of `names`.
+    public func readRegisters(_ names: [String], thread: ThreadID? = nil) throws(GdbError) -> [UInt64] {
+        try locked { () throws(GdbError) -> [UInt64] in
+            var infos: [RegisterInfo] = []
+            for name in names { infos.append(try registerInfo(name)) }
+            if let thread { try selectThreadLocked(thread, operation: "readRegisters") }
+            let packets = infos.map { "p" + String($0.number, radix: 16) }
+            let replies = try connection.exchange(packets.map { GdbRequest($0) }, operation: "readRegisters")
+            var values: [UInt64] = []
+            for (i, reply) in replies.enumerated() {
+                try checkReply(reply, operation: "readRegister \(infos[i].name)", packet: packets[i])
+                guard let bytes = Hex.decode(reply) else {
+                    throw error(.malformedReply("register value is not hex"), "readRegister \(infos[i].name)", packet: packets[i])
+                }
+                values.append(Hex.littleEndianValue(bytes))
+            }
+            return values
+        }
+    }
+
+    /// Writes one register by name (`P`). QEMU ignores writes to system registers.
+    public func writeRegister(_ name: String, value: UInt64, thread: ThreadID? = nil) throws(GdbError) {
+        try locked { () throws(GdbError) in
+            let info = try registerInfo(name)
+            if let thread { try selectThreadLocked(thread, operation: "writeRegister") }
+            let packet = "P" + String(info.number, radix: 16) + "=" + Hex.encode(Hex.littleEndianBytes(value, count: info.byteSize))
+            let reply = try connection.exchange(GdbRequest(packet), operation: "writeRegister \(info.name)")
+            try expectOK(reply, operation: "writeRegister \(info.name)", packet: packet)
+            invalidateStopCaches()
+        }
+    }
+
+    /// Reads the general registers with one `g` packet.
+    public func readGeneralRegisters(thread: ThreadID? = nil) throws(GdbError) -> RegisterSnapshot {
+        try locked { () throws(GdbError) -> RegisterSnapshot in
+            if let thread { try selectThreadLocked(thread, operation: "readGeneralRegisters") }
+            let reply = try checkReply(try connection.exchange(GdbRequest("g"), operation: "readGeneralRegisters"),
+                                       operation: "readGeneralRegisters", packet: "g")
+            guard let bytes = Hex.decode(reply) else {
+                throw error(.malformedReply("g reply is not hex"), "readGeneralRegisters", packet: "g")
+            }
+            let layout = registerMap.generalRegisterLayout(byteCount: bytes.count)
+            return RegisterSnapshot(registers: layout.map { ($0.0, Array(bytes[$0.1])) })
+        }
+    }
+
+    /// Writes the general registers with one `G` packet (the snapshot's bytes, in order).
+    public func writeGeneralRegisters(_ snapshot: RegisterSnapshot, thread: ThreadID? = nil) throws(GdbError) {
+        try locked { () throws(GdbError) in
+            if let thread { try selectThreadLocked(thread, operation: "writeGeneralRegisters") }
+            var packet: [UInt8] = [UInt8(ascii: "G")]
+            for entry in snapshot.registers { Hex.append(entry.bytes, to: &packet) }
+            let reply = try connection.exchange(GdbRequest(packet, idempotent: true), operation: "writeGeneralRegisters")
+            try expectOK(reply, operation: "writeGeneralRegisters", packet: "G...")
+        }
+    }
+
+    /// Hook for caches that depend on the target staying put (none in this layer yet).
+    func invalidateStopCaches() {}
+}

@@ -1,0 +1,155 @@
+/// Run control. QEMU (like most stubs) re-reports a breakpoint or watchpoint at
+/// the current PC forever if you simply continue, so before every resume the
+/// client steps over it: remove, single-step, re-insert. A watchpoint on
+/// AArch64 stops before the access, so the same applies after a watch stop.
+extension GdbClient {
+    /// Resumes the target (`c`, or `vCont;c:<thread>`) and returns at once; the state
+    /// becomes `running`. Steps over a breakpoint or watchpoint at the PC first.
+    public func resume(thread: ThreadID? = nil) throws(GdbError) {
+        try locked { () throws(GdbError) in
+            if let stop = try stepOverStopPoint(thread: thread), stop.hasExited || stop.signal != StopReason.sigtrap {
+                return  // the step itself ended the run (exit, fault): report it from waitForStop
+            }
+            let packet = thread.map { "vCont;c:" + $0.encoded(multiprocess: multiprocess) } ?? "c"
+            if thread != nil, !vContActions.contains("c") {
+                throw error(.unsupported, "resume", packet: packet)
+            }
+            resumeGeneration = stopGeneration
+            try connection.sendResume(GdbRequest(packet, expecting: .stopReply, idempotent: false), operation: "resume")
+        }
+    }
+
+    /// Waits for the target to stop and returns why. Throws `.timedOut` if it is
+    /// still running at the deadline (it keeps running; call `interrupt`).
+    public func waitForStop(timeout: Double) throws(GdbError) -> StopReason {
+        let deadline = Deadline.after(seconds: timeout)
+        while true {
+            let result: StopReason? = try locked { () throws(GdbError) -> StopReason? in
+                if stopGeneration > resumeGeneration, let lastStop { return lastStop }
+                let state = connection.state
+                guard state == .running || state == .interrupting else {
+                    throw error(.invalidState(state), "waitForStop")
+                }
+                // Short slices so `interrupt` from another thread can take the lock.
+                let slice = deadline.earlier(.after(seconds: 0.05))
+                guard let body = try connection.waitForStop(until: slice, operation: "waitForStop") else { return nil }
+                return try record(stop: body, operation: "waitForStop")
+            }
+            if let result { return result }
+            if deadline.hasPassed {
+                throw error(.timedOut(seconds: timeout), "waitForStop")
+            }
+        }
+    }
+
+    /// Resumes and waits for the next stop. If the target is still running at the
+    /// deadline it is interrupted (so it is stopped again) and `.timedOut` is thrown.
+    public func continueAndWait(timeout: Double, thread: ThreadID? = nil) throws(GdbError) -> StopReason {
+        try resume(thread: thread)
+        do throws(GdbError) {
+            return try waitForStop(timeout: timeout)
+        } catch {
+            if case .timedOut = error.kind, state == .running { _ = try? interrupt(timeout: 2) }
+            throw error
+        }
+    }
+
+    /// Executes one instruction (`s`, or `vCont;s:<thread>` which holds the other vCPUs)
+    /// and returns the stop. Steps over a breakpoint at the PC transparently.
+    public func step(thread: ThreadID? = nil, timeout: Double? = nil) throws(GdbError) -> StopReason {
+        try locked { () throws(GdbError) -> StopReason in
+            if let stop = try stepOverStopPoint(thread: thread) { return stop }
+            return try rawStep(thread: thread, timeout: timeout ?? connection.replyTimeout)
+        }
+    }
+
+    /// Stops a running target (0x03) and returns the stop reply (SIGINT on QEMU).
+    /// On a stopped target it returns the last stop without sending anything.
+    public func interrupt(timeout: Double = 2) throws(GdbError) -> StopReason {
+        try locked { () throws(GdbError) -> StopReason in
+            let state = connection.state
+            if state == .stopped, let lastStop { return lastStop }
+            if state == .stopped { return StopReason(kind: .signal(0)) }
+            guard state == .running || state == .interrupting else { throw error(.invalidState(state), "interrupt") }
+            if stopGeneration > resumeGeneration, let lastStop { return lastStop }
+            try connection.sendInterrupt(operation: "interrupt")
+            let deadline = Deadline.after(seconds: timeout)
+            guard let body = try connection.waitForStop(until: deadline, operation: "interrupt") else {
+                throw error(.timedOut(seconds: timeout), "interrupt", packet: "^C")
+            }
+            return try record(stop: body, operation: "interrupt")
+        }
+    }
+
+    /// Asks why the target is stopped (`?`). Careful: QEMU deletes the current
+    /// CPU's breakpoints when it answers this.
+    public func queryStopReason() throws(GdbError) -> StopReason {
+        try locked { () throws(GdbError) -> StopReason in
+            let reply = try connection.exchange(GdbRequest("?", expecting: .stopReply), operation: "queryStopReason")
+            return try record(stop: reply, operation: "queryStopReason")
+        }
+    }
+
+    // MARK: internals
+
+    /// Parses and remembers a stop reply.
+    func record(stop body: [UInt8], operation: String) throws(GdbError) -> StopReason {
+        guard let reason = StopReason(packet: body) else {
+            throw error(.malformedReply("not a stop reply: \(String(decoding: body.prefix(40), as: UTF8.self))"), operation)
+        }
+        lastStop = reason
+        stopGeneration += 1
+        selectedGeneralThread = nil  // the stub points Hg at the stopping thread
+        invalidateStopCaches()
+        return reason
+    }
+
+    private func rawStep(thread: ThreadID?, timeout: Double) throws(GdbError) -> StopReason {
+        let packet: String
+        if let thread {
+            guard vContActions.contains("s") else { throw error(.unsupported, "step", packet: "vCont;s") }
+            packet = "vCont;s:" + thread.encoded(multiprocess: multiprocess)
+        } else {
+            packet = "s"
+        }
+        resumeGeneration = stopGeneration
+        try connection.sendResume(GdbRequest(packet, expecting: .stopReply, idempotent: false), operation: "step")
+        let deadline = Deadline.after(seconds: timeout)
+        guard let body = try connection.waitForStop(until: deadline, operation: "step") else {
+            _ = try? interrupt(timeout: 1)
+            throw error(.timedOut(seconds: timeout), "step", packet: packet)
+        }
+        return try record(stop: body, operation: "step")
+    }
+
+    /// If the last stop was a watchpoint, or a breakpoint sits at the PC, lifts
+    /// those, steps one instruction and puts them back. Returns the step's stop,
+    /// or nil if nothing needed stepping over.
+    private func stepOverStopPoint(thread: ThreadID?) throws(GdbError) -> StopReason? {
+        guard !insertedBreakpoints.isEmpty, connection.state == .stopped else { return nil }
+        var lifted: [Breakpoint] = []
+        if lastStop?.watchpoint != nil {
+            lifted = insertedBreakpoints.filter { $0.kind.isWatchpoint }
+        }
+        let codeBreakpoints = insertedBreakpoints.filter { !$0.kind.isWatchpoint }
+        if !codeBreakpoints.isEmpty {
+            let stepThread = thread ?? lastStop?.thread
+            let pc = try readRegister("pc", thread: stepThread)
+            lifted += codeBreakpoints.filter { $0.covers(pc) }
+        }
+        guard !lifted.isEmpty else { return nil }
+        for b in lifted { try removeBreakpoint(b.kind, at: b.address, length: b.length) }
+        let stop: StopReason
+        do throws(GdbError) {
+            stop = try rawStep(thread: thread ?? lastStop?.thread.flatMap { vContActions.contains("s") ? $0 : nil },
+                               timeout: connection.replyTimeout)
+        } catch {
+            for b in lifted where connection.state == .stopped { try? setBreakpoint(b.kind, at: b.address, length: b.length) }
+            throw error
+        }
+        if !stop.hasExited {
+            for b in lifted { try setBreakpoint(b.kind, at: b.address, length: b.length) }
+        }
+        return stop
+    }
+}

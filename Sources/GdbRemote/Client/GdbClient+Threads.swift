@@ -1,0 +1,66 @@
+/// Which operations an `H` packet selects a thread for.
+public enum ThreadSelection: String, Sendable {
+    /// `Hg`: register and memory access.
+    case general = "g"
+    /// `Hc`: continue and step.
+    case execution = "c"
+}
+
+extension GdbClient {
+    /// Every thread the stub reports (`qfThreadInfo`, `qsThreadInfo`...). On QEMU, one per vCPU.
+    public func threads() throws(GdbError) -> [ThreadID] {
+        try locked { () throws(GdbError) -> [ThreadID] in
+            var result: [ThreadID] = []
+            var packet = "qfThreadInfo"
+            for _ in 0..<4096 {
+                let reply = try checkReply(try connection.exchange(GdbRequest(packet), operation: "threads"),
+                                           operation: "threads", packet: packet)
+                let text = String(decoding: reply, as: UTF8.self)
+                if text.hasPrefix("l") { return result }
+                guard text.hasPrefix("m") else {
+                    throw error(.malformedReply("thread list must start with m or l"), "threads", packet: packet)
+                }
+                for item in text.dropFirst().split(separator: ",") {
+                    guard let id = ThreadID(parsing: item) else {
+                        throw error(.malformedReply("bad thread id \(item)"), "threads", packet: packet)
+                    }
+                    result.append(id)
+                }
+                packet = "qsThreadInfo"
+            }
+            throw error(.malformedReply("thread list never ended"), "threads", packet: packet)
+        }
+    }
+
+    /// The current thread (`qC`). QEMU always answers the first vCPU.
+    public func currentThread() throws(GdbError) -> ThreadID {
+        try locked { () throws(GdbError) -> ThreadID in
+            let reply = try checkReply(try connection.exchange(GdbRequest("qC"), operation: "currentThread"),
+                                       operation: "currentThread", packet: "qC")
+            let text = String(decoding: reply, as: UTF8.self)
+            guard text.hasPrefix("QC"), let id = ThreadID(parsing: text.dropFirst(2)) else {
+                throw error(.malformedReply("expected QC<thread>"), "currentThread", packet: "qC")
+            }
+            return id
+        }
+    }
+
+    /// Selects the thread later register/memory accesses (`.general`) or resumes (`.execution`) apply to.
+    public func selectThread(_ thread: ThreadID, for selection: ThreadSelection = .general) throws(GdbError) {
+        try locked { () throws(GdbError) in
+            if selection == .general {
+                try selectThreadLocked(thread, operation: "selectThread")
+            } else {
+                let packet = "H" + selection.rawValue + thread.encoded(multiprocess: multiprocess)
+                try expectOK(try connection.exchange(GdbRequest(packet), operation: "selectThread"), operation: "selectThread", packet: packet)
+            }
+        }
+    }
+
+    func selectThreadLocked(_ thread: ThreadID, operation: String) throws(GdbError) {
+        guard selectedGeneralThread != thread else { return }
+        let packet = "Hg" + thread.encoded(multiprocess: multiprocess)
+        try expectOK(try connection.exchange(GdbRequest(packet), operation: operation), operation: operation, packet: packet)
+        selectedGeneralThread = thread
+    }
+}

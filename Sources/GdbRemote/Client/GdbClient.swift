@@ -1,0 +1,198 @@
+import Foundation
+
+/// A synchronous, thread-safe client for a GDB remote stub.
+///
+/// Every operation blocks until the stub answers or its deadline passes, and
+/// throws `GdbError` (one line: operation, packet, address). Calls from
+/// several threads are serialised by an internal lock, except that
+/// `interrupt(timeout:)` gets in between the slices of a `waitForStop` running
+/// on another thread.
+///
+/// ```swift
+/// let gdb = try GdbClient.connect(to: .tcp(host: "127.0.0.1", port: 1234))
+/// let ttbr1 = try gdb.readRegister("TTBR1_EL1")
+/// let page = try gdb.readMemory(at: 0xFFFF_0000_4008_0000, count: 4096)
+/// ```
+public final class GdbClient: @unchecked Sendable {
+    let connection: GdbConnection
+    let lock = NSRecursiveLock()
+
+    /// What the stub announced in `qSupported`.
+    public let features: StubFeatures
+    /// The register map from the target description (empty if the stub has none).
+    public private(set) var registerMap: RegisterMap
+    /// The stub accepts `vCont` (and which actions).
+    public private(set) var vContActions: Set<String> = []
+    /// Default deadline, in seconds of silence, for every request.
+    public var timeout: Double {
+        get { locked { connection.replyTimeout } }
+        set { locked { connection.replyTimeout = newValue } }
+    }
+    /// Requests kept in flight at once by pipelined operations (memory, batch register reads).
+    public var pipelineWindow: Int {
+        get { locked { connection.pipelineWindow } }
+        set { locked { connection.pipelineWindow = max(1, newValue) } }
+    }
+    /// Largest `m` request; QEMU refuses more than 0x800.
+    public var memoryReadChunkSize: Int
+    /// Largest `M` payload that keeps the packet under the stub's PacketSize.
+    public var memoryWriteChunkSize: Int
+    /// Whether `p`/`H` use `p<pid>.<tid>` thread ids.
+    public let multiprocess: Bool
+
+    // Run-control bookkeeping (guarded by `lock`).
+    var insertedBreakpoints: [Breakpoint] = []
+    var lastStop: StopReason?
+    var stopGeneration = 0
+    var resumeGeneration = 0
+    var selectedGeneralThread: ThreadID?
+    /// Installed by the QEMU adapter while physical-memory mode is on.
+    var memoryReadGuard: ((MemoryRange) -> String?)?
+
+    /// Connects to a stub and performs the handshake (qSupported, no-ack mode if
+    /// offered, vCont?, target description).
+    public static func connect(to address: GdbAddress, timeout: Double = 5) throws(GdbError) -> GdbClient {
+        let transport: SocketTransport
+        do throws(TransportError) {
+            transport = try SocketTransport(connectingTo: address, deadline: .after(seconds: timeout))
+        } catch {
+            throw GdbError(.connectFailed("\(address): \(error)"), operation: "connect")
+        }
+        return try GdbClient(transport: transport, timeout: timeout)
+    }
+
+    /// Runs the handshake over an already connected transport (tests use an in-memory one).
+    public init(transport: GdbTransport, timeout: Double = 5) throws(GdbError) {
+        let connection = GdbConnection(transport: transport)
+        connection.replyTimeout = timeout
+        self.connection = connection
+        let supported = try connection.exchange(
+            GdbRequest("qSupported:multiprocess+;swbreak+;hwbreak+;vContSupported+;xmlRegisters=aarch64"),
+            operation: "connect")
+        let features = StubFeatures(reply: String(decoding: supported, as: UTF8.self))
+        self.features = features
+        connection.maximumPacketSize = features.packetSize
+        self.multiprocess = features.supports("multiprocess")
+        self.memoryReadChunkSize = max(1, min(0x800, features.packetSize / 2))
+        self.memoryWriteChunkSize = max(1, (features.packetSize - 40) / 2)
+        self.registerMap = RegisterMap(registers: [])
+        if features.supports("QStartNoAckMode") {
+            let reply = try connection.exchange(GdbRequest("QStartNoAckMode"), operation: "connect")
+            if reply == Array("OK".utf8) { connection.ackMode = false }
+        }
+        let vCont = String(decoding: try connection.exchange(GdbRequest("vCont?"), operation: "connect"), as: UTF8.self)
+        if vCont.hasPrefix("vCont") {
+            vContActions = Set(vCont.split(separator: ";").dropFirst().map(String.init))
+        }
+        if features.supports("qXfer:features:read") {
+            registerMap = try readTargetDescription()
+        }
+    }
+
+    deinit { connection.close() }
+
+    /// The connection's run state.
+    public var state: ConnectionState { locked { connection.state } }
+
+    /// The last packets exchanged, oldest first ("-> m4000,800", "<- E14").
+    public var recentPackets: [String] { locked { connection.recentPackets } }
+
+    /// The last stop reply received, if any.
+    public var lastStopReason: StopReason? { locked { lastStop } }
+
+    /// Takes the console output (`O` packets) received since the last call.
+    public func takeConsoleOutput() -> String {
+        locked { String(decoding: connection.takeConsoleOutput(), as: UTF8.self) }
+    }
+
+    /// Breakpoints and watchpoints inserted through this client.
+    public var breakpoints: [Breakpoint] { locked { insertedBreakpoints } }
+
+    /// Sends one raw packet body and returns the raw reply (for the REPL's `packet` command).
+    public func sendRaw(_ packet: String) throws(GdbError) -> String {
+        try locked { () throws(GdbError) -> String in
+            String(decoding: try connection.exchange(GdbRequest(packet, expecting: .anyReply, idempotent: false), operation: "packet"), as: UTF8.self)
+        }
+    }
+
+    /// Closes the connection without detaching (QEMU leaves the VM as it is).
+    public func close() {
+        locked { connection.close() }
+    }
+
+    /// `D` (`D;<pid>` with multiprocess ids, which QEMU insists on): detaches (QEMU
+    /// resumes the VM) and closes.
+    public func detach() throws(GdbError) {
+        try locked { () throws(GdbError) in
+            defer { connection.close() }
+            let packet = multiprocess ? "D;" + String(lastStop?.thread?.process ?? 1, radix: 16) : "D"
+            let reply = try connection.exchange(GdbRequest(packet, idempotent: false), operation: "detach")
+            try expectOK(reply, operation: "detach", packet: packet)
+        }
+    }
+
+    /// `k`: kills the target (QEMU exits) and closes.
+    public func kill() throws(GdbError) {
+        try locked { () throws(GdbError) in
+            defer { connection.close() }
+            try connection.sendWithoutReply(GdbRequest("k", idempotent: false), operation: "kill")
+        }
+    }
+
+    // MARK: helpers shared by the extensions
+
+    func locked<T>(_ body: () throws(GdbError) -> T) throws(GdbError) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
+
+    func locked<T>(_ body: () -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body()
+    }
+
+    func error(_ kind: GdbError.Kind, _ operation: String, packet: String? = nil, address: UInt64? = nil) -> GdbError {
+        connection.error(kind, operation, packet: packet, address: address)
+    }
+
+    /// Turns `Exx` and the empty reply into errors; passes anything else through.
+    @discardableResult
+    func checkReply(_ reply: [UInt8], operation: String, packet: String, address: UInt64? = nil) throws(GdbError) -> [UInt8] {
+        if reply.isEmpty { throw error(.unsupported, operation, packet: packet, address: address) }
+        if reply.count == 3, reply[0] == UInt8(ascii: "E"), let code = Hex.number(reply[1...]) {
+            throw error(.stubError(code: UInt8(code)), operation, packet: packet, address: address)
+        }
+        return reply
+    }
+
+    func expectOK(_ reply: [UInt8], operation: String, packet: String, address: UInt64? = nil) throws(GdbError) {
+        try checkReply(reply, operation: operation, packet: packet, address: address)
+        guard reply == Array("OK".utf8) else {
+            throw error(.malformedReply("expected OK, got \(String(decoding: reply.prefix(40), as: UTF8.self))"), operation, packet: packet, address: address)
+        }
+    }
+
+    /// Reads an object with `qXfer:<object>:read:<annex>:offset,length`.
+    func readXfer(object: String, annex: String, operation: String) throws(GdbError) -> [UInt8] {
+        var data: [UInt8] = []
+        let chunk = max(64, features.packetSize - 16)
+        while true {
+            let packet = "qXfer:\(object):read:\(annex):\(String(data.count, radix: 16)),\(String(chunk, radix: 16))"
+            let reply = try checkReply(try connection.exchange(GdbRequest(packet), operation: operation), operation: operation, packet: packet)
+            data += reply.dropFirst()
+            if reply[0] == UInt8(ascii: "l") { return data }
+            guard reply[0] == UInt8(ascii: "m"), reply.count > 1 else {
+                throw error(.malformedReply("qXfer reply must start with m or l"), operation, packet: packet)
+            }
+            if data.count > 16 << 20 { throw error(.malformedReply("qXfer object over 16 MiB"), operation, packet: packet) }
+        }
+    }
+
+    private func readTargetDescription() throws(GdbError) -> RegisterMap {
+        try TargetDescriptionParser.registerMap(root: "target.xml") { (annex) throws(GdbError) -> String in
+            String(decoding: try readXfer(object: "features", annex: annex, operation: "read target description"), as: UTF8.self)
+        }
+    }
+}

@@ -1,0 +1,415 @@
+/// What a request expects back.
+public enum ReplyExpectation: Sendable {
+    /// An ordinary reply; a stop-shaped packet meanwhile is an asynchronous stop.
+    case reply
+    /// A stop reply (`?`, and `c`/`s`/`vCont`, whose reply arrives when the target stops).
+    case stopReply
+    /// `O` console packets belong to this request's output, then a final reply (`qRcmd`).
+    case consoleThenReply
+    /// Whatever comes next is the reply (raw packets typed by a user).
+    case anyReply
+}
+
+/// One request to the stub: its body and what it expects back.
+public struct GdbRequest: Sendable {
+    public var body: [UInt8]
+    public var expectation: ReplyExpectation
+    /// Whether re-sending it is harmless (reads, and writes of the same bytes). Only
+    /// these are re-issued when a pipelined reply arrives corrupted.
+    public var isIdempotent: Bool
+
+    public init(_ body: [UInt8], expecting expectation: ReplyExpectation = .reply, idempotent: Bool = true) {
+        self.body = body
+        self.expectation = expectation
+        self.isIdempotent = idempotent
+    }
+
+    public init(_ text: String, expecting expectation: ReplyExpectation = .reply, idempotent: Bool = true) {
+        self.init(Array(text.utf8), expecting: expectation, idempotent: idempotent)
+    }
+
+    var text: String { String(decoding: body.prefix(80), as: UTF8.self) }
+}
+
+/// The framing, acknowledgement and pipelining layer. Not thread-safe: the
+/// client serialises calls with its lock; only `sendInterruptByte` may be
+/// called concurrently (it writes straight to the transport).
+///
+/// Requests go out up to `pipelineWindow` at a time; replies are matched in
+/// order. In ack mode a `-` from the stub re-sends the oldest unacknowledged
+/// packet (which the stub will then answer after the ones it already took, so
+/// it moves to the back of the queue). A corrupted reply is answered with `-`
+/// when it is the only one outstanding (the stub resends it), otherwise the
+/// idempotent request is re-issued, because QEMU only keeps its latest reply.
+public final class GdbConnection: @unchecked Sendable {
+    private struct InFlight {
+        var request: GdbRequest
+        var frame: [UInt8]
+        var index: Int
+        var acked = false
+        var sendAttempts = 1
+        var replyAttempts = 0
+        var console: [UInt8] = []
+    }
+
+    public let transport: GdbTransport
+    public private(set) var state: ConnectionState = .stopped
+    /// Whether `+`/`-` are exchanged (until `QStartNoAckMode` succeeds).
+    public var ackMode = true
+    /// The largest packet (framing included) the stub accepts.
+    public var maximumPacketSize = 4096
+    /// How often a packet is re-sent (or a reply re-requested) before giving up.
+    public var retryLimit = 4
+    /// Requests in flight at once.
+    public var pipelineWindow = 32
+    /// Inactivity limit: an exchange fails when nothing arrives for this long.
+    public var replyTimeout: Double = 5
+
+    /// `O` packets that belonged to no request (console output while running).
+    public private(set) var consoleOutput: [UInt8] = []
+    /// Stop replies that arrived while no resume was pending, oldest first.
+    public private(set) var asynchronousStops: [[UInt8]] = []
+    /// Bytes the decoder dropped (garbage between packets, truncated packets).
+    public var discardedByteCount: Int { decoder.discardedByteCount }
+
+    private var decoder: FrameDecoder
+    private var ring = PacketRing()
+    private var inFlight: [InFlight] = []
+    private var outgoing: [UInt8] = []
+    private let readBuffer: UnsafeMutableRawBufferPointer
+    private var failure: GdbError?
+    /// Set by the frame handler, thrown by the pump (closures cannot throw typed errors).
+    private var pendingError: GdbError.Kind?
+    private var currentOperation = ""
+    /// Reply sink of the exchange in progress.
+    private var deliver: ((Int, [UInt8]) -> Void)?
+    private var consoleSink: ((Int, [UInt8]) -> Void)?
+    private var oversizedReplies: [Int] = []
+
+    public init(transport: GdbTransport, maximumReplySize: Int = 1 << 20) {
+        self.transport = transport
+        self.decoder = FrameDecoder(maximumBodySize: maximumReplySize)
+        self.readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 16)
+    }
+
+    deinit {
+        transport.close()
+        readBuffer.deallocate()
+    }
+
+    /// The last packets exchanged, oldest first.
+    public var recentPackets: [String] { ring.snapshot }
+
+    /// Takes the console output collected so far.
+    public func takeConsoleOutput() -> [UInt8] {
+        defer { consoleOutput = [] }
+        return consoleOutput
+    }
+
+    /// Takes the asynchronous stop replies collected so far.
+    public func takeAsynchronousStops() -> [[UInt8]] {
+        defer { asynchronousStops = [] }
+        return asynchronousStops
+    }
+
+    /// Closes the transport; the state becomes `closed`.
+    public func close() {
+        transport.close()
+        state = .closed
+    }
+
+    func error(_ kind: GdbError.Kind, _ operation: String, packet: String? = nil, address: UInt64? = nil) -> GdbError {
+        GdbError(kind, operation: operation, packet: packet, address: address, recentPackets: ring.snapshot)
+    }
+
+    // MARK: Exchanges
+
+    /// Sends `requests` (pipelined) and returns their reply bodies in order.
+    public func exchange(_ requests: [GdbRequest], operation: String) throws(GdbError) -> [[UInt8]] {
+        var replies = [[UInt8]](repeating: [], count: requests.count)
+        try exchange(requests, operation: operation) { index, body in replies[index] = body }
+        return replies
+    }
+
+    /// Sends one request and returns its reply body.
+    public func exchange(_ request: GdbRequest, operation: String) throws(GdbError) -> [UInt8] {
+        try exchange([request], operation: operation)[0]
+    }
+
+    /// Sends one request that collects console output (qRcmd); returns (output, final reply).
+    public func exchangeCollectingConsole(_ request: GdbRequest, operation: String) throws(GdbError) -> (output: [UInt8], reply: [UInt8]) {
+        var output: [UInt8] = []
+        consoleSink = { _, bytes in output += bytes }
+        defer { consoleSink = nil }
+        let reply = try exchange(request, operation: operation)
+        return (output, reply)
+    }
+
+    /// Sends `requests` with up to `pipelineWindow` in flight; `onReply(index, body)`
+    /// is called for each reply (in completion order, which is request order unless
+    /// a retry reordered them). All replies are drained before an oversized reply
+    /// is reported, so the stream stays in step.
+    public func exchange(_ requests: [GdbRequest], operation: String,
+                         onReply: @escaping (Int, [UInt8]) -> Void) throws(GdbError) {
+        currentOperation = operation
+        try requireState(.stopped, operation: operation, packet: requests.first?.text)
+        guard inFlight.isEmpty else {
+            throw error(.invalidState(state), operation, packet: requests.first?.text)
+        }
+        var frames: [[UInt8]] = []
+        frames.reserveCapacity(requests.count)
+        for request in requests {
+            let frame = PacketEncoder.packet(request.body)
+            if frame.count > maximumPacketSize {
+                throw error(.packetTooLarge(bytes: frame.count, limit: maximumPacketSize), operation, packet: request.text)
+            }
+            frames.append(frame)
+        }
+        deliver = onReply
+        oversizedReplies = []
+        defer { deliver = nil }
+        var nextToSend = 0
+        var completed = 0
+        // The deadline is for silence: it restarts whenever a reply completes.
+        var activityDeadline = Deadline.after(seconds: replyTimeout)
+        while completed < requests.count {
+            while nextToSend < requests.count && inFlight.count < pipelineWindow {
+                enqueue(requests[nextToSend], frame: frames[nextToSend], index: nextToSend)
+                nextToSend += 1
+            }
+            let before = inFlight.count
+            try pump(until: activityDeadline) { inFlight.first?.request.text ?? requests[requests.count - 1].text }
+            if inFlight.count < before {
+                completed += before - inFlight.count
+                activityDeadline = Deadline.after(seconds: replyTimeout)
+            }
+        }
+        if let index = oversizedReplies.first {
+            throw error(.malformedReply("reply larger than \(decoder.maximumBodySize) bytes"), operation, packet: requests[index].text)
+        }
+    }
+
+    /// Sends a resume packet (`c`, `s`, `vCont;...`) and returns at once; the
+    /// state becomes `running` and `waitForStop` collects the stop reply.
+    public func sendResume(_ request: GdbRequest, operation: String) throws(GdbError) {
+        currentOperation = operation
+        try requireState(.stopped, operation: operation, packet: request.text)
+        let frame = PacketEncoder.packet(request.body)
+        enqueue(GdbRequest(request.body, expecting: .stopReply, idempotent: false), frame: frame, index: 0)
+        state = .running
+        deliver = nil
+        try flush(packet: request.text)
+    }
+
+    /// Sends a request that gets no reply (`k` on some stubs, `D` then the stub closes).
+    public func sendWithoutReply(_ request: GdbRequest, operation: String) throws(GdbError) {
+        currentOperation = operation
+        let frame = PacketEncoder.packet(request.body)
+        ring.record(sent: request.body)
+        outgoing += frame
+        try flush(packet: request.text)
+    }
+
+    /// Waits for the pending resume's stop reply until `deadline`. Returns the
+    /// stop reply, or nil when the deadline passed first (the target still runs).
+    public func waitForStop(until deadline: Deadline, operation: String) throws(GdbError) -> [UInt8]? {
+        currentOperation = operation
+        if state == .stopped || state == .exited, let stop = asynchronousStops.first {
+            asynchronousStops.removeFirst()
+            return stop
+        }
+        guard state == .running || state == .interrupting else {
+            throw error(.invalidState(state), operation)
+        }
+        var stopBody: [UInt8]? = nil
+        deliver = { _, body in stopBody = body }
+        defer { deliver = nil }
+        while stopBody == nil {
+            do throws(GdbError) {
+                try pump(until: deadline, closeOnTimeout: false) { nil }
+            } catch {
+                if case .timedOut = error.kind { return nil }
+                throw error
+            }
+            if stopBody == nil, state != .running, state != .interrupting, let stop = asynchronousStops.first {
+                asynchronousStops.removeFirst()
+                return stop
+            }
+        }
+        return stopBody
+    }
+
+    /// Writes 0x03 (after any pending acks, which QEMU needs before it listens
+    /// again). Moves `running` to `interrupting`.
+    public func sendInterrupt(operation: String) throws(GdbError) {
+        currentOperation = operation
+        guard state == .running || state == .interrupting else { throw error(.invalidState(state), operation) }
+        outgoing.append(0x03)
+        ring.note("-> ^C")
+        state = .interrupting
+        try flush(packet: "^C")
+    }
+
+    // MARK: Internals
+
+    private func requireState(_ wanted: ConnectionState, operation: String, packet: String?) throws(GdbError) {
+        if let failure { throw error(failure.kind, operation, packet: packet) }
+        guard state == wanted else { throw error(.invalidState(state), operation, packet: packet) }
+    }
+
+    private func enqueue(_ request: GdbRequest, frame: [UInt8], index: Int) {
+        ring.record(sent: request.body)
+        outgoing += frame
+        inFlight.append(InFlight(request: request, frame: frame, index: index, acked: !ackMode))
+    }
+
+    private func flush(packet: String?) throws(GdbError) {
+        guard !outgoing.isEmpty else { return }
+        do throws(TransportError) {
+            try transport.write(outgoing, deadline: .after(seconds: replyTimeout))
+            outgoing.removeAll(keepingCapacity: true)
+        } catch {
+            throw fail(transportError: error, packet: packet)
+        }
+    }
+
+    private func fail(transportError: TransportError, packet: String?) -> GdbError {
+        let kind: GdbError.Kind
+        switch transportError {
+        case .timedOut: kind = .timedOut(seconds: replyTimeout)
+        case .closed: kind = .disconnected("connection closed by the stub")
+        case .failed: kind = .disconnected(transportError.description)
+        }
+        return desynchronised(kind, packet: packet)
+    }
+
+    /// Records a failure after which replies can no longer be matched: the connection closes.
+    private func desynchronised(_ kind: GdbError.Kind, packet: String?) -> GdbError {
+        let e = error(kind, currentOperation, packet: packet)
+        ring.note("!! \(e.description)")
+        failure = e
+        inFlight.removeAll()
+        transport.close()
+        state = .closed
+        return e
+    }
+
+    /// Flushes, reads once (waiting until `deadline`), and handles the frames.
+    private func pump(until deadline: Deadline, closeOnTimeout: Bool = true, packet describe: () -> String?) throws(GdbError) {
+        if !outgoing.isEmpty { try flush(packet: describe()) }
+        let n: Int
+        do throws(TransportError) {
+            n = try transport.read(into: readBuffer, deadline: deadline)
+        } catch {
+            if error == .timedOut && (!closeOnTimeout || inFlight.isEmpty) {
+                throw self.error(.timedOut(seconds: replyTimeout), currentOperation, packet: describe())
+            }
+            throw fail(transportError: error, packet: describe())
+        }
+        let bytes = UnsafeBufferPointer(start: readBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n)
+        decoder.feed(bytes) { frame in handle(frame) }
+        if let kind = pendingError {
+            pendingError = nil
+            throw desynchronised(kind, packet: describe())
+        }
+        if state == .exited, !inFlight.isEmpty, inFlight.allSatisfy({ $0.request.expectation != .stopReply }) {
+            // The target is gone; nothing will answer the requests still in flight.
+            throw desynchronised(.disconnected("the target exited"), packet: describe())
+        }
+    }
+
+    private func handle(_ frame: Frame) {
+        guard pendingError == nil else { return }
+        switch frame {
+        case .ack:
+            if let i = inFlight.firstIndex(where: { !$0.acked }) { inFlight[i].acked = true }
+        case .nack:
+            ring.note("<- -")
+            guard ackMode, let i = inFlight.firstIndex(where: { !$0.acked }) else { return }
+            var entry = inFlight.remove(at: i)
+            entry.sendAttempts += 1
+            if entry.sendAttempts > retryLimit + 1 {
+                pendingError = .retryLimitExceeded(attempts: entry.sendAttempts - 1)
+                return
+            }
+            ring.record(sent: entry.request.body)
+            outgoing += entry.frame
+            inFlight.append(entry)
+        case .interrupt:
+            ring.note("<- ^C (ignored)")
+        case .notification(let body, _):
+            ring.record(received: [UInt8(ascii: "%")] + body)
+        case .oversized:
+            ring.note("<- (oversized reply dropped)")
+            if ackMode { outgoing.append(UInt8(ascii: "+")) }
+            guard !inFlight.isEmpty else { return }
+            let entry = inFlight.removeFirst()
+            oversizedReplies.append(entry.index)
+            deliver?(entry.index, [])
+        case .packet(let body, let valid):
+            if valid { handleValidPacket(body) } else { handleCorruptedPacket(body) }
+        }
+    }
+
+    private func handleCorruptedPacket(_ body: [UInt8]) {
+        ring.note("<- (bad checksum) " + String(decoding: body.prefix(40), as: UTF8.self))
+        guard !inFlight.isEmpty else {
+            if ackMode { outgoing.append(UInt8(ascii: "-")) }
+            return
+        }
+        inFlight[0].replyAttempts += 1
+        if inFlight[0].replyAttempts > retryLimit {
+            pendingError = .retryLimitExceeded(attempts: inFlight[0].replyAttempts)
+            return
+        }
+        if ackMode && inFlight.count == 1 {
+            outgoing.append(UInt8(ascii: "-"))  // the stub still holds this reply: ask again
+        } else if inFlight[0].request.isIdempotent {
+            if ackMode { outgoing.append(UInt8(ascii: "+")) }
+            var entry = inFlight.removeFirst()
+            entry.acked = !ackMode
+            ring.record(sent: entry.request.body)
+            outgoing += entry.frame
+            inFlight.append(entry)
+        } else {
+            pendingError = .malformedReply("corrupted reply to a request that cannot be repeated")
+        }
+    }
+
+    private func handleValidPacket(_ body: [UInt8]) {
+        if ackMode { outgoing.append(UInt8(ascii: "+")) }
+        ring.record(received: body)
+        let head = inFlight.first
+        if StopReplyShape.isConsoleOutput(body), head?.request.expectation != .anyReply {
+            let text = Hex.decode(body.dropFirst()) ?? []
+            if let head, head.request.expectation == .consoleThenReply, let sink = consoleSink {
+                sink(head.index, text)
+            } else {
+                consoleOutput += text
+            }
+            return
+        }
+        guard let head else {
+            if StopReplyShape.matches(body) { recordAsynchronousStop(body) } else { ring.note("   (unexpected packet ignored)") }
+            return
+        }
+        if head.request.expectation == .reply || head.request.expectation == .consoleThenReply, StopReplyShape.matches(body) {
+            recordAsynchronousStop(body)
+            return
+        }
+        inFlight.removeFirst()
+        if head.request.expectation == .stopReply {
+            state = StopReplyShape.isExit(body) ? .exited : .stopped
+        }
+        deliver?(head.index, body)
+    }
+
+    private func recordAsynchronousStop(_ body: [UInt8]) {
+        asynchronousStops.append(body)
+        if StopReplyShape.isExit(body) {
+            state = .exited
+        } else if state == .running || state == .interrupting {
+            state = .stopped
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// GdbRemote: filled in by its issue.

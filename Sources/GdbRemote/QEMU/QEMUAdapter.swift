@@ -1,0 +1,135 @@
+/// QEMU-only packets (`qqemu.*`, `Qqemu.*`) and QEMU-specific safety rules.
+/// The rest of GdbRemote works with any stub; everything that knows it is
+/// talking to QEMU lives here.
+public struct QEMUAdapter: Sendable {
+    public let client: GdbClient
+
+    /// Bits of `qqemu.sstep`.
+    public struct SingleStepFlags: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        /// Single-stepping is enabled.
+        public static let enable = SingleStepFlags(rawValue: 1)
+        /// Interrupts are masked while stepping (QEMU's default).
+        public static let noIRQ = SingleStepFlags(rawValue: 2)
+        /// Timers do not advance while stepping (QEMU's default).
+        public static let noTimer = SingleStepFlags(rawValue: 4)
+    }
+
+    /// Physical ranges of the `virt` machine that must never be bulk-read: below
+    /// RAM is MMIO, and touching the GIC with -smp 2 makes QEMU 7.2 crash.
+    public static let deviceMemory: ClosedRange<UInt64> = 0x0800_0000...0x3FFF_FFFF
+    /// The GIC distributor and CPU interface: refused even for small reads.
+    public static let interruptController: ClosedRange<UInt64> = 0x0800_0000...0x0801_FFFF
+    /// Reads of device memory up to this size are let through (one register).
+    public static let largestDeviceRead = 8
+
+    public init(client: GdbClient) { self.client = client }
+
+    /// What `qqemu.Supported` lists (`sstepbits`, `sstep`, `PhyMemMode`); empty on other stubs.
+    public func supportedFeatures() throws(GdbError) -> [String] {
+        let reply = try client.sendRaw("qqemu.Supported")
+        return reply.split(separator: ";").map(String.init)
+    }
+
+    /// Whether the stub is QEMU's.
+    public func isQEMU() -> Bool {
+        ((try? supportedFeatures()) ?? []).contains("PhyMemMode")
+    }
+
+    /// Whether memory accesses currently use physical addresses (`qqemu.PhyMemMode`).
+    public func isPhysicalMemoryMode() throws(GdbError) -> Bool {
+        let reply = try client.sendRaw("qqemu.PhyMemMode")
+        guard reply == "0" || reply == "1" else {
+            throw GdbError(reply.isEmpty ? .unsupported : .malformedReply("expected 0 or 1, got \(reply)"),
+                           operation: "isPhysicalMemoryMode", packet: "qqemu.PhyMemMode", recentPackets: client.recentPackets)
+        }
+        return reply == "1"
+    }
+
+    /// Runs `body` with memory accesses in physical mode, and always restores the
+    /// previous mode afterwards, even when `body` throws. While physical mode is
+    /// on, bulk reads of device memory are refused (see `deviceMemory`).
+    public func withPhysicalMemory<T>(_ body: () throws(GdbError) -> T) throws(GdbError) -> T {
+        try client.locked { () throws(GdbError) -> T in
+            let wasPhysical = try isPhysicalMemoryMode()
+            try setPhysicalMemoryMode(true)
+            let previousGuard = client.memoryReadGuard
+            client.memoryReadGuard = QEMUAdapter.deviceMemoryGuard
+            let result: Result<T, GdbError>
+            do throws(GdbError) { result = .success(try body()) } catch { result = .failure(error) }
+            client.memoryReadGuard = previousGuard
+            if !wasPhysical, client.state != .closed {
+                do throws(GdbError) { try setPhysicalMemoryMode(false) } catch {
+                    // The body's error is more useful, but never leave physical mode on silently.
+                    if case .failure(let bodyError) = result { throw bodyError }
+                    throw error
+                }
+            }
+            return try result.get()
+        }
+    }
+
+    /// Reads physical memory (a scoped `withPhysicalMemory` around `readMemory`).
+    public func readPhysicalMemory(at address: UInt64, count: Int) throws(GdbError) -> [UInt8] {
+        try withPhysicalMemory { () throws(GdbError) -> [UInt8] in try client.readMemory(at: address, count: count) }
+    }
+
+    /// Reads many physical ranges in one pipelined exchange.
+    public func readPhysicalMemory(ranges: [MemoryRange]) throws(GdbError) -> [[UInt8]] {
+        try withPhysicalMemory { () throws(GdbError) -> [[UInt8]] in try client.readMemory(ranges: ranges) }
+    }
+
+    /// The current `qqemu.sstep` flags.
+    public func singleStepFlags() throws(GdbError) -> SingleStepFlags {
+        let reply = try client.sendRaw("qqemu.sstep")
+        guard let value = Hex.number(Substring(reply.hasPrefix("0x") ? String(reply.dropFirst(2)) : reply)) else {
+            throw GdbError(reply.isEmpty ? .unsupported : .malformedReply("sstep flags \(reply)"), operation: "singleStepFlags",
+                           packet: "qqemu.sstep", recentPackets: client.recentPackets)
+        }
+        return SingleStepFlags(rawValue: Int(value))
+    }
+
+    /// Sets the `qqemu.sstep` flags (e.g. `[.enable]` to let interrupts fire while stepping).
+    public func setSingleStepFlags(_ flags: SingleStepFlags) throws(GdbError) {
+        let packet = "Qqemu.sstep=" + String(flags.rawValue, radix: 16)
+        try client.expectOK(Array(try client.sendRaw(packet).utf8), operation: "setSingleStepFlags", packet: packet)
+    }
+
+    /// Translates a guest virtual address with the monitor's `gva2gpa` (current CPU's MMU).
+    public func translate(virtualAddress: UInt64) throws(GdbError) -> UInt64 {
+        let text = try client.monitor("gva2gpa 0x" + String(virtualAddress, radix: 16))
+        guard let range = text.range(of: "0x") else {
+            throw GdbError(.malformedReply(text.trimmingCharacters(in: .whitespacesAndNewlines)), operation: "translate",
+                           packet: "qRcmd gva2gpa", address: virtualAddress, recentPackets: client.recentPackets)
+        }
+        let digits = text[range.upperBound...].prefix { $0.isHexDigit }
+        guard let value = Hex.number(digits) else {
+            throw GdbError(.malformedReply(text), operation: "translate", address: virtualAddress)
+        }
+        return value
+    }
+
+    private func setPhysicalMemoryMode(_ on: Bool) throws(GdbError) {
+        let packet = "Qqemu.PhyMemMode:" + (on ? "1" : "0")
+        try client.expectOK(Array(try client.sendRaw(packet).utf8), operation: "setPhysicalMemoryMode", packet: packet)
+    }
+
+    /// Refuses reads that would touch the GIC or bulk-read other device memory.
+    static func deviceMemoryGuard(_ range: MemoryRange) -> String? {
+        if range.overlaps(interruptController) {
+            return "\(range) touches the GIC, whose registers crash QEMU 7.2 when read through the gdbstub"
+        }
+        if range.count > largestDeviceRead, range.overlaps(deviceMemory) {
+            return "\(range) is a bulk read of device memory (0x8000000-0x3fffffff); read at most \(largestDeviceRead) bytes"
+        }
+        return nil
+    }
+}
+
+extension GdbClient {
+    /// QEMU-only operations (physical-memory mode, single-step flags).
+    public var qemu: QEMUAdapter { QEMUAdapter(client: self) }
+}
+
+import Foundation

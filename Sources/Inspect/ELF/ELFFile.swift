@@ -1,0 +1,201 @@
+import Foundation
+
+/// A parsed ELF64 little-endian image (the kernel, or any AArch64 ELF):
+/// sections, program headers, symbols and build id, plus address lookups.
+public struct ELFFile: Sendable {
+    /// `e_machine` (183 = AArch64).
+    public let machine: UInt16
+    /// `e_type` (2 EXEC, 3 DYN).
+    public let fileType: UInt16
+    public let entry: UInt64
+    public let sections: [ELFSection]
+    public let programHeaders: [ELFProgramHeader]
+    /// Every named symbol, in file order.
+    public let symbols: [ELFSymbol]
+    /// Contents of the `.note.gnu.build-id` note as hex, or nil when the image has none.
+    public let buildID: String?
+
+    private let bytes: [UInt8]
+    private let symbolsByName: [String: Int]
+    /// Indices into `symbols` of code/data symbols, sorted by address (for `symbolicate`).
+    private let addressOrder: [Int]
+
+    public static let machineAArch64: UInt16 = 183
+
+    /// Reads and parses the file at `path`.
+    public init(path: String) throws(ELFError) {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw .unreadableFile(path: path, reason: "\(error.localizedDescription)")
+        }
+        try self.init(bytes: [UInt8](data))
+    }
+
+    /// Parses an in-memory image.
+    public init(bytes: [UInt8]) throws(ELFError) {
+        let reader = ELFByteReader(bytes: bytes)
+        guard bytes.count >= 64, bytes[0] == 0x7F, bytes[1] == 0x45, bytes[2] == 0x4C, bytes[3] == 0x46 else {
+            throw .notELF
+        }
+        guard bytes[4] == 2 else { throw .unsupported("only 64-bit ELF (ELFCLASS64) is supported") }
+        guard bytes[5] == 1 else { throw .unsupported("only little-endian ELF is supported") }
+        self.bytes = bytes
+        fileType = try reader.u16(16)
+        machine = try reader.u16(18)
+        entry = try reader.u64(24)
+        let programHeaderOffset = try reader.u64(32)
+        let sectionHeaderOffset = try reader.u64(40)
+        let programHeaderSize = UInt64(try reader.u16(54))
+        let programHeaderCount = UInt64(try reader.u16(56))
+        let sectionHeaderSize = UInt64(try reader.u16(58))
+        let sectionHeaderCount = UInt64(try reader.u16(60))
+        let sectionNameIndex = Int(try reader.u16(62))
+
+        var headers: [ELFProgramHeader] = []
+        for i in 0..<programHeaderCount {
+            let at = programHeaderOffset + i * programHeaderSize
+            headers.append(ELFProgramHeader(
+                type: try reader.u32(at), flags: try reader.u32(at + 4), fileOffset: try reader.u64(at + 8),
+                virtualAddress: try reader.u64(at + 16), physicalAddress: try reader.u64(at + 24),
+                fileSize: try reader.u64(at + 32), memorySize: try reader.u64(at + 40), alignment: try reader.u64(at + 48)))
+        }
+        programHeaders = headers
+
+        var rawSections: [(nameOffset: UInt32, section: ELFSection)] = []
+        for i in 0..<sectionHeaderCount {
+            let at = sectionHeaderOffset + i * sectionHeaderSize
+            rawSections.append((try reader.u32(at), ELFSection(
+                name: "", type: try reader.u32(at + 4), flags: try reader.u64(at + 8), address: try reader.u64(at + 16),
+                fileOffset: try reader.u64(at + 24), size: try reader.u64(at + 32), link: try reader.u32(at + 40),
+                entrySize: try reader.u64(at + 56))))
+        }
+        if sectionNameIndex < rawSections.count {
+            let names = rawSections[sectionNameIndex].section.fileOffset
+            for i in rawSections.indices {
+                rawSections[i].section.name = try reader.cString(names + UInt64(rawSections[i].nameOffset))
+            }
+        }
+        sections = rawSections.map(\.section)
+
+        var parsedSymbols: [ELFSymbol] = []
+        for table in sections where table.type == ELFSection.typeSymbolTable {
+            guard Int(table.link) < sections.count else { throw .unsupported("symbol table links to a missing string table") }
+            let strings = sections[Int(table.link)].fileOffset
+            let entrySize = table.entrySize == 0 ? 24 : table.entrySize
+            var at = table.fileOffset + entrySize   // entry 0 is the null symbol
+            while at + entrySize <= table.fileOffset + table.size {
+                let info = try reader.u8(at + 4)
+                let name = try reader.cString(strings + UInt64(try reader.u32(at)))
+                if !name.isEmpty {
+                    parsedSymbols.append(ELFSymbol(
+                        name: name, address: try reader.u64(at + 8), size: try reader.u64(at + 16),
+                        kind: .init(elfType: info & 0xF), binding: .init(elfBinding: info >> 4),
+                        sectionIndex: try reader.u16(at + 6)))
+                }
+                at += entrySize
+            }
+        }
+        symbols = parsedSymbols
+
+        var byName: [String: Int] = [:]
+        for (i, symbol) in parsedSymbols.enumerated() {
+            // Prefer a global definition over a local one with the same name.
+            if let existing = byName[symbol.name], parsedSymbols[existing].binding == .global { continue }
+            byName[symbol.name] = i
+        }
+        symbolsByName = byName
+        addressOrder = parsedSymbols.indices
+            .filter { ELFFile.isAddressSymbol(parsedSymbols[$0]) }
+            .sorted { parsedSymbols[$0].address < parsedSymbols[$1].address }
+
+        buildID = try ELFFile.findBuildID(sections: sections, programHeaders: headers, reader: reader)
+    }
+
+    /// The symbol called `name`, if any.
+    public func symbol(named name: String) -> ELFSymbol? {
+        symbolsByName[name].map { symbols[$0] }
+    }
+
+    /// The address of `name`, or a clear error.
+    public func address(of name: String) throws(ELFError) -> UInt64 {
+        guard let symbol = symbol(named: name) else { throw .noSuchSymbol(name) }
+        return symbol.address
+    }
+
+    /// `address` as `symbol+offset`: the closest symbol at or below it whose
+    /// extent covers it (a zero-sized symbol extends to the next one).
+    public func symbolicate(_ address: UInt64) -> SymbolicAddress? {
+        var low = 0, high = addressOrder.count
+        while low < high {
+            let mid = (low + high) / 2
+            if symbols[addressOrder[mid]].address <= address { low = mid + 1 } else { high = mid }
+        }
+        let nextStart = low < addressOrder.count ? symbols[addressOrder[low]].address : UInt64.max
+        let window = addressOrder[max(0, low - 8)..<low].reversed().map { symbols[$0] }
+        // A sized symbol that covers the address beats a zero-sized label at the
+        // same place (boot_stack_top and mm_tasks share an address); a label
+        // extends to the next symbol.
+        if let sized = window.first(where: { $0.size > 0 && address - $0.address < $0.size }) {
+            return SymbolicAddress(symbol: sized.name, offset: address - sized.address)
+        }
+        if let label = window.first(where: { $0.size == 0 && address < nextStart }) {
+            return SymbolicAddress(symbol: label.name, offset: address - label.address)
+        }
+        return nil
+    }
+
+    /// The section whose run-time range holds `address`.
+    public func section(containing address: UInt64) -> ELFSection? {
+        sections.first { $0.contains(address: address) }
+    }
+
+    /// The initial bytes of `length` bytes at run-time `address`, from the file
+    /// (e.g. a `const` record in `.rodata`).
+    public func contents(at address: UInt64, length: Int) throws(ELFError) -> [UInt8] {
+        guard let section = section(containing: address), section.hasFileContents,
+              address - section.address + UInt64(length) <= section.size else {
+            throw .addressNotInFile(address)
+        }
+        let offset = section.fileOffset + (address - section.address)
+        return Array(try ELFByteReader(bytes: bytes).slice(offset, UInt64(length), "contents of \(section.name)"))
+    }
+
+    private static func isAddressSymbol(_ symbol: ELFSymbol) -> Bool {
+        guard symbol.sectionIndex != 0, symbol.sectionIndex < 0xFF00 else { return false }
+        switch symbol.kind {
+        case .function, .object, .none, .tls, .common:
+            // AArch64 mapping symbols ($x, $d) mark code/data, they name nothing.
+            return !symbol.name.hasPrefix("$")
+        case .section, .file, .other:
+            return false
+        }
+    }
+
+    private static func findBuildID(sections: [ELFSection], programHeaders: [ELFProgramHeader],
+                                    reader: ELFByteReader) throws(ELFError) -> String? {
+        var notes = sections.filter { $0.type == ELFSection.typeNote }.map { ($0.fileOffset, $0.size) }
+        if notes.isEmpty {
+            notes = programHeaders.filter { $0.type == ELFProgramHeader.typeNote }.map { ($0.fileOffset, $0.fileSize) }
+        }
+        let buildIDType: UInt32 = 3   // NT_GNU_BUILD_ID
+        for (start, size) in notes {
+            var at = start
+            while at + 12 <= start + size {
+                let nameSize = UInt64(try reader.u32(at))
+                let descSize = UInt64(try reader.u32(at + 4))
+                let type = try reader.u32(at + 8)
+                let nameAt = at + 12
+                let descAt = nameAt + ((nameSize + 3) & ~3)
+                if type == buildIDType, try reader.cString(nameAt) == "GNU" {
+                    let desc = try reader.slice(descAt, descSize, "build-id note")
+                    return desc.map { byte in
+                        let digits = String(byte, radix: 16)
+                        return byte < 16 ? "0" + digits : digits
+                    }.joined()
+                }
+                at = descAt + ((descSize + 3) & ~3)
+            }
+        }
+        return nil
+    }
+}

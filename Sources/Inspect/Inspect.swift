@@ -1,1 +1,0 @@
-// Inspect: filled in by its issue.

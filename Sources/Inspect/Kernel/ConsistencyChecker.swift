@@ -1,0 +1,173 @@
+import KernelABI
+
+/// The invariants of issue 6, checked across every task at one stop:
+/// - every `user_pages` entry has a PTE with the recorded physical page and flags;
+/// - every user PTE is accounted in `user_pages`;
+/// - no page is both mapped and free (free list walked from its head, where
+///   recent frees sit, plus a poison probe of every mapped page);
+/// - no mapping is writable and executable;
+/// - `kernel_pages` holds every table the walk finds.
+public struct ConsistencyChecker {
+    public let inspector: KernelInspector
+    /// Most free-list links followed (each costs a round trip unless the list
+    /// is sequential); the result says whether the whole list was seen.
+    public var freeListLimit: Int
+
+    public init(inspector: KernelInspector, freeListLimit: Int = 4096) {
+        self.inspector = inspector
+        self.freeListLimit = freeListLimit
+    }
+
+    /// What `run()` found.
+    public struct Report: Codable, Sendable, Hashable {
+        public var findings: [ConsistencyFinding]
+        /// Tasks checked (pid order of the table).
+        public var tasksChecked: Int
+        public var userPagesChecked: Int
+        public var tablesChecked: Int
+        /// Free-list entries followed and whether the list ended within the limit.
+        public var freeListWalked: Int
+        public var freeListComplete: Bool
+    }
+
+    public func run() throws(KernelInspectionError) -> Report {
+        let snapshot = try inspector.snapshot()
+        var findings: [ConsistencyFinding] = []
+        var mapped: [(pa: UInt64, task: TaskInfo, va: UInt64?, what: String)] = []
+        var userPagesChecked = 0, tablesChecked = 0, tasksChecked = 0
+
+        for task in snapshot.tasks where task.mm.pgd != 0 {
+            tasksChecked += 1
+            func finding(_ kind: ConsistencyFinding.Kind, va: UInt64?, pa: UInt64? = nil, _ detail: String) {
+                findings.append(ConsistencyFinding(kind: kind, pid: task.pid, taskName: task.name, virtualAddress: va,
+                                                   physicalAddress: pa, detail: detail))
+            }
+            let walker = inspector.walker(for: task)
+            let dump: AddressSpaceDump
+            let translations: [Translation]
+            do {
+                dump = try walker.dump(halves: [.lower])
+                translations = try walker.translate(task.mm.userPages.map(\.virtualAddress))
+            } catch { throw .translation(error) }
+
+            // Recorded pages → PTEs.
+            var recorded: [UInt64: UserPageRecord] = [:]
+            for (record, translation) in zip(task.mm.userPages, translations) {
+                userPagesChecked += 1
+                recorded[record.virtualAddress] = record
+                guard let leaf = translation.steps.last?.descriptor, leaf.kind == .page || leaf.kind == .block else {
+                    finding(.missingPTE, va: record.virtualAddress,
+                            "user_pages[\(record.slot)] records \(hex(record.physicalAddress)) but no PTE maps the VA"
+                            + (translation.fault.map { " (\($0))" } ?? ""))
+                    continue
+                }
+                if leaf.kind == .block || leaf.outputAddress != record.physicalAddress {
+                    finding(.wrongPhysicalPage, va: record.virtualAddress,
+                            "PTE maps \(hex(leaf.outputAddress ?? 0)), user_pages[\(record.slot)] records \(hex(record.physicalAddress))")
+                } else if leaf.raw != record.physicalAddress | record.flags {
+                    finding(.wrongFlags, va: record.virtualAddress,
+                            "PTE is \(hex(leaf.raw)), user_pages[\(record.slot)] records \(hex(record.physicalAddress | record.flags)) (flags differ by \(hex(leaf.raw ^ (record.physicalAddress | record.flags))))")
+                }
+            }
+
+            // PTEs → recorded pages, and W^X.
+            for run in dump.runs {
+                let a = run.attributes
+                if (a.user.write && a.user.execute) || (a.kernel.write && a.kernel.execute) {
+                    finding(.writableAndExecutable, va: run.virtualStart,
+                            "\(hex(run.size)) bytes are writable and executable (\(a))")
+                }
+                var va = run.virtualStart
+                for i in 0..<run.leafCount {
+                    let pa = run.physicalStart + UInt64(i) * run.leafSize
+                    mapped.append((pa, task, va, "user page"))
+                    if recorded[va] == nil {
+                        finding(.unrecordedPTE, va: va, "PTE maps \(hex(pa)) but no user_pages entry records the VA")
+                    }
+                    va &+= run.leafSize
+                }
+            }
+
+            // Tables → kernel_pages.
+            let kernelPages = Set(task.mm.kernelPages)
+            for table in dump.tables {
+                tablesChecked += 1
+                mapped.append((table.address, task, nil, "L\(table.level) table"))
+                if !kernelPages.contains(table.address) {
+                    finding(.unrecordedTable, va: table.virtualBase,
+                            "L\(table.level) table \(hex(table.address)) is not in kernel_pages")
+                }
+            }
+            for problem in dump.problems {
+                finding(.malformedDescriptor, va: problem.virtualAddress, problem.description)
+            }
+        }
+
+        // One physical page mapped twice.
+        var owners: [UInt64: (TaskInfo, UInt64?, String)] = [:]
+        for entry in mapped {
+            if let first = owners[entry.pa] {
+                findings.append(ConsistencyFinding(
+                    kind: .sharedPhysicalPage, pid: entry.task.pid, taskName: entry.task.name, virtualAddress: entry.va,
+                    physicalAddress: entry.pa,
+                    detail: "\(entry.what) \(hex(entry.pa)) is also mapped as \(first.2) of \(first.0.label)" + (first.1.map { " at \(hex($0))" } ?? "")))
+            } else {
+                owners[entry.pa] = (entry.task, entry.va, entry.what)
+            }
+        }
+
+        // Mapped and free.
+        let (free, complete) = try walkFreeList(snapshot.pool)
+        for entry in mapped where free.contains(entry.pa) {
+            findings.append(ConsistencyFinding(kind: .mappedAndFree, pid: entry.task.pid, taskName: entry.task.name,
+                                               virtualAddress: entry.va, physicalAddress: entry.pa,
+                                               detail: "\(entry.what) \(hex(entry.pa)) is mapped and on the free list"))
+        }
+        if complete && UInt64(free.count) != snapshot.pool.freePages {
+            findings.append(ConsistencyFinding(kind: .poolCounters, pid: nil, taskName: nil, virtualAddress: nil, physicalAddress: nil,
+                                               detail: "free list holds \(free.count) pages, mm_pool.free_pages says \(snapshot.pool.freePages)"))
+        }
+        let suspects = mapped.filter { !free.contains($0.pa) && snapshot.pool.contains($0.pa) }
+        let heads = try KernelInspector.read(inspector.memory, suspects.map { MemoryRequest(.physical, address: $0.pa, length: 16) })
+        for (entry, bytes) in zip(suspects, heads) {
+            let link = bytes.littleEndianUInt64(at: 8)
+            if bytes.littleEndianUInt64(at: 0) == MM_PAGE_POISON && (link == 0 || snapshot.pool.contains(link)) {
+                findings.append(ConsistencyFinding(kind: .poisonedMappedPage, pid: entry.task.pid, taskName: entry.task.name,
+                                                   virtualAddress: entry.va, physicalAddress: entry.pa,
+                                                   detail: "\(entry.what) \(hex(entry.pa)) holds the free-page poison (freed while mapped?)"))
+            }
+        }
+        return Report(findings: findings, tasksChecked: tasksChecked, userPagesChecked: userPagesChecked,
+                      tablesChecked: tablesChecked, freeListWalked: free.count, freeListComplete: complete)
+    }
+
+    /// Follows the free list (link in word 1 of each free page). Links are
+    /// fetched speculatively for the next pages in address order, since a
+    /// fresh pool is chained in ascending order: a sequential stretch of 64
+    /// pages costs one round trip, a scattered link one each.
+    private func walkFreeList(_ pool: PagePoolCounters) throws(KernelInspectionError) -> (Set<UInt64>, Bool) {
+        var free = Set<UInt64>()
+        var next = pool.freeListHead
+        let linkOffset: UInt64 = 8
+        var lookahead = 64
+        while next != 0 {
+            guard free.count < freeListLimit else { return (free, false) }
+            guard pool.contains(next) else { return (free, false) }   // a corrupt link: stop, the counters check reports it
+            let candidates = (0..<lookahead).map { next + UInt64($0) * MM_PAGE_SIZE }.filter { pool.contains($0) }
+            let links = try KernelInspector.read(inspector.memory,
+                                                 candidates.map { MemoryRequest(.physical, address: $0 + linkOffset, length: 8) })
+            var linkOf: [UInt64: UInt64] = [:]
+            for (page, bytes) in zip(candidates, links) { linkOf[page] = bytes.littleEndianUInt64(at: 0) }
+            var followed = 0
+            while let link = linkOf[next], free.count < freeListLimit {
+                guard free.insert(next).inserted else { return (free, false) }   // a cycle
+                followed += 1
+                next = link
+                if next == 0 { break }
+            }
+            // Scattered links (recent frees) waste the lookahead: shrink it; sequential ones: grow it.
+            lookahead = followed * 2 >= lookahead ? min(lookahead * 2, 512) : max(1, followed * 2)
+        }
+        return (free, true)
+    }
+}

@@ -1,0 +1,100 @@
+import KernelABI
+
+/// Everything the kernel's globals say at one stop, read in one batch.
+public struct KernelSnapshot: Codable, Sendable, Hashable {
+    /// Every slot of `mm_tasks`, free ones included.
+    public var slots: [TaskInfo]
+    /// Slot `mm_current` points at (nil: null or not inside the table).
+    public var currentSlot: Int?
+    public var pool: PagePoolCounters
+    public var tick: UInt64
+
+    /// Slots in use (state other than FREE).
+    public var tasks: [TaskInfo] { slots.filter { $0.state != .free } }
+}
+
+/// Decodes the mmdbg kernel's structures from guest memory, using the one
+/// layout definition in KernelABI. Creating it reads the kernel's `mm_layout`
+/// record and refuses a kernel built with a different layout.
+///
+/// Kernel globals are read physically through the linear map, so the view
+/// works whatever task is current; a task's page tables are walked from its
+/// own `mm.pgd`, so sleeping and runnable tasks can be inspected too.
+public final class KernelInspector {
+    public let memory: any MemorySource
+    public let symbols: KernelSymbols
+    /// The live translation state (the kernel half and TCR/MAIR shared by every task).
+    public let context: TranslationContext
+    /// The kernel's layout record (equal to `KernelLayout.host` once created).
+    public let layout: KernelLayout
+    private let memoryTypes: [MemoryType]
+
+    public init(memory: any MemorySource, symbols: KernelSymbols, context: TranslationContext) throws(KernelInspectionError) {
+        self.memory = memory
+        self.symbols = symbols
+        self.context = context
+        memoryTypes = (0..<8).map { context.mair.attribute($0) }
+        let bytes = try KernelInspector.read(memory, [MemoryRequest(.physical, address: KernelSymbols.physical(symbols.layout),
+                                                                   length: KernelLayout.recordSize)])[0]
+        layout = try KernelLayout(recordBytes: bytes)
+        try layout.verify()
+    }
+
+    /// Task table, current task, pool counters and tick, in one round trip.
+    public func snapshot() throws(KernelInspectionError) -> KernelSnapshot {
+        let taskSize = MemoryLayout<mm_task>.size
+        let count = Int(MM_NR_TASKS)
+        let replies = try KernelInspector.read(memory, [
+            MemoryRequest(.physical, address: KernelSymbols.physical(symbols.tasks), length: taskSize * count),
+            MemoryRequest(.physical, address: KernelSymbols.physical(symbols.current), length: 8),
+            MemoryRequest(.physical, address: KernelSymbols.physical(symbols.pool), length: MemoryLayout<mm_page_pool>.size),
+            MemoryRequest(.physical, address: KernelSymbols.physical(symbols.tick), length: 8),
+        ])
+        let current = replies[1].littleEndianUInt64(at: 0)
+        var currentSlot: Int? = nil
+        if current >= symbols.tasks, (current - symbols.tasks) % UInt64(taskSize) == 0,
+           (current - symbols.tasks) / UInt64(taskSize) < UInt64(count) {
+            currentSlot = Int((current - symbols.tasks) / UInt64(taskSize))
+        }
+        let slots = replies[0].withUnsafeBytes { raw in
+            (0..<count).map { slot in
+                TaskInfo(task: raw.loadUnaligned(fromByteOffset: slot * taskSize, as: mm_task.self), slot: slot,
+                         address: symbols.tasks + UInt64(slot * taskSize), isCurrent: slot == currentSlot,
+                         memoryTypes: memoryTypes)
+            }
+        }
+        let pool = replies[2].withUnsafeBytes { PagePoolCounters($0.loadUnaligned(as: mm_page_pool.self)) }
+        return KernelSnapshot(slots: slots, currentSlot: currentSlot, pool: pool, tick: replies[3].littleEndianUInt64(at: 0))
+    }
+
+    /// Tasks in use (slots whose state is not FREE).
+    public func tasks() throws(KernelInspectionError) -> [TaskInfo] {
+        try snapshot().tasks
+    }
+
+    /// Page-pool counters.
+    public func pagePool() throws(KernelInspectionError) -> PagePoolCounters {
+        try snapshot().pool
+    }
+
+    /// The kernel log ring.
+    public func log() throws(KernelInspectionError) -> KernelLog {
+        let bytes = try KernelInspector.read(memory, [MemoryRequest(.physical, address: KernelSymbols.physical(symbols.log),
+                                                                   length: KernelLog.structureSize)])[0]
+        return try KernelLog(structureBytes: bytes)
+    }
+
+    /// A walker over `task`'s address space: TTBR0 = its `mm.pgd`, the rest live.
+    public func walker(for task: TaskInfo) -> TranslationTableWalker {
+        TranslationTableWalker(memory: memory, context: context.withLowerTable(task.mm.pgd))
+    }
+
+    /// The user half of `task`'s address space.
+    public func addressSpace(of task: TaskInfo) throws(KernelInspectionError) -> AddressSpaceDump {
+        do { return try walker(for: task).dump(halves: [.lower]) } catch { throw .translation(error) }
+    }
+
+    static func read(_ memory: any MemorySource, _ requests: [MemoryRequest]) throws(KernelInspectionError) -> [[UInt8]] {
+        do { return try memory.read(requests) } catch { throw .memory(error) }
+    }
+}

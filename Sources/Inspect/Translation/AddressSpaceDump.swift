@@ -1,0 +1,158 @@
+/// Adjacent leaves (same half, leaf size and attributes, contiguous in VA and
+/// PA) merged into one line of a dump.
+public struct MappingRun: Codable, Sendable, Hashable {
+    public var half: TranslationHalf
+    public var virtualStart: UInt64
+    /// Bytes covered.
+    public var size: UInt64
+    public var physicalStart: UInt64
+    public var leafLevel: Int
+    /// Page or block size of each leaf.
+    public var leafSize: UInt64
+    public var leafCount: Int
+    public var attributes: MappingAttributes
+
+    /// Last VA covered (inclusive: the run may end at the top of the VA space).
+    public var virtualLast: UInt64 { virtualStart &+ (size - 1) }
+    /// Last PA covered (inclusive).
+    public var physicalLast: UInt64 { physicalStart &+ (size - 1) }
+
+    /// Whether `next` continues this run.
+    func isContinued(by next: MappingRun) -> Bool {
+        next.half == half && next.leafSize == leafSize && virtualLast != .max
+            && next.virtualStart == virtualLast + 1 && next.physicalStart == physicalStart &+ size
+            && next.attributes == attributes
+    }
+
+    /// Merges VA-sorted leaves into runs.
+    static func merged(_ sorted: [MappingRun]) -> [MappingRun] {
+        var runs: [MappingRun] = []
+        for leaf in sorted {
+            if let last = runs.last, last.isContinued(by: leaf) {
+                runs[runs.count - 1].size += leaf.size
+                runs[runs.count - 1].leafCount += leaf.leafCount
+            } else {
+                runs.append(leaf)
+            }
+        }
+        return runs
+    }
+
+    /// This run cut to `[first, last]`, or nil if they do not overlap.
+    func clipped(to first: UInt64, _ last: UInt64) -> MappingRun? {
+        guard virtualStart <= last, virtualLast >= first else { return nil }
+        let start = max(virtualStart, first), end = min(virtualLast, last)
+        var copy = self
+        copy.physicalStart = physicalStart + (start - virtualStart)
+        copy.virtualStart = start
+        copy.size = end - start + 1
+        copy.leafCount = Int((copy.size + leafSize - 1) / leafSize)
+        return copy
+    }
+}
+
+/// A descriptor the walker refused to trust.
+public struct WalkProblem: Codable, Sendable, Hashable, CustomStringConvertible {
+    public var half: TranslationHalf
+    public var level: Int
+    public var tableAddress: UInt64
+    public var index: Int
+    /// First VA the descriptor would translate.
+    public var virtualAddress: UInt64
+    public var raw: UInt64
+    public var detail: String
+
+    /// `TTBR0 L2 table 0x40123000[5] (VA 0xa00000) = 0x...: why`.
+    public var description: String {
+        "\(half.rawValue) L\(level) table \(hex(tableAddress))[\(index)] (VA \(hex(virtualAddress))) = \(hex(raw)): \(detail)"
+    }
+}
+
+/// A table the walk read.
+public struct VisitedTable: Codable, Sendable, Hashable {
+    public var half: TranslationHalf
+    public var level: Int
+    /// Physical address.
+    public var address: UInt64
+    /// First VA the table translates.
+    public var virtualBase: UInt64
+}
+
+/// Counts for one dump.
+public struct DumpStatistics: Codable, Sendable, Hashable {
+    /// Tables read at levels 0...3.
+    public var tablesPerLevel = [0, 0, 0, 0]
+    /// Block descriptors at levels 0...3.
+    public var blocksPerLevel = [0, 0, 0, 0]
+    /// Page descriptors (level 3).
+    public var pages = 0
+    /// Bytes of memory the tables occupy.
+    public var tableBytes: UInt64 = 0
+    /// Bytes of VA mapped.
+    public var mappedBytes: UInt64 = 0
+    public var runs = 0
+    public var problems = 0
+    /// Batched reads the walk needed (one per level when nothing was cached underneath).
+    public var roundTrips = 0
+
+    /// Every table read.
+    public var tables: Int { tablesPerLevel.reduce(0, +) }
+}
+
+/// Which runs of a dump to show.
+public struct DumpFilter: Codable, Sendable, Hashable {
+    /// Who can access a run.
+    public enum Privilege: String, Codable, Sendable {
+        /// EL0 can read, write or execute it.
+        case user
+        /// Only EL1 can access it.
+        case kernel
+    }
+
+    public var privilege: Privilege?
+    /// true: only runs someone may write; false: only read-only runs.
+    public var writable: Bool?
+    /// true: only runs someone may execute; false: only execute-never runs.
+    public var executable: Bool?
+    /// Only the part of each run inside `[first, last]`.
+    public var virtualFirst: UInt64?
+    public var virtualLast: UInt64?
+
+    public init(privilege: Privilege? = nil, writable: Bool? = nil, executable: Bool? = nil,
+                virtualFirst: UInt64? = nil, virtualLast: UInt64? = nil) {
+        self.privilege = privilege
+        self.writable = writable
+        self.executable = executable
+        self.virtualFirst = virtualFirst
+        self.virtualLast = virtualLast
+    }
+
+    func admits(_ run: MappingRun) -> Bool {
+        if let privilege, (privilege == .user) != run.attributes.isUserAccessible { return false }
+        if let writable, writable != run.attributes.isWritable { return false }
+        if let executable, executable != run.attributes.isExecutable { return false }
+        return true
+    }
+}
+
+/// A whole address space: merged runs, walk statistics and the descriptors
+/// that were reported rather than trusted.
+public struct AddressSpaceDump: Codable, Sendable, Hashable {
+    /// The registers the walk started from (TTBR0 may be a task's pgd).
+    public var registers: TranslationRegisters
+    /// Sorted by VA.
+    public var runs: [MappingRun]
+    public var statistics: DumpStatistics
+    public var problems: [WalkProblem]
+    /// Every table read, in walk order (level by level).
+    public var tables: [VisitedTable]
+
+    /// The runs that pass `filter`, clipped to its VA range.
+    public func runs(matching filter: DumpFilter) -> [MappingRun] {
+        let first = filter.virtualFirst ?? 0, last = filter.virtualLast ?? .max
+        return runs.compactMap { run in
+            guard filter.admits(run) else { return nil }
+            return run.clipped(to: first, last)
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import KernelSupport
+
+// Physical page allocator: a singly linked free list threaded through the
+// free pages themselves, with every counter in the C global `mm_pool` so a
+// debugger reads them at any stop.
+//
+// Free-page format (what a debugger sees): every 64-bit word holds
+// MM_PAGE_POISON except word 1, the PA of the next free page (0 = end).
+// Pages handed out are zeroed. The list is built in ascending PA order,
+// so a fresh pool hands out base_pa, base_pa + 4K, ... deterministically.
+
+/// Byte offset of the free-list link inside a free page (word 1; word 0
+/// keeps the poison so a dangling read of the page start still sees it).
+let freeListLinkOffset = 8
+
+/// Puts `count` pages starting at `basePA` (page aligned, mapped by
+/// paToKva) under the allocator and resets every counter and the limit.
+/// Poisons each page, as if it had just been freed.
+public func mm_pool_init(_ basePA: UInt64, _ count: UInt64) {
+    mm_pool = mm_page_pool()
+    mm_pool.base_pa = basePA
+    mm_pool.page_count = count
+    var index = count
+    while index > 0 {
+        index -= 1
+        pushFreePage(basePA &+ index &* Paging.pageSize)
+    }
+    mm_pool.free_pages = count
+}
+
+/// Returns a zeroed physical page, or 0 when the pool is empty or the
+/// `mm_pool.limit` test hook refuses (both count as a failure).
+@inline(never) @_silgen_name("get_free_page")
+public func get_free_page() -> UInt64 {
+    let head = mm_pool.free_list
+    let outstanding = mm_pool.page_count &- mm_pool.free_pages
+    if head == 0 || (mm_pool.limit != 0 && outstanding >= mm_pool.limit) {
+        mm_pool.fail_count &+= 1
+        return 0
+    }
+    let page = UnsafeMutableRawPointer(bitPattern: UInt(paToKva(head)))!
+    mm_pool.free_list = page.load(fromByteOffset: freeListLinkOffset, as: UInt64.self)
+    fillPage(page, with: 0)
+    mm_pool.free_pages &-= 1
+    mm_pool.alloc_count &+= 1
+    return head
+}
+
+/// Returns physical page `pa` to the pool, poisoned. Ignores 0 (the OOM
+/// sentinel) and, as a guard against corrupting the list, any PA outside
+/// the pool or not page aligned.
+@inline(never) @_silgen_name("free_page")
+public func free_page(_ pa: UInt64) {
+    guard isPoolPage(pa) else { return }
+    pushFreePage(pa)
+    mm_pool.free_pages &+= 1
+    mm_pool.free_count &+= 1
+}
+
+/// True if `pa` is a page-aligned address inside the pool.
+public func isPoolPage(_ pa: UInt64) -> Bool {
+    pa != 0 && pa & ~Paging.pageMask == 0 && pa >= mm_pool.base_pa
+        && pa < mm_pool.base_pa &+ mm_pool.page_count &* Paging.pageSize
+}
+
+private func pushFreePage(_ pa: UInt64) {
+    let page = UnsafeMutableRawPointer(bitPattern: UInt(paToKva(pa)))!
+    fillPage(page, with: MM_PAGE_POISON)
+    page.storeBytes(of: mm_pool.free_list, toByteOffset: freeListLinkOffset, as: UInt64.self)
+    mm_pool.free_list = pa
+}
+
+/// Word stores: the runtime's byte-wise memset would be 8x slower under TCG.
+@inline(__always)
+func fillPage(_ page: UnsafeMutableRawPointer, with word: UInt64) {
+    let words = page.assumingMemoryBound(to: UInt64.self)
+    for i in 0..<Int(Paging.pageSize / 8) { words[i] = word }
+}

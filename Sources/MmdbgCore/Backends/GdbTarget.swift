@@ -1,0 +1,109 @@
+import GdbRemote
+
+/// `DebugTarget` backed by the GdbRemote client: the only place MmdbgCore
+/// touches the protocol module, and all it does is translate names and errors.
+public final class GdbTarget: DebugTarget {
+    public let client: GdbClient
+
+    public init(client: GdbClient) { self.client = client }
+
+    /// Connects to `HOST:PORT`, `:PORT` or a Unix socket path.
+    public static func connect(to text: String, timeout: Double = 5) throws(CommandError) -> GdbTarget {
+        guard let address = GdbAddress(parsing: text) else {
+            throw .failed("\"\(CommandError.clip(text))\" is not HOST:PORT or a Unix socket path")
+        }
+        do throws(GdbError) {
+            return GdbTarget(client: try GdbClient.connect(to: address, timeout: timeout))
+        } catch {
+            throw GdbTarget.translate(error)
+        }
+    }
+
+    public var registerNames: [String] { client.registerMap.registers.map(\.name) }
+
+    public func readRegisters(_ names: [String]) throws(CommandError) -> [UInt64] {
+        try call { () throws(GdbError) in try client.readRegisters(names) }
+    }
+
+    public func readMemory(at address: UInt64, count: Int, physical: Bool) throws(CommandError) -> [UInt8] {
+        try call { () throws(GdbError) in
+            physical ? try client.qemu.readPhysicalMemory(at: address, count: count)
+                : try client.readMemory(at: address, count: count)
+        }
+    }
+
+    public func insertBreakpoint(_ kind: BreakpointKind, at address: UInt64, length: Int) throws(CommandError) {
+        try call { () throws(GdbError) in try client.setBreakpoint(GdbTarget.kind(kind), at: address, length: length) }
+    }
+
+    public func removeBreakpoint(_ kind: BreakpointKind, at address: UInt64, length: Int) throws(CommandError) {
+        try call { () throws(GdbError) in try client.removeBreakpoint(GdbTarget.kind(kind), at: address, length: length) }
+    }
+
+    public func resume() throws(CommandError) {
+        try call { () throws(GdbError) in try client.resume() }
+    }
+
+    public func waitForStop(timeout: Double) throws(CommandError) -> StopEvent? {
+        do throws(GdbError) {
+            return GdbTarget.event(try client.waitForStop(timeout: timeout))
+        } catch {
+            if case .timedOut = error.kind { return nil }
+            throw GdbTarget.translate(error)
+        }
+    }
+
+    public func stepInstruction() throws(CommandError) -> StopEvent {
+        GdbTarget.event(try call { () throws(GdbError) in try client.step() })
+    }
+
+    public func interrupt(timeout: Double) throws(CommandError) -> StopEvent {
+        GdbTarget.event(try call { () throws(GdbError) in try client.interrupt(timeout: timeout) })
+    }
+
+    public func monitor(_ command: String) throws(CommandError) -> String {
+        try call { () throws(GdbError) in try client.monitor(command) }
+    }
+
+    public func detach() { try? client.detach() }
+
+    public func close() { client.close() }
+
+    // MARK: translation
+
+    private func call<T>(_ body: () throws(GdbError) -> T) throws(CommandError) -> T {
+        do throws(GdbError) { return try body() } catch { throw GdbTarget.translate(error) }
+    }
+
+    static func translate(_ error: GdbError) -> CommandError {
+        switch error.kind {
+        case .disconnected: return .connectionLost(error.description)
+        case .connectFailed: return .failed(error.description)
+        case .unknownRegister(let name): return .unknownRegister(name)
+        default: return .target(error.description)
+        }
+    }
+
+    static func kind(_ kind: BreakpointKind) -> GdbRemote.BreakpointKind {
+        switch kind {
+        case .software: return .software
+        case .hardware: return .hardware
+        case .writeWatch: return .writeWatchpoint
+        case .readWatch: return .readWatchpoint
+        case .accessWatch: return .accessWatchpoint
+        }
+    }
+
+    static func event(_ stop: StopReason) -> StopEvent {
+        if let watch = stop.watchpoint {
+            let kind: BreakpointKind = watch.kind == .readWatchpoint ? .readWatch
+                : watch.kind == .accessWatchpoint ? .accessWatch : .writeWatch
+            return .watchpoint(kind, address: watch.address)
+        }
+        switch stop.kind {
+        case .signal(let signal): return .signal(Int(signal))
+        case .exited(let status): return .exited(Int(status))
+        case .terminated(let signal): return .terminated(Int(signal))
+        }
+    }
+}

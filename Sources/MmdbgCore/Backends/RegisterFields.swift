@@ -1,0 +1,26 @@
+import Inspect
+
+/// `regs --decode`: the fields of TCR_EL1 and SCTLR as Inspect's register
+/// types decode them, listed by their Arm ARM names.
+enum RegisterFields {
+    static func decode(_ name: String, _ value: UInt64) -> [(String, String)]? {
+        switch name.uppercased() {
+        case "TCR_EL1", "TCR":
+            let tcr = TranslationControlRegister(rawValue: value)
+            return [("T0SZ", "\(tcr.t0sz) (\(TranslationControlRegister.inputBits(txsz: tcr.t0sz))-bit VA)"),
+                    ("EPD0", flag(tcr.epd0)), ("TG0", tcr.tg0.rawValue),
+                    ("T1SZ", "\(tcr.t1sz) (\(TranslationControlRegister.inputBits(txsz: tcr.t1sz))-bit VA)"),
+                    ("A1", flag(tcr.a1)), ("EPD1", flag(tcr.epd1)), ("TG1", tcr.tg1.rawValue),
+                    ("IPS", "\(tcr.ips) (\(tcr.physicalAddressBits)-bit PA)"), ("AS", flag(tcr.asid16)),
+                    ("TBI0", flag(tcr.tbi0)), ("TBI1", flag(tcr.tbi1)), ("HA", flag(tcr.ha)), ("HD", flag(tcr.hd)),
+                    ("HPD0", flag(tcr.hpd0)), ("HPD1", flag(tcr.hpd1))]
+        case "SCTLR", "SCTLR_EL1":
+            let sctlr = SystemControlRegister(rawValue: value)
+            return [("M", sctlr.mmuEnabled ? "1 (MMU on)" : "0 (MMU off)"), ("WXN", flag(sctlr.writeImpliesExecuteNever))]
+        default:
+            return nil
+        }
+    }
+
+    private static func flag(_ on: Bool) -> String { on ? "1" : "0" }
+}

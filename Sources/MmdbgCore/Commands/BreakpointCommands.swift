@@ -1,0 +1,110 @@
+/// `break`, `tbreak`, `hbreak`, `watch`, `rwatch`, `awatch`, `delete`, `info`.
+enum BreakpointCommands {
+    static var all: [CommandSpec] {
+        [code(.software, name: "break", aliases: ["b"], temporary: false),
+         code(.software, name: "tbreak", aliases: [], temporary: true),
+         code(.hardware, name: "hbreak", aliases: [], temporary: false),
+         watch(.writeWatch, name: "watch", what: "written"),
+         watch(.readWatch, name: "rwatch", what: "read"),
+         watch(.accessWatch, name: "awatch", what: "read or written"),
+         delete, info]
+    }
+
+    static func code(_ kind: BreakpointKind, name: String, aliases: [String], temporary: Bool) -> CommandSpec {
+        CommandSpec(
+            name: name, aliases: aliases, group: "breakpoints",
+            summary: temporary ? "stop once at an address or function entry, then delete the breakpoint"
+                : kind == .hardware ? "stop at an address using a hardware breakpoint" : "stop at an address or function entry",
+            usage: "\(name) ADDR",
+            examples: ["\(name) map_page", "\(name) 0xffff000040080000", "\(name) $x30"],
+            completions: [.address]
+        ) { args, session throws(CommandError) in
+            try args.expectCount(1...1)
+            let expression = args.positionals[0].text
+            let address = try session.evaluate(expression)
+            let target = try session.requireStoppedTarget(for: name)
+            try target.insertBreakpoint(kind, at: address, length: 4)
+            let entry = session.breakpoints.add(kind: kind, address: address, length: 4, temporary: temporary,
+                                                expression: expression)
+            return .message("breakpoint \(entry.id) at \(describe(address, session))", json: json(entry, session))
+        }
+    }
+
+    static func watch(_ kind: BreakpointKind, name: String, what: String) -> CommandSpec {
+        CommandSpec(
+            name: name, group: "breakpoints",
+            summary: "stop before LEN bytes (default 8) at ADDR are \(what)",
+            usage: "\(name) ADDR [LEN]",
+            details: "AArch64 watchpoints stop BEFORE the access; `continue` steps over it.",
+            examples: ["\(name) mm_tick", "\(name) mm_pool+8 8"],
+            completions: [.address, .none]
+        ) { args, session throws(CommandError) in
+            try args.expectCount(1...2)
+            let expression = args.positionals[0].text
+            let address = try session.evaluate(expression)
+            let length = args.positionals.count > 1 ? try args.integer(at: 1) : 8
+            guard length > 0 && length <= 4096 else { throw args.usageError("LEN must be 1…4096") }
+            let target = try session.requireStoppedTarget(for: name)
+            try target.insertBreakpoint(kind, at: address, length: Int(length))
+            let entry = session.breakpoints.add(kind: kind, address: address, length: Int(length), temporary: false,
+                                                expression: expression)
+            return .message("watchpoint \(entry.id) (\(name)) on \(length) bytes at \(describe(address, session))",
+                            json: json(entry, session))
+        }
+    }
+
+    static let delete = CommandSpec(
+        name: "delete", aliases: ["d"], group: "breakpoints",
+        summary: "delete breakpoints/watchpoints by number (all without arguments)",
+        usage: "delete [ID…]",
+        examples: ["delete 2", "delete"]
+    ) { args, session throws(CommandError) in
+        var ids: [Int] = []
+        for index in args.positionals.indices { ids.append(Int(truncatingIfNeeded: try args.integer(at: index))) }
+        if ids.isEmpty { ids = session.breakpoints.entries.map(\.id) }
+        for id in ids where !session.breakpoints.entries.contains(where: { $0.id == id }) {
+            throw .failed("no breakpoint number \(id) (see `info breaks`)")
+        }
+        let target = try session.requireStoppedTarget(for: "delete")
+        for id in ids {
+            guard let entry = session.breakpoints.entries.first(where: { $0.id == id }) else { continue }
+            try target.removeBreakpoint(entry.kind, at: entry.address, length: entry.length)
+            _ = session.breakpoints.remove(id: id)
+        }
+        return .message(ids.isEmpty ? "no breakpoints" : "deleted \(ids.map(String.init).joined(separator: ", "))",
+                        json: .object([("deleted", .array(ids.map { .int(Int64($0)) }))]))
+    }
+
+    static let info = CommandSpec(
+        name: "info", group: "breakpoints",
+        summary: "list breakpoints and watchpoints (`info breaks`)",
+        usage: "info breaks",
+        examples: ["info breaks"],
+        completions: [.keywords(["breaks", "breakpoints", "watchpoints"])]
+    ) { args, session throws(CommandError) in
+        try args.expectCount(1...1)
+        guard ["breaks", "breakpoints", "break", "b", "watchpoints"].contains(args.positionals[0].text) else {
+            throw args.usageError("unknown info topic \"\(args.positionals[0].text)\"")
+        }
+        var table = TextTable(columns: [.init("ID", .right), .init("TYPE"), .init("ADDRESS"), .init("LEN", .right),
+                                        .init("HITS", .right), .init("WHAT")])
+        for entry in session.breakpoints.entries {
+            table.rows.append([String(entry.id), entry.kind.rawValue + (entry.temporary ? " (temp)" : ""),
+                               Hex.padded(entry.address), String(entry.length), String(entry.hits),
+                               session.symbols?.describe(entry.address) ?? entry.expression])
+        }
+        return CommandOutput(blocks: [.table(table)],
+                             json: .object([("breakpoints", .array(session.breakpoints.entries.map { json($0, session) }))]))
+    }
+
+    static func describe(_ address: UInt64, _ session: Session) -> String {
+        Hex.padded(address) + (session.symbols?.describe(address).map { " <\($0)>" } ?? "")
+    }
+
+    static func json(_ entry: BreakpointTable.Entry, _ session: Session) -> JSONValue {
+        .object([("id", .int(Int64(entry.id))), ("type", .string(entry.kind.rawValue)), ("address", .hex(entry.address)),
+                 ("length", .int(Int64(entry.length))), ("temporary", .bool(entry.temporary)),
+                 ("hits", .int(Int64(entry.hits))), ("expression", .string(entry.expression)),
+                 ("symbol", session.symbols?.describe(entry.address).map(JSONValue.string) ?? .null)])
+    }
+}

@@ -1,0 +1,18 @@
+/// The commands every session has. Other modules add theirs on top
+/// (`FaultInjection` replaces the `inject` and `run` placeholders).
+public enum BuiltinCommands {
+    /// A registry with every built-in command.
+    public static func makeRegistry() -> CommandRegistry {
+        let registry = CommandRegistry()
+        register(into: registry)
+        return registry
+    }
+
+    public static func register(into registry: CommandRegistry) {
+        for spec in SessionCommands.all + RegisterCommands.all + MemoryCommands.all + SymbolCommands.all
+            + BreakpointCommands.all + RunControlCommands.all + KernelViewCommands.all + ConsoleCommands.all
+            + PlaceholderCommands.all {
+            registry.register(spec)
+        }
+    }
+}

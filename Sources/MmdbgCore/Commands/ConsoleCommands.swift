@@ -1,0 +1,44 @@
+/// `uart` (captured serial output) and `monitor` (QEMU monitor commands).
+enum ConsoleCommands {
+    static var all: [CommandSpec] { [uart, rawMonitor] }
+
+    /// `monitor` forwards its whole line (options included) to QEMU.
+    static var rawMonitor: CommandSpec { var spec = monitor; spec.rawArguments = true; return spec }
+
+    static let uart = CommandSpec(
+        name: "uart", aliases: ["serial"], group: "console",
+        summary: "show the serial output captured from the QEMU mmdbg launched",
+        usage: "uart [--last N]",
+        examples: ["uart", "uart --last 5"],
+        options: [OptionSpec("last", value: "N", help: "only the last N lines")]
+    ) { args, session throws(CommandError) in
+        try args.expectCount(0...0)
+        guard let qemu = session.launchedQEMU else {
+            throw .unavailable("uart: serial output is captured only when mmdbg launches QEMU (not after `attach`)")
+        }
+        var lines = qemu.outputText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        if let last = try args.integerOption("last") {
+            guard last > 0 else { throw args.usageError("--last must be positive") }
+            lines = Array(lines.suffix(Int(truncatingIfNeeded: min(last, UInt64(Int32.max)))))
+        }
+        return CommandOutput(blocks: [.text(lines.joined(separator: "\n"))],
+                             json: .object([("lines", .array(lines.map(JSONValue.string))),
+                                            ("qemuRunning", .bool(qemu.isRunning))]))
+    }
+
+    static let monitor = CommandSpec(
+        name: "monitor", aliases: ["mon"], group: "console",
+        summary: "run a QEMU monitor command through the gdbstub",
+        usage: "monitor COMMAND…",
+        examples: ["monitor info registers", "monitor gva2gpa 0xffff000040080000", "monitor xp /4gx 0x40080000"],
+        completions: [.keywords(["info", "gva2gpa", "xp", "x", "info registers", "info mtree", "system_reset"])]
+    ) { args, session throws(CommandError) in
+        guard !args.positionals.isEmpty else { throw args.usageError("missing monitor command") }
+        let command = args.rest(from: 0)
+        let target = try session.requireTarget(for: "monitor")
+        let text = try target.monitor(command)
+        let trimmed = text.hasSuffix("\n") ? String(text.dropLast()) : text
+        return CommandOutput(blocks: [.text(trimmed)], json: .object([("command", .string(command)), ("output", .string(text))]))
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// `x`: examine memory, virtual or physical.
+enum MemoryCommands {
+    static var all: [CommandSpec] { [examine] }
+
+    /// Largest single `x` request: bigger dumps belong in a file, not a terminal.
+    static let maxBytes = 1 << 20
+
+    static let examine = CommandSpec(
+        name: "x", aliases: ["examine"], group: "registers and memory",
+        summary: "examine memory as bytes, halfwords, words, giant words or a C string",
+        usage: "x ADDR [COUNT] [/b|h|w|g|s] [--phys]",
+        details: "ADDR is an expression: 0x40080000, $sp, map_page+0x10, $x0-16.\nCOUNT units (default 8; for /s the maximum string length, default 256).\nThe format may be glued to the command (`x/4g $sp`). --phys reads physical memory.",
+        examples: ["x $sp 4 /g", "x/16b 0x40080000 --phys", "x mm_log /s"],
+        options: [OptionSpec("phys", help: "ADDR is a physical address")],
+        completions: [.address, .none]
+    ) { args, session throws(CommandError) in
+        try args.expectCount(1...2)
+        // A count glued to the format (`/4g`) is accepted as gdb does.
+        var format = args.format ?? "g"
+        var count: UInt64? = args.positionals.count > 1 ? try args.integer(at: 1) : nil
+        let digits = format.prefix { $0.isNumber }
+        if !digits.isEmpty {
+            guard count == nil else { throw args.usageError("give the count once (either `/4g` or `4`)") }
+            count = UInt64(digits)
+            format = String(format.dropFirst(digits.count))
+        }
+        let unit: Int
+        switch format {
+        case "b": unit = 1
+        case "h": unit = 2
+        case "w": unit = 4
+        case "g": unit = 8
+        case "s": unit = 0
+        default: throw args.usageError("unknown format /\(format)")
+        }
+        let address = try session.evaluate(args.positionals[0].text)
+        let physical = args.flag("phys")
+        let target = try session.requireStoppedTarget(for: "x")
+        if unit == 0 {
+            let limit = Int(count ?? 256)
+            guard limit > 0, limit <= maxBytes else { throw args.usageError("string length must be 1…\(maxBytes)") }
+            let bytes = try session.withProgress("reading memory") { () throws(CommandError) in
+                try target.readMemory(at: address, count: limit, physical: physical)
+            }
+            let string = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+            return CommandOutput(blocks: [.text("\(Hex.padded(address)): \(quote(string))")],
+                                 json: .object([("address", .hex(address)), ("physical", .bool(physical)),
+                                                ("string", .string(string))]))
+        }
+        let units = Int(count ?? 8)
+        guard units > 0, units * unit <= maxBytes else { throw args.usageError("COUNT must be 1…\(maxBytes / unit)") }
+        let bytes = try session.withProgress("reading memory") { () throws(CommandError) in
+            try target.readMemory(at: address, count: units * unit, physical: physical)
+        }
+        let values = stride(from: 0, to: bytes.count, by: unit).map { offset in
+            bytes[offset..<offset + unit].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        }
+        let perLine = max(1, 16 / unit)
+        var lines: [String] = []
+        for lineStart in stride(from: 0, to: values.count, by: perLine) {
+            let lineAddress = address &+ UInt64(lineStart * unit)
+            let cells = values[lineStart..<min(values.count, lineStart + perLine)].map { Hex.padded($0, digits: unit * 2) }
+            let label = physical ? "" : (session.symbols?.describe(lineAddress).map { " <\($0)>" } ?? "")
+            lines.append("\(Hex.padded(lineAddress))\(label):  " + cells.joined(separator: " "))
+        }
+        return CommandOutput(blocks: [.text(lines.joined(separator: "\n"))],
+                             json: .object([("address", .hex(address)), ("physical", .bool(physical)),
+                                            ("unit", .int(Int64(unit))), ("values", .array(values.map(JSONValue.hex)))]))
+    }
+
+    private static func quote(_ s: String) -> String {
+        "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n") + "\""
+    }
+}

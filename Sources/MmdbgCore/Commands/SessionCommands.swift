@@ -1,0 +1,107 @@
+import Foundation
+
+/// `help`, `quit`, `attach`, `detach`, `status`.
+enum SessionCommands {
+    static var all: [CommandSpec] { [help, quit, attach, status] }
+
+    static let help = CommandSpec(
+        name: "help", aliases: ["h", "?"], group: "session",
+        summary: "list commands, or show one command's usage, options and examples",
+        usage: "help [COMMAND]",
+        examples: ["help", "help x"],
+        completions: [.command]
+    ) { args, session throws(CommandError) in
+        try args.expectCount(0...1)
+        guard let name = args.positionals.first?.text else { return overview(session.registry) }
+        let spec = try session.registry.resolve(name)
+        var lines = ["\(spec.usage)", "  \(spec.summary)"]
+        if !spec.aliases.isEmpty { lines.append("  aliases: \(spec.aliases.joined(separator: ", "))") }
+        if !spec.details.isEmpty { lines += spec.details.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 } }
+        if !spec.options.isEmpty {
+            lines.append("options:")
+            let rendered = spec.options.map { ("--" + $0.name + ($0.valueName.map { " " + $0 } ?? ""), $0.help) }
+            let width = rendered.map { $0.0.count }.max() ?? 0
+            lines += rendered.map { "  " + $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }
+        }
+        if !spec.examples.isEmpty {
+            lines.append("examples:")
+            lines += spec.examples.map { "  " + $0 }
+        }
+        let json: JSONValue = .object([
+            ("name", .string(spec.name)), ("aliases", .array(spec.aliases.map(JSONValue.string))),
+            ("usage", .string(spec.usage)), ("summary", .string(spec.summary)), ("details", .string(spec.details)),
+            ("options", .array(spec.options.map { .object([("name", .string($0.name)),
+                                                           ("value", $0.valueName.map(JSONValue.string) ?? .null),
+                                                           ("help", .string($0.help))]) })),
+            ("examples", .array(spec.examples.map(JSONValue.string))),
+        ])
+        return CommandOutput(blocks: [.text(lines.joined(separator: "\n"))], json: json)
+    }
+
+    private static func overview(_ registry: CommandRegistry) -> CommandOutput {
+        var groups: [String] = []
+        for spec in registry.commands where !groups.contains(spec.group) { groups.append(spec.group) }
+        var blocks: [OutputBlock] = []
+        var json: [JSONValue] = []
+        for group in groups {
+            let specs = registry.commands.filter { $0.group == group }
+            var table = TextTable(columns: [.init(group.uppercased()), .init("")])
+            table.rows = specs.map { [$0.usage, $0.summary] }
+            blocks.append(.table(table))
+            json += specs.map { .object([("name", .string($0.name)), ("group", .string(group)),
+                                         ("usage", .string($0.usage)), ("summary", .string($0.summary))]) }
+        }
+        blocks.append(.text("`help COMMAND` shows options and examples."))
+        return CommandOutput(blocks: blocks, json: .object([("commands", .array(json))]))
+    }
+
+    static let quit = CommandSpec(
+        name: "quit", aliases: ["q", "exit"], group: "session",
+        summary: "leave mmdbg: kill the QEMU it launched, or detach from the one it attached to",
+        usage: "quit"
+    ) { args, session throws(CommandError) in
+        try args.expectCount(0...0)
+        let what = session.ownership == .launched ? "killing the QEMU mmdbg launched" : "detaching (the target keeps running)"
+        session.quitRequested = true
+        return .message(what, json: .object([("action", .string(session.ownership == .launched ? "kill" : "detach"))]))
+    }
+
+    static let attach = CommandSpec(
+        name: "attach", group: "session",
+        summary: "attach to a gdbstub, or re-attach to the last one after a lost connection",
+        usage: "attach [HOST:PORT | /path/to/socket]",
+        examples: ["attach", "attach 127.0.0.1:1234", "attach /tmp/qemu-gdb.sock"],
+        completions: [.file]
+    ) { args, session throws(CommandError) in
+        try args.expectCount(0...1)
+        if let address = args.positionals.first?.text {
+            try session.attach(to: address)
+        } else {
+            try session.reattach()
+        }
+        return .message("attached to \(session.address ?? "?"): \(session.state.summary)",
+                        json: .object([("address", .string(session.address ?? "")), ("target", session.state.jsonValue)]))
+    }
+
+    static let status = CommandSpec(
+        name: "status", aliases: ["info-target"], group: "session",
+        summary: "show the target's state, the gdbstub address and who owns QEMU",
+        usage: "status"
+    ) { args, session throws(CommandError) in
+        try args.expectCount(0...0)
+        var fields: [(String, String)] = [
+            ("state", session.state.summary),
+            ("gdbstub", session.address ?? "none"),
+            ("qemu", session.ownership == .launched ? "launched by mmdbg (pid \(session.launchedQEMU?.pid ?? 0))" : "attached"),
+            ("symbols", session.symbols?.source ?? "none"),
+        ]
+        if let qemu = session.launchedQEMU { fields.append(("qemu running", qemu.isRunning ? "yes" : "no")) }
+        let json: JSONValue = .object([
+            ("target", session.state.jsonValue), ("address", session.address.map(JSONValue.string) ?? .null),
+            ("ownership", .string(session.ownership == .launched ? "launched" : "attached")),
+            ("qemuPid", session.launchedQEMU.map { .int(Int64($0.pid)) } ?? .null),
+            ("symbols", session.symbols.map { .string($0.source) } ?? .null),
+        ])
+        return CommandOutput(blocks: [.fields(fields)], json: json)
+    }
+}

@@ -1,0 +1,63 @@
+/// Renders command results as aligned text. Colour (ANSI) only when asked,
+/// which the executable does only when stdout is a terminal.
+public struct TextRenderer: Sendable {
+    public var colour: Bool
+    public init(colour: Bool) { self.colour = colour }
+
+    /// The text for stdout of a successful result, or nil for an error.
+    public func render(_ output: CommandOutput) -> String {
+        output.blocks.map(render(block:)).filter { !$0.isEmpty }.joined(separator: "\n")
+    }
+
+    /// The one error line (for stderr).
+    public func render(error: CommandError) -> String {
+        paint("error: ", code: "31;1") + error.description
+    }
+
+    public func render(block: OutputBlock) -> String {
+        switch block {
+        case .text(let text): return text
+        case .fields(let fields):
+            let width = fields.map { $0.0.count }.max() ?? 0
+            return fields.map { name, value in
+                paint(pad(name + ":", to: width + 1, .left), code: "1") + " " + value
+            }.joined(separator: "\n")
+        case .table(let table): return render(table: table)
+        }
+    }
+
+    public func render(table: TextTable) -> String {
+        let columnCount = table.columns.count
+        var widths = table.columns.map { $0.title.count }
+        for row in table.rows {
+            for (i, cell) in row.prefix(columnCount).enumerated() { widths[i] = max(widths[i], cell.count) }
+        }
+        func line(_ cells: [String]) -> String {
+            var parts: [String] = []
+            for i in 0..<columnCount {
+                let cell = i < cells.count ? cells[i] : ""
+                // The last left-aligned column is not padded: no trailing blanks.
+                if i == columnCount - 1 && table.columns[i].alignment == .left {
+                    parts.append(cell)
+                } else {
+                    parts.append(pad(cell, to: widths[i], table.columns[i].alignment))
+                }
+            }
+            let joined = parts.joined(separator: "  ")
+            return String(joined.reversed().drop { $0 == " " }.reversed())
+        }
+        var lines = [paint(line(table.columns.map(\.title)), code: "1")]
+        lines += table.rows.map(line)
+        if table.rows.isEmpty { lines.append("(none)") }
+        return lines.joined(separator: "\n")
+    }
+
+    private func pad(_ s: String, to width: Int, _ alignment: TextTable.Alignment) -> String {
+        let fill = String(repeating: " ", count: max(0, width - s.count))
+        return alignment == .left ? s + fill : fill + s
+    }
+
+    private func paint(_ s: String, code: String) -> String {
+        colour ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s
+    }
+}

@@ -1,0 +1,105 @@
+/// The arguments of one command after option parsing against its spec.
+public struct CommandArguments: Sendable {
+    /// The command name as typed (may be an alias).
+    public var invokedAs: String
+    public var usage: String
+    /// Positional arguments (words and quoted strings), in order.
+    public var positionals: [Token]
+    /// Options given; flags map to "".
+    public var options: [String: String]
+    /// The `/fmt` suffix, if any.
+    public var format: String?
+
+    public init(invokedAs: String, usage: String, positionals: [Token], options: [String: String], format: String?) {
+        self.invokedAs = invokedAs
+        self.usage = usage
+        self.positionals = positionals
+        self.options = options
+        self.format = format
+    }
+
+    /// Parses `tokens` (after the command name) against `spec`.
+    public init(tokens: [Token], spec: CommandSpec, invokedAs: String) throws(CommandError) {
+        self.invokedAs = invokedAs
+        self.usage = spec.usage
+        var positionals: [Token] = []
+        var options: [String: String] = [:]
+        var format: String?
+        var index = 0
+        if spec.rawArguments {
+            positionals = tokens.map { token in
+                if case .quoted = token { return token }
+                return .word(token.text)
+            }
+            index = tokens.count
+        }
+        while index < tokens.count {
+            let token = tokens[index]
+            index += 1
+            switch token {
+            case .word, .quoted:
+                positionals.append(token)
+            case .format(let f):
+                guard format == nil else { throw .usage("more than one /format", usage: spec.usage) }
+                format = f
+            case .option(let name, let attached):
+                guard let option = spec.options.first(where: { $0.name == name }) else {
+                    let known = spec.options.map { "--" + $0.name }.joined(separator: ", ")
+                    throw .usage("unknown option --\(name)" + (known.isEmpty ? "" : " (known: \(known))"), usage: spec.usage)
+                }
+                if option.valueName != nil {
+                    if let attached {
+                        options[name] = attached
+                    } else if index < tokens.count, case .word(let value) = tokens[index] {
+                        options[name] = value
+                        index += 1
+                    } else if index < tokens.count, case .quoted(let value) = tokens[index] {
+                        options[name] = value
+                        index += 1
+                    } else {
+                        throw .usage("--\(name) needs a value", usage: spec.usage)
+                    }
+                } else {
+                    guard attached == nil else { throw .usage("--\(name) takes no value", usage: spec.usage) }
+                    options[name] = ""
+                }
+            }
+        }
+        self.positionals = positionals
+        self.options = options
+        self.format = format
+    }
+
+    public func flag(_ name: String) -> Bool { options[name] != nil }
+
+    public func usageError(_ why: String) -> CommandError { .usage(why, usage: usage) }
+
+    /// Fails unless the number of positionals is within `range`.
+    public func expectCount(_ range: ClosedRange<Int>) throws(CommandError) {
+        if positionals.count < range.lowerBound {
+            throw usageError(range.lowerBound == 1 ? "missing argument" : "expected at least \(range.lowerBound) arguments")
+        }
+        if positionals.count > range.upperBound {
+            throw usageError("unexpected argument \"\(positionals[range.upperBound].text)\"")
+        }
+    }
+
+    /// A plain integer argument (no registers or symbols).
+    public func integer(at index: Int) throws(CommandError) -> UInt64 {
+        let text = positionals[index].text
+        guard let value = NumberParser.parse(text) else { throw .badNumber(text) }
+        return value
+    }
+
+    /// A plain integer option value, or nil when the option is absent.
+    public func integerOption(_ name: String) throws(CommandError) -> UInt64? {
+        guard let text = options[name] else { return nil }
+        guard let value = NumberParser.parse(text) else { throw .badNumber(text) }
+        return value
+    }
+
+    /// The rest of the line from `index` on, joined with spaces (for `monitor`).
+    public func rest(from index: Int) -> String {
+        positionals.dropFirst(index).map(\.text).joined(separator: " ")
+    }
+}

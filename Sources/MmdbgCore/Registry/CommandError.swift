@@ -1,0 +1,47 @@
+/// Why a command failed. Every case prints as ONE line that tells the user
+/// what went wrong and, where it helps, what to do instead.
+public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The line could not be split into tokens (e.g. an unterminated quote).
+    case syntax(String)
+    case unknownCommand(String, suggestion: String?)
+    /// Wrong arguments: the message plus the command's usage line.
+    case usage(String, usage: String)
+    case badNumber(String)
+    case unknownSymbol(String)
+    case unknownRegister(String)
+    /// The command needs something the session does not have (an ELF, a target…).
+    case unavailable(String)
+    /// The backing module is not in this build yet.
+    case notAvailableYet(command: String, reason: String)
+    /// The target refused or failed (unmapped address, stub error…).
+    case target(String)
+    /// The connection to the stub is gone; `attach` re-attaches.
+    case connectionLost(String)
+    /// The QEMU that mmdbg launched is no longer running.
+    case qemuExited(String)
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .syntax(let why): return "syntax error: \(CommandError.clip(why, limit: 200))"
+        case .unknownCommand(let name, let suggestion):
+            return "unknown command \"\(CommandError.clip(name))\"" + (suggestion.map { " (did you mean `\($0)`?)" } ?? " (type `help` for the list)")
+        case .usage(let why, let usage): return "\(CommandError.clip(why, limit: 200)); usage: \(usage)"
+        case .badNumber(let text): return "bad number \"\(CommandError.clip(text))\" (use decimal, 0x hex, 0b binary or 0o octal)"
+        case .unknownSymbol(let name): return "no symbol \"\(CommandError.clip(name))\" in the ELF"
+        case .unknownRegister(let name): return "no register \"\(CommandError.clip(name))\" (see `regs` for the names)"
+        case .unavailable(let why): return why
+        case .notAvailableYet(let command, let reason): return "\(command): not available yet (\(reason))"
+        case .target(let why): return "target: \(why)"
+        case .connectionLost(let why): return "connection lost: \(why); use `attach` to re-attach"
+        case .qemuExited(let why): return "QEMU exited: \(why)"
+        case .failed(let why): return why
+        }
+    }
+
+    /// User text quoted in an error, shortened so an error stays one readable line.
+    static func clip(_ text: String, limit: Int = 64) -> String {
+        let printable = String(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
+        return printable.count <= limit ? printable : printable.prefix(limit) + "…"
+    }
+}

@@ -1,0 +1,45 @@
+/// The breakpoints and watchpoints the user set, numbered like gdb's.
+public struct BreakpointTable: Sendable {
+    public struct Entry: Equatable, Sendable {
+        public var id: Int
+        public var kind: BreakpointKind
+        public var address: UInt64
+        public var length: Int
+        /// Removed after its first hit (`tbreak`).
+        public var temporary: Bool
+        public var hits: Int
+        /// What the user typed (`map_page`, `$pc+4`).
+        public var expression: String
+    }
+
+    public private(set) var entries: [Entry] = []
+    private var nextID = 1
+
+    public init() {}
+
+    public mutating func add(kind: BreakpointKind, address: UInt64, length: Int, temporary: Bool, expression: String) -> Entry {
+        let entry = Entry(id: nextID, kind: kind, address: address, length: length, temporary: temporary, hits: 0,
+                          expression: expression)
+        nextID += 1
+        entries.append(entry)
+        return entry
+    }
+
+    public mutating func remove(id: Int) -> Entry? {
+        guard let index = entries.firstIndex(where: { $0.id == id }) else { return nil }
+        return entries.remove(at: index)
+    }
+
+    /// Records a hit at `pc` (code breakpoints) or on `watchAddress`; returns the entry.
+    public mutating func recordHit(pc: UInt64, watchAddress: UInt64?) -> Entry? {
+        let index: Int?
+        if let watchAddress {
+            index = entries.firstIndex { $0.kind.isWatchpoint && watchAddress >= $0.address && watchAddress < $0.address + UInt64($0.length) }
+        } else {
+            index = entries.firstIndex { !$0.kind.isWatchpoint && $0.address == pc }
+        }
+        guard let index else { return nil }
+        entries[index].hits += 1
+        return entries[index]
+    }
+}

@@ -1,0 +1,24 @@
+import ArgumentParser
+
+/// Options shared by every way of starting a session.
+struct FrontendOptions: ParsableArguments {
+    @Option(name: [.customLong("ex", withSingleDash: true), .customLong("ex")], parsing: .unconditionalSingleValue,
+            help: ArgumentHelp("Run a command (repeatable); no prompt afterwards.", valueName: "CMD"))
+    var commands: [String] = []
+
+    @Option(name: .customLong("batch"), help: ArgumentHelp("Run the commands in FILE (stops at the first failure); no prompt.", valueName: "FILE"))
+    var batchFile: String?
+
+    @Flag(name: .customLong("json"), help: "Print every command's result as one JSON document per line.")
+    var json = false
+
+    @Option(name: .customLong("elf"), help: ArgumentHelp("The kernel ELF for symbols (default: the bundled kernel when mmdbg launches it).", valueName: "FILE"))
+    var elf: String?
+
+    @Option(name: .customLong("timeout"), help: ArgumentHelp("Deadline in seconds for `continue`/`finish` outside the prompt.", valueName: "SECONDS"))
+    var runTimeout: Double = 30
+
+    func validate() throws {
+        guard runTimeout > 0 else { throw ValidationError("--timeout must be positive") }
+    }
+}

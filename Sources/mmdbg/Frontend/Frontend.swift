@@ -1,0 +1,135 @@
+import Foundation
+import MmdbgCore
+
+/// Drives one session from the command line: builds it, attaches, then runs
+/// `-ex` commands, a `--batch` file, piped stdin, or the interactive prompt,
+/// printing each result as text or JSON.
+final class Frontend: @unchecked Sendable {
+    let options: FrontendOptions
+    let renderer: TextRenderer
+    let interrupts = InterruptMonitor()
+    private let executingLock = NSLock()
+    private var executing = false
+
+    init(options: FrontendOptions) {
+        self.options = options
+        self.renderer = TextRenderer(colour: isatty(STDOUT_FILENO) == 1 && !options.json
+                                     && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
+    }
+
+    /// A status line for the user (stderr, never mixed with results).
+    func status(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+
+    func makeSession() -> Session {
+        let session = Session(registry: CommandRegistryFactory.make())
+        session.connector = Backends.connector
+        session.progress = StderrProgress()
+        session.runTimeout = options.runTimeout
+        session.interruptRequested = { [interrupts] in interrupts.consume() }
+        InspectKernelViews.install(on: session)
+        return session
+    }
+
+    func loadSymbols(into session: Session, default path: String) {
+        do {
+            session.symbols = try Backends.loadSymbols(path)
+        } catch {
+            status("warning: \(error.description)")
+        }
+    }
+
+    /// Attaches, or exits with status 3 when the stub cannot be reached.
+    func attach(_ session: Session, to address: String) throws {
+        guard session.connector != nil else {
+            status("warning: the GdbRemote client is not in this build yet: only help, status, uart and quit work")
+            return
+        }
+        do {
+            try session.attach(to: address)
+        } catch {
+            status("error: cannot attach to \(address): \(error.description)")
+            session.end()
+            throw ProcessExit(status: .cannotConnect)
+        }
+    }
+
+    /// Runs the session to its end and exits with the right status.
+    func run(_ session: Session) throws {
+        interrupts.commandRunning = { [self] in executingLock.withLock { executing } }
+        let scripted = !options.commands.isEmpty || options.batchFile != nil || isatty(STDIN_FILENO) != 1
+        interrupts.idleAction = scripted ? {
+            // Nothing to interrupt: Ctrl-C ends a script (and what mmdbg launched).
+            session.end()
+            exit(130)
+        } : {}
+        interrupts.install()
+        // The termination handler runs once, as the process exits: nothing races it.
+        nonisolated(unsafe) let ending = session
+        interrupts.installTermination { ending.end() }
+        defer { session.end() }
+        if !scripted {
+            session.interactive = true
+            Prompt(frontend: self, session: session).run()
+            return
+        }
+        var failed = false
+        var ended = false
+        for command in options.commands where !ended {
+            let result = execute(command, in: session)
+            failed = failed || !result.succeeded
+            ended = result.endsSession
+        }
+        if !ended {
+            if let file = options.batchFile {
+                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                    status("error: cannot read batch file \(file)")
+                    session.end()
+                    throw ProcessExit(status: .usage)
+                }
+                failed = runScript(text.components(separatedBy: "\n"), in: session) || failed
+            } else if options.commands.isEmpty {
+                var lines: [String] = []
+                while let line = readLine() { lines.append(line) }
+                failed = runScript(lines, in: session) || failed
+            }
+        }
+        if failed {
+            session.end()
+            throw ProcessExit(status: .commandFailed)
+        }
+    }
+
+    /// Runs script lines until the first failure or `quit`; returns true if one failed.
+    private func runScript(_ lines: [String], in session: Session) -> Bool {
+        for (number, line) in lines.enumerated() {
+            let result = execute(line, in: session, lineNumber: number + 1)
+            if !result.succeeded { return true }
+            if result.endsSession { break }
+        }
+        return false
+    }
+
+    /// Executes one line and prints its result; errors go to stderr as one line.
+    @discardableResult
+    func execute(_ line: String, in session: Session, lineNumber: Int? = nil) -> CommandResult {
+        interrupts.reset()
+        executingLock.withLock { executing = true }
+        let result = session.execute(line: line)
+        executingLock.withLock { executing = false }
+        if result.command == nil && result.succeeded { return result }  // blank line or comment
+        if options.json {
+            print(result.jsonDocument.serialized())
+        } else if case .success(let output) = result.outcome {
+            let text = renderer.render(output)
+            if !text.isEmpty { print(text) }
+        }
+        if let error = result.error {
+            let prefix = lineNumber.map { "line \($0): " } ?? ""
+            status(prefix + renderer.render(error: error))
+        }
+        fflush(stdout)
+        return result
+    }
+}

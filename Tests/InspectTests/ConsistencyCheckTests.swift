@@ -1,0 +1,93 @@
+import Testing
+import Inspect
+import KernelABI
+import TestSupport
+
+@Suite struct ConsistencyCheckTests {
+    func findings(_ kernel: SyntheticKernel) throws -> ConsistencyChecker.Report {
+        kernel.publish()
+        return try ConsistencyChecker(inspector: try inspector(kernel)).run()
+    }
+
+    @Test func aHealthyKernelIsClean() throws {
+        let report = try findings(sampleKernel())
+        #expect(report.findings.isEmpty, "\(report.findings.map(\.description))")
+        #expect(report.tasksChecked == 2)
+        #expect(report.userPagesChecked == 8)
+        #expect(report.tablesChecked == 18)
+        #expect(report.freeListComplete)
+        #expect(report.freeListWalked == 512 - 27)
+    }
+
+    @Test func aPTEPointingElsewhereIsFound() throws {
+        let kernel = sampleKernel()
+        let pte = kernel.pteAddress(slot: 2, va: MM_DATA_BASE)
+        kernel.memory.store64(0x4500_0000 | UserFlags.data, at: pte)
+        let report = try findings(kernel)
+        #expect(report.findings.map(\.kind) == [.wrongPhysicalPage])
+        let line = report.findings[0].description
+        #expect(line.hasPrefix("pid 2 (child) va 0x1000000: PTE maps 0x45000000, user_pages[1] records 0x44"))
+    }
+
+    @Test func changedFlagsAMissingPTEAndAnUnrecordedPTEAreFound() throws {
+        let kernel = sampleKernel()
+        let textPTE = kernel.pteAddress(slot: 1, va: MM_TEXT_BASE)
+        kernel.memory.store64(kernel.memory.load64(at: textPTE) & ~(1 << 7), at: textPTE)   // text became writable
+        kernel.memory.store64(0, at: kernel.pteAddress(slot: 1, va: MM_HEAP_BASE))
+        kernel.mapUserPage(slot: 2, va: MM_HEAP_BASE + 0x5000, flags: UserFlags.data, record: false)
+        let report = try findings(kernel)
+        let byKind = Dictionary(grouping: report.findings, by: \.kind)
+        #expect(byKind[.wrongFlags]?.map(\.virtualAddress) == [MM_TEXT_BASE])
+        #expect(byKind[.writableAndExecutable]?.map(\.virtualAddress) == [MM_TEXT_BASE])
+        #expect(byKind[.missingPTE]?.map(\.virtualAddress) == [MM_HEAP_BASE])
+        #expect(byKind[.unrecordedPTE]?.map(\.virtualAddress) == [MM_HEAP_BASE + 0x5000])
+        #expect(byKind[.unrecordedPTE]?.first?.pid == 2)
+        #expect(report.findings.count == 4)
+        #expect(report.findings.allSatisfy { !$0.description.contains("\n") })
+    }
+
+    @Test func aFreedButStillMappedPageIsFound() throws {
+        let kernel = sampleKernel()
+        let page = kernel.tasks[2].mm.user_pages.2.pa   // heap page of the child
+        kernel.freePage(page)
+        let report = try findings(kernel)
+        #expect(report.findings.map(\.kind) == [.mappedAndFree])
+        #expect(report.findings[0].virtualAddress == MM_HEAP_BASE)
+        #expect(report.findings[0].pid == 2)
+    }
+
+    @Test func aFreedPageBeyondTheWalkLimitIsStillCaughtByItsPoison() throws {
+        let kernel = sampleKernel()
+        let page = kernel.tasks[1].mm.user_pages.1.pa
+        kernel.freePage(page)
+        kernel.publish()
+        let report = try ConsistencyChecker(inspector: try inspector(kernel), freeListLimit: 0).run()
+        #expect(!report.freeListComplete)
+        #expect(report.findings.map(\.kind) == [.poisonedMappedPage])
+        #expect(report.findings[0].virtualAddress == MM_DATA_BASE)
+    }
+
+    @Test func aLostTableAndASharedPageAreFound() throws {
+        let kernel = sampleKernel()
+        let l3 = kernel.pteAddress(slot: 1, va: MM_STACK_TOP - MM_PAGE_SIZE) & ~0xFFF
+        kernel.forgetKernelPage(slot: 1, l3)
+        kernel.mapExisting(slot: 2, va: MM_HEAP_BASE + 0x3000, pa: kernel.tasks[1].mm.user_pages.2.pa, flags: UserFlags.data)
+        let report = try findings(kernel)
+        let kinds = report.findings.map(\.kind)
+        #expect(kinds.contains(.unrecordedTable))
+        #expect(kinds.contains(.sharedPhysicalPage))
+        #expect(report.findings.count == 2, "\(report.findings.map(\.description))")
+        #expect(report.findings.first { $0.kind == .unrecordedTable }?.description.contains("L3 table \(hex(l3)) is not in kernel_pages") == true)
+    }
+
+    @Test func aFreeListShorterThanTheCounterIsReported() throws {
+        let kernel = sampleKernel()
+        kernel.publish()
+        // Cut the free list after its first page.
+        let pool = try inspector(kernel).pagePool()
+        kernel.memory.store64(0, at: pool.freeListHead + 8)
+        let report = try ConsistencyChecker(inspector: try inspector(kernel)).run()
+        #expect(report.findings.map(\.kind) == [.poolCounters])
+        #expect(report.findings[0].description == "kernel: free list holds 1 pages, mm_pool.free_pages says \(pool.freePages)")
+    }
+}

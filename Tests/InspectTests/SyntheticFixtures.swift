@@ -1,0 +1,70 @@
+import Inspect
+import TestSupport
+
+/// Descriptor bits and register values shared by the synthetic-table tests.
+enum Bits {
+    static let attrNormal: UInt64 = 0 << 2          // AttrIndx 0
+    static let attrDevice: UInt64 = 1 << 2          // AttrIndx 1
+    static let apEL0: UInt64 = 1 << 6
+    static let apReadOnly: UInt64 = 1 << 7
+    static let shInner: UInt64 = 3 << 8
+    static let af: UInt64 = 1 << 10
+    static let nG: UInt64 = 1 << 11
+    static let pxn: UInt64 = 1 << 53
+    static let uxn: UInt64 = 1 << 54
+    static let pxnTable: UInt64 = 1 << 59
+    static let uxnTable: UInt64 = 1 << 60
+    static let apTableNoEL0: UInt64 = 1 << 61
+    static let apTableReadOnly: UInt64 = 1 << 62
+
+    static let kernelData = af | shInner | attrNormal | pxn | uxn
+    static let userData = af | shInner | attrNormal | apEL0 | nG | pxn | uxn
+    static let userText = af | shInner | attrNormal | apEL0 | apReadOnly | nG | pxn
+
+    /// Attr0 Normal WB-RWA, Attr1 Device-nGnRnE, Attr2 Normal NC (the kernel's).
+    static let mair: UInt64 = 0x4400FF
+    static let sctlrMMUOn: UInt64 = 0x30D0_1805
+}
+
+/// A two-half synthetic address space with one granule and input size for both halves.
+struct SyntheticAddressSpace {
+    let memory = SyntheticMemory()
+    let lower: SyntheticTranslationTables
+    let upper: SyntheticTranslationTables
+    let granule: TranslationGranule
+    let inputBits: Int
+    var tbi = false
+    var ips: UInt64 = 5   // 48 bits
+    var asid: UInt64 = 0
+
+    init(granule: TranslationGranule, inputBits: Int) {
+        self.granule = granule
+        self.inputBits = inputBits
+        lower = SyntheticTranslationTables(memory: memory, granule: granule, inputBits: inputBits, arena: 0x4000_0000)
+        upper = SyntheticTranslationTables(memory: memory, granule: granule, inputBits: inputBits, arena: 0x4800_0000)
+    }
+
+    /// TCR_EL1 for both halves.
+    var tcr: UInt64 {
+        let txsz = UInt64(64 - inputBits)
+        let tg0: UInt64 = granule == .size4KiB ? 0 : granule == .size64KiB ? 1 : 2
+        let tg1: UInt64 = granule == .size4KiB ? 2 : granule == .size64KiB ? 3 : 1
+        var value = txsz | tg0 << 14 | txsz << 16 | tg1 << 30 | ips << 32
+        if tbi { value |= 3 << 37 }
+        return value
+    }
+
+    var registers: TranslationRegisters {
+        TranslationRegisters(sctlr: Bits.sctlrMMUOn, tcr: tcr, mair: Bits.mair,
+                             ttbr0: lower.root | asid << 48, ttbr1: upper.root | asid << 48)
+    }
+
+    var context: TranslationContext { TranslationContext(registers: registers) }
+
+    /// Lowest VA of the upper half.
+    var upperBase: UInt64 { 0 &- (UInt64(1) << UInt64(inputBits)) }
+
+    func walker(cached: Bool = false) -> TranslationTableWalker {
+        TranslationTableWalker(memory: cached ? CachingMemorySource(memory) : memory, context: context)
+    }
+}
