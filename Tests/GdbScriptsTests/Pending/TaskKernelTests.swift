@@ -17,8 +17,9 @@ struct TaskKernelTests {
         let transcript = try target.gdb(setup: firstDataAbortSetup(fixture: "task_crosscheck.py"), [
             "mm-tasks", "mm-check", "python crosscheck_user_pages()", "mm-pt user --raw",
             "python gdb.execute('mm-pt %d --raw' % current_pid())",
+            "python gdb.execute('mm-task %d' % current_pid())", "info registers ELR_EL1",
         ])
-        try #require(transcript.outputs.count == 5, "\(transcript.all)")
+        try #require(transcript.outputs.count == 7, "\(transcript.all)")
 
         // The task list agrees with what the kernel printed when it started init.
         let serial = target.qemu.outputText
@@ -54,6 +55,12 @@ struct TaskKernelTests {
         // Walking the running task's own mm.pgd gives exactly the CPU's TTBR0_EL1 view.
         let viaTTBR0 = try #require(rawRuns(transcript.outputs[3]))
         #expect(!viaTTBR0.isEmpty && viaTTBR0 == rawRuns(transcript.outputs[4]), "\(transcript.outputs[3])\n\(transcript.outputs[4])")
+
+        // The running task's saved EL0 frame holds the faulting PC, which is ELR_EL1 in the handler.
+        let elr = try #require(transcript.outputs[6].split(separator: " ", omittingEmptySubsequences: true).dropFirst().first,
+                               "\(transcript.outputs[6])")
+        #expect(transcript.outputs[5].contains("trap frame (EL0): elr \(elr) "), "\(transcript.outputs[5])")
+        #expect(transcript.outputs[5].contains("[current]"), "\(transcript.outputs[5])")
     }
 
     @Test func failingAPageAllocationPrintsTheOOMMarker() throws {
