@@ -49,8 +49,9 @@ enum MmdbgBinary {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try path())
         process.arguments = arguments
+        // NO_COLOR stays unset: output to a pipe must be plain by itself.
         var env = ProcessInfo.processInfo.environment
-        env["NO_COLOR"] = "1"
+        env["NO_COLOR"] = nil
         for (key, value) in environment { env[key] = value }
         process.environment = env
         let out = Pipe(), err = Pipe(), input = Pipe()
