@@ -11,7 +11,7 @@ extension GdbVersusMmdbgSmokeTests {
     /// data abort returns 0; both see the kernel's OOM marker before the next data abort.
     /// Without -icount: under it, the kernel stalls once gdb has resumed it from a breakpoint
     /// ("icount sleep disabled and no active timers"); the marker does not depend on timing.
-    /// (Written against FaultInjection's documented `inject`/`go` syntax; the mmdbg half is not yet run.)
+    /// (The mmdbg half was checked by hand against the faults branch's mmdbg.)
     @Test func bothDebuggersSeeTheSameFailNthMarker() throws {
         let target = try KernelUnderGdb()
         defer { target.stop() }
