@@ -16,6 +16,14 @@ guard arguments.count >= 2 else {
     FileHandle.standardError.write(Data("usage: qemu-launch-probe KERNEL PIDFILE [--no-watchdog] [--then wait|segv|fatal|abort]\n".utf8))
     exit(2)
 }
+// Behave like a host started from a shell in the foreground: a test runner's
+// thread may have signals blocked (posix_spawn passes its mask on) and a
+// background shell ignores SIGINT; neither is what mmdbg meets.
+var noSignals = sigset_t()
+sigemptyset(&noSignals)
+sigprocmask(SIG_SETMASK, &noSignals, nil)
+signal(SIGINT, SIG_DFL)
+
 let kernel = arguments.removeFirst(), pidFile = arguments.removeFirst()
 var configuration = QEMUConfiguration(kernel: kernel)
 configuration.stoppedAtEntry = true
