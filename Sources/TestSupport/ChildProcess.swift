@@ -103,16 +103,22 @@ public enum ChildProcess {
 
     private struct SpawnError: Error { let reason: String }
 
+    /// A pipe whose ends are close-on-exec from birth: set with fcntl afterwards,
+    /// a spawn on another thread in between would inherit them and hold our
+    /// child's pipes open (its output would never reach EOF).
     private static func makePipe(command: String) throws(Failure) -> (read: Int32, write: Int32) {
         var ends: [Int32] = [-1, -1]
-        guard pipe(&ends) == 0 else {
-            throw .launchFailed(command: command, reason: "pipe: \(String(cString: strerror(errno)))")
+        guard pipe2(&ends, O_CLOEXEC) == 0 else {
+            throw .launchFailed(command: command, reason: "pipe2: \(String(cString: strerror(errno)))")
         }
-        // Only the dup2'd copies in the child may survive exec.
-        _ = fcntl(ends[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
         return (ends[0], ends[1])
     }
+
+    /// glibc's pipe2, which the Glibc module does not import (it is behind _GNU_SOURCE).
+    private static let pipe2: @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32 = {
+        guard let symbol = dlsym(nil, "pipe2") else { fatalError("libc has no pipe2") }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32).self)
+    }()
 
     /// posix_spawn in a new process group (pgid = pid) with the three pipes as stdio.
     private static func spawn(_ path: String, _ arguments: [String], stdin: Int32, stdout: Int32, stderr: Int32,
