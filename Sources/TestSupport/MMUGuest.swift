@@ -85,7 +85,8 @@ public enum MMUGuest {
             try client.setBreakpoint(.software, at: mmuOn)
             _ = try client.continueAndWait(timeout: 10)
             guard try client.readRegister("pc") == mmuOn, try client.readRegister("SCTLR") & 1 == 1 else {
-                throw Tools.Missing(description: "the MMU guest did not reach mmu_on with the MMU on: \(qemu.outputText.suffix(300))")
+                throw StoppedKernelError.didNotStop(at: "mmu_on with the MMU on (MMU guest)", stop: "pc or SCTLR.M differ",
+                                                    output: qemu.outputText)
             }
             return (qemu, client)
         } catch {

@@ -3,7 +3,7 @@ import GdbRemote
 import Inspect
 import QEMULauncher
 
-/// The kernel ran but did not stop where a test asked. One line.
+/// A guest (the kernel, the MMU guest) ran but did not stop where a test asked. One line.
 public enum StoppedKernelError: Error, CustomStringConvertible {
     case didNotStop(at: String, stop: String, output: String)
 
