@@ -55,8 +55,10 @@ final class ParentDeathWatchdog: @unchecked Sendable {
         defer { lock.unlock() }
         guard !disarmed else { return }
         disarmed = true
+        // Once kill() returns, a pending SIGKILL lets the supervisor run no more
+        // user code, so closing our end afterwards cannot make it act. No wait:
+        // this may run in Foundation's termination handler; Foundation reaps it.
         if supervisor.isRunning { kill(supervisor.processIdentifier, SIGKILL) }
-        supervisor.waitUntilExit()
         close(writeEnd)
     }
 
