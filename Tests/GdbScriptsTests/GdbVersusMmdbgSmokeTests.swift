@@ -34,15 +34,9 @@ struct GdbVersusMmdbgSmokeTests {
     /// Both debuggers continue to the kernel's data-abort handler (the first user page fault).
     static let stop = ["break do_data_abort", "continue"]
 
-    /// The mmdbg executable built beside this test bundle.
+    /// The mmdbg executable built beside this test bundle (or `$MMDBG_BIN`).
     static func mmdbgExecutable() throws -> String {
-        let directory = Bundle.main.executableURL?.deletingLastPathComponent()
-            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [directory, directory.deletingLastPathComponent()] {
-            let path = candidate.appendingPathComponent("mmdbg").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        throw GdbBatchError.launchFailed("mmdbg executable not found near \(directory.path): run `swift build --build-tests`")
+        try BuiltProduct.path("mmdbg")
     }
 
     /// Both QEMUs count instructions (-icount), so timer interrupts and with them the

@@ -19,13 +19,10 @@ struct GdbTranscript {
 
 /// Errors from running gdb, each one line.
 enum GdbBatchError: Error, CustomStringConvertible {
-    case launchFailed(String)
     case noPackageRoot
 
     var description: String {
         switch self {
-        case .launchFailed(let why):
-            return "could not start gdb-multiarch: \(why)"
         case .noPackageRoot:
             return "cannot find the package root (run from the repository or set MMDBG_ROOT)"
         }
