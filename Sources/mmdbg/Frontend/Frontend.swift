@@ -57,15 +57,14 @@ final class Frontend: @unchecked Sendable {
     func run(_ session: Session) throws {
         interrupts.commandRunning = { [self] in executingLock.withLock { executing } }
         let scripted = !options.commands.isEmpty || options.batchFile != nil || isatty(STDIN_FILENO) != 1
+        let launchedPID = session.launchedQEMU?.pid
         interrupts.idleAction = scripted ? {
-            // Nothing to interrupt: Ctrl-C ends a script (and what mmdbg launched).
-            session.end()
-            exit(130)
+            // Nothing to interrupt: Ctrl-C ends a script and the QEMU mmdbg launched.
+            if let launchedPID { kill(launchedPID, SIGKILL) }
+            _exit(130)
         } : {}
         interrupts.install()
-        // The termination handler runs once, as the process exits: nothing races it.
-        nonisolated(unsafe) let ending = session
-        interrupts.installTermination { ending.end() }
+        interrupts.installTermination(killing: session.launchedQEMU?.pid)
         defer { session.end() }
         if !scripted {
             session.interactive = true
