@@ -4,7 +4,7 @@
 
 # Constants (#define MM_*), in header order.
 MM_LAYOUT_MAGIC = 0x4d4d4442474c4159
-MM_LAYOUT_VERSION = 2
+MM_LAYOUT_VERSION = 1
 MM_PAGE_SHIFT = 12
 MM_PAGE_SIZE = 4096
 MM_PAGE_MASK = 0xfffffffffffff000
@@ -116,7 +116,7 @@ STRUCTS = {
         "name": (168, 1, 16, "c"),
         "mm": (184, 2064, 1, "struct mm_struct"),
     }),
-    "mm_page_pool": (72, {
+    "mm_page_pool": (64, {
         "base_pa": (0, 8, 1, "u"),
         "page_count": (8, 8, 1, "u"),
         "free_pages": (16, 8, 1, "u"),
@@ -125,7 +125,6 @@ STRUCTS = {
         "fail_count": (40, 8, 1, "u"),
         "free_list": (48, 8, 1, "u"),
         "limit": (56, 8, 1, "u"),
-        "fresh_pa": (64, 8, 1, "u"),
     }),
     "mm_log_ring": (16408, {
         "magic": (0, 8, 1, "u"),

@@ -94,6 +94,13 @@ public final class KernelInspector {
         do { return try walker(for: task).dump(halves: [.lower]) } catch { throw .translation(error) }
     }
 
+    /// The user halves of several tasks in one walk (one round trip per level for all).
+    public func addressSpaces(of tasks: [TaskInfo]) throws(KernelInspectionError) -> [AddressSpaceDump] {
+        do { return try TranslationTableWalker.dump(tasks.map { (walker(for: $0), [TranslationHalf.lower]) }) } catch {
+            throw .translation(error)
+        }
+    }
+
     static func read(_ memory: any MemorySource, _ requests: [MemoryRequest]) throws(KernelInspectionError) -> [[UInt8]] {
         do { return try memory.read(requests) } catch { throw .memory(error) }
     }

@@ -64,6 +64,17 @@ public struct KernelLayout: Codable, Sendable, Hashable {
                   taskCount: record.nr_tasks, maxPageCount: record.max_page_count, logRingSize: record.log_ring_size)
     }
 
+    /// The record as linked into the kernel image (`mm_layout` is `const`, in
+    /// `.rodata`): the layout can be checked before any target exists.
+    public init(elf: ELFFile) throws(KernelInspectionError) {
+        guard let symbol = elf.symbol(named: "mm_layout") else { throw .missingSymbol("mm_layout") }
+        let bytes: [UInt8]
+        do { bytes = try elf.contents(at: symbol.address, length: KernelLayout.recordSize) } catch {
+            throw .corrupt("cannot read mm_layout from the ELF: \(error)")
+        }
+        try self.init(recordBytes: bytes)
+    }
+
     /// One line per field that differs from `expected` (empty: compatible).
     public func differences(from expected: KernelLayout = .host) -> [String] {
         var out: [String] = []
