@@ -24,6 +24,7 @@ final class Frontend: @unchecked Sendable {
 
     func makeSession() -> Session {
         let session = Session.standard(registry: CommandRegistryFactory.make())
+        session.connector = Backends.connector
         session.progress = StderrProgress()
         session.runTimeout = options.runTimeout
         session.interruptRequested = { [interrupts] in interrupts.consume() }
@@ -32,7 +33,7 @@ final class Frontend: @unchecked Sendable {
 
     func loadSymbols(into session: Session, default path: String) {
         do {
-            session.symbols = try ELFSymbolTable(path: path)
+            session.symbols = try Backends.loadSymbols(path)
         } catch {
             status("warning: \(error.description)")
         }
