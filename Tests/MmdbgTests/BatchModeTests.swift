@@ -21,7 +21,7 @@ extension EndToEnd {
             #expect(address.hasPrefix("127.0.0.1:"))
             #expect((docs[2]["result"] as? [String: Any])?["action"] as? String == "kill")
             // The QEMU mmdbg launched is gone once mmdbg has exited.
-            #expect(kill(pid_t(pid), 0) != 0, "QEMU pid \(pid) still alive after quit")
+            #expect(!processIsAlive(Int32(pid)), "QEMU pid \(pid) still alive after quit")
         }
 
         @Test func aFailedCommandExitsOneWithOneErrorLine() throws {
@@ -95,6 +95,36 @@ extension EndToEnd {
             #expect(run.status == 0, "stderr: \(run.stderr)")
             let output = try #require(try run.jsonDocuments().first?.result?.string("output"))
             #expect(output.contains("CPU #0") && output.contains("CPU #1"), "two vCPUs: \(output)")
+        }
+
+        @Test func sigtermKillsTheLaunchedQEMU() throws {
+            let guest = try TinyGuest.image()
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: try MmdbgBinary.path())
+            process.arguments = ["--kernel", guest, "--json", "-ex", "status", "-ex", "continue --timeout 60"]
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+            // The first line is `status`, with the QEMU pid; then the guest runs.
+            var buffer = Data()
+            let deadline = Date().addingTimeInterval(20)
+            while !buffer.contains(UInt8(ascii: "\n")) && Date() < deadline {
+                buffer.append(out.fileHandleForReading.availableData)
+            }
+            let line = try #require(String(decoding: buffer, as: UTF8.self).split(separator: "\n").first)
+            let status = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let qemuPID = try #require(status.result?["qemuPid"] as? Int)
+            usleep(300_000)
+            kill(process.processIdentifier, SIGTERM)
+            let exitDeadline = Date().addingTimeInterval(10)
+            while process.isRunning && Date() < exitDeadline { usleep(10_000) }
+            #expect(!process.isRunning)
+            #expect(process.terminationStatus == 128 + SIGTERM)
+            usleep(100_000)
+            #expect(!processIsAlive(Int32(qemuPID)), "QEMU \(qemuPID) must not outlive mmdbg")
         }
     }
 }

@@ -24,6 +24,7 @@ final class Frontend: @unchecked Sendable {
 
     func makeSession() -> Session {
         let session = Session.standard(registry: CommandRegistryFactory.make())
+        session.connector = Backends.connector
         session.progress = StderrProgress()
         session.runTimeout = options.runTimeout
         session.interruptRequested = { [interrupts] in interrupts.consume() }
@@ -32,7 +33,7 @@ final class Frontend: @unchecked Sendable {
 
     func loadSymbols(into session: Session, default path: String) {
         do {
-            session.symbols = try ELFSymbolTable(path: path)
+            session.symbols = try Backends.loadSymbols(path)
         } catch {
             status("warning: \(error.description)")
         }
@@ -57,15 +58,14 @@ final class Frontend: @unchecked Sendable {
     func run(_ session: Session) throws {
         interrupts.commandRunning = { [self] in executingLock.withLock { executing } }
         let scripted = !options.commands.isEmpty || options.batchFile != nil || isatty(STDIN_FILENO) != 1
+        let launchedPID = session.launchedQEMU?.pid
         interrupts.idleAction = scripted ? {
-            // Nothing to interrupt: Ctrl-C ends a script (and what mmdbg launched).
-            session.end()
-            exit(130)
+            // Nothing to interrupt: Ctrl-C ends a script and the QEMU mmdbg launched.
+            if let launchedPID { kill(launchedPID, SIGKILL) }
+            _exit(130)
         } : {}
         interrupts.install()
-        // The termination handler runs once, as the process exits: nothing races it.
-        nonisolated(unsafe) let ending = session
-        interrupts.installTermination { ending.end() }
+        interrupts.installTermination(killing: session.launchedQEMU?.pid)
         defer { session.end() }
         if !scripted {
             session.interactive = true

@@ -96,3 +96,12 @@ final class OutputCollector: @unchecked Sendable {
         return String(decoding: buffers[keyPath: key], as: UTF8.self)
     }
 }
+
+/// True if `pid` is a live process: present and not a zombie (a killed child
+/// whose parent exited may linger as a zombie until init reaps it).
+func processIsAlive(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return false }
+    let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+    return state != "Z" && state != "X"
+}
