@@ -50,8 +50,8 @@ struct QEMUOutlivesNoHostTests {
         /// Kills whatever a failed test left behind (by PID, only if it is still that QEMU).
         func cleanUp() {
             if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
-            if isAlive(qemuPID), commandLine(of: qemuPID).contains("qemu-system-aarch64") { kill(qemuPID, SIGKILL) }
-            if watchdogPID > 0, isAlive(watchdogPID), commandLine(of: watchdogPID).contains("mmdbg-qemu-watchdog") {
+            if HostProcess.isAlive(qemuPID), HostProcess.commandLine(of: qemuPID).contains("qemu-system-aarch64") { kill(qemuPID, SIGKILL) }
+            if watchdogPID > 0, HostProcess.isAlive(watchdogPID), HostProcess.commandLine(of: watchdogPID).contains("mmdbg-qemu-watchdog") {
                 kill(watchdogPID, SIGKILL)
             }
         }
@@ -76,7 +76,7 @@ struct QEMUOutlivesNoHostTests {
         process.standardError = try FileHandle(forWritingTo: log)
         try process.run()
         var pids: [Int32] = []
-        _ = eventually(within: 20) {
+        _ = HostProcess.eventually(within: 20) {
             pids = ((try? String(contentsOf: pidFile, encoding: .utf8)) ?? "").split(separator: " ")
                 .compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
             return pids.count == 2 || !process.isRunning
@@ -92,7 +92,7 @@ struct QEMUOutlivesNoHostTests {
 
     /// Waits (with a deadline) for the probe to die; returns the signal that killed it (0 if it exited).
     static func deathSignal(of process: Process) -> Int32? {
-        guard eventually(within: 20, { !process.isRunning }) else { return nil }
+        guard HostProcess.eventually(within: 20, { !process.isRunning }) else { return nil }
         process.waitUntilExit()
         return process.terminationReason == .uncaughtSignal ? process.terminationStatus : 0
     }
@@ -104,12 +104,12 @@ struct QEMUOutlivesNoHostTests {
         defer { probe.cleanUp() }
         #expect(probe.watchdogPID == 0)
         if let signal = death.sentSignal {
-            try #require(isAlive(probe.qemuPID) && commandLine(of: probe.qemuPID).contains("qemu-system-aarch64"))
+            try #require(HostProcess.isAlive(probe.qemuPID) && HostProcess.commandLine(of: probe.qemuPID).contains("qemu-system-aarch64"))
             kill(probe.process.processIdentifier, signal)
         }
         let signal = Self.deathSignal(of: probe.process)
         #expect(signal.map(death.deathSignals.contains) == true, "probe ended with \(String(describing: signal)): \(probe.log_)")
-        #expect(eventually(within: 5) { !isAlive(probe.qemuPID) }, "QEMU \(probe.qemuPID) outlived a host killed by \(death)")
+        #expect(HostProcess.eventually(within: 5) { !HostProcess.isAlive(probe.qemuPID) }, "QEMU \(probe.qemuPID) outlived a host killed by \(death)")
     }
 
     @Test("the watchdog kills QEMU when the host dies of a signal no handler sees (SIGKILL) or leaves alone (SIGINT)",
@@ -117,12 +117,12 @@ struct QEMUOutlivesNoHostTests {
     func watchdogKillsQEMU(death: Death) throws {
         let probe = try Self.startProbe(watchdog: true, then: "wait")
         defer { probe.cleanUp() }
-        try #require(isAlive(probe.qemuPID) && commandLine(of: probe.qemuPID).contains("qemu-system-aarch64"))
-        try #require(isAlive(probe.watchdogPID) && commandLine(of: probe.watchdogPID).contains("mmdbg-qemu-watchdog"))
+        try #require(HostProcess.isAlive(probe.qemuPID) && HostProcess.commandLine(of: probe.qemuPID).contains("qemu-system-aarch64"))
+        try #require(HostProcess.isAlive(probe.watchdogPID) && HostProcess.commandLine(of: probe.watchdogPID).contains("mmdbg-qemu-watchdog"))
         kill(probe.process.processIdentifier, death.sentSignal!)
         #expect(Self.deathSignal(of: probe.process) == death.sentSignal!, "\(probe.log_)")
-        #expect(eventually(within: 5) { !isAlive(probe.qemuPID) }, "QEMU \(probe.qemuPID) outlived a host killed by \(death)")
-        #expect(eventually(within: 5) { !isAlive(probe.watchdogPID) }, "the watchdog outlived its QEMU")
+        #expect(HostProcess.eventually(within: 5) { !HostProcess.isAlive(probe.qemuPID) }, "QEMU \(probe.qemuPID) outlived a host killed by \(death)")
+        #expect(HostProcess.eventually(within: 5) { !HostProcess.isAlive(probe.watchdogPID) }, "the watchdog outlived its QEMU")
     }
 
     @Test("without the watchdog a SIGKILLed host orphans its QEMU (why the watchdog exists)")
@@ -132,7 +132,7 @@ struct QEMUOutlivesNoHostTests {
         kill(probe.process.processIdentifier, SIGKILL)
         #expect(Self.deathSignal(of: probe.process) == SIGKILL)
         usleep(300_000)
-        #expect(isAlive(probe.qemuPID) && commandLine(of: probe.qemuPID).contains("qemu-system-aarch64"))
+        #expect(HostProcess.isAlive(probe.qemuPID) && HostProcess.commandLine(of: probe.qemuPID).contains("qemu-system-aarch64"))
     }
 
     @Test("stop() and QEMU's own exit take the watchdog with them")
@@ -142,16 +142,16 @@ struct QEMUOutlivesNoHostTests {
         configuration.stoppedAtEntry = true
         let stopped = try QEMUInstance(configuration)
         let stoppedWatchdog = try #require(stopped.watchdogPID)
-        #expect(isAlive(stoppedWatchdog))
+        #expect(HostProcess.isAlive(stoppedWatchdog))
         stopped.stop()
-        #expect(!isAlive(stopped.pid))
-        #expect(eventually(within: 5) { !isAlive(stoppedWatchdog) })
+        #expect(!HostProcess.isAlive(stopped.pid))
+        #expect(HostProcess.eventually(within: 5) { !HostProcess.isAlive(stoppedWatchdog) })
 
         // The kernel powers off by itself through PSCI once it has booted.
         let exiting = try QEMUInstance(QEMUConfiguration(kernel: kernel))
         defer { exiting.stop() }
         let exitingWatchdog = try #require(exiting.watchdogPID)
         try exiting.waitForExit(timeout: 30)
-        #expect(eventually(within: 5) { !isAlive(exitingWatchdog) })
+        #expect(HostProcess.eventually(within: 5) { !HostProcess.isAlive(exitingWatchdog) })
     }
 }
