@@ -81,11 +81,12 @@ public struct QEMUAdapter: Sendable {
     /// The current `qqemu.sstep` flags.
     public func singleStepFlags() throws(GdbError) -> SingleStepFlags {
         let reply = try client.request("qqemu.sstep", operation: "singleStepFlags")
-        guard let value = Hex.number(Substring(reply.hasPrefix("0x") ? String(reply.dropFirst(2)) : reply)) else {
+        // Int(exactly:) because the stub may send up to 16 hex digits, more than Int holds.
+        guard let value = Hex.number(Substring(reply.hasPrefix("0x") ? String(reply.dropFirst(2)) : reply)).flatMap({ Int(exactly: $0) }) else {
             throw GdbError(reply.isEmpty ? .unsupported : .malformedReply("sstep flags \(reply)"), operation: "singleStepFlags",
                            packet: "qqemu.sstep", recentPackets: client.recentPackets)
         }
-        return SingleStepFlags(rawValue: Int(value))
+        return SingleStepFlags(rawValue: value)
     }
 
     /// Sets the `qqemu.sstep` flags (e.g. `[.enable]` to let interrupts fire while stepping).
