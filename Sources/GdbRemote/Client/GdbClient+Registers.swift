@@ -92,7 +92,8 @@ extension GdbClient {
             let reply = try checkReply(try connection.exchange(GdbRequest("g"), operation: "readGeneralRegisters"),
                                        operation: "readGeneralRegisters", packet: "g")
             guard let bytes = Hex.decode(reply) else {
-                throw error(.malformedReply("g reply is not hex"), "readGeneralRegisters", packet: "g")
+                let why = reply.count % 2 == 1 ? "g reply has an odd number of hex digits" : "g reply is not hex"
+                throw error(.malformedReply(why), "readGeneralRegisters", packet: "g")
             }
             let layout = registerMap.generalRegisterLayout(byteCount: bytes.count)
             // Registers are whole: leftover bytes mean the stub and the description disagree.
