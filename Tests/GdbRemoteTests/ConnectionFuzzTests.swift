@@ -106,10 +106,10 @@ private struct FuzzStub {
             #"l<reg name="pc" bitsize="7"/><reg name="x0" bitsize="13"/>"#, "l<reg name=\"pc\" bitsize=\"64\"", "l<<<>>>",
         ]),
         ("qqemu.Supported", ["sstepbits;sstep;PhyMemMode", "PhyMemMode", ";;;"]),
-        ("qqemu.sstep", ["ffffffffffffffff", "0x", "0x8000000000000000", "-1", "7"]),
+        ("qqemu.sstep", ["ffffffffffffffff", "0x", "0x8000000000000000", "-1", "7", "1\n2\r\u{2028}" + String(repeating: "z", count: 3000)]),
         ("p", ["0", "000", "00112233445566778899", "zz", "E", "Effff"]),
         ("g", ["0", "00", "0011223344556677889", String(repeating: "ab", count: 300)]),
-        ("qfThreadInfo", ["m", "mp", "mp-2.ffffffffffffffffff", "m-1,-2,p1.,p.1", "mffffffffffffffff", "x"]),
+        ("qfThreadInfo", ["m", "mp", "mp-2.ffffffffffffffffff", "m-1,-2,p1.,p.1", "mffffffffffffffff", "x", "m1,\n2"]),
         ("qsThreadInfo", ["m1", "l", "lp1.1"]),
         ("m", ["0", "abc", "E", "Ezz", "E123"]),
     ]

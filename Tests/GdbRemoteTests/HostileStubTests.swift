@@ -147,6 +147,18 @@ struct HostileStubTests {
         #expect(stub.finish() == [])
     }
 
+    @Test func stubTextInAnErrorStaysOnOneShortLine() throws {
+        let reply = "1\n2\r3\u{2028}" + String(repeating: "x", count: 5000)
+        let (result, stub) = connect(ScriptedStub.handshake() + [.expect("qqemu.sstep"), .reply(reply)])
+        let client = try result.get()
+        let error = #expect(throws: GdbError.self) { try client.qemu.singleStepFlags() }
+        let description = error?.description ?? ""
+        #expect(description.hasPrefix(#"singleStepFlags: malformed reply: sstep flags 1\n2\r3\u{2028}xxx"#), "\(description)")
+        #expect(!description.contains("\n") && !description.contains("\u{2028}"))
+        #expect(description.count < 300)
+        #expect(stub.finish() == [])
+    }
+
     // MARK: m, p and g replies of the wrong length
 
     @Test(arguments: [
