@@ -159,6 +159,35 @@ struct HostileStubTests {
         #expect(stub.finish() == [])
     }
 
+    // MARK: thread ids and stop replies
+
+    @Test(arguments: [
+        ("mffffffffffffffffff", "bad thread id ffffffffffffffffff"),   // over 64 bits
+        ("mp80000000.1", "bad thread id p80000000.1"),                // over Int32
+        ("mp1.,", "bad thread id p1."),
+        ("m" + String(repeating: "1,", count: GdbClient.maximumThreadCount + 1), "more than 65536 threads"),
+        ("x", "thread list must start with m or l"),
+    ])
+    func hostileThreadListsAreRefused(reply: String, expected: String) throws {
+        let (result, stub) = connect(ScriptedStub.handshake() + [.expect("qfThreadInfo"), .reply(reply)])
+        let client = try result.get()
+        let error = #expect(throws: GdbError.self) { try client.threads() }
+        expectMalformed(error, operation: "threads", containing: expected)
+        #expect(stub.finish() == [])
+    }
+
+    @Test func stopReplyWithOutOfRangeNumbersParsesWithoutThem() throws {
+        let (result, stub) = connect(ScriptedStub.handshake() + [
+            .expect("c"), .reply("T05thread:pffffffffffffffffff.1;watch:1ffffffffffffffff;hwbreak:;"),
+            .expect("c"), .reply("Wffffffffffffffff;process:ffffffffffffffffffff"),
+        ])
+        let client = try result.get()
+        let stop = try client.continueAndWait(timeout: 2)
+        #expect(stop.signal == 5 && stop.thread == nil && stop.watchpoint == nil && stop.isBreakpoint)
+        #expect(try client.continueAndWait(timeout: 2).kind == .exited(status: 0xFF))
+        #expect(stub.finish() == [])
+    }
+
     // MARK: m, p and g replies of the wrong length
 
     @Test(arguments: [
