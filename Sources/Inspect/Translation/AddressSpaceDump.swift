@@ -73,9 +73,32 @@ public struct DumpStatistics: Codable, Sendable, Hashable {
     public var problems = 0
     /// Batched reads the walk needed (one per level when nothing was cached underneath).
     public var roundTrips = 0
+    /// A `DumpLimits` cap stopped the walk early (a problem line says which).
+    public var limitReached = false
 
     /// Every table read.
     public var tables: Int { tablesPerLevel.reduce(0, +) }
+}
+
+/// Caps on one address space's dump, so corrupted or hostile tables give a
+/// clear problem line instead of exhausting memory. The defaults are far above
+/// what any real table set in a 128 MiB guest produces.
+public struct DumpLimits: Codable, Sendable, Hashable {
+    /// Most tables walked per space (every distinct table counts once per half).
+    public var tables: Int
+    /// Most blocks and pages recorded per space.
+    public var leaves: Int
+    /// Most problem lines listed per space (the rest are counted in one line).
+    public var problems: Int
+
+    public init(tables: Int = 1 << 16, leaves: Int = 1 << 22, problems: Int = 4096) {
+        self.tables = tables
+        self.leaves = leaves
+        self.problems = problems
+    }
+
+    /// 65,536 tables, 4 Mi leaves, 4,096 problem lines.
+    public static let `default` = DumpLimits()
 }
 
 /// Which runs of a dump to show.
