@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Inspect
 import TestSupport
@@ -108,5 +109,21 @@ import TestSupport
         #expect(dump.problems.count == 11)
         #expect(dump.problems.last?.detail == "1012 more problems not listed (DumpLimits.problems)")
         #expect(dump.statistics.problems == 1022)
+    }
+
+    /// A dump read back from a hostile JSON file (zero sizes, a change missing
+    /// its physical side) filters, diffs and prints without trapping.
+    @Test func aHostileDecodedDumpDoesNotTrap() throws {
+        let dump = try SampleAddressSpace().space.walker().dump()
+        var object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(dump)) as? [String: Any])
+        var runs = try #require(object["runs"] as? [[String: Any]])
+        runs[0]["size"] = 0
+        runs[0]["leafSize"] = 0
+        object["runs"] = runs
+        let hostile = try JSONDecoder().decode(AddressSpaceDump.self, from: JSONSerialization.data(withJSONObject: object))
+        #expect(hostile.runs(matching: DumpFilter()).count == dump.runs.count - 1)   // the empty run covers nothing
+        #expect(!hostile.changes(since: dump).isEmpty)
+        let change = try JSONDecoder().decode(AddressSpaceChange.self, from: Data(#"{"kind":"mapped","virtualStart":4096,"size":4096}"#.utf8))
+        #expect(change.description == "mapped 0x1000+0x1000 -> ? ?")
     }
 }

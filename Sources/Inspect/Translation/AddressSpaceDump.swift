@@ -13,19 +13,20 @@ public struct MappingRun: Codable, Sendable, Hashable {
     public var attributes: MappingAttributes
 
     /// Last VA covered (inclusive: the run may end at the top of the VA space).
-    public var virtualLast: UInt64 { virtualStart &+ (size - 1) }
+    public var virtualLast: UInt64 { virtualStart &+ (size &- 1) }
     /// Last PA covered (inclusive).
-    public var physicalLast: UInt64 { physicalStart &+ (size - 1) }
+    public var physicalLast: UInt64 { physicalStart &+ (size &- 1) }
 
     /// This run cut to `[first, last]`, or nil if they do not overlap.
     func clipped(to first: UInt64, _ last: UInt64) -> MappingRun? {
-        guard virtualStart <= last, virtualLast >= first else { return nil }
+        guard size > 0, virtualStart <= last, virtualLast >= first else { return nil }
         let start = max(virtualStart, first), end = min(virtualLast, last)
         var copy = self
-        copy.physicalStart = physicalStart + (start - virtualStart)
+        // Runs may come from a decoded (untrusted) JSON dump: no arithmetic here may trap.
+        copy.physicalStart = physicalStart &+ (start - virtualStart)
         copy.virtualStart = start
-        copy.size = end - start + 1
-        copy.leafCount = Int((copy.size + leafSize - 1) / leafSize)
+        copy.size = (end - start) &+ 1
+        copy.leafCount = leafSize == 0 ? 0 : Int(clamping: (copy.size &- 1) / leafSize &+ 1)
         return copy
     }
 }
