@@ -24,7 +24,11 @@ let package = Package(
         .target(name: "KernelSupport", dependencies: ["KernelABI"], path: "Sources/KernelSupport"),
         .target(name: "KernelCore", dependencies: ["KernelSupport"], path: "Sources/KernelCore",
                 swiftSettings: [.swiftLanguageMode(.v5)]),
-        .executableTarget(name: "Kernel", dependencies: ["KernelCore", "KernelSupport"], path: "Sources/Kernel",
+        // Kernel part 2: tasks, scheduler, syscalls, exception routing, ELF loading of the
+        // embedded user programs (Sources/UserPrograms, built by scripts/build-kernel.sh).
+        .target(name: "KernelTasks", dependencies: ["KernelCore", "KernelSupport"], path: "Sources/KernelTasks",
+                swiftSettings: [.swiftLanguageMode(.v5)]),
+        .executableTarget(name: "Kernel", dependencies: ["KernelCore", "KernelSupport", "KernelTasks"], path: "Sources/Kernel",
                           exclude: ["kernel.ld"],
                           // main.swift holds an @main type alongside other files.
                           swiftSettings: [.swiftLanguageMode(.v5), .unsafeFlags(["-parse-as-library"])]),

@@ -1,5 +1,6 @@
 import KernelSupport
 import KernelCore
+import KernelTasks
 
 @main
 struct KernelMain {
@@ -20,24 +21,8 @@ func kernelMain() {
     Console.write("\n")
     _ = setUpMemory()
     runMemorySelfTest()
-    Console.write(cString: mm_text_boot_power_off())
-    Console.write("\n")
-    mm_psci_system_off()
-}
-
-/// Every exception lands here (vectors.S). Part 1: nothing is expected, so
-/// name it and power off instead of hanging.
-@_cdecl("mm_exception")
-func mmException(_ kind: UInt64, _ frame: UnsafeMutablePointer<mm_trap_frame>) {
-    Console.write("[PANIC] unexpected exception kind=")
-    Console.writeDecimal(kind)
-    Console.write(" ESR=0x")
-    Console.writeHex(mm_read_esr())
-    Console.write(" ELR=0x")
-    Console.writeHex(frame.pointee.elr)
-    Console.write(" FAR=0x")
-    Console.writeHex(mm_read_far())
-    Console.write("\n")
-    mm_psci_system_off()
+    // Kernel part 2 (KernelTasks): init and the scheduler; init's exit powers off.
+    // Exceptions: KernelTasks' mm_exception (exceptions/ExceptionDispatch.swift).
+    UserSpace.start(commandLine: bootCommandLine.bytes)
 }
 #endif
