@@ -39,7 +39,7 @@ let package = Package(
         .executableTarget(name: "gdbremote-bench", dependencies: ["GdbRemote", "QEMULauncher", "TestSupport"],
                           path: "Sources/gdbremote-bench"),
         .target(name: "Inspect", dependencies: ["GdbRemote", "KernelABI"], path: "Sources/Inspect"),
-        .target(name: "FaultInjection", dependencies: ["GdbRemote", "Inspect", "QEMULauncher"], path: "Sources/FaultInjection"),
+        .target(name: "FaultInjection", dependencies: ["GdbRemote", "Inspect", "QEMULauncher", "MmdbgCore", "KernelABI"], path: "Sources/FaultInjection"),
         .systemLibrary(name: "CReadline", path: "Sources/CReadline"),
         // The REPL's command language, registry and session (no terminal): mmdbg, scenario files and tests use it.
         .target(name: "MmdbgCore", dependencies: ["GdbRemote", "Inspect", "QEMULauncher"], path: "Sources/MmdbgCore"),
@@ -59,7 +59,7 @@ let package = Package(
         .testTarget(name: "GdbRemoteTests", dependencies: ["GdbRemote", "TestSupport"]),
         .testTarget(name: "InspectTests", dependencies: ["Inspect", "TestSupport", "KernelABI", "QEMULauncher", "GdbRemote"]),
         .testTarget(name: "MmdbgTests", dependencies: ["MmdbgCore", "TestSupport", "QEMULauncher", "Inspect"]),
-        .testTarget(name: "FaultInjectionTests", dependencies: ["FaultInjection", "TestSupport"]),
+        .testTarget(name: "FaultInjectionTests", dependencies: ["FaultInjection", "TestSupport", "MmdbgCore", "QEMULauncher", "Inspect"]),
         .testTarget(name: "GdbScriptsTests", dependencies: ["TestSupport", "QEMULauncher", "KernelABI"],
                     exclude: ["Fixtures"]),
     ]

@@ -1,0 +1,143 @@
+import Foundation
+import GdbRemote
+import MmdbgCore
+
+/// Runs the session's target with its faults applied: every stop at a
+/// fault's trigger is handled and the target resumed, until a goal is met.
+/// No real-time sleeps decide anything: goals are guest events (a function
+/// entry, a UART line, power-off); the wall-clock deadline only guards hangs.
+public enum FaultDriver {
+    /// What ends a drive.
+    public struct Goal {
+        /// Stop at the `count`-th entry of this address.
+        public var address: UInt64?
+        public var count = 1
+        /// Stop once the UART transcript matches (checked while running).
+        public var uart: NSRegularExpression?
+        public var timeout: Double
+
+        public init(address: UInt64? = nil, count: Int = 1, uart: NSRegularExpression? = nil, timeout: Double) {
+            self.address = address
+            self.count = count
+            self.uart = uart
+            self.timeout = timeout
+        }
+    }
+
+    public enum Outcome: Equatable {
+        case reachedAddress
+        case uartMatched
+        /// QEMU exited (power-off) or the stub went away.
+        case exited(String)
+        case timedOut
+        /// A stop nobody in the engine asked for (a user breakpoint, a signal).
+        case otherStop(String)
+
+        public var summary: String {
+            switch self {
+            case .reachedAddress: return "reached"
+            case .uartMatched: return "uart matched"
+            case .exited(let why): return "target \(why)"
+            case .timedOut: return "deadline passed"
+            case .otherStop(let why): return "stopped: \(why)"
+            }
+        }
+    }
+
+    /// Drives `session`'s target toward `goal`; returns how it ended and the firings on the way.
+    public static func drive(_ session: Session, goal: Goal, command: String) throws(CommandError) -> (Outcome, [FaultHit]) {
+        let state = FaultSessionState.of(session)
+        if let pattern = goal.uart, matches(pattern, session) { return (.uartMatched, []) }
+        let client = try FaultSessionState.client(session, for: command)
+        let kernel = try FaultSessionState.kernel(session, for: command)
+        let goalPoint = goal.address.map { FaultEngine.StopPoint(kind: .software, address: $0, length: 4) }
+        if let goalPoint { try wrap { () throws(FaultInjectionError) in try state.engine.insert(goalPoint, client: client) } }
+        defer { if let goalPoint, client.state == .stopped { state.engine.release(goalPoint, client: client) } }
+        let deadline = Date().addingTimeInterval(goal.timeout)
+        var reached = 0
+        var fired: [FaultHit] = []
+        while true {
+            session.kernelViews?.targetWillResume()
+            try gdb { () throws(GdbError) in try client.resume() }
+            session.noteResumed()
+            var stop: StopReason?
+            while stop == nil {
+                do throws(GdbError) {
+                    stop = try client.waitForStop(timeout: 0.02)
+                } catch {
+                    guard case .timedOut = error.kind else { throw GdbTarget.translateForFaults(error) }
+                }
+                if stop != nil { break }
+                if let pattern = goal.uart, matches(pattern, session) {
+                    try settle(session, client, reason: "uart matched")
+                    return (.uartMatched, fired)
+                }
+                if Date() >= deadline || session.interruptRequested() {
+                    try settle(session, client, reason: "deadline")
+                    return (.timedOut, fired)
+                }
+            }
+            guard let stop else { continue }
+            if stop.hasExited {
+                let event: StopEvent
+                switch stop.kind {
+                case .exited(let status): event = .exited(Int(status))
+                case .terminated(let signal): event = .terminated(Int(signal))
+                case .signal(let signal): event = .signal(Int(signal))
+                }
+                session.noteGone(event)
+                return (.exited(event.summary), fired)
+            }
+            let pc = try gdb { () throws(GdbError) in try client.readRegister("pc") }
+            let handled = try wrap { () throws(FaultInjectionError) in
+                try state.engine.handleStop(pc: pc, watchAddress: stop.watchpoint?.address, kernel: kernel,
+                                            symbolicate: { session.symbols?.describe($0) })
+            }
+            fired += handled.hits
+            if let address = goal.address, pc == address {
+                reached += 1
+                if reached >= goal.count {
+                    try session.refreshStopState(reason: "reached \(session.symbols?.describe(address) ?? hexString(address))")
+                    return (.reachedAddress, fired)
+                }
+                continue
+            }
+            if handled.isOwnStop { continue }
+            if let pattern = goal.uart, matches(pattern, session) {
+                try session.refreshStopState(reason: "uart matched")
+                return (.uartMatched, fired)
+            }
+            let reason = stop.description
+            try session.refreshStopState(reason: reason)
+            return (.otherStop(reason), fired)
+        }
+    }
+
+    /// Stops the running target and records the stop in the session.
+    private static func settle(_ session: Session, _ client: GdbClient, reason: String) throws(CommandError) {
+        _ = try gdb { () throws(GdbError) in try client.interrupt(timeout: 5) }
+        session.noteStopped(reason: reason)
+        try session.refreshStopState(reason: reason)
+    }
+
+    static func matches(_ pattern: NSRegularExpression, _ session: Session) -> Bool {
+        let text = session.launchedQEMU?.outputText ?? ""
+        return pattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
+
+    private static func gdb<T>(_ body: () throws(GdbError) -> T) throws(CommandError) -> T {
+        do throws(GdbError) { return try body() } catch { throw GdbTarget.translateForFaults(error) }
+    }
+
+    static func wrap<T>(_ body: () throws(FaultInjectionError) -> T) throws(CommandError) -> T {
+        do throws(FaultInjectionError) { return try body() } catch { throw error.commandError }
+    }
+}
+
+extension GdbTarget {
+    /// GdbRemote's error as the command language reports it (a lost connection stays one).
+    static func translateForFaults(_ error: GdbError) -> CommandError {
+        if case .disconnected = error.kind { return .connectionLost(error.description) }
+        return .target(error.description)
+    }
+}
