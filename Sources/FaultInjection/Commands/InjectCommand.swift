@@ -8,9 +8,10 @@ enum InjectCommand {
     static let spec = CommandSpec(
         name: "inject", group: "fault injection",
         summary: "arm a fault: a trigger, a selection and an action (or: inject list|clear [ID]|trace)",
-        usage: "inject SYMBOL|ADDR [--watch write|read|access [--len N]] [selection…] ACTION | inject list | inject clear [ID] | inject trace",
+        usage: "inject SYMBOL|ADDR|now [--watch write|read|access [--len N]] [selection…] ACTION | inject list | inject clear [ID] | inject trace",
         details: """
-        Trigger: the entry of SYMBOL (a breakpoint), or with --watch an access to ADDR (a watchpoint).
+        Trigger: the entry of SYMBOL (a breakpoint), or with --watch an access to ADDR (a watchpoint),
+        or `now`: the action applies once, immediately, to the stopped target.
         Selection (eligible hits are those passing --pid and --caller; the rest count eligible hits):
           --pid P  --caller FUNC  --nth N  --every N  --after N  --max K  --probability P --seed S  --hits 1,4
         Action (one): --return V (x0 = V, pc = x30) | --set REG=V[,REG=V] | --write ADDR=V[:SIZE]
@@ -21,7 +22,7 @@ enum InjectCommand {
         examples: ["inject get_free_page --caller map_table --pid 2 --nth 1 --return 0",
                    "inject map_page --probability 0.3 --seed 7 --return -1",
                    "inject mm_pool+0x38 --watch read --len 8 --max 1 --skip",
-                   "inject sys_brk --pid 2 --nth 2 --pte 2:0x10000000:clear-valid", "inject trace"],
+                   "inject sys_brk --pid 2 --nth 2 --pte 2:0x10000000:clear-valid", "inject now --brk 2=0x10004000", "inject trace"],
         options: [
             OptionSpec("watch", value: "KIND", help: "trigger on a write, read or access of ADDR instead of a function entry"),
             OptionSpec("len", value: "N", help: "bytes watched (default 8)"),
@@ -49,10 +50,19 @@ enum InjectCommand {
         }
         try args.expectCount(1...1)
         let spec = try parse(args, session)
+        if case .now = spec.trigger {
+            let kernel = try FaultSessionState.kernel(session, for: "inject now")
+            let hit = try FaultDriver.wrap { () throws(FaultInjectionError) in
+                try state.engine.applyNow(spec, kernel: kernel, symbolicate: { session.symbols?.describe($0) })
+            }
+            session.invalidateCaches()
+            state.armedSources.append(spec.source)
+            return .message("fault \(hit.fault) applied: \(hit.detail)", json: TraceJSON.hit(hit))
+        }
         let client = try FaultSessionState.client(session, for: "inject")
         var pinned = spec
         if let pins = state.pinnedHits {
-            pinned.selection.exactHits = pins[state.engine.faults.count + 1] ?? []
+            pinned.selection.exactHits = pins[state.engine.nextFaultID] ?? []
         }
         let id = try FaultDriver.wrap { () throws(FaultInjectionError) in
             try state.engine.arm(pinned, client: client, elf: (session.symbols as? ELFSymbolTable)?.elf)
@@ -96,6 +106,14 @@ enum InjectCommand {
 
     static func parse(_ args: CommandArguments, _ session: Session) throws(CommandError) -> FaultSpec {
         let targetText = args.positionals[0].text
+        if targetText == "now" {
+            if args.options["watch"] != nil || args.options["len"] != nil { throw args.usageError("`now` takes no --watch/--len") }
+            let selectionOptions = ["pid", "caller", "nth", "every", "after", "max", "probability", "seed", "hits"]
+            if let given = selectionOptions.first(where: { args.options[$0] != nil }) {
+                throw args.usageError("`now` applies once, at once: --\(given) does not apply")
+            }
+            return FaultSpec(trigger: .now, selection: FaultSelection(), action: try action(args, session), source: sourceLine(args))
+        }
         let address = try session.evaluate(targetText)
         let symbol = session.symbols?.address(of: targetText) != nil ? targetText : nil
         let trigger: FaultTrigger

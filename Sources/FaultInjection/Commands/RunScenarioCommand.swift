@@ -18,7 +18,8 @@ enum RunScenarioCommand {
         let json = JSONValue.object([("scenario", .string(scenario.name)),
                                      ("lines", .array(outcomes.map {
                                          .object([("line", .int(Int64($0.line.number))), ("command", .string($0.line.text)),
-                                                  ("ok", .bool($0.succeeded)), ("output", .string($0.text))]) }))])
+                                                  ("ok", .bool($0.succeeded)), ("output", .string($0.text)),
+                                                  ("seconds", .double($0.seconds))]) }))])
         if let failed = outcomes.last, !failed.succeeded {
             throw .failed("scenario \(scenario.name) failed at line \(failed.line.number) (\(failed.line.text)): \(failed.text)")
         }

@@ -58,26 +58,21 @@ public enum FaultDriver {
         var fired: [FaultHit] = []
         while true {
             session.kernelViews?.targetWillResume()
+            // The client steps over a stop point at the PC before continuing.
             try gdb { () throws(GdbError) in try client.resume() }
             session.noteResumed()
-            var stop: StopReason?
-            while stop == nil {
-                do throws(GdbError) {
-                    stop = try client.waitForStop(timeout: 0.02)
-                } catch {
-                    guard case .timedOut = error.kind else { throw GdbTarget.translateForFaults(error) }
-                }
-                if stop != nil { break }
-                if let pattern = goal.uart, matches(pattern, session) {
-                    try settle(session, client, reason: "uart matched")
-                    return (.uartMatched, fired)
-                }
-                if Date() >= deadline || session.interruptRequested() {
-                    try settle(session, client, reason: "deadline")
-                    return (.timedOut, fired)
-                }
+            let waited = try waitForStop(client, session, goal: goal, deadline: deadline)
+            let stop: StopReason
+            switch waited {
+            case .uartMatched:
+                try settle(session, client, reason: "uart matched")
+                return (.uartMatched, fired)
+            case .deadline:
+                try settle(session, client, reason: "deadline")
+                return (.timedOut, fired)
+            case .stopped(let reason):
+                stop = reason
             }
-            guard let stop else { continue }
             if stop.hasExited {
                 let event: StopEvent
                 switch stop.kind {
@@ -88,6 +83,7 @@ public enum FaultDriver {
                 session.noteGone(event)
                 return (.exited(event.summary), fired)
             }
+            session.noteStopped(reason: stop.description)
             let pc = try gdb { () throws(GdbError) in try client.readRegister("pc") }
             let handled = try wrap { () throws(FaultInjectionError) in
                 try state.engine.handleStop(pc: pc, watchAddress: stop.watchpoint?.address, kernel: kernel,
@@ -113,9 +109,32 @@ public enum FaultDriver {
         }
     }
 
+    enum Wait {
+        case stopped(StopReason)
+        case uartMatched
+        case deadline
+    }
+
+    /// Waits in short slices so the UART goal and the deadline are checked while the guest runs.
+    static func waitForStop(_ client: GdbClient, _ session: Session, goal: Goal, deadline: Date) throws(CommandError) -> Wait {
+        while true {
+            do throws(GdbError) {
+                return .stopped(try client.waitForStop(timeout: 0.02))
+            } catch {
+                guard case .timedOut = error.kind else { throw GdbTarget.translateForFaults(error) }
+            }
+            if let pattern = goal.uart, matches(pattern, session) { return .uartMatched }
+            if Date() >= deadline || session.interruptRequested() { return .deadline }
+        }
+    }
+
     /// Stops the running target and records the stop in the session.
     private static func settle(_ session: Session, _ client: GdbClient, reason: String) throws(CommandError) {
-        _ = try gdb { () throws(GdbError) in try client.interrupt(timeout: 5) }
+        let stop = try gdb { () throws(GdbError) in try client.interrupt(timeout: 5) }
+        if stop.hasExited {
+            session.noteGone(.exited(0))
+            return
+        }
         session.noteStopped(reason: reason)
         try session.refreshStopState(reason: reason)
     }

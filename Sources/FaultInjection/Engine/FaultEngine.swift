@@ -15,6 +15,8 @@ public final class FaultEngine {
         /// Eligible hits so far.
         public fileprivate(set) var hits = 0
         public fileprivate(set) var fired = 0
+        /// The stop point was lifted (the selection can fire no more).
+        public fileprivate(set) var exhausted = false
         fileprivate var generator: SeededGenerator
         /// The caller filter's address range, resolved once at arming.
         fileprivate let callerRange: Range<UInt64>?
@@ -23,6 +25,8 @@ public final class FaultEngine {
     public private(set) var faults: [Armed] = []
     public private(set) var trace: [FaultHit] = []
     private var nextID = 1
+    /// The id the next armed fault gets.
+    public var nextFaultID: Int { nextID }
     /// Stop points the engine inserted, by (kind, address): how many owners each has.
     private var owned: [StopPoint: Int] = [:]
 
@@ -46,6 +50,7 @@ public final class FaultEngine {
             }
             callerRange = symbol.address..<(symbol.address + max(symbol.size, 4))
         }
+        if case .now = spec.trigger { throw .badFile(path: "inject", line: nil, reason: "`now` faults apply at once (applyNow)") }
         try insert(FaultEngine.stopPoint(spec.trigger), client: client)
         let armed = Armed(id: nextID, spec: spec, generator: SeededGenerator(seed: spec.selection.seed), callerRange: callerRange)
         nextID += 1
@@ -57,7 +62,7 @@ public final class FaultEngine {
     public func disarm(id: Int?, client: GdbClient?) {
         let removed = faults.filter { id == nil || $0.id == id }
         faults.removeAll { id == nil || $0.id == id }
-        for fault in removed {
+        for fault in removed where !fault.exhausted {
             if let client { release(FaultEngine.stopPoint(fault.spec.trigger), client: client) }
         }
     }
@@ -67,6 +72,7 @@ public final class FaultEngine {
 
     static func stopPoint(_ trigger: FaultTrigger) -> StopPoint {
         switch trigger {
+        case .now: return StopPoint(kind: .software, address: 0, length: 0)
         case .entry(_, let address): return StopPoint(kind: .software, address: address, length: 4)
         case .watch(let kind, _, let address, let length):
             let gdbKind: BreakpointKind = kind == .write ? .writeWatchpoint : kind == .read ? .readWatchpoint : .accessWatchpoint
@@ -113,6 +119,7 @@ public final class FaultEngine {
         for index in faults.indices {
             let spec = faults[index].spec
             switch spec.trigger {
+            case .now: continue
             case .entry(_, let address): guard address == pc else { continue }
             case .watch(_, _, let address, let length):
                 guard let watchAddress, watchAddress >= address, watchAddress < address + UInt64(length) else { continue }
@@ -126,10 +133,16 @@ public final class FaultEngine {
                 if x30 == nil { x30 = try readRegister("x30", kernel) }
                 guard range.contains(x30!) else { continue }
             }
+            guard !faults[index].exhausted else { continue }
             faults[index].hits += 1
             let hit = faults[index].hits
-            guard spec.selection.fires(hit: hit, fired: faults[index].fired, generator: &faults[index].generator) else { continue }
-            faults[index].fired += 1
+            let fires = spec.selection.fires(hit: hit, fired: faults[index].fired, generator: &faults[index].generator)
+            if fires { faults[index].fired += 1 }
+            if spec.selection.isExhausted(hits: hit, fired: faults[index].fired) {
+                faults[index].exhausted = true
+                release(FaultEngine.stopPoint(spec.trigger), client: kernel.client)
+            }
+            guard fires else { continue }
             if currentPID == nil { currentPID = .some(try kernel.currentPID()) }
             let detail = try apply(spec.action, kernel: kernel)
             let entry = FaultHit(sequence: trace.count + 1, fault: faults[index].id, hit: hit, pid: currentPID!, pc: pc,
@@ -138,6 +151,24 @@ public final class FaultEngine {
             fired.append(entry)
         }
         return (isOwnStop, fired)
+    }
+
+    /// Applies `action` at once (the `now` trigger) and records it as fault `id`'s only hit.
+    public func applyNow(_ spec: FaultSpec, kernel: KernelAccess, symbolicate: (UInt64) -> String?) throws(FaultInjectionError) -> FaultHit {
+        let pid = try kernel.currentPID()
+        let pc = try readRegister("pc", kernel)
+        let detail = try apply(spec.action, kernel: kernel)
+        let id = nextID
+        nextID += 1
+        var armed = Armed(id: id, spec: spec, generator: SeededGenerator(seed: 0), callerRange: nil)
+        armed.hits = 1
+        armed.fired = 1
+        armed.exhausted = true
+        faults.append(armed)
+        let entry = FaultHit(sequence: trace.count + 1, fault: id, hit: 1, pid: pid, pc: pc, location: symbolicate(pc),
+                             action: spec.action.description, detail: detail)
+        trace.append(entry)
+        return entry
     }
 
     /// Performs `action` on the stopped target; returns what changed.

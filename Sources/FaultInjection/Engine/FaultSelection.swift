@@ -39,6 +39,16 @@ public struct FaultSelection: Equatable, Sendable, Codable {
         return decision
     }
 
+    /// True once no later hit can fire (past `nth`, or `atMost` firings):
+    /// the engine then lifts the stop point so the run stops no more there.
+    /// Judged on the original counters, so a replay pinned with `exactHits`
+    /// lifts it at the same hit as the recorded run did.
+    public func isExhausted(hits: Int, fired: Int) -> Bool {
+        if let nth, hits >= nth { return true }
+        if let atMost, fired >= atMost { return true }
+        return false
+    }
+
     /// `pid 2, caller map_table, nth 3`.
     public var description: String {
         var parts: [String] = []
