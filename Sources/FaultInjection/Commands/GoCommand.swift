@@ -5,10 +5,11 @@ enum GoCommand {
     static let spec = CommandSpec(
         name: "go", group: "fault injection",
         summary: "continue with armed faults applied, until SYMBOL is entered, a breakpoint, exit or the deadline",
-        usage: "go [SYMBOL|ADDR | --finish] [--count N] [--timeout SECONDS]",
+        usage: "go [SYMBOL|ADDR | --finish | --fired N] [--count N] [--timeout SECONDS]",
         details: "Stops at fault triggers are handled (the fault fires or not) and the target resumed at once.\nWith SYMBOL the target stops at its Nth entry (--count, default 1).",
         examples: ["go", "go reap_task", "go exit_process --count 2 --timeout 10"],
         options: [OptionSpec("count", value: "N", help: "stop at the Nth entry (default 1)"),
+                  OptionSpec("fired", value: "N", help: "run until N faults have fired in this session (stopped where the Nth fired)"),
                   OptionSpec("finish", help: "run until the current function returns (stopped at its entry: x30)"),
                   OptionSpec("timeout", value: "SECONDS", help: "interrupt after this long (default 30)")],
         completions: [.symbol]
@@ -25,8 +26,14 @@ enum GoCommand {
         }
         let count = try ValueParsing.count(args.options["count"], option: "count", args) ?? 1
         let timeout = try seconds(args, "timeout", default: session.runTimeout)
-        let (outcome, fired) = try FaultDriver.drive(session, goal: FaultDriver.Goal(address: address, count: count, timeout: timeout),
+        let firings = try ValueParsing.count(args.options["fired"], option: "fired", args)
+        if firings != nil, address != nil { throw args.usageError("--fired is a goal of its own: no SYMBOL or --finish with it") }
+        let (outcome, fired) = try FaultDriver.drive(session, goal: FaultDriver.Goal(address: address, count: count, firings: firings,
+                                                                                      timeout: timeout),
                                                      command: "go")
+        if firings != nil, outcome != .fired {
+            throw .failed("go: \(firings!) firing(s) not reached (\(outcome.summary)); \(FaultSessionState.of(session).engine.trace.count) so far")
+        }
         if address != nil, outcome != .reachedAddress {
             throw .failed("go: \(args.positionals.first?.text ?? "the return") not reached (\(outcome.summary)); \(fired.count) fault(s) fired")
         }

@@ -14,12 +14,16 @@ public enum FaultDriver {
         public var count = 1
         /// Stop once the UART transcript matches (checked while running).
         public var uart: NSRegularExpression?
+        /// Stop once the engine's trace holds this many firings.
+        public var firings: Int?
         public var timeout: Double
 
-        public init(address: UInt64? = nil, count: Int = 1, uart: NSRegularExpression? = nil, timeout: Double) {
+        public init(address: UInt64? = nil, count: Int = 1, uart: NSRegularExpression? = nil, firings: Int? = nil,
+                    timeout: Double) {
             self.address = address
             self.count = count
             self.uart = uart
+            self.firings = firings
             self.timeout = timeout
         }
     }
@@ -27,6 +31,7 @@ public enum FaultDriver {
     public enum Outcome: Equatable {
         case reachedAddress
         case uartMatched
+        case fired
         /// QEMU exited (power-off) or the stub went away.
         case exited(String)
         case timedOut
@@ -37,6 +42,7 @@ public enum FaultDriver {
             switch self {
             case .reachedAddress: return "reached"
             case .uartMatched: return "uart matched"
+            case .fired: return "fault fired"
             case .exited(let why): return "target \(why)"
             case .timedOut: return "deadline passed"
             case .otherStop(let why): return "stopped: \(why)"
@@ -48,6 +54,7 @@ public enum FaultDriver {
     public static func drive(_ session: Session, goal: Goal, command: String) throws(CommandError) -> (Outcome, [FaultHit]) {
         let state = FaultSessionState.of(session)
         if let pattern = goal.uart, matches(pattern, session) { return (.uartMatched, []) }
+        if let firings = goal.firings, state.engine.trace.count >= firings { return (.fired, []) }
         let client = try FaultSessionState.client(session, for: command)
         let kernel = try FaultSessionState.kernel(session, for: command)
         let goalPoint = goal.address.map { FaultEngine.StopPoint(kind: .software, address: $0, length: 4) }
@@ -90,6 +97,10 @@ public enum FaultDriver {
                                             symbolicate: { session.symbols?.describe($0) })
             }
             fired += handled.hits
+            if let firings = goal.firings, state.engine.trace.count >= firings {
+                try session.refreshStopState(reason: "fault fired")
+                return (.fired, fired)
+            }
             if let address = goal.address, pc == address {
                 reached += 1
                 if reached >= goal.count {
