@@ -66,7 +66,7 @@ public enum RunReport {
     }
 
     /// XML text/attribute escaping; control characters (not allowed in XML 1.0) become U+FFFD.
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
             switch scalar {

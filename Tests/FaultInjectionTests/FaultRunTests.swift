@@ -1,0 +1,88 @@
+import FaultInjection
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Inspect
+import QEMULauncher
+import Testing
+import TestSupport
+
+/// The scenario library, determinism, replay and the mutation check, all
+/// against the real kernel under the real QEMU. Serialized: each test
+/// already runs two QEMUs at once (the 2-core budget).
+@Suite("Fault injection under QEMU: library, determinism, replay, mutants", .serialized)
+struct FaultRunTests {
+    @Test func theWholeScenarioLibraryPassesOnTheRealKernel() throws {
+        let kernel = try Tools.kernelImage()
+        let scenarios = try ScenarioFixtures.libraryPaths().map { try Scenario(contentsOf: $0) }
+        #expect(scenarios.count >= 15)
+        let results = ScenarioRunner(kernel: kernel).run(scenarios, parallelism: 2)
+        for result in results where !result.passed {
+            Issue.record("\(result.scenario.name): \(result.failure ?? "?")\n\(RunReport.table([result]))")
+        }
+        #expect(RunReport.exitStatus(results) == 0)
+        // Every scenario that injects recorded its firings, with task and PC.
+        let injecting = results.filter { $0.scenario.lines.contains { $0.text.hasPrefix("inject ") } }
+        for result in injecting {
+            #expect(!result.trace.hits.isEmpty, "\(result.scenario.name) fired nothing")
+            #expect(result.trace.hits.allSatisfy { $0.pc >= 0xFFFF_0000_0000_0000 })
+        }
+        // The reports are well formed and agree with the results.
+        let junit = RunReport.junit(results)
+        let document = try XMLDocument(xmlString: junit)
+        #expect(try document.nodes(forXPath: "/testsuite/testcase").count == results.count)
+        #expect(try document.nodes(forXPath: "/testsuite/testcase/failure").isEmpty)
+        let json = RunReport.json(results).serialized()
+        #expect(json.contains("\"failed\":0"))
+    }
+
+    @Test func fiveRunsWithTheSameSeedGiveIdenticalTranscriptsAndTheTraceReplays() throws {
+        let kernel = try Tools.kernelImage()
+        let scenario = try ScenarioFixtures.scenario("fork-oom")  // seeded probability
+        let runner = ScenarioRunner(kernel: kernel)
+        let results = runner.run(Array(repeating: scenario, count: 5), parallelism: 2)
+        let first = results[0]
+        #expect(first.passed, "\(first.failure ?? "")")
+        #expect(first.trace.transcript.contains("[BOOT] power off"))
+        #expect(!first.trace.hits.isEmpty)
+        for result in results.dropFirst() {
+            #expect(TranscriptDifference(expected: first.trace.transcript, actual: result.trace.transcript) == nil)
+            #expect(result.trace.hits.map(\.hit) == first.trace.hits.map(\.hit))
+        }
+
+        // The trace survives a file round trip and replays byte for byte.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fork-oom-\(UUID().uuidString).trace.json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try first.trace.write(to: path)
+        let loaded = try FaultTrace.read(from: path)
+        #expect(loaded == first.trace)
+        let replay = try TraceReplay(kernel: kernel).replay(loaded)
+        #expect(replay.identical, "\(replay.firstDifference?.description ?? "")")
+        #expect(replay.result.trace.hits.map(\.hit) == first.trace.hits.map(\.hit))
+
+        // Another image is refused, naming both identities.
+        var foreign = loaded
+        foreign.image = "fnv1a64:0000000000000000"
+        #expect(throws: FaultInjectionError.imageMismatch(expected: "fnv1a64:0000000000000000",
+                                                          actual: try ImageIdentity.of(path: kernel))) {
+            _ = try TraceReplay(kernel: kernel).replay(foreign)
+        }
+    }
+
+    @Test func theLibraryCatchesReintroducedKernelBugs() throws {
+        _ = try Tools.kernelImage()
+        let noRollback = try ScenarioFixtures.buildMutant("MUTANT_NO_ROLLBACK")
+        let rollbackScenarios = try ["oom-pud", "oom-pmd", "oom-pte"].map(ScenarioFixtures.scenario)
+        let rollbackResults = ScenarioRunner(kernel: noRollback).run(rollbackScenarios, parallelism: 2)
+        for result in rollbackResults {
+            #expect(!result.passed, "\(result.scenario.name) passed on MUTANT_NO_ROLLBACK")
+            #expect(result.failure?.contains("expect free-pages baseline") == true, "\(result.failure ?? "")")
+        }
+
+        let noPTEClear = try ScenarioFixtures.buildMutant("MUTANT_NO_PTE_CLEAR")
+        let brk = ScenarioRunner(kernel: noPTEClear).run(try ScenarioFixtures.scenario("brk-shrink-regrow"))
+        #expect(!brk.passed)
+        #expect(brk.failure?.contains("expect check clean") == true, "\(brk.failure ?? "")")
+    }
+}
