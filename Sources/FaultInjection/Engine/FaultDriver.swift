@@ -91,7 +91,15 @@ public enum FaultDriver {
                 return (.exited(event.summary), fired)
             }
             session.noteStopped(reason: stop.description)
-            let pc = try gdb { () throws(GdbError) in try client.readRegister("pc") }
+            let pc: UInt64
+            do throws(GdbError) { pc = try client.readRegister("pc") } catch {
+                // Powered off right after this stop: report the exit, not a register error.
+                guard client.state == .stopped else {
+                    session.noteGone(.exited(0))
+                    return (.exited("exited"), fired)
+                }
+                throw GdbTarget.translateForFaults(error)
+            }
             let handled = try wrap { () throws(FaultInjectionError) in
                 try state.engine.handleStop(pc: pc, watchAddress: stop.watchpoint?.address, kernel: kernel,
                                             symbolicate: { session.symbols?.describe($0) })
@@ -141,13 +149,18 @@ public enum FaultDriver {
 
     /// Stops the running target and records the stop in the session.
     private static func settle(_ session: Session, _ client: GdbClient, reason: String) throws(CommandError) {
-        let stop = try gdb { () throws(GdbError) in try client.interrupt(timeout: 5) }
-        if stop.hasExited {
-            session.noteGone(.exited(0))
+        // The guest may power off between the match and the interrupt (the
+        // kernel's last lines come right before it): then it is simply gone.
+        let stop = try? client.interrupt(timeout: 5)
+        guard let stop, !stop.hasExited, client.state == .stopped else {
+            if client.state != .stopped { session.noteGone(.exited(0)) }
             return
         }
         session.noteStopped(reason: reason)
-        try session.refreshStopState(reason: reason)
+        do throws(CommandError) { try session.refreshStopState(reason: reason) } catch {
+            guard client.state != .stopped else { throw error }
+            session.noteGone(.exited(0))
+        }
     }
 
     static func matches(_ pattern: NSRegularExpression, _ session: Session) -> Bool {
