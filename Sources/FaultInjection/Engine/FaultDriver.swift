@@ -65,10 +65,14 @@ public enum FaultDriver {
         var fired: [FaultHit] = []
         while true {
             session.kernelViews?.targetWillResume()
-            // The client steps over a stop point at the PC before continuing.
-            try gdb { () throws(GdbError) in try client.resume() }
-            session.noteResumed()
-            let waited = try waitForStop(client, session, goal: goal, deadline: deadline)
+            let waited: Wait
+            if let early = try gdb({ () throws(GdbError) in try DisplacedStep.stepOver(client) }) {
+                waited = .stopped(early)
+            } else {
+                try gdb { () throws(GdbError) in try client.resume() }
+                session.noteResumed()
+                waited = try waitForStop(client, session, goal: goal, deadline: deadline)
+            }
             let stop: StopReason
             switch waited {
             case .uartMatched:

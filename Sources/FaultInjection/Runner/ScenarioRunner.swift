@@ -45,9 +45,10 @@ public struct ScenarioRunner: Sendable {
         configuration.gdb = .tcpFreePort
         configuration.stoppedAtEntry = true
         // Not `icountShift` (which adds sleep=off): under sleep=off QEMU 7.2's
-        // gdbstub barely advances the guest (a single step or a short continue
-        // gets no reply for seconds). sleep=on only lets idle time pass in real
-        // time; the kernel's transcript stays identical run to run (tested).
+        // gdbstub stops advancing the guest once it has been stopped and
+        // resumed (breakpoint hits never come). sleep=on lets only idle time
+        // pass in real time; with stop points stepped over by DisplacedStep
+        // (not QEMU's single-step) transcripts are identical run to run (tested).
         configuration.extraArguments = ["-icount", "shift=\(scenario.icountShift),align=off,sleep=on"]
         configuration.append = scenario.append
         let qemu: QEMUInstance
