@@ -37,11 +37,15 @@ struct FaultRunTests {
         #expect(json.contains("\"failed\":0"))
     }
 
+    /// fork-oom fires with a seeded probability. One run at a time: QEMU 7.2
+    /// under `-icount …,sleep=on` lets the vCPU's stop/start latency leak into
+    /// guest time, so a heavily loaded host can shift a timer tick (see README).
     @Test func fiveRunsWithTheSameSeedGiveIdenticalTranscriptsAndTheTraceReplays() throws {
+        let name = "fork-oom"
         let kernel = try Tools.kernelImage()
-        let scenario = try ScenarioFixtures.scenario("fork-oom")  // seeded probability
+        let scenario = try ScenarioFixtures.scenario(name)
         let runner = ScenarioRunner(kernel: kernel)
-        let results = runner.run(Array(repeating: scenario, count: 5), parallelism: 2)
+        let results = runner.run(Array(repeating: scenario, count: 5), parallelism: 1)
         let first = results[0]
         #expect(first.passed, "\(first.failure ?? "")")
         #expect(first.trace.transcript.contains("[BOOT] power off"))
@@ -52,7 +56,7 @@ struct FaultRunTests {
         }
 
         // The trace survives a file round trip and replays byte for byte.
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fork-oom-\(UUID().uuidString).trace.json").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString).trace.json").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try first.trace.write(to: path)
         let loaded = try FaultTrace.read(from: path)
@@ -83,6 +87,8 @@ struct FaultRunTests {
         let noPTEClear = try ScenarioFixtures.buildMutant("MUTANT_NO_PTE_CLEAR")
         let brk = ScenarioRunner(kernel: noPTEClear).run(try ScenarioFixtures.scenario("brk-shrink-regrow"))
         #expect(!brk.passed)
-        #expect(brk.failure?.contains("expect check clean") == true, "\(brk.failure ?? "")")
+        // The stale PTE shows in the kernel's own self-test line and in `check`; either stops the scenario.
+        let caught = ["expect absent 'self-test FAILED'", "expect check clean"].contains { brk.failure?.contains($0) == true }
+        #expect(caught, "\(brk.failure ?? "")")
     }
 }
