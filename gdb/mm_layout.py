@@ -99,20 +99,28 @@ def compare_with_kernel():
     return True, mismatches
 
 
-_checked = {"done": False}
+# Kernels already checked (by symbol file), so each is checked once, and a newly
+# loaded kernel is checked again.
+_checked = set()
+
+
+def _kernel_key():
+    return gdb.current_progspace().filename
 
 
 def ensure_compatible():
-    """Refuses to decode a kernel built from a different kernel_abi.h (checked once per session)."""
-    if _checked["done"]:
+    """Refuses to decode a kernel built from a different kernel_abi.h."""
+    key = _kernel_key()
+    if key in _checked:
         return
+    mm_target.symbol_address("mm_tasks")   # no symbols loaded: say so before anything else
     present, mismatches = compare_with_kernel()
     if mismatches:
         raise gdb.GdbError("kernel layout differs from gdb/mmdbg_layout.py (rerun scripts/gen-gdb-layout "
                            "or rebuild the kernel): " + "; ".join(mismatches))
     if not present:
         gdb.write("warning: the kernel exports no mm_layout record; trusting gdb/mmdbg_layout.py\n", gdb.STDERR)
-    _checked["done"] = True
+    _checked.add(key)
 
 
 class LayoutCommand(gdb.Command):
@@ -139,7 +147,7 @@ they disagree."""
         if mismatches:
             raise gdb.GdbError("layout mismatch: " + "; ".join(mismatches))
         gdb.write("mm-layout: kernel and gdb/mmdbg_layout.py agree (version %d)\n" % L.MM_LAYOUT_VERSION)
-        _checked["done"] = True
+        _checked.add(_kernel_key())
 
 
 def register_commands():

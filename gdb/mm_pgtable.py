@@ -88,7 +88,8 @@ Usage: mm-vtop VA [PID]
 VA is a number or gdb expression. Without PID, bit 55 of VA picks the CPU's
 TTBR1_EL1 (kernel) or TTBR0_EL1 (user) tables; with PID, a user VA is
 translated through that task's own mm.pgd, so tasks that are not running can
-be inspected. The last line is `PA 0x...`."""
+be inspected (kernel VAs always go through TTBR1_EL1). The last line is
+`PA 0x...`; an unmapped VA prints the walk and fails."""
 
     def __init__(self):
         super().__init__("mm-vtop", gdb.COMMAND_DATA)

@@ -46,6 +46,7 @@ def symbol_address(name):
 
 def register(name):
     """A register of the selected frame's CPU by NAME (QEMU numbers system registers in hash order)."""
+    inferior()
     try:
         return int(gdb.selected_frame().read_register(name)) & (2**64 - 1)
     except (gdb.error, ValueError) as error:

@@ -99,7 +99,7 @@ class TaskCommand(gdb.Command):
 Usage: mm-task PID
 
 Prints the task's identity and scheduling fields, the callee-saved context
-of its last switch, its mm (pgd, brk, every table page in kernel_pages and
+of its last switch, the EL0 registers saved in its trap frame, its mm (pgd, brk, every table page in kernel_pages and
 every user page in user_pages as `uva -> pa flags`)."""
 
     def __init__(self):
@@ -117,6 +117,11 @@ every user page in user_pages as `uva -> pa flags`)."""
         write("  state %s  parent %d  exit_code %d  counter %d  wake_tick %d\n"
               % (state_name(view.state), view.parent_pid, view.exit_code, view.counter, view.wake_tick))
         write("  kernel_stack 0x%x  trap_frame 0x%x\n" % (view.kernel_stack, view.trap_frame))
+        if view.trap_frame:
+            frame = mm_layout.View("mm_trap_frame", mm_target.read_kernel(
+                view.trap_frame, mm_layout.sizeof("mm_trap_frame"), "trap frame"))
+            write("  trap frame (EL0): elr 0x%x sp_el0 0x%x spsr 0x%x x0 0x%x x30 0x%x\n"
+                  % (frame.elr, frame.sp_el0, frame.spsr, frame.x[0], frame.x[30]))
         context = view.context
         write("  context: pc 0x%x sp 0x%x fp 0x%x\n" % (context.pc, context.sp, context.fp))
         write("           " + " ".join("x%d=0x%x" % (n, getattr(context, "x%d" % n)) for n in range(19, 29)) + "\n")

@@ -20,11 +20,13 @@ def boot_once(append):
         cmd += ["-append", append]
     start = time.monotonic()
     qemu = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    summary_at, lines = None, []
+    summary_at, init_at, lines = None, None, []
     try:
         for raw in qemu.stdout:
             line = raw.decode(errors="replace").rstrip("\r\n")
             lines.append(line)
+            if init_at is None and line.startswith("[TASK] init:"):
+                init_at = time.monotonic() - start
             if summary_at is None and line.startswith("[INIT] summary:"):
                 summary_at = time.monotonic() - start
             if time.monotonic() - start > DEADLINE_S:
@@ -37,7 +39,7 @@ def boot_once(append):
             qemu.wait()
     if summary_at is None:
         sys.exit("no [INIT] summary within %ss; output:\n%s" % (DEADLINE_S, "\n".join(lines[-20:])))
-    return summary_at, total, lines
+    return summary_at, total, lines, summary_at - (init_at or 0.0)
 
 
 def main():
@@ -55,6 +57,8 @@ def main():
     print("QEMU start -> [INIT] summary: median %.3f s (min %.3f, max %.3f, %d runs)"
           % (statistics.median(to_summary), min(to_summary), max(to_summary), runs))
     print("QEMU start -> exit (power off): median %.3f s" % statistics.median(to_exit))
+    print("init loaded -> [INIT] summary (scenarios only): median %.3f s"
+          % statistics.median([r[3] for r in results]))
     print("scenarios: %d run, %d ok" % (len(tests), sum(1 for t in tests if t.endswith(" ok"))))
     print("kernel image %s: %d bytes" % (os.path.relpath(KERNEL, ROOT), os.path.getsize(KERNEL)))
     user = os.path.join(os.path.dirname(KERNEL), "user", "Init.elf")

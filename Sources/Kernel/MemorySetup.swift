@@ -18,10 +18,14 @@ struct BootMemory {
 func setUpMemory() -> BootMemory {
     let hardware = readDeviceTree()
     bootCommandLine = hardware.commandLine
-    initializePagePool(hardware)
+    mm_psci_use_smc = hardware.psci == .smc ? 1 : 0
+    let ramEnd = hardware.ramBase + hardware.ramSize
+    let poolStart = initializePagePool(hardware)
     let granule: LinearMapGranule = hardware.commandLine.has("linear", equalTo: "pages") ? .pages : .blocks
     let tables = buildKernelTables(hardware, granule)
     switchKernelTables(to: tables)
+    if ramEnd > bootLinearMapEndPA { mm_pool_grow((ramEnd - bootLinearMapEndPA) >> Paging.pageShift) }
+    printPagePool(from: poolStart)
     checkLinearMap(hardware, tables, granule)
     Console.write(cString: mm_text_boot_free_pages())
     Console.writeDecimal(mm_pool.free_pages)
@@ -54,16 +58,26 @@ private func readDeviceTree() -> BootHardwareInfo {
     return info
 }
 
+/// boot.S's TTBR1 boot blocks reach PA 0 .. 2 GiB: RAM above that is not
+/// mapped until the kernel's own tables are installed.
+private let bootLinearMapEndPA: UInt64 = 0x8000_0000
+
 /// The pool: every page from the end of the kernel image (and of the DTB,
-/// if QEMU put it above the image) to the end of RAM.
-private func initializePagePool(_ hardware: BootHardwareInfo) {
+/// if QEMU put it above the image) to the end of RAM, or for now to the
+/// end of the boot map; setUpMemory grows it once the full map is live.
+/// Returns the pool's first PA.
+private func initializePagePool(_ hardware: BootHardwareInfo) -> UInt64 {
     var start = roundUpToPage(kvaToPa(mm_kernel_end_va()))
-    let end = hardware.ramBase + hardware.ramSize
+    let end = min(hardware.ramBase + hardware.ramSize, bootLinearMapEndPA)
     if let dtb = deviceTree(at: mm_boot_dtb), mm_boot_dtb >= start && mm_boot_dtb < end {
         start = roundUpToPage(mm_boot_dtb + UInt64(dtb.blob.count))
     }
     guard start < end else { kernelPanic("no RAM left above the kernel image") }
     mm_pool_init(start, (end - start) >> Paging.pageShift)
+    return start
+}
+
+private func printPagePool(from start: UInt64) {
     Console.write(cString: mm_text_boot_page_pool())
     Console.writeDecimal(mm_pool.page_count)
     Console.write(" pages at 0x")

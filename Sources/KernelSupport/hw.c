@@ -16,9 +16,12 @@ void mm_uart_putc(uint8_t c) {
     UART_DR = c;
 }
 
+uint64_t mm_psci_use_smc;
+
 void mm_psci_system_off(void) {
     register uint64_t x0 __asm__("x0") = 0x84000008ULL; /* PSCI SYSTEM_OFF */
-    __asm__ volatile("hvc #0" : "+r"(x0) :: "memory");
+    if (mm_psci_use_smc) __asm__ volatile("smc #0" : "+r"(x0) :: "memory");
+    else __asm__ volatile("hvc #0" : "+r"(x0) :: "memory");
     mm_halt();
 }
 
@@ -59,6 +62,7 @@ void mm_halt(void) { for (;;) __asm__ volatile("wfi"); }
 uint64_t mm_kernel_start_va(void) { return 0; }
 uint64_t mm_kernel_end_va(void) { return 0; }
 void mm_uart_putc(uint8_t c) { (void)c; }
+uint64_t mm_psci_use_smc;
 void mm_psci_system_off(void) { __builtin_trap(); }
 uint64_t mm_read_sctlr(void) { return 0; }
 uint64_t mm_read_ttbr0(void) { return 0; }

@@ -9,12 +9,14 @@ public final class QEMUGdbSession {
     public let qemu: QEMUInstance
     public let client: GdbClient
 
-    /// Boots `kernel` (default: the tiny guest) stopped, and connects.
-    public init(kernel: String? = nil, smp: Int = 1, unixSocket: Bool = false, timeout: Double = 5) throws {
+    /// Boots `kernel` (default: the tiny guest) stopped at its first instruction
+    /// (or running, with `startStopped: false`), and connects.
+    public init(kernel: String? = nil, smp: Int = 1, unixSocket: Bool = false, startStopped: Bool = true,
+                timeout: Double = 5) throws {
         _ = try Tools.require("qemu-system-aarch64", package: "qemu-system-arm")
         var configuration = QEMUConfiguration(kernel: try kernel ?? TinyGuest.image())
         configuration.smp = smp
-        configuration.stoppedAtEntry = true
+        configuration.stoppedAtEntry = startStopped
         let socketDirectory = unixSocket ? FileManager.default.temporaryDirectory.appendingPathComponent("mmdbg-gdb-\(UUID().uuidString.prefix(8))") : nil
         if let socketDirectory {
             try FileManager.default.createDirectory(at: socketDirectory, withIntermediateDirectories: true)

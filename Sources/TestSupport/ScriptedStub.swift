@@ -43,9 +43,11 @@ public final class ScriptedStub: @unchecked Sendable {
         self.script = script
     }
 
-    /// The steps a `GdbClient` handshake needs: qSupported (with `features`) and `vCont?`.
+    /// The steps a `GdbClient` handshake needs: qSupported (with `features`), `vCont?`
+    /// and the QEMU probe (answered as a non-QEMU stub would: empty).
     public static func handshake(features: String = "PacketSize=1000;vContSupported+") -> [Step] {
-        [.expectPrefix("qSupported"), .reply(features), .expect("vCont?"), .reply("vCont;c;C;s;S")]
+        [.expectPrefix("qSupported"), .reply(features), .expect("vCont?"), .reply("vCont;c;C;s;S"),
+         .expect("qqemu.Supported"), .reply("")]
     }
 
     /// Starts playing the script on a background thread.

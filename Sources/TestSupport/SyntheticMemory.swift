@@ -93,6 +93,11 @@ public final class SyntheticMemory: WritableMemorySource {
         store((0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) }, at: address)
     }
 
+    /// Every 4 KiB chunk written so far, by address (to copy synthetic tables into a real guest).
+    public var storedChunks: [(address: UInt64, bytes: [UInt8])] {
+        chunks.keys.sorted().map { ($0 << Self.chunkShift, chunks[$0]!) }
+    }
+
     /// Reads a little-endian 64-bit word.
     public func load64(at address: UInt64) -> UInt64 {
         bytes(at: address, count: 8).littleEndianUInt64(at: 0)

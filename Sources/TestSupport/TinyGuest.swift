@@ -10,6 +10,7 @@ import QEMULauncher
 ///            b loop
 ///
 /// x9 holds the CPU index. The MMU stays off, so virtual = physical.
+/// `powerOff` is reached only when a test sets the PC there.
 public enum TinyGuest {
     public static let entry: UInt64 = 0x4008_0000
     public static let loop: UInt64 = 0x4008_0100
@@ -19,6 +20,8 @@ public enum TinyGuest {
     public static let watchedLoad: UInt64 = 0x4008_010C
     /// The `str` to the watched variable.
     public static let watchedStore: UInt64 = 0x4008_0114
+    /// Powers the machine off through PSCI (set the PC here and continue: QEMU exits).
+    public static let powerOff: UInt64 = 0x4008_0200
     public static let counter: UInt64 = 0x4008_1000
     public static let watched: UInt64 = 0x4008_1008
 
@@ -50,6 +53,12 @@ public enum TinyGuest {
         add x4, x4, #1
         str x4, [x3]
         b loop
+        .org 0x200
+    poweroff:
+        movz x0, #0x0008            // PSCI SYSTEM_OFF (0x84000008)
+        movk x0, #0x8400, lsl #16
+        hvc #0
+        b poweroff
         .org 0x1000
     counter: .quad 0
     watched: .quad 0
@@ -58,21 +67,29 @@ public enum TinyGuest {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var built: String?
 
-    /// Builds the guest once per process and returns the ELF path; fails with an install hint.
+    /// Builds the guest (once per source version, shared by test processes) and
+    /// returns the ELF path; fails with an install hint.
     public static func image() throws -> String {
         lock.lock()
         defer { lock.unlock() }
         if let built { return built }
-        let clang = try QEMUInstance.findExecutable("/opt/swift/usr/bin/clang") ?? Tools.require("clang", package: "clang lld")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mmdbg-tinyguest-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let sourcePath = dir.appendingPathComponent("guest.S").path
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a of the source: a new guest gets a new directory
+        for byte in source.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mmdbg-tinyguest-\(String(hash, radix: 16))")
         let elfPath = dir.appendingPathComponent("guest.elf").path
+        if FileManager.default.fileExists(atPath: elfPath) { built = elfPath; return elfPath }
+        let clang = try QEMUInstance.findExecutable("/opt/swift/usr/bin/clang") ?? Tools.require("clang", package: "clang lld")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        // Build under a private name and rename: parallel test processes never see half a file.
+        let unique = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let sourcePath = dir.appendingPathComponent("guest-\(unique).S").path
+        let temporaryElf = dir.appendingPathComponent("guest-\(unique).elf").path
+        defer { try? FileManager.default.removeItem(atPath: sourcePath) }
         try source.write(toFile: sourcePath, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: clang)
         process.arguments = ["--target=aarch64-none-elf", "-nostdlib", "-fuse-ld=lld", "-Wl,-N", "-Wl,-Ttext=0x40080000",
-                             "-Wl,-e,_start", "-o", elfPath, sourcePath]
+                             "-Wl,-e,_start", "-o", temporaryElf, sourcePath]
         let pipe = Pipe()
         process.standardError = pipe
         process.standardOutput = pipe
@@ -82,6 +99,7 @@ public enum TinyGuest {
         guard process.terminationStatus == 0 else {
             throw Tools.Missing(description: "building the tiny guest with \(clang) failed (needs clang and ld.lld): \(output)")
         }
+        if rename(temporaryElf, elfPath) != 0 { try? FileManager.default.removeItem(atPath: temporaryElf) }
         built = elfPath
         return elfPath
     }

@@ -31,6 +31,18 @@ struct MockStubTests {
         #expect(stub.finish() == [])
     }
 
+    @Test func longReadsRefillTheWindowAndKeepEveryReplyInPlace() throws {
+        // 40 one-byte chunks through a window of 4: the window is refilled many times.
+        let script = (0..<40).flatMap { i -> [ScriptedStub.Step] in
+            [.expect("m\(String(0x500 + i, radix: 16)),1"), .reply(Hex.encode([UInt8(i)]))]
+        }
+        let (client, stub) = try connect(script)
+        client.memoryReadChunkSize = 1
+        client.pipelineWindow = 4
+        #expect(try client.readMemory(at: 0x500, count: 40) == Array(0..<40))
+        #expect(stub.finish() == [])
+    }
+
     @Test func batchReadOfManyRangesIsOneExchange() throws {
         let (client, stub) = try connect([.expect("m100,2"), .expect("m200,1"), .expect("m300,3"),
                                           .reply("0102"), .reply("E14"), .reply("070809")])
@@ -58,7 +70,7 @@ struct MockStubTests {
         let start = Date()
         let error = #expect(throws: GdbError.self) { try client.readMemory(at: 0x1000, count: 2) }
         #expect(error?.kind == .retryLimitExceeded(attempts: 5))
-        #expect(Date().timeIntervalSince(start) < 2)
+        #expect(Date().timeIntervalSince(start) < 2.5)
         #expect(client.state == .closed)
         #expect(stub.finish() == [])
     }
@@ -83,7 +95,7 @@ struct MockStubTests {
         let start = Date()
         let error = #expect(throws: GdbError.self) { try client.readMemory(at: 0, count: 4) }
         #expect(error?.kind == .timedOut(seconds: 0.3))
-        #expect(Date().timeIntervalSince(start) < 1.0)
+        #expect(Date().timeIntervalSince(start) < 1.3)
         _ = stub.finish()
     }
 
@@ -92,7 +104,7 @@ struct MockStubTests {
         let start = Date()
         let error = #expect(throws: GdbError.self) { try client.readMemory(at: 0, count: 4) }
         guard case .disconnected = error?.kind else { Issue.record("expected disconnected, got \(String(describing: error))"); return }
-        #expect(Date().timeIntervalSince(start) < 1)
+        #expect(Date().timeIntervalSince(start) < 1.5)
         #expect(client.state == .closed)
         // Later calls fail fast with the same story.
         #expect(throws: GdbError.self) { try client.readRegister("pc") }
@@ -106,7 +118,7 @@ struct MockStubTests {
         let error = #expect(throws: GdbError.self) { try client.readMemory(at: 0, count: 4) }
         let elapsed = Date().timeIntervalSince(start)
         #expect(error?.kind == .timedOut(seconds: 0.25))
-        #expect(elapsed >= 0.24 && elapsed < 0.8)
+        #expect(elapsed >= 0.24 && elapsed < 1.25)  // the deadline plus scheduling slack on a loaded machine
         #expect(error?.recentPackets.last == "-> m0,4")
         #expect(error?.description == "readMemory: no reply within 0.25s (packet m0,4)")
         _ = stub.finish()
@@ -177,7 +189,7 @@ struct MockStubTests {
         let start = Date()
         let error = #expect(throws: GdbError.self) { try client.interrupt(timeout: 0.3) }
         #expect(error?.kind == .timedOut(seconds: 0.3))
-        #expect(Date().timeIntervalSince(start) < 0.8)
+        #expect(Date().timeIntervalSince(start) < 1.3)
         #expect(client.state == .interrupting)
         _ = stub.finish()
     }
@@ -212,11 +224,30 @@ struct MockStubTests {
         #expect(stub.finish() == [])
     }
 
+    @Test func registersComeFromTheTargetDescriptionAndAreCachedWhileStopped() throws {
+        let xml = #"<target><feature name="core"><reg name="x0" bitsize="64"/><reg name="pc" bitsize="64" regnum="32"/></feature></target>"#
+        let stub = ScriptedStub(ScriptedStub.handshake(features: "PacketSize=1000;qXfer:features:read+") + [
+            .expect("qXfer:features:read:target.xml:0,ff0"), .reply("l" + xml),
+            .expect("p20"), .reply("0001084000000000"),
+            .expect("P0=0700000000000000"), .reply("OK"),
+            .expect("p20"), .reply("0401084000000000"),
+        ])
+        stub.start()
+        let client = try GdbClient(transport: stub.clientTransport, timeout: 2)
+        #expect(client.registerMap.registers.map(\.name) == ["x0", "pc"])
+        #expect(try client.readRegister("pc") == 0x4008_0100)
+        #expect(try client.readRegister("PC") == 0x4008_0100)  // from the cache: no second p20 on the wire
+        try client.writeRegister("x0", value: 7)             // a write forgets the cache
+        #expect(try client.readRegister("pc") == 0x4008_0104)
+        #expect(stub.finish() == [])
+    }
+
     @Test func noAckModeIsUsedWhenOffered() throws {
         let stub = ScriptedStub([
             .expectPrefix("qSupported"), .reply("PacketSize=4000;QStartNoAckMode+"),
             .expect("QStartNoAckMode"), .reply("OK"),
             .expect("vCont?", ack: false), .reply(""),
+            .expect("qqemu.Supported", ack: false), .reply(""),
             .expect("m0,1", ack: false), .reply("ff"),
         ])
         stub.start()

@@ -31,6 +31,22 @@ struct QEMUClientTests {
         #expect(unknown?.kind == .unknownRegister("NOPE"))
     }
 
+    @Test func connectingStopsARunningGuestAndReportsIt() throws {
+        let session = try QEMUGdbSession(startStopped: false)
+        defer { session.stop() }
+        let gdb = session.client
+        #expect(gdb.state == .stopped)
+        // QEMU stops the VM on connect and says so with an unsolicited T02.
+        #expect(gdb.lastStopReason?.signal == StopReason.sigint)
+        // Somewhere in the guest's code (a loaded host may not have run much of it yet).
+        let pc = try gdb.readRegister("pc")
+        #expect((TinyGuest.entry..<TinyGuest.loop + 0x1C).contains(pc), "pc 0x\(String(pc, radix: 16))")
+        // Stopped means stopped: the counter does not move between two reads.
+        let first = try gdb.readMemory(at: TinyGuest.counter, count: 8)
+        Thread.sleep(forTimeInterval: 0.05)
+        #expect(try gdb.readMemory(at: TinyGuest.counter, count: 8) == first)
+    }
+
     @Test func systemRegistersAfterTheKernelTurnsTheMMUOn() throws {
         let kernel = try Tools.kernelImage()
         let elf = try ElfImage(path: kernel)
@@ -53,6 +69,20 @@ struct QEMUClientTests {
         // Now the upper-half virtual address reads the same bytes as the ELF file.
         #expect(try gdb.readMemory(at: text.virtualAddress, count: text.fileSize) == elf.contents(of: text))
         #expect(try gdb.readMemory(at: text.virtualAddress, count: 64) == gdb.qemu.readPhysicalMemory(at: text.physicalAddress, count: 64))
+    }
+
+    @Test func guestPowerOffEndsTheSessionWithAnExitReply() throws {
+        let session = try QEMUGdbSession()
+        defer { session.stop() }
+        let gdb = session.client
+        // Jump to the guest's PSCI SYSTEM_OFF: QEMU answers W00 and exits.
+        try gdb.writeRegister("pc", value: TinyGuest.powerOff)
+        #expect(try gdb.readRegister("pc") == TinyGuest.powerOff)
+        let stop = try gdb.continueAndWait(timeout: 10)
+        #expect(stop.kind == .exited(status: 0), "\(stop); serial: \(session.qemu.outputText.suffix(200))")
+        #expect(gdb.state == .exited)
+        let after = #expect(throws: GdbError.self) { try gdb.readRegister("pc") }
+        #expect(after?.kind == .invalidState(.exited))
     }
 
     @Test func readsMemoryMatchingTheLoadedELF() throws {
@@ -83,6 +113,65 @@ struct QEMUClientTests {
         #expect(try gdb.readMemory(at: 0x4010_0000, count: pattern.count) == pattern)
         try gdb.writeRegister("x5", value: 0x1234_5678_9ABC_DEF0)
         #expect(try gdb.readRegister("x5") == 0x1234_5678_9ABC_DEF0)
+    }
+
+    @Test func generalRegistersRoundTripThroughGAndG() throws {
+        let session = try QEMUGdbSession()
+        defer { session.stop() }
+        let gdb = session.client
+        let before = try gdb.readGeneralRegisters()
+        let edited = RegisterSnapshot(registers: before.registers.map { entry in
+            entry.info.name == "x7" ? (entry.info, Hex.littleEndianBytes(0xCAFE_F00D_0000_0007, count: 8)) : entry
+        })
+        try gdb.writeGeneralRegisters(edited)
+        #expect(try gdb.readRegister("x7") == 0xCAFE_F00D_0000_0007)
+        #expect(try gdb.readGeneralRegisters()["pc"] == before["pc"])
+    }
+
+    @Test func hardwareBreakpointAndSingleStepFlags() throws {
+        let session = try QEMUGdbSession()
+        defer { session.stop() }
+        let gdb = session.client
+        try gdb.setBreakpoint(.hardware, at: TinyGuest.watchedLoad)
+        #expect(try gdb.continueAndWait(timeout: 5).signal == StopReason.sigtrap)
+        #expect(try gdb.readRegister("pc") == TinyGuest.watchedLoad)
+        #expect(try gdb.continueAndWait(timeout: 5).signal == StopReason.sigtrap)
+        #expect(Hex.littleEndianValue(try gdb.readMemory(at: TinyGuest.watched, count: 8)) == 1)
+        try gdb.removeAllBreakpoints()
+        try gdb.qemu.setSingleStepFlags([.enable])
+        #expect(try gdb.qemu.singleStepFlags() == [.enable])
+        let pc = try gdb.readRegister("pc")
+        _ = try gdb.step()
+        #expect(try gdb.readRegister("pc") == pc + 4)
+    }
+
+    @Test func concurrentCallersShareOneConnection() throws {
+        let session = try QEMUGdbSession()
+        defer { session.stop() }
+        let gdb = session.client
+        let expected = try gdb.readMemory(at: TinyGuest.entry, count: 0x1010)
+        final class Problems: @unchecked Sendable {
+            private let lock = NSLock()
+            private(set) var list: [String] = []
+            func add(_ text: String) { lock.lock(); list.append(text); lock.unlock() }
+        }
+        let problems = Problems()
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            for _ in 0..<20 {
+                do {
+                    if i % 2 == 0 {
+                        let bytes = try gdb.readMemory(at: TinyGuest.entry, count: 0x1010)
+                        if bytes != expected { problems.add("thread \(i): memory differs") }
+                    } else {
+                        let pc = try gdb.readRegister("pc")
+                        if pc != TinyGuest.entry { problems.add("thread \(i): pc 0x\(String(pc, radix: 16))") }
+                    }
+                } catch {
+                    problems.add("thread \(i): \(error)")
+                }
+            }
+        }
+        #expect(problems.list.isEmpty, "\(problems.list.prefix(5))")
     }
 
     @Test func batchReadOfScatteredRanges() throws {
@@ -182,10 +271,14 @@ struct QEMUClientTests {
         let threads = try gdb.threads()
         #expect(threads == [ThreadID(process: 1, thread: 1), ThreadID(process: 1, thread: 2)])
         #expect(try gdb.currentThread() == threads[0])
-        // Let CPU 0 start CPU 1 through PSCI, then stop both.
-        try gdb.resume()
-        Thread.sleep(forTimeInterval: 0.2)
-        _ = try gdb.interrupt(timeout: 2)
+        // Let CPU 0 start CPU 1 through PSCI, then stop both (again, if a loaded host
+        // had not scheduled CPU 1 yet).
+        for _ in 0..<10 {
+            try gdb.resume()
+            Thread.sleep(forTimeInterval: 0.2)
+            _ = try gdb.interrupt(timeout: 2)
+            if (TinyGuest.loop..<TinyGuest.loop + 0x1C).contains(try gdb.readRegister("pc", thread: threads[1])) { break }
+        }
         #expect(try gdb.readRegister("x9", thread: threads[0]) == 0)
         #expect(try gdb.readRegister("x9", thread: threads[1]) == 1)
         for thread in threads {
@@ -215,7 +308,7 @@ struct QEMUClientTests {
         let session = try QEMUGdbSession()
         defer { session.stop() }
         let qemu = session.client.qemu
-        #expect(qemu.isQEMU())
+        #expect(session.client.isQEMU)
         #expect(try qemu.isPhysicalMemoryMode() == false)
         let (physical, modeInside) = try qemu.withPhysicalMemory { () throws(GdbError) -> ([UInt8], Bool) in
             (try session.client.readMemory(at: TinyGuest.loop, count: 4), try qemu.isPhysicalMemoryMode())
@@ -235,6 +328,22 @@ struct QEMUClientTests {
         #expect(try qemu.readPhysicalMemory(at: 0x4800_0000, count: 16) == Array(repeating: 0, count: 16))
     }
 
+    @Test func deviceMemoryIsGuardedWhileTheMMUIsOff() throws {
+        let session = try QEMUGdbSession(smp: 2)
+        defer { session.stop() }
+        let gdb = session.client
+        // MMU off: virtual = physical, and the GIC read would crash QEMU with -smp 2.
+        let refused = #expect(throws: GdbError.self) { try gdb.readMemory(at: 0x0801_0000, count: 4) }
+        guard case .refused = refused?.kind else { Issue.record("expected refused, got \(String(describing: refused))"); return }
+        #expect(refused?.address == 0x0801_0000)
+        let bulk = #expect(throws: GdbError.self) { try gdb.readMemory(at: 0x0900_0000, count: 0x1000) }
+        guard case .refused = bulk?.kind else { Issue.record("expected refused, got \(String(describing: bulk))"); return }
+        // One UART register is fine; so is RAM.
+        #expect(try gdb.readMemory(at: 0x0900_0018, count: 4).count == 4)
+        #expect(try gdb.readMemory(at: TinyGuest.loop, count: 4) == [0x22, 0x00, 0x40, 0xF9])
+        #expect(session.qemu.isRunning)
+    }
+
     @Test func connectsOverAUnixSocketAndDetaches() throws {
         let session = try QEMUGdbSession(unixSocket: true)
         defer { session.stop() }
@@ -252,6 +361,16 @@ struct QEMUClientTests {
         let status = try session.qemu.waitForExit(timeout: 5)
         #expect(!session.qemu.isRunning)
         _ = status
+    }
+
+    @Test func aCachedRegisterStillNoticesAStubThatDied() throws {
+        let session = try QEMUGdbSession()
+        defer { session.stop() }
+        #expect(try session.client.readRegister("pc") == TinyGuest.entry)
+        session.qemu.stop()
+        let error = #expect(throws: GdbError.self) { try session.client.readRegister("pc") }
+        guard case .disconnected = error?.kind else { Issue.record("expected disconnected, got \(String(describing: error))"); return }
+        #expect(session.client.state == .closed)
     }
 
     @Test func connectingToNothingFailsFast() throws {

@@ -72,8 +72,8 @@ struct KernelViewTests {
         defer { target.stop() }
         let transcript = try target.gdb(setup: syntheticTaskSetup(),
                                         ["mm-tasks", "mm-task 7", "mm-pt 7 --raw", "mm-vtop 0x400123 7",
-                                         "mm-check", "mm-task 99"])
-        try #require(transcript.outputs.count == 6, "\(transcript.all)")
+                                         "mm-check", "mm-task 99", "mm-layout"])
+        try #require(transcript.outputs.count == 7, "\(transcript.all)")
         let tasks = transcript.outputs[0]
         let row = try #require(tasks.split(separator: "\n").first { $0.contains("synthetic") }, "\(tasks)")
         #expect(row.split(separator: " ").prefix(5) == ["7", "1", "runnable", "synthetic", "0x44000000"], "\(row)")
@@ -101,6 +101,24 @@ struct KernelViewTests {
         #expect(transcript.outputs[4] == "mm-check: 0 findings (1 tasks with page tables, 5 user pages, 9 tables, 0 free pages)\n",
                 "\(transcript.outputs[4])")
         #expect(transcript.stderr.contains("no task with pid 99"), "\(transcript.stderr)")
+        // The kernel's exported mm_layout record matches the generated layout.
+        #expect(transcript.outputs[6].contains("mm-layout: kernel and gdb/mmdbg_layout.py agree (version \(MM_LAYOUT_VERSION))"),
+                "\(transcript.all)")
+        #expect(!transcript.stderr.contains("exports no mm_layout record"), "\(transcript.stderr)")
+    }
+
+    @Test func aKernelWithAnotherLayoutIsRefused() throws {
+        let target = try KernelUnderGdb()
+        defer { target.stop() }
+        // Pretend the kernel was built with a bigger struct mm_task: patch its exported record.
+        let transcript = try target.gdb(setup: ["break *main", "continue",
+                                                "set var *(unsigned int *)((char *)&mm_layout + 12) = 4242"],
+                                        ["mm-layout", "mm-tasks"])
+        try #require(transcript.outputs.count == 2, "\(transcript.all)")
+        #expect(transcript.outputs[0].contains("sizeof_task              kernel 0x1092"), "\(transcript.all)")
+        #expect(transcript.stderr.contains("layout mismatch: mm_layout.sizeof_task: kernel has 4242"), "\(transcript.stderr)")
+        #expect(transcript.stderr.contains("kernel layout differs from gdb/mmdbg_layout.py"), "\(transcript.stderr)")
+        #expect(!transcript.outputs[1].contains("tasks"), "mm-tasks must not decode: \(transcript.outputs[1])")
     }
 
     @Test func checkReportsEveryCorruption() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import KernelABI
 import Testing
 
 /// One line of `mm-pt --raw`: START END PA ATTRS (END exclusive).
@@ -39,30 +40,92 @@ func gva2gpaPhysicalAddress(_ output: String) -> UInt64?? {
     return .some(pa)
 }
 
-@Suite("mm-vtop and mm-pt agree with QEMU's translation", .serialized)
-struct TranslationTests {
-    /// Stops the kernel at `main` (MMU on, boot tables live) and runs `commands`.
-    func atMain(_ commands: [String]) throws -> GdbTranscript {
-        let target = try KernelUnderGdb()
-        defer { target.stop() }
-        return try target.gdb(setup: ["break *main", "continue"], commands)
+/// Where a test stops the kernel, and how it was booted.
+struct KernelStop: Sendable, CustomStringConvertible {
+    var setup: [String]
+    var append: String? = nil
+
+    /// `main`: the MMU is on with boot.S's tables (1 GiB blocks).
+    static let main = KernelStop(setup: ["break *main", "continue"])
+    /// The memory self-test's first TTBR0 switch: the kernel's own TTBR1 tables are live
+    /// (the bring-up printed "[BOOT] linear map ok: ..., tables=N" just before).
+    static func kernelTables(append: String? = nil) -> KernelStop {
+        KernelStop(setup: ["break *mm_write_ttbr0", "continue", "delete"], append: append)
+    }
+    /// The first data abort: the kernel's own TTBR1 tables and a user task's TTBR0.
+    static func firstDataAbort(append: String? = nil) -> KernelStop {
+        KernelStop(setup: ["break do_data_abort", "continue", "delete"], append: append)
     }
 
-    /// Translates every VA with mm-vtop and with `monitor gva2gpa`; both must agree.
-    func expectAgreement(_ vas: [UInt64]) throws {
-        let commands = vas.flatMap { va in [String(format: "mm-vtop 0x%llx", va), GdbBatch.monitor(String(format: "gva2gpa 0x%llx", va))] }
-        let transcript = try atMain(commands)
-        try #require(transcript.outputs.count == commands.count, "\(transcript.all)")
-        var mapped = 0
-        for (index, va) in vas.enumerated() {
-            let ours = vtopPhysicalAddress(transcript.outputs[2 * index])
-            let qemuAnswer = gva2gpaPhysicalAddress(transcript.outputs[2 * index + 1])
-            let theirs = try #require(qemuAnswer, "gva2gpa gave no answer for 0x\(String(va, radix: 16)):\n\(transcript.all)")
-            #expect(ours == theirs, "VA 0x\(String(va, radix: 16)): mm-vtop \(ours.map { String($0, radix: 16) } ?? "unmapped"), gva2gpa \(theirs.map { String($0, radix: 16) } ?? "unmapped")\n\(transcript.outputs[2 * index])")
-            if theirs != nil { mapped += 1 }
-        }
-        #expect(mapped > 0, "no VA was mapped at all:\n\(transcript.all)")
+    var description: String { "\(setup.first ?? "") \(append ?? "")" }
+
+    /// Boots, stops here, runs `commands`.
+    func run(_ commands: [String], extraSetup: [String] = []) throws -> GdbTranscript {
+        let target = try KernelUnderGdb(append: append)
+        defer { target.stop() }
+        return try target.gdb(setup: setup + extraSetup, commands)
     }
+}
+
+/// Translates every VA with mm-vtop and with `monitor gva2gpa` at `stop` (one boot); both must
+/// agree, and with `expected(va)` when given (nil = unmapped).
+func expectVtopAgreesWithQEMU(_ vas: [UInt64], at stop: KernelStop, expected: ((UInt64) -> UInt64?)? = nil) throws {
+    let commands = vas.flatMap { va in [String(format: "mm-vtop 0x%llx", va), GdbBatch.monitor(String(format: "gva2gpa 0x%llx", va))] }
+    let transcript = try stop.run(commands)
+    try #require(transcript.outputs.count == commands.count, "\(transcript.all)")
+    var mapped = 0
+    for (index, va) in vas.enumerated() {
+        let hexVA = "0x" + String(va, radix: 16)
+        let ours = vtopPhysicalAddress(transcript.outputs[2 * index])
+        let qemuAnswer = gva2gpaPhysicalAddress(transcript.outputs[2 * index + 1])
+        let theirs = try #require(qemuAnswer, "gva2gpa gave no answer for \(hexVA):\n\(transcript.all)")
+        #expect(ours == theirs, "VA \(hexVA): mm-vtop \(ours.map { String($0, radix: 16) } ?? "unmapped"), gva2gpa \(theirs.map { String($0, radix: 16) } ?? "unmapped")\n\(transcript.outputs[2 * index])")
+        if let expected {
+            #expect(ours == expected(va), "VA \(hexVA): mm-vtop disagrees with its own dump:\n\(transcript.outputs[2 * index])")
+        }
+        if theirs != nil { mapped += 1 }
+    }
+    #expect(mapped > 0, "no VA was mapped at all:\n\(transcript.all)")
+}
+
+/// Dumps the kernel half at `stop` and checks the first and last byte of every run (and the
+/// byte after a run that no other run continues) with mm-vtop and with QEMU's gva2gpa.
+/// Two boots; returns the runs, the human dump and the serial output of the first boot.
+@discardableResult
+func expectKernelRunsAgreeWithQEMU(at stop: KernelStop) throws -> (runs: [RawRun], dump: String, serial: String) {
+    let target = try KernelUnderGdb(append: stop.append)
+    defer { target.stop() }
+    let dump = try target.gdb(setup: stop.setup, ["mm-pt kernel --raw", "mm-pt kernel"])
+    try #require(dump.outputs.count == 2, "\(dump.all)")
+    let runs = try #require(rawRuns(dump.outputs[0]), "mm-pt --raw printed something else:\n\(dump.all)")
+    try #require(!runs.isEmpty, "no runs in the kernel half:\n\(dump.all)")
+    // The linear map holds the kernel image, executable at EL1, and the UART, device memory.
+    let kernelVA: UInt64 = MM_LINEAR_MAP_BASE + MM_KERNEL_LOAD_PA
+    let image = try #require(runs.first { $0.start <= kernelVA && kernelVA < $0.end }, "\(runs)")
+    #expect(image.pa + (kernelVA - image.start) == MM_KERNEL_LOAD_PA)
+    #expect(image.attributes.hasPrefix("k:r") && image.attributes.contains("x,u:"), "\(image)")
+    let uartVA = MM_LINEAR_MAP_BASE + 0x0900_0000
+    let uart = try #require(runs.first { $0.start <= uartVA && uartVA < $0.end }, "\(runs)")
+    #expect(uart.attributes.contains("device-nGnRnE"), "\(uart)")
+    for (previous, next) in zip(runs, runs.dropFirst()) {
+        #expect(previous.end <= next.start, "runs overlap or are out of order: \(previous) / \(next)")
+    }
+    var samples: [UInt64] = []
+    for run in runs.prefix(40) {
+        samples += [run.start, run.end - 1]
+        if !runs.contains(where: { $0.start == run.end }) && run.end != 0 { samples.append(run.end) }
+    }
+    try expectVtopAgreesWithQEMU(samples, at: stop) { va in
+        runs.first { $0.start <= va && va < $0.end }.map { $0.pa + (va - $0.start) }
+    }
+    return (runs, dump.outputs[1], target.qemu.outputText)
+}
+
+@Suite("mm-vtop and mm-pt agree with QEMU's translation", .serialized)
+struct TranslationTests {
+    func atMain(_ commands: [String]) throws -> GdbTranscript { try KernelStop.main.run(commands) }
+
+    func expectAgreement(_ vas: [UInt64]) throws { try expectVtopAgreesWithQEMU(vas, at: .main) }
 
     @Test func vtopMatchesGva2gpaOnBothHalves() throws {
         try expectAgreement([
@@ -76,34 +139,22 @@ struct TranslationTests {
     }
 
     @Test func kernelHalfRunsAgreeWithGva2gpaAtTheirEdges() throws {
-        let dump = try atMain(["mm-pt kernel --raw"])
-        let output = try #require(dump.outputs.first, "\(dump.all)")
-        let runs = try #require(rawRuns(output), "mm-pt --raw printed something else:\n\(output)")
-        try #require(!runs.isEmpty, "no runs in the kernel half:\n\(dump.all)")
-        // The linear map holds the kernel image, executable at EL1, and the UART, device memory.
-        let kernelVA: UInt64 = 0xFFFF_0000_4008_0000
-        let image = try #require(runs.first { $0.start <= kernelVA && kernelVA < $0.end }, "\(runs)")
-        #expect(image.pa + (kernelVA - image.start) == 0x4008_0000)
-        #expect(image.attributes.hasPrefix("k:r") && image.attributes.contains("x,u:"), "\(image)")
-        let uart = try #require(runs.first { $0.start <= 0xFFFF_0000_0900_0000 && 0xFFFF_0000_0900_0000 < $0.end }, "\(runs)")
-        #expect(uart.attributes.contains("device-nGnRnE"), "\(uart)")
-        for (previous, next) in zip(runs, runs.dropFirst()) {
-            #expect(previous.end <= next.start, "runs overlap or are out of order: \(previous) / \(next)")
-        }
-        // First and last byte of every run translate as the run says; the byte after a run
-        // that no other run starts at is unmapped.
-        var samples: [UInt64] = []
-        for run in runs.prefix(40) {
-            samples += [run.start, run.end - 1]
-            if !runs.contains(where: { $0.start == run.end }) && run.end != 0 { samples.append(run.end) }
-        }
-        try expectAgreement(samples)
-        let vtops = try atMain(samples.map { String(format: "mm-vtop 0x%llx", $0) })
-        for (va, output) in zip(samples, vtops.outputs) {
-            let run = runs.first { $0.start <= va && va < $0.end }
-            #expect(vtopPhysicalAddress(output) == run.map { $0.pa + (va - $0.start) },
-                    "VA 0x\(String(va, radix: 16)) against run \(String(describing: run)):\n\(output)")
-        }
+        try expectKernelRunsAgreeWithQEMU(at: .main)
+    }
+
+    /// mm-pt finds the tables the kernel says it built, for 2 MiB blocks and for the
+    /// page-granular linear map, and its runs agree with QEMU.
+    @Test(arguments: [nil, "linear=pages"])
+    func kernelTablesAreTheOnesTheKernelBuilt(append: String?) throws {
+        let (runs, dump, serial) = try expectKernelRunsAgreeWithQEMU(at: .kernelTables(append: append))
+        let summary = try #require(dump.split(separator: "\n").last, "\(dump)")
+        let announced = try #require(serial.split(separator: "\n").first { $0.hasPrefix(MM_BOOT_LINEAR_MAP_OK) }, "\(serial)")
+        let tables = try #require(announced.split(separator: "tables=").last.flatMap { Int($0) }, "\(announced)")
+        #expect(summary.contains("; tables \(tables) ("), "kernel: \(announced)\nmm-pt: \(summary)")
+        #expect(summary.contains(append == nil ? "pages 0;" : "pages 32768;"), "\(summary)")
+        // All of RAM is linearly mapped from its base.
+        let ram = try #require(runs.first { $0.start == MM_LINEAR_MAP_BASE + MM_RAM_BASE }, "\(runs)")
+        #expect(ram.pa == MM_RAM_BASE)
     }
 
     @Test func ptFiltersSelectTheMatchingRuns() throws {

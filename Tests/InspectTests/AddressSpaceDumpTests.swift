@@ -115,3 +115,26 @@ struct SampleAddressSpace {
         }
     }
 }
+
+import Foundation
+
+/// The REPL renders Inspect's values as JSON: every result round-trips.
+@Suite struct CodableResultTests {
+    @Test func dumpsTranslationsAndKernelViewsRoundTripThroughJSON() throws {
+        let sample = SampleAddressSpace()
+        let walker = sample.space.walker()
+        let dump = try walker.dump()
+        let translation = try walker.translate(0x40_0123)
+        let kernel = sampleKernel()
+        let view = try inspector(kernel)
+        let snapshot = try view.snapshot()
+        let report = try ConsistencyChecker(inspector: view).run()
+        let encoder = JSONEncoder(), decoder = JSONDecoder()
+        #expect(try decoder.decode(AddressSpaceDump.self, from: encoder.encode(dump)) == dump)
+        #expect(try decoder.decode(Translation.self, from: encoder.encode(translation)) == translation)
+        #expect(try decoder.decode(KernelSnapshot.self, from: encoder.encode(snapshot)) == snapshot)
+        #expect(try decoder.decode(ConsistencyChecker.Report.self, from: encoder.encode(report)) == report)
+        let json = String(decoding: try encoder.encode(translation.steps[0].descriptor), as: UTF8.self)
+        #expect(json.contains("\"kind\":\"table\""))
+    }
+}

@@ -44,6 +44,16 @@ import TestSupport
         #expect(TranslationContext(registers: registers).upper.tableAddress == tagged.upper.root)
     }
 
+    @Test func anyTableCanBeWalkedWithTheShapeOfAHalf() throws {
+        let space = space(tbi: false)
+        // Swap the halves' tables: the lower half now walks the kernel's table and vice versa.
+        let swapped = space.context.withTable(space.upper.root, for: .lower).withTable(space.lower.root, for: .upper)
+        let walker = TranslationTableWalker(memory: space.memory, context: swapped)
+        #expect(try walker.translate(0x0000_0000_4008_0000).physicalAddress == 0x4008_0000)
+        #expect(try walker.translate(0xFFFF_0000_0040_1000).physicalAddress == 0x4100_0000)
+        #expect(try walker.translate(0x40_1000).fault?.kind == .translation)
+    }
+
     @Test func epdDisablesWalksOfThatHalf() throws {
         let space = space(tbi: false)
         var registers = space.registers

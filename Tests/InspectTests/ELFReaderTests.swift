@@ -92,6 +92,12 @@ func handMadeELF(buildID: [UInt8]) -> [UInt8] {
         #expect(throws: ELFError.self) { try elf.contents(at: try elf.address(of: "mm_tasks"), length: 8) }   // .bss
     }
 
+    @Test func theKernelImageWasBuiltWithTheDebuggersLayout() throws {
+        let layout = try KernelLayout(elf: try ELFFile(path: try Tools.kernelImage()))
+        #expect(layout == KernelLayout.host)
+        #expect(throws: KernelInspectionError.missingSymbol("mm_layout")) { try KernelLayout(elf: try ELFFile(bytes: handMadeELF(buildID: [1]))) }
+    }
+
     @Test func readsABuildIDAndReportsNoneWhenAbsent() throws {
         let id: [UInt8] = [0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x02, 0x0f]
         let elf = try ELFFile(bytes: handMadeELF(buildID: id))

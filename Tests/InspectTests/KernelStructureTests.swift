@@ -110,6 +110,19 @@ func inspector(_ kernel: SyntheticKernel) throws -> KernelInspector {
         #expect(lines.suffix(wrapped.lines.count) == wrapped.lines[...])
     }
 
+    @Test func dumpsEveryTaskInOneRoundTripPerLevel() throws {
+        let kernel = sampleKernel()
+        let view = try inspector(kernel)
+        let tasks = try view.tasks().filter { $0.mm.pgd != 0 }
+        let separately = try tasks.map { try view.addressSpace(of: $0) }
+        kernel.memory.resetCounters()
+        let together = try view.addressSpaces(of: tasks)
+        #expect(kernel.memory.roundTrips == 4)
+        #expect(kernel.memory.batches.map(\.count) == [2, 4, 4, 8])   // pgd, L1, L2, L3 tables of both tasks
+        #expect(together.map(\.runs) == separately.map(\.runs))
+        #expect(together.map(\.statistics.tables) == [9, 9])
+    }
+
     @Test func walksANonCurrentTaskFromItsOwnPgd() throws {
         let kernel = sampleKernel()
         let view = try inspector(kernel)

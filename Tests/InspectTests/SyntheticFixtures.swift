@@ -37,11 +37,12 @@ struct SyntheticAddressSpace {
     var ips: UInt64 = 5   // 48 bits
     var asid: UInt64 = 0
 
-    init(granule: TranslationGranule, inputBits: Int) {
+    /// Tables of each half are allocated from their own arena (both inside a 128 MiB guest's RAM by default).
+    init(granule: TranslationGranule, inputBits: Int, lowerArena: UInt64 = 0x4100_0000, upperArena: UInt64 = 0x4200_0000) {
         self.granule = granule
         self.inputBits = inputBits
-        lower = SyntheticTranslationTables(memory: memory, granule: granule, inputBits: inputBits, arena: 0x4000_0000)
-        upper = SyntheticTranslationTables(memory: memory, granule: granule, inputBits: inputBits, arena: 0x4800_0000)
+        lower = SyntheticTranslationTables(memory: memory, granule: granule, inputBits: inputBits, arena: lowerArena)
+        upper = SyntheticTranslationTables(memory: memory, granule: granule, inputBits: inputBits, arena: upperArena)
     }
 
     /// TCR_EL1 for both halves.

@@ -78,6 +78,17 @@ private struct Boot {
         try expectPoolAccounting(boot, ramMiB: 256, tables: tables)
     }
 
+    /// 2 GiB of RAM ends at PA 0xC0000000, beyond boot.S's 1 GiB boot
+    /// blocks: the pool must not touch RAM before the kernel's own tables
+    /// map it, and those need a second pmd for the second GiB.
+    @Test func ramBeyondTheBootMapIsMappedWithPages() throws {
+        let boot = try Boot(append: "linear=pages", memory: "2G")
+        #expect(boot.status == 0, "\(boot.output)")
+        let tables = 2048 / 2 + Self.topLevelTables + 1
+        #expect(try boot.line(MM_BOOT_LINEAR_MAP_OK) == "2048 MiB at 0xffff000040000000 (pages), tables=\(tables)")
+        try expectPoolAccounting(boot, ramMiB: 2048, tables: tables)
+    }
+
     /// The pool spans from its base to the end of RAM; the kernel tables are
     /// the only pages still allocated after boot (the self-tests give theirs back).
     private func expectPoolAccounting(_ boot: Boot, ramMiB: Int, tables: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
@@ -99,11 +110,17 @@ private struct Boot {
     static let bootReachable = ["get_free_page", "free_page", "map_table", "map_page", "allocate_user_page",
                                 "copy_virt_memory", "unmap_user_range", "check_and_prefault_user_range",
                                 "copy_from_user", "copy_to_user"]
+    /// Reached only from part 2's EL0 exception routing.
+    static let faultEntries = ["do_data_abort", "do_instruction_abort", "do_el0_sync_fault"]
 
     @Test func mmFunctionsHavePlainSymbolsAndAreCalledByName() throws {
         let kernel = try Tools.kernelImage()
         let objdump = try Tools.require("llvm-objdump", package: "llvm")
         let disassembly = try run(objdump, ["-d", "--no-show-raw-insn", kernel])
+        for name in Self.bootReachable + Self.faultEntries {
+            #expect(disassembly.range(of: #"\$e\d+\#(name)T"#, options: .regularExpression) == nil,
+                    "\(name) has a specialised clone: callers may bypass the plain symbol")
+        }
         for name in Self.bootReachable {
             #expect(disassembly.contains("<\(name)>:\n"), "\(name) is not a function in the image")
             #expect(disassembly.range(of: #"\bbl\s+0x[0-9a-f]+ <\#(name)>"#, options: .regularExpression) != nil,

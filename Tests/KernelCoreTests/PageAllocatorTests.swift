@@ -21,18 +21,51 @@ extension KernelGlobals {
         }
 
         @Test func allocatedPagesAreZeroedAndFreedPagesPoisoned() {
-            let pa = get_free_page()
+            let pa = get_free_page(), other = get_free_page()
             #expect(words(ofPage: pa).allSatisfy { $0 == 0 })
             UnsafeMutablePointer<UInt64>(bitPattern: UInt(paToKva(pa)))!.update(repeating: 0x1234, count: 512)
 
             free_page(pa)
-            let freed = words(ofPage: pa)
-            // Word 1 links the free list (to the page after it: the list head before).
-            #expect(freed[1] == pa + 0x1000)
-            for (i, word) in freed.enumerated() where i != 1 {
+            free_page(other)
+            #expect(mm_pool.free_list == other)
+            // Word 1 links the list: other -> pa -> the page that headed it before.
+            #expect(words(ofPage: other)[1] == pa)
+            #expect(words(ofPage: pa)[1] == FakeMachine.basePA + 0x2000)
+            for (i, word) in words(ofPage: pa).enumerated() where i != 1 {
                 #expect(word == MM_PAGE_POISON, "word \(i)")
             }
             #expect(MM_PAGE_POISON == 0x6B6B_6B6B_6B6B_6B6B)
+            #expect(get_free_page() == other)
+            #expect(words(ofPage: other).allSatisfy { $0 == 0 }, "poison is wiped on allocation")
+        }
+
+        @Test func initWritesOnlyThePoisonWordAndTheLink() {
+            let last = FakeMachine.basePA + 255 * 0x1000
+            let marker = UnsafeMutablePointer<UInt64>(bitPattern: UInt(paToKva(last)))!
+            marker[2] = 0xFEED
+            FakeMachine.reset()
+            #expect(marker[0] == MM_PAGE_POISON)
+            #expect(marker[1] == 0, "the highest page ends the list")
+            #expect(marker[2] == 0xFEED, "init does not poison whole pages")
+            #expect(words(ofPage: FakeMachine.basePA)[1] == FakeMachine.basePA + 0x1000)
+            FakeMachine.drain(255)
+            #expect(get_free_page() == last)
+            #expect(marker[2] == 0, "handed-out pages are zeroed")
+        }
+
+        @Test func growAddsThePagesAboveThePoolLowestFirst() {
+            // Re-initialise with the upper half held back, then grow into it.
+            mm_pool_init(FakeMachine.basePA, 128)
+            _ = get_free_page()
+            mm_pool_grow(128)
+            #expect(mm_pool.page_count == 256)
+            #expect(mm_pool.free_pages == 255)
+            #expect(get_free_page() == FakeMachine.basePA + 128 * 0x1000)
+            #expect(isPoolPage(FakeMachine.basePA + 255 * 0x1000))
+            FakeMachine.drain(253)
+            #expect(mm_pool.free_pages == 1)
+            #expect(get_free_page() != 0)
+            #expect(get_free_page() == 0)
         }
 
         @Test func countersTrackEveryCall() {

@@ -1,79 +1,130 @@
 import Foundation
 import Testing
 import QEMULauncher
+import TestSupport
 
-/// The real mmdbg binary against the real QEMU and kernel, without a prompt.
-@Suite("mmdbg batch mode: outputs and exit codes", .serialized)
-struct BatchModeTests {
-    @Test func helpAndStatusSucceedAndQuitKillsTheLaunchedQEMU() throws {
-        let run = try MmdbgBinary.run(["--json", "-ex", "help", "-ex", "status", "-ex", "quit"])
-        #expect(run.status == 0, "stderr: \(run.stderr)")
-        let docs = try run.jsonDocuments()
-        try #require(docs.count == 3, "one JSON document per command: \(run.stdout)")
-        let commands = (docs[0]["result"] as? [String: Any])?["commands"] as? [[String: Any]] ?? []
-        #expect(commands.contains { $0["name"] as? String == "vtop" && ($0["usage"] as? String)?.hasPrefix("vtop VA") == true })
-        let status = try #require(docs[1]["result"] as? [String: Any])
-        #expect(status["ownership"] as? String == "launched")
-        let pid = try #require(status["qemuPid"] as? Int)
-        let address = try #require(status["address"] as? String)
-        #expect(address.hasPrefix("127.0.0.1:"))
-        #expect((docs[2]["result"] as? [String: Any])?["action"] as? String == "kill")
-        // The QEMU mmdbg launched is gone once mmdbg has exited.
-        #expect(kill(pid_t(pid), 0) != 0, "QEMU pid \(pid) still alive after quit")
-    }
+extension EndToEnd {
+    /// The real mmdbg binary against the real QEMU and kernel, without a prompt.
+    @Suite("mmdbg batch mode: outputs and exit codes", .serialized)
+    struct BatchModeTests {
+        @Test func helpAndStatusSucceedAndQuitKillsTheLaunchedQEMU() throws {
+            let run = try MmdbgBinary.run(["--json", "-ex", "help", "-ex", "status", "-ex", "quit"])
+            #expect(run.status == 0, "stderr: \(run.stderr)")
+            let docs = try run.jsonDocuments()
+            try #require(docs.count == 3, "one JSON document per command: \(run.stdout)")
+            let commands = (docs[0]["result"] as? [String: Any])?["commands"] as? [[String: Any]] ?? []
+            #expect(commands.contains { $0["name"] as? String == "vtop" && ($0["usage"] as? String)?.hasPrefix("vtop VA") == true })
+            let status = try #require(docs[1]["result"] as? [String: Any])
+            #expect(status["ownership"] as? String == "launched")
+            let pid = try #require(status["qemuPid"] as? Int)
+            let address = try #require(status["address"] as? String)
+            #expect(address.hasPrefix("127.0.0.1:"))
+            #expect((docs[2]["result"] as? [String: Any])?["action"] as? String == "kill")
+            // The QEMU mmdbg launched is gone once mmdbg has exited.
+            #expect(!processIsAlive(Int32(pid)), "QEMU pid \(pid) still alive after quit")
+        }
 
-    @Test func aFailedCommandExitsOneWithOneErrorLine() throws {
-        let run = try MmdbgBinary.run(["-ex", "status", "-ex", "frobnicate 3", "-ex", "help x"])
-        #expect(run.status == 1)
-        let errors = run.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
-        #expect(errors == [#"error: unknown command "frobnicate" (type `help` for the list)"#])
-        // -ex keeps going after a failure, like gdb.
-        #expect(run.stdout.contains("x ADDR [COUNT] [/b|h|w|g|s] [--phys]"))
-    }
+        @Test func aFailedCommandExitsOneWithOneErrorLine() throws {
+            let run = try MmdbgBinary.run(["-ex", "status", "-ex", "frobnicate 3", "-ex", "help x"])
+            #expect(run.status == 1)
+            let errors = run.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+            #expect(errors == [#"error: unknown command "frobnicate" (type `help` for the list)"#])
+            // -ex keeps going after a failure, like gdb.
+            #expect(run.stdout.contains("x ADDR [COUNT] [/b|h|w|g|s] [--phys]"))
+            #expect(!run.stdout.contains("\u{1B}[") && !run.stderr.contains("\u{1B}["), "no colour when not on a terminal")
+        }
 
-    @Test func usageErrorsExitTwo() throws {
-        let badFlag = try MmdbgBinary.run(["--no-such-flag"])
-        #expect(badFlag.status == 2)
-        #expect(badFlag.stderr.contains("--no-such-flag"))
-        let badAddress = try MmdbgBinary.run(["attach", "nonsense"])
-        #expect(badAddress.status == 2)
-        #expect(badAddress.stderr.contains("ADDRESS must be HOST:PORT"))
-        let missingBatch = try MmdbgBinary.run(["--batch", "/nonexistent/script.mmdbg"])
-        #expect(missingBatch.status == 2)
-        #expect(missingBatch.stderr.contains("cannot read batch file /nonexistent/script.mmdbg"))
-    }
+        @Test func usageErrorsExitTwo() throws {
+            let badFlag = try MmdbgBinary.run(["--no-such-flag"])
+            #expect(badFlag.status == 2)
+            #expect(badFlag.stderr.contains("--no-such-flag"))
+            let badAddress = try MmdbgBinary.run(["attach", "nonsense"])
+            #expect(badAddress.status == 2)
+            #expect(badAddress.stderr.contains("ADDRESS must be HOST:PORT"))
+            let missingBatch = try MmdbgBinary.run(["--batch", "/nonexistent/script.mmdbg"])
+            #expect(missingBatch.status == 2)
+            #expect(missingBatch.stderr.contains("cannot read batch file /nonexistent/script.mmdbg"))
+        }
 
-    @Test func cannotLaunchExitsThree() throws {
-        let run = try MmdbgBinary.run(["--kernel", "/nonexistent/kernel.elf", "-ex", "status"])
-        #expect(run.status == 3)
-        #expect(run.stderr.contains("kernel image /nonexistent/kernel.elf not found"))
-    }
+        @Test func cannotLaunchExitsThree() throws {
+            let run = try MmdbgBinary.run(["--kernel", "/nonexistent/kernel.elf", "-ex", "status"])
+            #expect(run.status == 3)
+            #expect(run.stderr.contains("kernel image /nonexistent/kernel.elf not found"))
+        }
 
-    @Test func cannotConnectExitsThree() throws {
-        // A port nothing listens on: bound a moment ago and released.
-        let port = try #require(QEMUInstance.freeTCPPort())
-        let run = try MmdbgBinary.run(["attach", "127.0.0.1:\(port)", "-ex", "status"], timeout: 30)
-        #expect(run.status == 3, "stderr: \(run.stderr)")
-        #expect(run.stderr.contains("cannot attach to 127.0.0.1:\(port)"))
-    }
+        @Test func cannotConnectExitsThree() throws {
+            // A port nothing listens on: bound a moment ago and released.
+            let port = try #require(QEMUInstance.freeTCPPort())
+            let run = try MmdbgBinary.run(["attach", "127.0.0.1:\(port)", "-ex", "status"], timeout: 30)
+            #expect(run.status == 3, "stderr: \(run.stderr)")
+            #expect(run.stderr.contains("cannot attach to 127.0.0.1:\(port)"))
+        }
 
-    @Test func batchFileStopsAtTheFirstFailureAndNamesTheLine() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mmdbg-batch-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let file = dir.appendingPathComponent("script.mmdbg")
-        try "# a comment line\nstatus\n\nx 0x40080000 /q\nhelp x\n".write(to: file, atomically: true, encoding: .utf8)
-        let run = try MmdbgBinary.run(["--batch", file.path])
-        #expect(run.status == 1)
-        #expect(run.stderr.contains("line 4: error: unknown format /q; usage: x ADDR"))
-        #expect(run.stdout.contains("launched by mmdbg"))
-        #expect(!run.stdout.contains("examples:"), "commands after the failure must not run")
-    }
+        @Test func batchFileStopsAtTheFirstFailureAndNamesTheLine() throws {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mmdbg-batch-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let file = dir.appendingPathComponent("script.mmdbg")
+            try "# a comment line\nstatus\n\nx 0x40080000 /q\nhelp x\n".write(to: file, atomically: true, encoding: .utf8)
+            let run = try MmdbgBinary.run(["--batch", file.path])
+            #expect(run.status == 1)
+            #expect(run.stderr.contains("line 4: error: unknown format /q; usage: x ADDR"))
+            #expect(run.stdout.contains("launched by mmdbg"))
+            #expect(!run.stdout.contains("examples:"), "commands after the failure must not run")
+        }
 
-    @Test func commandsPipedOnStdinRunWithoutAPrompt() throws {
-        let run = try MmdbgBinary.run([], stdin: "status\nhelp addr\n")
-        #expect(run.status == 0, "stderr: \(run.stderr)")
-        #expect(!run.stdout.contains("(mmdbg "), "no prompt when stdin is not a terminal")
-        #expect(run.stdout.contains("addr SYMBOL"))
+        @Test func commandsPipedOnStdinRunWithoutAPrompt() throws {
+            let run = try MmdbgBinary.run([], stdin: "status\nhelp addr\n")
+            #expect(run.status == 0, "stderr: \(run.stderr)")
+            #expect(!run.stdout.contains("(mmdbg "), "no prompt when stdin is not a terminal")
+            #expect(run.stdout.contains("addr SYMBOL"))
+        }
+
+        @Test func slowWorkShowsAProgressLineOnStderrOnly() throws {
+            let guest = try TinyGuest.image()
+            let run = try MmdbgBinary.run(["--kernel", guest, "-ex", "stepi 20000", "-ex", "stepi"])
+            #expect(run.status == 0, "stderr: \(run.stderr)")
+            #expect(run.stderr.contains("… stepping"), "a progress line for work over half a second: \(run.stderr)")
+            #expect(run.stdout.contains("20000 steps: stopped at loop"))
+            #expect(!run.stdout.contains("…"), "progress never mixes with results")
+            #expect(run.stderr.components(separatedBy: "… stepping").count == 2, "only the slow command shows progress")
+        }
+
+        @Test func qemuArgumentsReachQEMU() throws {
+            let run = try MmdbgBinary.run(["--json", "--qemu-arg=-smp", "--qemu-arg=2", "-ex", "monitor info cpus"])
+            #expect(run.status == 0, "stderr: \(run.stderr)")
+            let output = try #require(try run.jsonDocuments().first?.result?.string("output"))
+            #expect(output.contains("CPU #0") && output.contains("CPU #1"), "two vCPUs: \(output)")
+        }
+
+        @Test func sigtermKillsTheLaunchedQEMU() throws {
+            let guest = try TinyGuest.image()
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: try MmdbgBinary.path())
+            process.arguments = ["--kernel", guest, "--json", "-ex", "status", "-ex", "continue --timeout 60"]
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+            // The first line is `status`, with the QEMU pid; then the guest runs.
+            var buffer = Data()
+            let deadline = Date().addingTimeInterval(20)
+            while !buffer.contains(UInt8(ascii: "\n")) && Date() < deadline {
+                buffer.append(out.fileHandleForReading.availableData)
+            }
+            let line = try #require(String(decoding: buffer, as: UTF8.self).split(separator: "\n").first)
+            let status = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            let qemuPID = try #require(status.result?["qemuPid"] as? Int)
+            usleep(300_000)
+            kill(process.processIdentifier, SIGTERM)
+            let exitDeadline = Date().addingTimeInterval(10)
+            while process.isRunning && Date() < exitDeadline { usleep(10_000) }
+            #expect(!process.isRunning)
+            #expect(process.terminationStatus == 128 + SIGTERM)
+            usleep(100_000)
+            #expect(!processIsAlive(Int32(qemuPID)), "QEMU \(qemuPID) must not outlive mmdbg")
+        }
     }
 }

@@ -2,87 +2,118 @@ import Foundation
 import Testing
 import TestSupport
 
-/// The interactive prompt through a pseudo-terminal.
-@Suite("mmdbg prompt through a pseudo-terminal", .serialized)
-struct PromptTests {
-    private func temporaryHistory() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("mmdbg-history-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
-    }
+extension EndToEnd {
+    /// The interactive prompt through a pseudo-terminal.
+    @Suite("mmdbg prompt through a pseudo-terminal", .serialized)
+    struct PromptTests {
+        private func temporaryHistory() -> String {
+            FileManager.default.temporaryDirectory.appendingPathComponent("mmdbg-history-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        }
 
-    @Test func historyIsWrittenAndCompletionWorks() throws {
-        let history = temporaryHistory()
-        defer { try? FileManager.default.removeItem(atPath: history) }
-        let terminal = try TerminalSession(arguments: [], environment: ["MMDBG_HISTORY": history])
-        defer { terminal.stop() }
-        try terminal.waitFor("(mmdbg ")
-        terminal.type("help addr\n")
-        try terminal.waitFor("addr map_page")
-        // Option completion: `--ph` alone is an unknown option; TAB makes it `--phys`.
-        terminal.type("x 0x40080000 --ph")
-        terminal.type("\t")
-        try terminal.waitFor("ys")
-        terminal.type("\u{15}")  // Ctrl-U: drop the line
-        // Command completion: `monit` + TAB → `monitor `.
-        terminal.type("monit\t")
-        try terminal.waitFor("or ")
-        terminal.type("\u{15}status\n")
-        try terminal.waitFor("launched by mmdbg")
-        terminal.type("quit\n")
-        #expect(try terminal.waitForExit() == 0)
-        let saved = try String(contentsOfFile: history, encoding: .utf8)
-        #expect(saved.contains("help addr"))
-        #expect(saved.contains("status"))
-        #expect(saved.contains("quit"))
-    }
+        @Test func historyIsWrittenAndCompletionWorks() throws {
+            let history = temporaryHistory()
+            defer { try? FileManager.default.removeItem(atPath: history) }
+            let terminal = try TerminalSession(arguments: [], environment: ["MMDBG_HISTORY": history])
+            defer { terminal.stop() }
+            try terminal.waitFor("(mmdbg ")
+            terminal.type("help addr\n")
+            try terminal.waitFor("addr map_page")
+            // Option completion: `--ph` alone is an unknown option; TAB makes it `--phys`.
+            terminal.type("x 0x40080000 --ph")
+            terminal.type("\t")
+            try terminal.waitFor("ys")
+            terminal.type("\u{15}")  // Ctrl-U: drop the line
+            // Command completion: `monit` + TAB → `monitor `.
+            terminal.type("monit\t")
+            try terminal.waitFor("or ")
+            terminal.type("\u{15}status\n")
+            try terminal.waitFor("launched by mmdbg")
+            terminal.type("quit\n")
+            #expect(try terminal.waitForExit() == 0)
+            let saved = try String(contentsOfFile: history, encoding: .utf8)
+            #expect(saved.contains("help addr"))
+            #expect(saved.contains("status"))
+            #expect(saved.contains("quit"))
+        }
 
-    @Test func ctrlCAtThePromptDoesNotKillMmdbg() throws {
-        let history = temporaryHistory()
-        defer { try? FileManager.default.removeItem(atPath: history) }
-        let terminal = try TerminalSession(arguments: [], environment: ["MMDBG_HISTORY": history])
-        defer { terminal.stop() }
-        try terminal.waitFor("(mmdbg ")
-        terminal.type("\u{03}")
-        usleep(200_000)
-        terminal.type("\u{15}status\n")
-        try terminal.waitFor("qemu running: yes")
-        terminal.type("quit\n")
-        #expect(try terminal.waitForExit() == 0)
-    }
+        @Test func ctrlCAtThePromptDoesNotKillMmdbg() throws {
+            let history = temporaryHistory()
+            defer { try? FileManager.default.removeItem(atPath: history) }
+            let terminal = try TerminalSession(arguments: [], environment: ["MMDBG_HISTORY": history])
+            defer { terminal.stop() }
+            try terminal.waitFor("(mmdbg ")
+            terminal.type("\u{03}")
+            usleep(200_000)
+            terminal.type("\u{15}status\n")
+            try terminal.waitFor("qemu running: yes")
+            terminal.type("quit\n")
+            #expect(try terminal.waitForExit() == 0)
+        }
 
-    @Test func ctrlCInterruptsARunningTargetAndThePromptShowsTheState() throws {
-        let guest = try TinyGuest.image()
-        let history = temporaryHistory()
-        defer { try? FileManager.default.removeItem(atPath: history) }
-        let terminal = try TerminalSession(arguments: ["--kernel", guest], environment: ["MMDBG_HISTORY": history])
-        defer { terminal.stop() }
-        try terminal.waitFor("(mmdbg stopped at _start) ")
-        terminal.type("continue\n")
-        usleep(500_000)  // let the guest run: only Ctrl-C can stop it now
-        terminal.type("\u{03}")
-        try terminal.waitFor("interrupted by Ctrl-C: stopped at loop")
-        try terminal.waitFor("(mmdbg stopped at loop")
-        terminal.type("x counter 1 /g\n")
-        try terminal.waitFor("<counter>:")
-        terminal.type("quit\n")
-        #expect(try terminal.waitForExit() == 0)
-    }
+        @Test func ctrlCInterruptsARunningTargetAndThePromptShowsTheState() throws {
+            let guest = try TinyGuest.image()
+            let history = temporaryHistory()
+            defer { try? FileManager.default.removeItem(atPath: history) }
+            let terminal = try TerminalSession(arguments: ["--kernel", guest], environment: ["MMDBG_HISTORY": history])
+            defer { terminal.stop() }
+            try terminal.waitFor("(mmdbg stopped at _start) ")
+            terminal.type("continue\n")
+            usleep(500_000)  // let the guest run: only Ctrl-C can stop it now
+            terminal.type("\u{03}")
+            try terminal.waitFor("interrupted by Ctrl-C: stopped at loop")
+            try terminal.waitFor("(mmdbg stopped at loop")
+            terminal.type("x counter 1 /g\n")
+            try terminal.waitFor("<counter>:")
+            terminal.type("quit\n")
+            #expect(try terminal.waitForExit() == 0)
+        }
 
-    @Test func symbolAndRegisterCompletion() throws {
-        let guest = try TinyGuest.image()
-        let history = temporaryHistory()
-        defer { try? FileManager.default.removeItem(atPath: history) }
-        let terminal = try TerminalSession(arguments: ["--kernel", guest], environment: ["MMDBG_HISTORY": history])
-        defer { terminal.stop() }
-        try terminal.waitFor("(mmdbg stopped at")
-        // `wat` + TAB → the symbol `watched` (the guest's only symbol starting so).
-        terminal.type("addr wat\t")
-        try terminal.waitFor("addr watched ")
-        terminal.type("\n")
-        try terminal.waitFor("watched = 0x0000000040081008")
-        // `$cps` + TAB → `$cpsr` (registers complete with their `$`, names from the target description).
-        terminal.type("x $cps\t")
-        try terminal.waitFor("$cpsr ")
-        terminal.type("\u{15}quit\n")
-        #expect(try terminal.waitForExit() == 0)
+        @Test func symbolAndRegisterCompletion() throws {
+            let guest = try TinyGuest.image()
+            let history = temporaryHistory()
+            defer { try? FileManager.default.removeItem(atPath: history) }
+            let terminal = try TerminalSession(arguments: ["--kernel", guest], environment: ["MMDBG_HISTORY": history])
+            defer { terminal.stop() }
+            try terminal.waitFor("(mmdbg stopped at")
+            // `wat` + TAB → the symbol `watched` (the guest's only symbol starting so).
+            terminal.type("addr wat\t")
+            try terminal.waitFor("addr watched ")
+            terminal.type("\n")
+            try terminal.waitFor("watched = 0x0000000040081008")
+            // `$cps` + TAB → `$cpsr` (registers complete with their `$`, names from the target description).
+            terminal.type("x $cps\t")
+            try terminal.waitFor("$cpsr ")
+            terminal.type("\u{15}quit\n")
+            #expect(try terminal.waitForExit() == 0)
+        }
+
+        @Test func colourOnlyOnATerminal() throws {
+            let history = temporaryHistory()
+            defer { try? FileManager.default.removeItem(atPath: history) }
+            let terminal = try TerminalSession(arguments: [], environment: ["MMDBG_HISTORY": history], colour: true)
+            defer { terminal.stop() }
+            try terminal.waitFor("(mmdbg ")
+            terminal.type("info breaks\n")
+            try terminal.waitFor("\u{1B}[1mID  TYPE")
+            terminal.type("frobnicate\n")
+            try terminal.waitFor("\u{1B}[31;1merror: \u{1B}[0munknown command")
+            terminal.type("quit\n")
+            #expect(try terminal.waitForExit() == 0)
+        }
+
+        @Test func taskIDsCompleteFromTheLiveTaskTable() throws {
+            let history = temporaryHistory()
+            defer { try? FileManager.default.removeItem(atPath: history) }
+            let terminal = try TerminalSession(arguments: [], environment: ["MMDBG_HISTORY": history])
+            defer { terminal.stop() }
+            try terminal.waitFor("(mmdbg stopped at")
+            terminal.type("break sys_fork\ncontinue\n")
+            try terminal.waitFor("(mmdbg stopped at sys_fork task 1) ")
+            // Two TABs list the candidates: the pids of idle (0) and init (1).
+            terminal.type("task \t\t")
+            try terminal.waitFor("0  1")
+            terminal.type("\u{15}quit\n")
+            #expect(try terminal.waitForExit() == 0)
+        }
     }
 }

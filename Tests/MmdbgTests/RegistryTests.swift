@@ -90,3 +90,22 @@ struct RegistryTests {
         #expect(value.serialized() == #"{"b":"a\"\n\u0001","a":"0xffff000000000000","n":null}"#)
     }
 }
+
+@Suite("Completion without a terminal")
+struct CompletionTests {
+    @Test func commandsOptionsKeywordsAndPositions() {
+        let session = Session(registry: BuiltinCommands.makeRegistry())
+        #expect(CompletionEngine.candidates(for: "st", lineBeforeWord: "", session: session) == ["status", "step", "stepi"])
+        #expect(CompletionEngine.candidates(for: "--p", lineBeforeWord: "x 0x10 ", session: session) == ["--phys"])
+        #expect(CompletionEngine.candidates(for: "b", lineBeforeWord: "info ", session: session) == ["breakpoints", "breaks"])
+        #expect(CompletionEngine.candidates(for: "$x3", lineBeforeWord: "x ", session: session) == ["$x3", "$x30"])
+        // The second positional of `x` is a count: nothing to offer.
+        #expect(CompletionEngine.candidates(for: "", lineBeforeWord: "x $sp ", session: session) == [])
+        // An option's value completes by the option's kind; the format does not count as a positional.
+        #expect(CompletionEngine.candidates(for: "$p", lineBeforeWord: "pt --from ", session: session) == ["$pc"])
+        #expect(CompletionEngine.candidates(for: "$s", lineBeforeWord: "x /g ", session: session) == ["$sp"])
+        #expect(CompletionEngine.candidates(for: "", lineBeforeWord: "attach ", session: session) == nil, "file names")
+        #expect(CompletionEngine.candidates(for: "x", lineBeforeWord: "frobnicate ", session: session) == [])
+    }
+}
+

@@ -33,7 +33,7 @@ public final class KernelAccess {
         let context = TranslationContext(registers: TranslationRegisters(sctlr: values[0], tcr: values[1], mair: values[2],
                                                                          ttbr0: values[3], ttbr1: values[4]))
         do {
-            return try KernelInspector(memory: GdbMemorySource(client: client), symbols: symbols, context: context)
+            return try KernelInspector(memory: Inspect.GdbMemorySource(client: client), symbols: symbols, context: context)
         } catch { throw .inspection(error.description) }
     }
 

@@ -27,6 +27,7 @@ public struct Breakpoint: Hashable, Sendable {
     /// Bytes watched, or the instruction size (4 on AArch64) for breakpoints.
     public var length: Int
 
+    /// A stop point of `kind` covering `length` bytes at `address`.
     public init(kind: BreakpointKind, address: UInt64, length: Int) {
         self.kind = kind
         self.address = address

@@ -28,7 +28,7 @@ extension GdbClient {
                 guard range.count >= 0, range.end != nil else {
                     throw error(.invalidArgument("range \(range) is negative or wraps past 2^64"), "readMemory", address: range.address)
                 }
-                if let guardCheck = memoryReadGuard, let why = guardCheck(range) {
+                if let guardCheck = memoryReadGuard, let why = try guardCheck(self, range) {
                     throw error(.refused(why), "readMemory", address: range.address)
                 }
                 var offset = 0
@@ -86,7 +86,6 @@ extension GdbClient {
             for (i, reply) in replies.enumerated() {
                 try expectOK(reply, operation: "writeMemory", packet: "M" + String(addresses[i], radix: 16) + ",...", address: addresses[i])
             }
-            invalidateStopCaches()
         }
     }
 }

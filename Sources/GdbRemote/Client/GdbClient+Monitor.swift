@@ -4,6 +4,7 @@ extension GdbClient {
     public func monitor(_ command: String) throws(GdbError) -> String {
         try locked { () throws(GdbError) -> String in
             let packet = "qRcmd," + Hex.encode(Array(command.utf8))
+            invalidateStopCaches()  // a monitor command may change the machine
             let (output, reply) = try connection.exchangeCollectingConsole(
                 GdbRequest(packet, expecting: .consoleThenReply, idempotent: false), operation: "monitor \(command)")
             try checkReply(reply, operation: "monitor \(command)", packet: packet)

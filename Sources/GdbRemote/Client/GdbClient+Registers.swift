@@ -3,6 +3,11 @@ public struct RegisterSnapshot: Sendable {
     /// Raw target-order bytes per register, in number order.
     public let registers: [(info: RegisterInfo, bytes: [UInt8])]
 
+    /// A snapshot from explicit values (to edit one and write it back with `G`).
+    public init(registers: [(info: RegisterInfo, bytes: [UInt8])]) {
+        self.registers = registers
+    }
+
     /// The value of a register of at most 64 bits, by name (case-insensitive).
     public subscript(name: String) -> UInt64? {
         let upper = name.uppercased()
@@ -30,6 +35,11 @@ extension GdbClient {
     public func readRegisterBytes(_ name: String, thread: ThreadID? = nil) throws(GdbError) -> [UInt8] {
         try locked { () throws(GdbError) -> [UInt8] in
             let info = try registerInfo(name)
+            let key = RegisterCacheKey(thread: thread, number: info.number)
+            if connection.state == .stopped, let cached = registerCache[key] {
+                try connection.checkConnection(operation: "readRegister \(info.name)")
+                return cached
+            }
             if let thread { try selectThreadLocked(thread, operation: "readRegister") }
             let packet = "p" + String(info.number, radix: 16)
             let reply = try checkReply(try connection.exchange(GdbRequest(packet), operation: "readRegister \(info.name)"),
@@ -37,6 +47,7 @@ extension GdbClient {
             guard let bytes = Hex.decode(reply) else {
                 throw error(.malformedReply("register value is not hex"), "readRegister \(info.name)", packet: packet)
             }
+            registerCache[key] = bytes
             return bytes
         }
     }
@@ -46,18 +57,23 @@ extension GdbClient {
         try locked { () throws(GdbError) -> [UInt64] in
             var infos: [RegisterInfo] = []
             for name in names { infos.append(try registerInfo(name)) }
-            if let thread { try selectThreadLocked(thread, operation: "readRegisters") }
-            let packets = infos.map { "p" + String($0.number, radix: 16) }
-            let replies = try connection.exchange(packets.map { GdbRequest($0) }, operation: "readRegisters")
-            var values: [UInt64] = []
-            for (i, reply) in replies.enumerated() {
-                try checkReply(reply, operation: "readRegister \(infos[i].name)", packet: packets[i])
-                guard let bytes = Hex.decode(reply) else {
-                    throw error(.malformedReply("register value is not hex"), "readRegister \(infos[i].name)", packet: packets[i])
+            if connection.state != .stopped { invalidateStopCaches() }  // let the connection report the state
+            let missing = infos.filter { registerCache[RegisterCacheKey(thread: thread, number: $0.number)] == nil }
+            if !missing.isEmpty {
+                if let thread { try selectThreadLocked(thread, operation: "readRegisters") }
+                let packets = missing.map { "p" + String($0.number, radix: 16) }
+                let replies = try connection.exchange(packets.map { GdbRequest($0) }, operation: "readRegisters")
+                for (i, reply) in replies.enumerated() {
+                    try checkReply(reply, operation: "readRegister \(missing[i].name)", packet: packets[i])
+                    guard let bytes = Hex.decode(reply) else {
+                        throw error(.malformedReply("register value is not hex"), "readRegister \(missing[i].name)", packet: packets[i])
+                    }
+                    registerCache[RegisterCacheKey(thread: thread, number: missing[i].number)] = bytes
                 }
-                values.append(Hex.littleEndianValue(bytes))
+            } else {
+                try connection.checkConnection(operation: "readRegisters")
             }
-            return values
+            return infos.map { Hex.littleEndianValue(registerCache[RegisterCacheKey(thread: thread, number: $0.number)] ?? []) }
         }
     }
 
@@ -67,9 +83,9 @@ extension GdbClient {
             let info = try registerInfo(name)
             if let thread { try selectThreadLocked(thread, operation: "writeRegister") }
             let packet = "P" + String(info.number, radix: 16) + "=" + Hex.encode(Hex.littleEndianBytes(value, count: info.byteSize))
+            invalidateStopCaches()  // even on failure: the stub may have applied part of it
             let reply = try connection.exchange(GdbRequest(packet), operation: "writeRegister \(info.name)")
             try expectOK(reply, operation: "writeRegister \(info.name)", packet: packet)
-            invalidateStopCaches()
         }
     }
 
@@ -93,11 +109,20 @@ extension GdbClient {
             if let thread { try selectThreadLocked(thread, operation: "writeGeneralRegisters") }
             var packet: [UInt8] = [UInt8(ascii: "G")]
             for entry in snapshot.registers { Hex.append(entry.bytes, to: &packet) }
+            invalidateStopCaches()
             let reply = try connection.exchange(GdbRequest(packet, idempotent: true), operation: "writeGeneralRegisters")
             try expectOK(reply, operation: "writeGeneralRegisters", packet: "G...")
         }
     }
 
-    /// Hook for caches that depend on the target staying put (none in this layer yet).
-    func invalidateStopCaches() {}
+    /// Forgets what was learnt while stopped (after a stop, a write, a raw packet).
+    func invalidateStopCaches() {
+        registerCache.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Which register of which thread a cached value belongs to (nil: the stub's current thread).
+struct RegisterCacheKey: Hashable {
+    var thread: ThreadID?
+    var number: Int
 }

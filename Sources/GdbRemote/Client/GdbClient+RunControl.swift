@@ -1,3 +1,5 @@
+import Foundation
+
 /// Run control. QEMU (like most stubs) re-reports a breakpoint or watchpoint at
 /// the current PC forever if you simply continue, so before every resume the
 /// client steps over it: remove, single-step, re-insert. A watchpoint on
@@ -39,6 +41,7 @@ extension GdbClient {
             if deadline.hasPassed {
                 throw error(.timedOut(seconds: timeout), "waitForStop")
             }
+            while !interruptQueue.isEmpty && !deadline.hasPassed { usleep(200) }
         }
     }
 
@@ -49,7 +52,7 @@ extension GdbClient {
         do throws(GdbError) {
             return try waitForStop(timeout: timeout)
         } catch {
-            if case .timedOut = error.kind, state == .running { _ = try? interrupt(timeout: 2) }
+            if case .timedOut = error.kind, state == .running { _ = try? interrupt(timeout: self.timeout) }
             throw error
         }
     }
@@ -66,7 +69,9 @@ extension GdbClient {
     /// Stops a running target (0x03) and returns the stop reply (SIGINT on QEMU).
     /// On a stopped target it returns the last stop without sending anything.
     public func interrupt(timeout: Double = 2) throws(GdbError) -> StopReason {
-        try locked { () throws(GdbError) -> StopReason in
+        interruptQueue.enter()
+        defer { interruptQueue.leave() }
+        return try locked { () throws(GdbError) -> StopReason in
             let state = connection.state
             if state == .stopped, let lastStop { return lastStop }
             if state == .stopped { return StopReason(kind: .signal(0)) }
@@ -116,7 +121,7 @@ extension GdbClient {
         try connection.sendResume(GdbRequest(packet, expecting: .stopReply, idempotent: false), operation: "step")
         let deadline = Deadline.after(seconds: timeout)
         guard let body = try connection.waitForStop(until: deadline, operation: "step") else {
-            _ = try? interrupt(timeout: 1)
+            _ = try? interrupt(timeout: connection.replyTimeout)
             throw error(.timedOut(seconds: timeout), "step", packet: packet)
         }
         return try record(stop: body, operation: "step")

@@ -49,6 +49,7 @@ extension GdbClient {
     public func selectThread(_ thread: ThreadID, for selection: ThreadSelection = .general) throws(GdbError) {
         try locked { () throws(GdbError) in
             if selection == .general {
+                invalidateStopCaches()  // cached values of "the current thread" belong to the old one
                 try selectThreadLocked(thread, operation: "selectThread")
             } else {
                 let packet = "H" + selection.rawValue + thread.encoded(multiprocess: multiprocess)

@@ -16,6 +16,9 @@ import Foundation
 public final class GdbClient: @unchecked Sendable {
     let connection: GdbConnection
     let lock = NSRecursiveLock()
+    /// Interrupts waiting for `lock`: a `waitForStop` on another thread steps aside
+    /// for them between its slices (the lock itself is not fair).
+    let interruptQueue = InterruptQueue()
 
     /// What the stub announced in `qSupported`.
     public let features: StubFeatures
@@ -46,8 +49,16 @@ public final class GdbClient: @unchecked Sendable {
     var stopGeneration = 0
     var resumeGeneration = 0
     var selectedGeneralThread: ThreadID?
-    /// Installed by the QEMU adapter while physical-memory mode is on.
-    var memoryReadGuard: ((MemoryRange) -> String?)?
+    /// Register values read since the target last stopped, by (thread, number):
+    /// registers cannot change while the target is stopped unless we write them.
+    var registerCache: [RegisterCacheKey: [UInt8]] = [:]
+    /// Checked before every memory read; returns why a range must not be read.
+    /// The QEMU adapter installs one that keeps bulk reads off device memory.
+    var memoryReadGuard: ((GdbClient, MemoryRange) throws(GdbError) -> String?)?
+    /// Memory accesses use physical addresses (set by the QEMU adapter's scoped mode).
+    var physicalMemoryMode = false
+    /// The stub identified itself as QEMU's (`qqemu.Supported`).
+    public internal(set) var isQEMU = false
 
     /// Connects to a stub and performs the handshake (qSupported, no-ack mode if
     /// offered, vCont?, target description).
@@ -84,8 +95,14 @@ public final class GdbClient: @unchecked Sendable {
         if vCont.hasPrefix("vCont") {
             vContActions = Set(vCont.split(separator: ";").dropFirst().map(String.init))
         }
+        try QEMUAdapter.configure(self)
         if features.supports("qXfer:features:read") {
             registerMap = try readTargetDescription()
+        }
+        // A stub that stopped a running target on connect said so (QEMU: T02).
+        if let stop = connection.takeAsynchronousStops().last, let reason = StopReason(packet: stop) {
+            lastStop = reason
+            stopGeneration += 1
         }
     }
 
@@ -111,13 +128,24 @@ public final class GdbClient: @unchecked Sendable {
     /// Sends one raw packet body and returns the raw reply (for the REPL's `packet` command).
     public func sendRaw(_ packet: String) throws(GdbError) -> String {
         try locked { () throws(GdbError) -> String in
-            String(decoding: try connection.exchange(GdbRequest(packet, expecting: .anyReply, idempotent: false), operation: "packet"), as: UTF8.self)
+            invalidateStopCaches()  // a raw packet may change anything
+            return String(decoding: try connection.exchange(GdbRequest(packet, expecting: .anyReply, idempotent: false), operation: "packet"), as: UTF8.self)
+        }
+    }
+
+    /// One request whose effect the caller knows (no cache invalidation); raw reply text.
+    func request(_ packet: String, operation: String) throws(GdbError) -> String {
+        try locked { () throws(GdbError) -> String in
+            String(decoding: try connection.exchange(GdbRequest(packet, expecting: .anyReply), operation: operation), as: UTF8.self)
         }
     }
 
     /// Closes the connection without detaching (QEMU leaves the VM as it is).
     public func close() {
-        locked { connection.close() }
+        locked {
+            invalidateStopCaches()
+            connection.close()
+        }
     }
 
     /// `D` (`D;<pid>` with multiprocess ids, which QEMU insists on): detaches (QEMU
@@ -195,4 +223,14 @@ public final class GdbClient: @unchecked Sendable {
             String(decoding: try readXfer(object: "features", annex: annex, operation: "read target description"), as: UTF8.self)
         }
     }
+}
+
+/// Counts interrupt callers waiting for the client's lock.
+final class InterruptQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var waiting = 0
+
+    func enter() { lock.lock(); waiting += 1; lock.unlock() }
+    func leave() { lock.lock(); waiting -= 1; lock.unlock() }
+    var isEmpty: Bool { lock.lock(); defer { lock.unlock() }; return waiting == 0 }
 }

@@ -3,6 +3,7 @@ public struct MemoryRange: Hashable, Sendable, CustomStringConvertible {
     public var address: UInt64
     public var count: Int
 
+    /// `count` bytes from `address`.
     public init(address: UInt64, count: Int) {
         self.address = address
         self.count = count

@@ -1,5 +1,6 @@
 /// Why the target stopped, parsed from a `S`/`T`/`W`/`X` stop reply.
 public struct StopReason: Equatable, Sendable, CustomStringConvertible {
+    /// What kind of stop.
     public enum Kind: Equatable, Sendable {
         /// Stopped with a signal (5 = SIGTRAP for breakpoints/steps, 2 = SIGINT after an interrupt).
         case signal(UInt8)
@@ -25,7 +26,9 @@ public struct StopReason: Equatable, Sendable, CustomStringConvertible {
     /// Every `name:value` pair, in order (registers included, when a stub sends them).
     public var fields: [(name: String, value: String)]
 
+    /// Breakpoints, watchpoints and single steps.
     public static let sigtrap: UInt8 = 5
+    /// An interrupt (0x03).
     public static let sigint: UInt8 = 2
 
     /// Parses a stop reply body; nil if it is not one.
@@ -66,6 +69,7 @@ public struct StopReason: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// A stop built by hand (tests, or a client that knows why it stopped).
     public init(kind: Kind, thread: ThreadID? = nil, watchpoint: WatchpointHit? = nil) {
         self.kind = kind
         self.thread = thread

@@ -20,6 +20,7 @@ public struct RegisterMap: Sendable {
     private var byName: [String: Int] = [:]
     private var byUppercasedName: [String: Int] = [:]
 
+    /// A map over `registers` (any order).
     public init(registers: [RegisterInfo]) {
         self.registers = registers.sorted { $0.number < $1.number }
         for (i, r) in self.registers.enumerated() {

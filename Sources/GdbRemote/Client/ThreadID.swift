@@ -6,6 +6,7 @@ public struct ThreadID: Hashable, Sendable, CustomStringConvertible {
     /// The thread id; on QEMU, vCPU index + 1.
     public var thread: Int
 
+    /// A thread id; `process` nil omits the `p<pid>.` part.
     public init(process: Int? = nil, thread: Int) {
         self.process = process
         self.thread = thread

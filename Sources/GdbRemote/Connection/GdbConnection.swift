@@ -1,36 +1,3 @@
-/// What a request expects back.
-public enum ReplyExpectation: Sendable {
-    /// An ordinary reply; a stop-shaped packet meanwhile is an asynchronous stop.
-    case reply
-    /// A stop reply (`?`, and `c`/`s`/`vCont`, whose reply arrives when the target stops).
-    case stopReply
-    /// `O` console packets belong to this request's output, then a final reply (`qRcmd`).
-    case consoleThenReply
-    /// Whatever comes next is the reply (raw packets typed by a user).
-    case anyReply
-}
-
-/// One request to the stub: its body and what it expects back.
-public struct GdbRequest: Sendable {
-    public var body: [UInt8]
-    public var expectation: ReplyExpectation
-    /// Whether re-sending it is harmless (reads, and writes of the same bytes). Only
-    /// these are re-issued when a pipelined reply arrives corrupted.
-    public var isIdempotent: Bool
-
-    public init(_ body: [UInt8], expecting expectation: ReplyExpectation = .reply, idempotent: Bool = true) {
-        self.body = body
-        self.expectation = expectation
-        self.isIdempotent = idempotent
-    }
-
-    public init(_ text: String, expecting expectation: ReplyExpectation = .reply, idempotent: Bool = true) {
-        self.init(Array(text.utf8), expecting: expectation, idempotent: idempotent)
-    }
-
-    var text: String { String(decoding: body.prefix(80), as: UTF8.self) }
-}
-
 /// The framing, acknowledgement and pipelining layer. Not thread-safe: the
 /// client serialises calls with its lock; only `sendInterruptByte` may be
 /// called concurrently (it writes straight to the transport).
@@ -49,10 +16,11 @@ public final class GdbConnection: @unchecked Sendable {
         var acked = false
         var sendAttempts = 1
         var replyAttempts = 0
-        var console: [UInt8] = []
     }
 
+    /// The byte stream underneath.
     public let transport: GdbTransport
+    /// The run state (see `ConnectionState` for the transition table).
     public private(set) var state: ConnectionState = .stopped
     /// Whether `+`/`-` are exchanged (until `QStartNoAckMode` succeeds).
     public var ackMode = true
@@ -76,6 +44,8 @@ public final class GdbConnection: @unchecked Sendable {
     private var ring = PacketRing()
     private var inFlight: [InFlight] = []
     private var outgoing: [UInt8] = []
+    /// `outgoing` holds more than acks: a reply depends on it being sent.
+    private var outgoingHasRequests = false
     private let readBuffer: UnsafeMutableRawBufferPointer
     private var failure: GdbError?
     /// Set by the frame handler, thrown by the pump (closures cannot throw typed errors).
@@ -85,7 +55,10 @@ public final class GdbConnection: @unchecked Sendable {
     private var deliver: ((Int, [UInt8]) -> Void)?
     private var consoleSink: ((Int, [UInt8]) -> Void)?
     private var oversizedReplies: [Int] = []
+    /// Requests answered so far (the exchange loop counts its progress with it).
+    private var repliesMatched = 0
 
+    /// A connection in ack mode over `transport`; replies over `maximumReplySize` bytes are refused.
     public init(transport: GdbTransport, maximumReplySize: Int = 1 << 20) {
         self.transport = transport
         self.decoder = FrameDecoder(maximumBodySize: maximumReplySize)
@@ -173,14 +146,20 @@ public final class GdbConnection: @unchecked Sendable {
         // The deadline is for silence: it restarts whenever a reply completes.
         var activityDeadline = Deadline.after(seconds: replyTimeout)
         while completed < requests.count {
-            while nextToSend < requests.count && inFlight.count < pipelineWindow {
-                enqueue(requests[nextToSend], frame: frames[nextToSend], index: nextToSend)
-                nextToSend += 1
+            // Refill in batches: when half the window has drained, or when we are about to
+            // wait anyway. One write then carries many requests and acks, so neither side
+            // wakes up once per packet.
+            func topUp() {
+                while nextToSend < requests.count && inFlight.count < pipelineWindow {
+                    enqueue(requests[nextToSend], frame: frames[nextToSend], index: nextToSend)
+                    nextToSend += 1
+                }
             }
-            let before = inFlight.count
-            try pump(until: activityDeadline) { inFlight.first?.request.text ?? requests[requests.count - 1].text }
-            if inFlight.count < before {
-                completed += before - inFlight.count
+            if inFlight.count <= pipelineWindow / 2 { topUp() }
+            let before = repliesMatched
+            try pump(until: activityDeadline, beforeWaiting: topUp) { inFlight.first?.request.text ?? requests[requests.count - 1].text }
+            if repliesMatched > before {
+                completed += repliesMatched - before
                 activityDeadline = Deadline.after(seconds: replyTimeout)
             }
         }
@@ -239,6 +218,26 @@ public final class GdbConnection: @unchecked Sendable {
         return stopBody
     }
 
+    /// Notices, without a round trip, whether the stub hung up (one non-blocking read;
+    /// anything that did arrive, an asynchronous stop say, is handled as usual).
+    /// Answers served from a cache call this so a dead stub is still reported at once.
+    public func checkConnection(operation: String) throws(GdbError) {
+        currentOperation = operation
+        if let failure { throw error(failure.kind, operation) }
+        guard state != .closed else { throw error(.invalidState(.closed), operation) }
+        let n: Int
+        do throws(TransportError) { n = try transport.readAvailable(into: readBuffer) } catch {
+            throw fail(transportError: error, packet: nil)
+        }
+        guard n > 0 else { return }
+        let bytes = UnsafeBufferPointer(start: readBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n)
+        decoder.feed(bytes) { frame in handle(frame) }
+        if let kind = pendingError {
+            pendingError = nil
+            throw desynchronised(kind, packet: nil)
+        }
+    }
+
     /// Writes 0x03 (after any pending acks, which QEMU needs before it listens
     /// again). Moves `running` to `interrupting`.
     public func sendInterrupt(operation: String) throws(GdbError) {
@@ -260,17 +259,19 @@ public final class GdbConnection: @unchecked Sendable {
     private func enqueue(_ request: GdbRequest, frame: [UInt8], index: Int) {
         ring.record(sent: request.body)
         outgoing += frame
+        outgoingHasRequests = true
         inFlight.append(InFlight(request: request, frame: frame, index: index, acked: !ackMode))
     }
 
     private func flush(packet: String?) throws(GdbError) {
+        do throws(TransportError) { try flushOrThrow() } catch { throw fail(transportError: error, packet: packet) }
+    }
+
+    private func flushOrThrow() throws(TransportError) {
         guard !outgoing.isEmpty else { return }
-        do throws(TransportError) {
-            try transport.write(outgoing, deadline: .after(seconds: replyTimeout))
-            outgoing.removeAll(keepingCapacity: true)
-        } catch {
-            throw fail(transportError: error, packet: packet)
-        }
+        try transport.write(outgoing, deadline: .after(seconds: replyTimeout))
+        outgoing.removeAll(keepingCapacity: true)
+        outgoingHasRequests = false
     }
 
     private func fail(transportError: TransportError, packet: String?) -> GdbError {
@@ -295,11 +296,19 @@ public final class GdbConnection: @unchecked Sendable {
     }
 
     /// Flushes, reads once (waiting until `deadline`), and handles the frames.
-    private func pump(until deadline: Deadline, closeOnTimeout: Bool = true, packet describe: () -> String?) throws(GdbError) {
-        if !outgoing.isEmpty { try flush(packet: describe()) }
-        let n: Int
+    /// Pending acks alone are not worth a system call while replies keep arriving: they
+    /// go out with the next requests, or before the connection would block.
+    private func pump(until deadline: Deadline, closeOnTimeout: Bool = true, beforeWaiting: () -> Void = {},
+                      packet describe: () -> String?) throws(GdbError) {
+        var n = 0
         do throws(TransportError) {
-            n = try transport.read(into: readBuffer, deadline: deadline)
+            if outgoingHasRequests || outgoing.isEmpty {
+                if !outgoing.isEmpty { try flushOrThrow() }
+            } else {
+                n = try transport.readAvailable(into: readBuffer)
+                if n == 0 { beforeWaiting(); try flushOrThrow() }
+            }
+            if n == 0 { n = try transport.read(into: readBuffer, deadline: deadline) }
         } catch {
             if error == .timedOut && (!closeOnTimeout || inFlight.isEmpty) {
                 throw self.error(.timedOut(seconds: replyTimeout), currentOperation, packet: describe())
@@ -334,6 +343,7 @@ public final class GdbConnection: @unchecked Sendable {
             }
             ring.record(sent: entry.request.body)
             outgoing += entry.frame
+            outgoingHasRequests = true
             inFlight.append(entry)
         case .interrupt:
             ring.note("<- ^C (ignored)")
@@ -345,6 +355,7 @@ public final class GdbConnection: @unchecked Sendable {
             guard !inFlight.isEmpty else { return }
             let entry = inFlight.removeFirst()
             oversizedReplies.append(entry.index)
+            repliesMatched += 1
             deliver?(entry.index, [])
         case .packet(let body, let valid):
             if valid { handleValidPacket(body) } else { handleCorruptedPacket(body) }
@@ -364,12 +375,14 @@ public final class GdbConnection: @unchecked Sendable {
         }
         if ackMode && inFlight.count == 1 {
             outgoing.append(UInt8(ascii: "-"))  // the stub still holds this reply: ask again
+            outgoingHasRequests = true
         } else if inFlight[0].request.isIdempotent {
             if ackMode { outgoing.append(UInt8(ascii: "+")) }
             var entry = inFlight.removeFirst()
             entry.acked = !ackMode
             ring.record(sent: entry.request.body)
             outgoing += entry.frame
+            outgoingHasRequests = true
             inFlight.append(entry)
         } else {
             pendingError = .malformedReply("corrupted reply to a request that cannot be repeated")
@@ -398,6 +411,7 @@ public final class GdbConnection: @unchecked Sendable {
             return
         }
         inFlight.removeFirst()
+        repliesMatched += 1
         if head.request.expectation == .stopReply {
             state = StopReplyShape.isExit(body) ? .exited : .stopped
         }

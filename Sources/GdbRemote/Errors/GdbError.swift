@@ -40,6 +40,7 @@ public struct GdbError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The last packets exchanged before the failure, oldest first ("-> m1000,4", "<- E14").
     public var recentPackets: [String]
 
+    /// An error of `kind` in `operation`; `packet` is clipped to 80 characters.
     public init(_ kind: Kind, operation: String, packet: String? = nil, address: UInt64? = nil,
                 recentPackets: [String] = []) {
         self.kind = kind

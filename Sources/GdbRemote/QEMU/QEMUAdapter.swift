@@ -2,6 +2,7 @@
 /// The rest of GdbRemote works with any stub; everything that knows it is
 /// talking to QEMU lives here.
 public struct QEMUAdapter: Sendable {
+    /// The client whose connection the QEMU packets go over.
     public let client: GdbClient
 
     /// Bits of `qqemu.sstep`.
@@ -24,22 +25,19 @@ public struct QEMUAdapter: Sendable {
     /// Reads of device memory up to this size are let through (one register).
     public static let largestDeviceRead = 8
 
+    /// Usually reached as `client.qemu`.
     public init(client: GdbClient) { self.client = client }
 
     /// What `qqemu.Supported` lists (`sstepbits`, `sstep`, `PhyMemMode`); empty on other stubs.
     public func supportedFeatures() throws(GdbError) -> [String] {
-        let reply = try client.sendRaw("qqemu.Supported")
+        let reply = try client.request("qqemu.Supported", operation: "qemu.supportedFeatures")
         return reply.split(separator: ";").map(String.init)
     }
 
-    /// Whether the stub is QEMU's.
-    public func isQEMU() -> Bool {
-        ((try? supportedFeatures()) ?? []).contains("PhyMemMode")
-    }
 
     /// Whether memory accesses currently use physical addresses (`qqemu.PhyMemMode`).
     public func isPhysicalMemoryMode() throws(GdbError) -> Bool {
-        let reply = try client.sendRaw("qqemu.PhyMemMode")
+        let reply = try client.request("qqemu.PhyMemMode", operation: "isPhysicalMemoryMode")
         guard reply == "0" || reply == "1" else {
             throw GdbError(reply.isEmpty ? .unsupported : .malformedReply("expected 0 or 1, got \(reply)"),
                            operation: "isPhysicalMemoryMode", packet: "qqemu.PhyMemMode", recentPackets: client.recentPackets)
@@ -54,11 +52,11 @@ public struct QEMUAdapter: Sendable {
         try client.locked { () throws(GdbError) -> T in
             let wasPhysical = try isPhysicalMemoryMode()
             try setPhysicalMemoryMode(true)
-            let previousGuard = client.memoryReadGuard
-            client.memoryReadGuard = QEMUAdapter.deviceMemoryGuard
+            let previousMode = client.physicalMemoryMode
+            client.physicalMemoryMode = true
             let result: Result<T, GdbError>
             do throws(GdbError) { result = .success(try body()) } catch { result = .failure(error) }
-            client.memoryReadGuard = previousGuard
+            client.physicalMemoryMode = previousMode
             if !wasPhysical, client.state != .closed {
                 do throws(GdbError) { try setPhysicalMemoryMode(false) } catch {
                     // The body's error is more useful, but never leave physical mode on silently.
@@ -82,7 +80,7 @@ public struct QEMUAdapter: Sendable {
 
     /// The current `qqemu.sstep` flags.
     public func singleStepFlags() throws(GdbError) -> SingleStepFlags {
-        let reply = try client.sendRaw("qqemu.sstep")
+        let reply = try client.request("qqemu.sstep", operation: "singleStepFlags")
         guard let value = Hex.number(Substring(reply.hasPrefix("0x") ? String(reply.dropFirst(2)) : reply)) else {
             throw GdbError(reply.isEmpty ? .unsupported : .malformedReply("sstep flags \(reply)"), operation: "singleStepFlags",
                            packet: "qqemu.sstep", recentPackets: client.recentPackets)
@@ -93,7 +91,7 @@ public struct QEMUAdapter: Sendable {
     /// Sets the `qqemu.sstep` flags (e.g. `[.enable]` to let interrupts fire while stepping).
     public func setSingleStepFlags(_ flags: SingleStepFlags) throws(GdbError) {
         let packet = "Qqemu.sstep=" + String(flags.rawValue, radix: 16)
-        try client.expectOK(Array(try client.sendRaw(packet).utf8), operation: "setSingleStepFlags", packet: packet)
+        try client.expectOK(Array(try client.request(packet, operation: "setSingleStepFlags").utf8), operation: "setSingleStepFlags", packet: packet)
     }
 
     /// Translates a guest virtual address with the monitor's `gva2gpa` (current CPU's MMU).
@@ -112,7 +110,26 @@ public struct QEMUAdapter: Sendable {
 
     private func setPhysicalMemoryMode(_ on: Bool) throws(GdbError) {
         let packet = "Qqemu.PhyMemMode:" + (on ? "1" : "0")
-        try client.expectOK(Array(try client.sendRaw(packet).utf8), operation: "setPhysicalMemoryMode", packet: packet)
+        try client.expectOK(Array(try client.request(packet, operation: "setPhysicalMemoryMode").utf8), operation: "setPhysicalMemoryMode", packet: packet)
+    }
+
+    /// Called once per connection: if the stub is QEMU's, installs the device-memory
+    /// guard. It applies to physical-mode reads, and to virtual reads while the MMU
+    /// is off (SCTLR.M clear: virtual = physical). Reads elsewhere cost nothing extra;
+    /// reads near devices cost one (cached) SCTLR read.
+    static func configure(_ client: GdbClient) throws(GdbError) {
+        let reply = try client.request("qqemu.Supported", operation: "connect")
+        guard reply.split(separator: ";").contains("PhyMemMode") else { return }
+        client.isQEMU = true
+        client.memoryReadGuard = { (client, range) throws(GdbError) -> String? in
+            guard range.overlaps(deviceMemory) else { return nil }
+            if !client.physicalMemoryMode {
+                guard client.registerMap.register(named: "SCTLR") != nil else { return nil }
+                let mmuOn = try client.readRegister("SCTLR") & 1 == 1
+                if mmuOn { return nil }
+            }
+            return deviceMemoryGuard(range)
+        }
     }
 
     /// Refuses reads that would touch the GIC or bulk-read other device memory.

@@ -9,6 +9,7 @@ public struct Deadline: Sendable, Comparable {
     /// Nanoseconds on CLOCK_MONOTONIC.
     public let uptimeNanoseconds: UInt64
 
+    /// A deadline at an absolute monotonic time.
     public init(uptimeNanoseconds: UInt64) { self.uptimeNanoseconds = uptimeNanoseconds }
 
     /// Now plus `seconds` (negative or NaN counts as zero).
@@ -37,6 +38,7 @@ public struct Deadline: Sendable, Comparable {
         return Int32(min((uptimeNanoseconds - now + 999_999) / 1_000_000, UInt64(Int32.max)))
     }
 
+    /// True once the deadline is reached.
     public var hasPassed: Bool { Deadline.now() >= uptimeNanoseconds }
 
     /// The earlier of two deadlines.

@@ -42,12 +42,13 @@ public final class SocketTransport: GdbTransport, @unchecked Sendable {
         case .unix(let path):
             fd = try SocketTransport.connectUnix(path: path, deadline: deadline)
         }
+        SocketTransport.configureBlockingReceive(fd)
     }
 
     /// Wraps an already connected socket (e.g. one end of socketpair()); takes ownership.
     public init(adopting fd: Int32) {
         self.fd = fd
-        SocketTransport.makeNonBlocking(fd)
+        SocketTransport.configureBlockingReceive(fd)
     }
 
     deinit { close() }
@@ -56,7 +57,7 @@ public final class SocketTransport: GdbTransport, @unchecked Sendable {
         var offset = 0
         while offset < bytes.count {
             guard !closedFlag else { throw .closed }
-            let n = send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
+            let n = send(fd, bytes.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
             if n > 0 { offset += n; continue }
             let code = errno
             if n < 0 && (code == EAGAIN || code == EWOULDBLOCK || code == EINTR) {
@@ -71,17 +72,43 @@ public final class SocketTransport: GdbTransport, @unchecked Sendable {
     public func read(into buffer: UnsafeMutableRawBufferPointer, deadline: Deadline) throws(TransportError) -> Int {
         while true {
             guard !closedFlag else { throw .closed }
-            let n = recv(fd, buffer.baseAddress, buffer.count, 0)
+            // A blocking recv bounded by SO_RCVTIMEO answers a quick reply in one system
+            // call; poll() takes over for deadlines shorter than that slice.
+            let blocking = deadline.remainingSeconds >= SocketTransport.receiveSlice
+            let n = recv(fd, buffer.baseAddress, buffer.count, blocking ? 0 : Int32(MSG_DONTWAIT))
             if n > 0 { return n }
             if n == 0 { throw .closed }
             let code = errno
             if code == EAGAIN || code == EWOULDBLOCK || code == EINTR {
-                try waitFor(Int16(POLLIN), deadline: deadline)
+                if !blocking { try waitFor(Int16(POLLIN), deadline: deadline) }
                 continue
             }
             if code == ECONNRESET { throw .closed }
             throw .failed(operation: "recv", errno: code)
         }
+    }
+
+    /// One non-blocking recv: 0 when nothing has arrived.
+    public func readAvailable(into buffer: UnsafeMutableRawBufferPointer) throws(TransportError) -> Int {
+        guard !closedFlag else { throw .closed }
+        let n = recv(fd, buffer.baseAddress, buffer.count, Int32(MSG_DONTWAIT))
+        if n > 0 { return n }
+        if n == 0 { throw .closed }
+        let code = errno
+        if code == EAGAIN || code == EWOULDBLOCK || code == EINTR { return 0 }
+        if code == ECONNRESET { throw .closed }
+        throw .failed(operation: "recv", errno: code)
+    }
+
+    /// The longest a single blocking recv waits before the deadline is checked again.
+    static let receiveSlice = 0.02
+
+    /// Blocking mode with SO_RCVTIMEO = `receiveSlice`; sends use MSG_DONTWAIT.
+    private static func configureBlockingReceive(_ fd: Int32) {
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK)
+        var slice = timeval(tv_sec: 0, tv_usec: Int(receiveSlice * 1e6))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &slice, socklen_t(MemoryLayout<timeval>.size))
     }
 
     public func close() {

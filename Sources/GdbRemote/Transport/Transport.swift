@@ -36,8 +36,22 @@ public protocol GdbTransport: AnyObject, Sendable {
     func write(_ bytes: UnsafeRawBufferPointer, deadline: Deadline) throws(TransportError)
     /// Reads at least one byte into `buffer`, returning how many; waits until the deadline.
     func read(into buffer: UnsafeMutableRawBufferPointer, deadline: Deadline) throws(TransportError) -> Int
+    /// Reads whatever has already arrived without waiting; 0 if nothing has.
+    func readAvailable(into buffer: UnsafeMutableRawBufferPointer) throws(TransportError) -> Int
     /// Closes the stream; later calls fail with `.closed`. Idempotent.
     func close()
+}
+
+extension GdbTransport {
+    /// Default: a read whose deadline has already passed.
+    public func readAvailable(into buffer: UnsafeMutableRawBufferPointer) throws(TransportError) -> Int {
+        do throws(TransportError) {
+            return try read(into: buffer, deadline: Deadline(uptimeNanoseconds: 0))
+        } catch {
+            if error == .timedOut { return 0 }
+            throw error
+        }
+    }
 }
 
 extension GdbTransport {

@@ -7,8 +7,11 @@ public struct ELFFile: Sendable {
     public let machine: UInt16
     /// `e_type` (2 EXEC, 3 DYN).
     public let fileType: UInt16
+    /// `e_entry` (the kernel's is the physical address of `_start`).
     public let entry: UInt64
+    /// Section headers, in file order (index = section index).
     public let sections: [ELFSection]
+    /// Program headers (segments), in file order.
     public let programHeaders: [ELFProgramHeader]
     /// Every named symbol, in file order.
     public let symbols: [ELFSymbol]
@@ -20,6 +23,7 @@ public struct ELFFile: Sendable {
     /// Indices into `symbols` of code/data symbols, sorted by address (for `symbolicate`).
     private let addressOrder: [Int]
 
+    /// `EM_AARCH64`.
     public static let machineAArch64: UInt16 = 183
 
     /// Reads and parses the file at `path`.

@@ -46,6 +46,7 @@ public struct SymbolicAddress: Codable, Sendable, Hashable, CustomStringConverti
     public var symbol: String
     public var offset: UInt64
 
+    /// `symbol+offset`.
     public init(symbol: String, offset: UInt64) {
         self.symbol = symbol
         self.offset = offset

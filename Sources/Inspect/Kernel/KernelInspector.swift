@@ -6,7 +6,9 @@ public struct KernelSnapshot: Codable, Sendable, Hashable {
     public var slots: [TaskInfo]
     /// Slot `mm_current` points at (nil: null or not inside the table).
     public var currentSlot: Int?
+    /// `mm_pool`.
     public var pool: PagePoolCounters
+    /// `mm_tick`: timer ticks since boot.
     public var tick: UInt64
 
     /// Slots in use (state other than FREE).
@@ -21,7 +23,9 @@ public struct KernelSnapshot: Codable, Sendable, Hashable {
 /// works whatever task is current; a task's page tables are walked from its
 /// own `mm.pgd`, so sleeping and runnable tasks can be inspected too.
 public final class KernelInspector {
+    /// Where guest memory comes from (wrap it in a `CachingMemorySource`).
     public let memory: any MemorySource
+    /// Kernel virtual addresses of the globals.
     public let symbols: KernelSymbols
     /// The live translation state (the kernel half and TCR/MAIR shared by every task).
     public let context: TranslationContext
@@ -29,6 +33,7 @@ public final class KernelInspector {
     public let layout: KernelLayout
     private let memoryTypes: [MemoryType]
 
+    /// Reads `mm_layout` from the guest and throws `layoutMismatch` unless it matches KernelABI.
     public init(memory: any MemorySource, symbols: KernelSymbols, context: TranslationContext) throws(KernelInspectionError) {
         self.memory = memory
         self.symbols = symbols
@@ -92,6 +97,13 @@ public final class KernelInspector {
     /// The user half of `task`'s address space.
     public func addressSpace(of task: TaskInfo) throws(KernelInspectionError) -> AddressSpaceDump {
         do { return try walker(for: task).dump(halves: [.lower]) } catch { throw .translation(error) }
+    }
+
+    /// The user halves of several tasks in one walk (one round trip per level for all).
+    public func addressSpaces(of tasks: [TaskInfo]) throws(KernelInspectionError) -> [AddressSpaceDump] {
+        do { return try TranslationTableWalker.dump(tasks.map { (walker(for: $0), [TranslationHalf.lower]) }) } catch {
+            throw .translation(error)
+        }
     }
 
     static func read(_ memory: any MemorySource, _ requests: [MemoryRequest]) throws(KernelInspectionError) -> [[UInt8]] {

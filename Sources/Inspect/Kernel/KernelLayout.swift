@@ -33,6 +33,7 @@ public struct KernelLayout: Codable, Sendable, Hashable {
         offsetofMMBrk: UInt32(MemoryLayout<mm_struct>.offset(of: \.brk)!),
         taskCount: UInt32(MM_NR_TASKS), maxPageCount: UInt32(MM_MAX_PAGE_COUNT), logRingSize: UInt32(MM_LOG_RING_SIZE))
 
+    /// A record with every field given (tests build wrong ones).
     public init(magic: UInt64, version: UInt32, sizeofTask: UInt32, sizeofMM: UInt32, sizeofUserPage: UInt32,
                 offsetofTaskMM: UInt32, offsetofTaskState: UInt32, offsetofTaskPID: UInt32, offsetofMMUserPages: UInt32,
                 offsetofMMBrk: UInt32, taskCount: UInt32, maxPageCount: UInt32, logRingSize: UInt32) {
@@ -62,6 +63,17 @@ public struct KernelLayout: Codable, Sendable, Hashable {
                   offsetofTaskState: record.offsetof_task_state, offsetofTaskPID: record.offsetof_task_pid,
                   offsetofMMUserPages: record.offsetof_mm_user_pages, offsetofMMBrk: record.offsetof_mm_brk,
                   taskCount: record.nr_tasks, maxPageCount: record.max_page_count, logRingSize: record.log_ring_size)
+    }
+
+    /// The record as linked into the kernel image (`mm_layout` is `const`, in
+    /// `.rodata`): the layout can be checked before any target exists.
+    public init(elf: ELFFile) throws(KernelInspectionError) {
+        guard let symbol = elf.symbol(named: "mm_layout") else { throw .missingSymbol("mm_layout") }
+        let bytes: [UInt8]
+        do { bytes = try elf.contents(at: symbol.address, length: KernelLayout.recordSize) } catch {
+            throw .corrupt("cannot read mm_layout from the ELF: \(error)")
+        }
+        try self.init(recordBytes: bytes)
     }
 
     /// One line per field that differs from `expected` (empty: compatible).

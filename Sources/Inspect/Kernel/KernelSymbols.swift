@@ -10,6 +10,7 @@ public struct KernelSymbols: Codable, Sendable, Hashable {
     public var layout: UInt64
     public var tick: UInt64
 
+    /// Addresses given directly (tests with synthetic memory).
     public init(tasks: UInt64, current: UInt64, pool: UInt64, log: UInt64, layout: UInt64, tick: UInt64) {
         self.tasks = tasks
         self.current = current

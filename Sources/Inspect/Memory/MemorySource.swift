@@ -8,10 +8,14 @@ public enum AddressSpace: String, Codable, Sendable, Hashable {
 
 /// One range of guest memory to read.
 public struct MemoryRequest: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// Virtual or physical.
     public var space: AddressSpace
+    /// First byte.
     public var address: UInt64
+    /// Bytes to read.
     public var length: Int
 
+    /// `length` bytes at `address` in `space`.
     public init(_ space: AddressSpace, address: UInt64, length: Int) {
         self.space = space
         self.address = address

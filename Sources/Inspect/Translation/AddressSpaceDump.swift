@@ -17,27 +17,6 @@ public struct MappingRun: Codable, Sendable, Hashable {
     /// Last PA covered (inclusive).
     public var physicalLast: UInt64 { physicalStart &+ (size - 1) }
 
-    /// Whether `next` continues this run.
-    func isContinued(by next: MappingRun) -> Bool {
-        next.half == half && next.leafSize == leafSize && virtualLast != .max
-            && next.virtualStart == virtualLast + 1 && next.physicalStart == physicalStart &+ size
-            && next.attributes == attributes
-    }
-
-    /// Merges VA-sorted leaves into runs.
-    static func merged(_ sorted: [MappingRun]) -> [MappingRun] {
-        var runs: [MappingRun] = []
-        for leaf in sorted {
-            if let last = runs.last, last.isContinued(by: leaf) {
-                runs[runs.count - 1].size += leaf.size
-                runs[runs.count - 1].leafCount += leaf.leafCount
-            } else {
-                runs.append(leaf)
-            }
-        }
-        return runs
-    }
-
     /// This run cut to `[first, last]`, or nil if they do not overlap.
     func clipped(to first: UInt64, _ last: UInt64) -> MappingRun? {
         guard virtualStart <= last, virtualLast >= first else { return nil }

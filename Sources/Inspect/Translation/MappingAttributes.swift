@@ -4,6 +4,7 @@ public struct AccessRights: Codable, Sendable, Hashable, CustomStringConvertible
     public var write: Bool
     public var execute: Bool
 
+    /// Rights as given.
     public init(read: Bool, write: Bool, execute: Bool) {
         self.read = read
         self.write = write

@@ -7,6 +7,7 @@ public struct TranslationRegisters: Codable, Sendable, Hashable {
     public var ttbr0: UInt64
     public var ttbr1: UInt64
 
+    /// Raw register values as read from the target.
     public init(sctlr: UInt64, tcr: UInt64, mair: UInt64, ttbr0: UInt64, ttbr1: UInt64) {
         self.sctlr = sctlr
         self.tcr = tcr
@@ -77,8 +78,14 @@ public struct TranslationContext: Codable, Sendable, Hashable {
     /// The same state with TTBR0 pointing at `table` (e.g. a task's `mm.pgd`),
     /// so an address space that is not live can be walked.
     public func withLowerTable(_ table: UInt64) -> TranslationContext {
+        withTable(table, for: .lower)
+    }
+
+    /// The same state with `half` walked from any table address (TCR's shape
+    /// for that half still applies).
+    public func withTable(_ table: UInt64, for half: TranslationHalf) -> TranslationContext {
         var copy = registers
-        copy.ttbr0 = table
+        if half == .lower { copy.ttbr0 = table } else { copy.ttbr1 = table }
         return TranslationContext(registers: copy, cpuPhysicalAddressBits: physicalAddressBits)
     }
 

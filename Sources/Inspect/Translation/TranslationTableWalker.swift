@@ -11,11 +11,14 @@
 ///     [ tag/ext ][ ext ][ L0 idx ][ L1 idx ][ L2 idx ][ L3 idx ][ offset ]
 ///                  bit 55 picks TTBR0 (0) or TTBR1 (1)
 public final class TranslationTableWalker {
+    /// Where tables are read (physical space); wrap it in a `CachingMemorySource` on a stopped target.
     public let memory: any MemorySource
+    /// The registers being walked.
     public let context: TranslationContext
     private let memoryTypes: [MemoryType]
     private var attributeCache: [UInt64: MappingAttributes] = [:]
 
+    /// A walker over `context`'s tables in `memory`.
     public init(memory: any MemorySource, context: TranslationContext) {
         self.memory = memory
         self.context = context
@@ -117,88 +120,124 @@ public final class TranslationTableWalker {
     /// Walks every table reachable from the chosen halves and merges the
     /// leaves into runs of equal attributes.
     public func dump(halves: [TranslationHalf] = TranslationHalf.allCases) throws(TranslationError) -> AddressSpaceDump {
+        try TranslationTableWalker.dump([(self, halves)])[0]
+    }
+
+    /// Dumps several address spaces (e.g. the live one and every task's) in
+    /// ONE breadth-first walk: each level of all of them is one batch, and a
+    /// table they share is read once. All walkers must read the same memory.
+    public static func dump(_ spaces: [(walker: TranslationTableWalker, halves: [TranslationHalf])]) throws(TranslationError) -> [AddressSpaceDump] {
+        guard let memory = spaces.first?.walker.memory else { return [] }
         struct PendingTable {
+            var space: Int
             var config: HalfConfiguration
             var level: Int
             var table: UInt64
             var entries: Int
             var virtualBase: UInt64
-            var inherited: TableAttributes
+            /// Accumulated APTable/UXNTable/PXNTable/NSTable, at their descriptor bit positions 63:59.
+            var inheritedBits: UInt64
         }
-        var statistics = DumpStatistics()
-        var problems: [WalkProblem] = []
-        var leaves: [MappingRun] = []
-        var visited: [VisitedTable] = []
+        /// Per space: leaves stay compact during the walk (attributes interned
+        /// as an index); each round's leaves come out in VA order because the frontier is.
+        struct SpaceState {
+            var statistics = DumpStatistics()
+            var problems: [WalkProblem] = []
+            var visited: [VisitedTable] = []
+            var rounds: [[CompactLeaf]] = []
+            var interned = AttributeInterner()
+        }
+        var states = [SpaceState](repeating: SpaceState(), count: spaces.count)
         var frontier: [PendingTable] = []
-        if context.sctlr.mmuEnabled {
-            for half in halves {
-                let config = context.configuration(half)
+        for (index, space) in spaces.enumerated() where space.walker.context.sctlr.mmuEnabled {
+            for half in space.halves {
+                let config = space.walker.context.configuration(half)
                 guard !config.walksDisabled else { continue }
-                frontier.append(PendingTable(config: config, level: config.startLevel, table: config.tableAddress,
-                                             entries: config.startEntries, virtualBase: config.firstAddress, inherited: .none))
+                frontier.append(PendingTable(space: index, config: config, level: config.startLevel, table: config.tableAddress,
+                                             entries: config.startEntries, virtualBase: config.firstAddress, inheritedBits: 0))
             }
         }
         while !frontier.isEmpty {
-            let tables = try readTables(frontier.map { ($0.table, $0.entries) })
-            statistics.roundTrips += 1
+            let tables = try readTables(frontier.map { ($0.table, $0.entries) }, from: memory)
+            for space in Set(frontier.map(\.space)) { states[space].statistics.roundTrips += 1 }
             var next: [PendingTable] = []
+            var leaves = [[CompactLeaf]](repeating: [], count: spaces.count)
             for pending in frontier {
+                let walker = spaces[pending.space].walker
                 let granule = pending.config.granule
-                statistics.tablesPerLevel[pending.level] += 1
-                visited.append(VisitedTable(half: pending.config.half, level: pending.level, address: pending.table,
-                                            virtualBase: pending.virtualBase))
-                statistics.tableBytes += UInt64(pending.entries * 8)
-                let shift = UInt64(granule.shift(atLevel: pending.level))
+                let level = pending.level
+                states[pending.space].statistics.tablesPerLevel[level] += 1
+                states[pending.space].visited.append(VisitedTable(half: pending.config.half, level: level, address: pending.table,
+                                                                  virtualBase: pending.virtualBase))
+                states[pending.space].statistics.tableBytes += UInt64(pending.entries * 8)
                 let bytes: [UInt8]
                 switch tables[TableKey(pending.table, pending.entries)]! {
                 case .success(let content): bytes = content
                 case .failure(let error):
-                    problems.append(WalkProblem(half: pending.config.half, level: pending.level, tableAddress: pending.table,
-                                                index: 0, virtualAddress: pending.virtualBase, raw: 0,
-                                                detail: "table cannot be read: \(error)"))
+                    states[pending.space].problems.append(WalkProblem(
+                        half: pending.config.half, level: level, tableAddress: pending.table, index: 0,
+                        virtualAddress: pending.virtualBase, raw: 0, detail: "table cannot be read: \(error)"))
                     continue
                 }
+                let physicalAddressBits = walker.context.physicalAddressBits
+                let outputLimit: UInt64 = physicalAddressBits >= 48 ? UInt64.max : (UInt64(1) << UInt64(physicalAddressBits)) - 1
+                let shift = UInt64(granule.shift(atLevel: level))
+                let entrySize = UInt64(1) << shift
+                let tableAddressMask = DescriptorFields.addressBits(UInt64.max, lowestBit: granule.pageShift)
+                let leafAddressMask = DescriptorFields.addressBits(UInt64.max, lowestBit: Int(shift))
+                let blockAllowed = granule.allowsBlock(atLevel: level)
+                let tableBitsKept: UInt64 = pending.config.hierarchicalPermissionsDisabled ? 1 << 63 : 0x1F << 59
+                let halfCode: UInt8 = pending.config.half == .lower ? 0 : 1
+                // Moved out (not copied) so appends do not copy the arrays.
+                var state = states[pending.space]
+                states[pending.space] = SpaceState()
+                var roundLeaves = leaves[pending.space]
+                leaves[pending.space] = []
                 bytes.withUnsafeBytes { buffer in
                     for index in 0..<pending.entries {
                         let raw = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
                         guard raw & 1 != 0 else { continue }
                         let va = pending.virtualBase &+ (UInt64(index) << shift)
-                        let descriptor = DecodedDescriptor(raw: raw, level: pending.level, granule: granule,
-                                                           physicalAddressBits: context.physicalAddressBits)
-                        switch descriptor.kind {
-                        case .invalid:
-                            break
-                        case .reserved:
-                            problems.append(WalkProblem(half: pending.config.half, level: pending.level, tableAddress: pending.table,
-                                                        index: index, virtualAddress: va, raw: raw,
-                                                        detail: descriptor.problem ?? "reserved descriptor"))
-                        case .table:
-                            var inherited = pending.inherited
-                            if !pending.config.hierarchicalPermissionsDisabled || descriptor.tableAttributes!.nsTable {
-                                inherited = inherited.accumulating(effectiveTableAttributes(descriptor.tableAttributes!, pending.config))
+                        let isTableOrPage = raw & 2 != 0
+                        let isTable = isTableOrPage && level < 3
+                        let address = raw & (isTable || level == 3 ? tableAddressMask : leafAddressMask)
+                        guard (isTableOrPage || blockAllowed) && address <= outputLimit else {
+                            let descriptor = DecodedDescriptor(raw: raw, level: level, granule: granule,
+                                                               physicalAddressBits: physicalAddressBits)
+                            state.problems.append(WalkProblem(half: pending.config.half, level: level, tableAddress: pending.table,
+                                                              index: index, virtualAddress: va, raw: raw,
+                                                              detail: descriptor.problem ?? "reserved descriptor"))
+                            continue
+                        }
+                        if isTable {
+                            next.append(PendingTable(space: pending.space, config: pending.config, level: level + 1, table: address,
+                                                     entries: granule.entriesPerTable, virtualBase: va,
+                                                     inheritedBits: pending.inheritedBits | (raw & tableBitsKept)))
+                        } else {
+                            if level == 3 { state.statistics.pages += 1 } else { state.statistics.blocksPerLevel[level] += 1 }
+                            state.statistics.mappedBytes &+= entrySize
+                            let attributes = state.interned.index(raw: raw, inheritedBits: pending.inheritedBits) { key in
+                                walker.attributes(raw: raw, inheritedBits: key & (0x1F << 59))
                             }
-                            next.append(PendingTable(config: pending.config, level: pending.level + 1,
-                                                     table: descriptor.nextTableAddress!, entries: granule.entriesPerTable,
-                                                     virtualBase: va, inherited: inherited))
-                        case .block, .page:
-                            if descriptor.kind == .page { statistics.pages += 1 } else { statistics.blocksPerLevel[pending.level] += 1 }
-                            statistics.mappedBytes &+= descriptor.mappedSize!
-                            leaves.append(MappingRun(half: pending.config.half, virtualStart: va, size: descriptor.mappedSize!,
-                                                     physicalStart: descriptor.outputAddress!, leafLevel: pending.level,
-                                                     leafSize: descriptor.mappedSize!, leafCount: 1,
-                                                     attributes: attributes(raw: raw, inherited: pending.inherited)))
+                            roundLeaves.append(CompactLeaf(virtualAddress: va, physicalAddress: address, size: entrySize,
+                                                           attributes: attributes, level: UInt8(level), half: halfCode))
                         }
                     }
                 }
+                states[pending.space] = state
+                leaves[pending.space] = roundLeaves
             }
+            for (space, round) in leaves.enumerated() where !round.isEmpty { states[space].rounds.append(round) }
             frontier = next
         }
-        leaves.sort { $0.virtualStart < $1.virtualStart }
-        let runs = MappingRun.merged(leaves)
-        statistics.runs = runs.count
-        statistics.problems = problems.count
-        return AddressSpaceDump(registers: context.registers, runs: runs, statistics: statistics, problems: problems,
-                                tables: visited)
+        return states.enumerated().map { index, state in
+            var statistics = state.statistics
+            let runs = CompactLeaf.runs(mergingSortedRounds: state.rounds, attributes: state.interned.table)
+            statistics.runs = runs.count
+            statistics.problems = state.problems.count
+            return AddressSpaceDump(registers: spaces[index].walker.context.registers, runs: runs, statistics: statistics,
+                                    problems: state.problems, tables: state.visited)
+        }
     }
 
     // MARK: helpers
@@ -212,6 +251,10 @@ public final class TranslationTableWalker {
     /// Reads every distinct table in ONE batch; a table that cannot be read
     /// fails alone (its error is in the result), only a transport failure throws.
     private func readTables(_ tables: [(UInt64, Int)]) throws(TranslationError) -> [TableKey: Result<[UInt8], MemoryError>] {
+        try TranslationTableWalker.readTables(tables, from: memory)
+    }
+
+    private static func readTables(_ tables: [(UInt64, Int)], from memory: any MemorySource) throws(TranslationError) -> [TableKey: Result<[UInt8], MemoryError>] {
         var keys: [TableKey] = []
         var seen = Set<TableKey>()
         for (address, entries) in tables where seen.insert(TableKey(address, entries)).inserted {
@@ -240,20 +283,26 @@ public final class TranslationTableWalker {
         return TableAttributes(noEL0Access: false, readOnly: false, uxnTable: false, pxnTable: false, nsTable: attributes.nsTable)
     }
 
-    /// Leaf attribute bits that matter (AttrIndx..nG, DBM..UXN), with the
-    /// inherited table bits folded into the ignored top bits 63:59 as a cache key.
-    private func attributes(raw: UInt64, inherited: TableAttributes) -> MappingAttributes {
-        let leafMask: UInt64 = 0x0FFC | (0xF << 51)
-        var key = raw & leafMask
-        if inherited.pxnTable { key |= 1 << 59 }
-        if inherited.uxnTable { key |= 1 << 60 }
-        if inherited.noEL0Access { key |= 1 << 61 }
-        if inherited.readOnly { key |= 1 << 62 }
-        if inherited.nsTable { key |= 1 << 63 }
+    /// The effective attributes of a leaf under tables whose hierarchical bits
+    /// (APTable, UXNTable, PXNTable, NSTable) are `inheritedBits` at 63:59.
+    fileprivate func attributes(raw: UInt64, inheritedBits: UInt64) -> MappingAttributes {
+        let key = raw & AttributeInterner.leafMask | inheritedBits
         if let cached = attributeCache[key] { return cached }
+        let inherited = TableAttributes(raw: inheritedBits)
         let attributes = MappingAttributes(leaf: LeafAttributes(raw: raw), inherited: inherited, memoryTypes: memoryTypes,
                                            writeImpliesExecuteNever: context.sctlr.writeImpliesExecuteNever)
         attributeCache[key] = attributes
         return attributes
+    }
+
+    /// The same for the `TableAttributes` a single-address walk accumulates.
+    private func attributes(raw: UInt64, inherited: TableAttributes) -> MappingAttributes {
+        var bits: UInt64 = 0
+        if inherited.pxnTable { bits |= 1 << 59 }
+        if inherited.uxnTable { bits |= 1 << 60 }
+        if inherited.noEL0Access { bits |= 1 << 61 }
+        if inherited.readOnly { bits |= 1 << 62 }
+        if inherited.nsTable { bits |= 1 << 63 }
+        return attributes(raw: raw, inheritedBits: bits)
     }
 }

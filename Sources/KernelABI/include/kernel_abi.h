@@ -113,9 +113,11 @@ _Static_assert(MM_TD_KERNEL_DEVICE ==
 
 /* Freed pages are filled with this 64-bit pattern (Linux's POISON_FREE
  * byte, 0x6b). The debugger flags a mapped page that still holds it.
- * A page on the free list holds the pattern in every word except word 1,
- * which links to the next free page (PA, 0 = end); see mm_page_pool. Pages
- * handed out by get_free_page are zeroed. */
+ * Every free page is on the free list (mm_page_pool.free_list); word 1 of a
+ * free page links to the next one (PA, 0 = end). A page freed by free_page
+ * holds the pattern in every other word; a page never handed out since boot
+ * holds it in word 0 only (poisoning all of RAM at boot would cost seconds
+ * under TCG). Pages handed out by get_free_page are zeroed. */
 #define MM_PAGE_POISON       0x6B6B6B6B6B6B6B6BULL
 
 /* ---- Task states ------------------------------------------------------- */

@@ -1,6 +1,6 @@
 /*
  * mm_syscalls.h — the EL0 ↔ kernel system-call ABI, shared by the kernel
- * (Sources/Kernel/syscall), the user runtime (Sources/UserPrograms) and the
+ * (Sources/KernelTasks/syscall), the user runtime (Sources/UserPrograms) and the
  * debugger (which may break on sys_* and decode x8).
  *
  * Convention: `svc #0` with the number in x8 and arguments in x0-x2; the
@@ -22,7 +22,13 @@
 #define MM_SYS_YIELD       6  /* yield() -> 0                             */
 #define MM_SYS_SLEEP       7  /* sleep(ticks) -> 0                        */
 #define MM_SYS_FREE_PAGES  8  /* free_pages() -> free pages in the pool   */
-#define MM_SYS_COUNT       9
+#define MM_SYS_POOL_LIMIT  9  /* pool_limit(n): test hook, see below -> 0 */
+#define MM_SYS_COUNT       10
+
+/* pool_limit(n), n > 0: from now on at most n more pages may be allocated
+ * from the pool (mm_pool.limit = pages in use + n), so a scenario can run
+ * the REAL allocator dry; pool_limit(0) lifts the limit. The limit is
+ * global: whoever sets it lifts it (init's oompool scenario does). */
 
 /* Timer tick: the scheduler's clock (sleep is counted in ticks). */
 #define MM_TICK_HZ         100

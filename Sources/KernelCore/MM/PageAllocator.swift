@@ -4,28 +4,46 @@ import KernelSupport
 // free pages themselves, with every counter in the C global `mm_pool` so a
 // debugger reads them at any stop.
 //
-// Free-page format (what a debugger sees): every 64-bit word holds
-// MM_PAGE_POISON except word 1, the PA of the next free page (0 = end).
-// Pages handed out are zeroed. The list is built in ascending PA order,
-// so a fresh pool hands out base_pa, base_pa + 4K, ... deterministically.
+// Free-page format (what a debugger sees): word 1 holds the PA of the next
+// free page (0 = end). A page freed by free_page holds MM_PAGE_POISON in
+// every other word; a page never handed out since boot holds it in word 0
+// only: init writes two words per page, because poisoning all of RAM costs
+// seconds under TCG. Pages handed out are zeroed. A fresh pool is chained
+// in ascending PA order, so it hands out base_pa, base_pa + 4K, ... and the
+// kernel's first tables come from the lowest RAM.
 
 /// Byte offset of the free-list link inside a free page (word 1; word 0
 /// keeps the poison so a dangling read of the page start still sees it).
 let freeListLinkOffset = 8
 
-/// Puts `count` pages starting at `basePA` (page aligned, mapped by
+/// Puts `count` pages starting at `basePA` (page aligned, reachable through
 /// paToKva) under the allocator and resets every counter and the limit.
-/// Poisons each page, as if it had just been freed.
 public func mm_pool_init(_ basePA: UInt64, _ count: UInt64) {
     mm_pool = mm_page_pool()
     mm_pool.base_pa = basePA
-    mm_pool.page_count = count
+    linkFreshPages(from: basePA, count: count)
+}
+
+/// Adds the `count` pages directly above the pool (RAM that only became
+/// reachable once the kernel's own tables were installed). They are handed
+/// out before the pool's remaining pages, lowest first.
+public func mm_pool_grow(_ count: UInt64) {
+    linkFreshPages(from: poolEnd, count: count)
+}
+
+/// Chains [firstPA, firstPA + count pages) in front of the free list,
+/// lowest page first, writing only the poison word and the link.
+private func linkFreshPages(from firstPA: UInt64, count: UInt64) {
     var index = count
     while index > 0 {
         index -= 1
-        pushFreePage(basePA &+ index &* Paging.pageSize)
+        let page = pageAt(firstPA &+ index &* Paging.pageSize)
+        page.storeBytes(of: MM_PAGE_POISON, as: UInt64.self)
+        page.storeBytes(of: mm_pool.free_list, toByteOffset: freeListLinkOffset, as: UInt64.self)
+        mm_pool.free_list = firstPA &+ index &* Paging.pageSize
     }
-    mm_pool.free_pages = count
+    mm_pool.page_count &+= count
+    mm_pool.free_pages &+= count
 }
 
 /// Returns a zeroed physical page, or 0 when the pool is empty or the
@@ -38,7 +56,7 @@ public func get_free_page() -> UInt64 {
         mm_pool.fail_count &+= 1
         return 0
     }
-    let page = UnsafeMutableRawPointer(bitPattern: UInt(paToKva(head)))!
+    let page = pageAt(head)
     mm_pool.free_list = page.load(fromByteOffset: freeListLinkOffset, as: UInt64.self)
     fillPage(page, with: 0)
     mm_pool.free_pages &-= 1
@@ -52,22 +70,24 @@ public func get_free_page() -> UInt64 {
 @inline(never) @_silgen_name("free_page")
 public func free_page(_ pa: UInt64) {
     guard isPoolPage(pa) else { return }
-    pushFreePage(pa)
+    let page = pageAt(pa)
+    fillPage(page, with: MM_PAGE_POISON)
+    page.storeBytes(of: mm_pool.free_list, toByteOffset: freeListLinkOffset, as: UInt64.self)
+    mm_pool.free_list = pa
     mm_pool.free_pages &+= 1
     mm_pool.free_count &+= 1
 }
 
 /// True if `pa` is a page-aligned address inside the pool.
 public func isPoolPage(_ pa: UInt64) -> Bool {
-    pa != 0 && pa & ~Paging.pageMask == 0 && pa >= mm_pool.base_pa
-        && pa < mm_pool.base_pa &+ mm_pool.page_count &* Paging.pageSize
+    pa != 0 && pa & ~Paging.pageMask == 0 && pa >= mm_pool.base_pa && pa < poolEnd
 }
 
-private func pushFreePage(_ pa: UInt64) {
-    let page = UnsafeMutableRawPointer(bitPattern: UInt(paToKva(pa)))!
-    fillPage(page, with: MM_PAGE_POISON)
-    page.storeBytes(of: mm_pool.free_list, toByteOffset: freeListLinkOffset, as: UInt64.self)
-    mm_pool.free_list = pa
+/// PA just past the pool's last page.
+private var poolEnd: UInt64 { mm_pool.base_pa &+ mm_pool.page_count &* Paging.pageSize }
+
+private func pageAt(_ pa: UInt64) -> UnsafeMutableRawPointer {
+    UnsafeMutableRawPointer(bitPattern: UInt(paToKva(pa)))!
 }
 
 /// Word stores: the runtime's byte-wise memset would be 8x slower under TCG.

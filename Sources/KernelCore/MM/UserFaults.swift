@@ -91,6 +91,12 @@ public func do_data_abort(_ far: UInt64, _ esr: UInt64) -> Int32 {
 
 /// EL0 instruction abort: every legal text page is mapped eagerly, so any
 /// faulting fetch (UXN page, unmapped UVA) is a crash: "exec fault".
+///
+/// `esr` is unused (as in the reference), and the optimizer's
+/// function-signature pass then clones the function without it under a
+/// mangled name (`$e20do_instruction_abortTf4nd_n`) and drops the plain
+/// symbol a debugger breaks on. `@_optimize(none)` keeps the pass away.
+@_optimize(none)
 @inline(never) @_silgen_name("do_instruction_abort")
 public func do_instruction_abort(_ far: UInt64, _ esr: UInt64) -> Int32 {
     killCurrent(mm_text_mark_exec_fault(), far)

@@ -61,6 +61,9 @@ static inline const char *mm_text_panic(void) { return MM_PANIC; }
 
 /* ---- Hardware primitives (no-ops on the host) -------------------------- */
 void mm_uart_putc(uint8_t c);
+/* PSCI SYSTEM_OFF through the conduit the device tree names (/psci method):
+ * hvc unless mm_psci_use_smc was set during boot. */
+extern uint64_t mm_psci_use_smc;
 void mm_psci_system_off(void) __attribute__((noreturn));
 uint64_t mm_read_sctlr(void);
 uint64_t mm_read_ttbr0(void);

@@ -92,6 +92,15 @@ func sys_sleep(_ ticks: UInt64) -> Int64 {
 @inline(never) @_silgen_name("sys_free_pages")
 func sys_free_pages() -> Int64 { Int64(bitPattern: mm_pool.free_pages) }
 
+/// pool_limit(n): the allocator's test hook (mm_pool.limit) from EL0, so
+/// the oompool scenario exhausts the real pool. n = 0 lifts the limit.
+@inline(never) @_silgen_name("sys_pool_limit")
+func sys_pool_limit(_ pages: UInt64) -> Int64 {
+    let inUse = mm_pool.page_count &- mm_pool.free_pages
+    mm_pool.limit = pages == 0 ? 0 : inUse &+ pages
+    return 0
+}
+
 /// Checks a syscall makes before the kernel stores into user memory.
 enum UserMemoryAccess {
     /// True if [uva, uva+length) is valid user memory (paged in now) and

@@ -4,12 +4,12 @@ import Inspect
 /// Inspect's `MemorySource` over the GdbRemote client: virtual ranges through
 /// the pipelined batch read, physical ranges through QEMU's scoped
 /// physical-memory mode. One `read` call is one pipelined exchange.
-public final class GdbMemorySource: MemorySource {
-    public let client: GdbClient
+final class GdbMemorySource: MemorySource {
+    let client: GdbClient
 
-    public init(client: GdbClient) { self.client = client }
+    init(client: GdbClient) { self.client = client }
 
-    public func read(_ ranges: [MemoryRequest]) throws(MemoryError) -> [[UInt8]] {
+    func read(_ ranges: [MemoryRequest]) throws(MemoryError) -> [[UInt8]] {
         var results = [[UInt8]](repeating: [], count: ranges.count)
         for space in [AddressSpace.virtual, .physical] {
             let indices = ranges.indices.filter { ranges[$0].space == space }

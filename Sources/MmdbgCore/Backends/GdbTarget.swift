@@ -3,6 +3,7 @@ import GdbRemote
 /// `DebugTarget` backed by the GdbRemote client: the only place MmdbgCore
 /// touches the protocol module, and all it does is translate names and errors.
 public final class GdbTarget: DebugTarget {
+    /// The protocol client (Inspect's memory source reads through it too).
     public let client: GdbClient
 
     public init(client: GdbClient) { self.client = client }

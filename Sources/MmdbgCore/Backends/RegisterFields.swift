@@ -1,6 +1,6 @@
 import Inspect
 
-/// `regs --decode`: the fields of TCR_EL1 and SCTLR as Inspect's register
+/// `regs --decode`: the fields of TCR_EL1, SCTLR and ESR_EL1 as Inspect's register
 /// types decode them, listed by their Arm ARM names.
 enum RegisterFields {
     static func decode(_ name: String, _ value: UInt64) -> [(String, String)]? {
@@ -17,6 +17,20 @@ enum RegisterFields {
         case "SCTLR", "SCTLR_EL1":
             let sctlr = SystemControlRegister(rawValue: value)
             return [("M", sctlr.mmuEnabled ? "1 (MMU on)" : "0 (MMU off)"), ("WXN", flag(sctlr.writeImpliesExecuteNever))]
+        case "ESR_EL1", "ESR":
+            let esr = ExceptionSyndromeRegister(rawValue: value)
+            var fields = [("EC", "0x\(String(esr.exceptionClass, radix: 16)) (\(esr.exceptionClassName))"),
+                          ("IL", esr.instructionLength32 ? "1 (32-bit instruction)" : "0"),
+                          ("ISS", "0x" + String(esr.syndrome, radix: 16))]
+            if esr.isAbort {
+                fields.append(("DFSC/IFSC", "0x\(String(esr.faultStatusCode, radix: 16)) (\(esr.faultStatusName))"))
+                if esr.isDataAbort { fields.append(("WnR", esr.writeNotRead ? "1 (write)" : "0 (read)")) }
+                fields.append(("S1PTW", flag(esr.stage1Walk)))
+                fields.append(("FnV", esr.farNotValid ? "1 (FAR not valid)" : "0"))
+            } else if esr.exceptionClass == 0x15 {
+                fields.append(("imm16", "0x" + String(esr.svcImmediate, radix: 16)))
+            }
+            return fields
         default:
             return nil
         }

@@ -8,6 +8,7 @@ public enum BuiltinCommands {
         return registry
     }
 
+    /// Adds every built-in command to `registry`.
     public static func register(into registry: CommandRegistry) {
         for spec in SessionCommands.all + RegisterCommands.all + MemoryCommands.all + SymbolCommands.all
             + BreakpointCommands.all + RunControlCommands.all + KernelViewCommands.all + ConsoleCommands.all

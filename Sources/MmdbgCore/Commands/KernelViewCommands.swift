@@ -36,8 +36,8 @@ enum KernelViewCommands {
                   OptionSpec("kernel-only", help: "only mappings EL0 cannot access"),
                   OptionSpec("writable", help: "only writable mappings"),
                   OptionSpec("exec", help: "only mappings executable at EL0 or EL1"),
-                  OptionSpec("from", value: "VA", help: "start of the VA range"),
-                  OptionSpec("to", value: "VA", help: "end of the VA range (exclusive)")],
+                  OptionSpec("from", value: "VA", help: "start of the VA range", completion: .address),
+                  OptionSpec("to", value: "VA", help: "end of the VA range (exclusive)", completion: .address)],
         completions: [.keywords(["kernel", "diff"]), .none]
     ) { args, session throws(CommandError) in
         try args.expectCount(0...2)
@@ -71,7 +71,7 @@ enum KernelViewCommands {
         usage: "vtop VA [--pid PID]",
         details: "Uses the CPU's TTBRs, or the task's own tables with --pid.",
         examples: ["vtop $pc", "vtop 0x400000 --pid 2", "vtop 0xffff000040080000"],
-        options: [OptionSpec("pid", value: "PID", help: "walk this task's tables")],
+        options: [OptionSpec("pid", value: "PID", help: "walk this task's tables", completion: .taskID)],
         completions: [.address]
     ) { args, session throws(CommandError) in
         try args.expectCount(1...1)

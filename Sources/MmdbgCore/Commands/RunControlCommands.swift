@@ -101,18 +101,16 @@ enum RunControlCommands {
         try target.insertBreakpoint(.software, at: returnAddress, length: 4)
         let temporary = session.breakpoints.add(kind: .software, address: returnAddress, length: 4, temporary: true,
                                                 expression: "finish")
-        do throws(CommandError) {
-            session.kernelViews?.targetWillResume()
-            try target.resume()
-            session.noteResumed()
-            return try waitAndReport(target, session, timeout: timeout)
-        } catch {
-            // The temporary breakpoint must not outlive a failed finish.
-            if session.breakpoints.remove(id: temporary.id) != nil {
-                try? target.removeBreakpoint(.software, at: returnAddress, length: 4)
+        // The temporary breakpoint must not outlive the finish, however it ends.
+        defer {
+            if session.breakpoints.remove(id: temporary.id) != nil, session.state != .running {
+                try? session.target?.removeBreakpoint(.software, at: returnAddress, length: 4)
             }
-            throw error
         }
+        session.kernelViews?.targetWillResume()
+        try target.resume()
+        session.noteResumed()
+        return try waitAndReport(target, session, timeout: timeout)
     }
 
     static let interrupt = CommandSpec(
@@ -171,7 +169,11 @@ enum RunControlCommands {
             hit = session.breakpoints.recordHit(pc: pc, watchAddress: address)
         }
         if let hit {
-            reason = (hit.kind.isWatchpoint ? "watchpoint" : "breakpoint") + " \(hit.id)" + (note.map { ", \($0)" } ?? "")
+            if hit.temporary && hit.expression == "finish" {
+                reason = "returned (x0 = \(Hex.format(try session.registerValue("x0"))))"
+            } else {
+                reason = (hit.kind.isWatchpoint ? "watchpoint" : "breakpoint") + " \(hit.id)" + (note.map { ", \($0)" } ?? "")
+            }
             if hit.temporary, let target = session.target {
                 _ = session.breakpoints.remove(id: hit.id)
                 try target.removeBreakpoint(hit.kind, at: hit.address, length: hit.length)

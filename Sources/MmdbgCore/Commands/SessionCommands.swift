@@ -41,18 +41,19 @@ enum SessionCommands {
     private static func overview(_ registry: CommandRegistry) -> CommandOutput {
         var groups: [String] = []
         for spec in registry.commands where !groups.contains(spec.group) { groups.append(spec.group) }
-        var blocks: [OutputBlock] = []
+        // One table so every summary lines up; the group is named on its first row.
+        var table = TextTable(columns: [.init("GROUP"), .init("COMMAND"), .init("SUMMARY")])
         var json: [JSONValue] = []
         for group in groups {
-            let specs = registry.commands.filter { $0.group == group }
-            var table = TextTable(columns: [.init(group.uppercased()), .init("")])
-            table.rows = specs.map { [$0.usage, $0.summary] }
-            blocks.append(.table(table))
-            json += specs.map { .object([("name", .string($0.name)), ("group", .string(group)),
-                                         ("usage", .string($0.usage)), ("summary", .string($0.summary))]) }
+            for (i, spec) in registry.commands.filter({ $0.group == group }).enumerated() {
+                let names = ([spec.name] + spec.aliases.filter { $0.count <= 2 }).joined(separator: ", ")
+                table.rows.append([i == 0 ? group : "", names, spec.summary])
+                json.append(.object([("name", .string(spec.name)), ("group", .string(group)),
+                                     ("usage", .string(spec.usage)), ("summary", .string(spec.summary))]))
+            }
         }
-        blocks.append(.text("`help COMMAND` shows options and examples."))
-        return CommandOutput(blocks: blocks, json: .object([("commands", .array(json))]))
+        return CommandOutput(blocks: [.table(table), .text("`help COMMAND` shows usage, options and examples.")],
+                             json: .object([("commands", .array(json))]))
     }
 
     static let quit = CommandSpec(

@@ -12,6 +12,7 @@ public protocol ExpressionContext {
 ///
 ///     0x40080000      $pc+4      map_page+0x10      mm_tasks+3*0   (no `*`)
 public struct AddressExpression: Equatable, Sendable {
+    /// One operand.
     public enum Term: Equatable, Sendable {
         case number(UInt64)
         case register(String)
@@ -65,6 +66,7 @@ public struct AddressExpression: Equatable, Sendable {
     /// True when the expression is a single literal (no target state needed).
     public var isLiteral: Bool { terms.allSatisfy { if case .number = $0.term { return true } else { return false } } }
 
+    /// The value, resolving registers and symbols through `context`.
     public func evaluate(in context: ExpressionContext) throws(CommandError) -> UInt64 {
         var total: UInt64 = 0
         for (negated, term) in terms {

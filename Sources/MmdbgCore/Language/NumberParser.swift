@@ -4,6 +4,7 @@
 /// separate digit groups (`0xffff_0000_4008_0000`). A leading `-` gives the
 /// two's-complement 64-bit value (`-1` = 0xffff_ffff_ffff_ffff).
 public enum NumberParser {
+    /// The value of `text`, or nil if it is not a number of the language.
     public static func parse(_ text: String) -> UInt64? {
         var s = Substring(text)
         var negative = false

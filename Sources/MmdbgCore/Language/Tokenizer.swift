@@ -8,6 +8,7 @@
 /// - `/fmt` (letters and digits after a slash) is a format suffix, also when
 ///   glued to the command name (`x/4g` → `x`, `/4g`).
 public enum Tokenizer {
+    /// The tokens of `line`, or a syntax error (unterminated quote).
     public static func tokenize(_ line: String) throws(CommandError) -> [Token] {
         var tokens: [Token] = []
         var chars = Array(line)[...]

@@ -17,7 +17,7 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
     case target(String)
     /// The connection to the stub is gone; `attach` re-attaches.
     case connectionLost(String)
-    /// The QEMU that mmdbg launched is no longer running.
+    /// The target's QEMU is gone; the text says how (`exited with status 0`).
     case qemuExited(String)
     case failed(String)
 
@@ -34,7 +34,7 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notAvailableYet(let command, let reason): return "\(command): not available yet (\(reason))"
         case .target(let why): return "target: \(why)"
         case .connectionLost(let why): return "connection lost: \(why); use `attach` to re-attach"
-        case .qemuExited(let why): return "QEMU exited: \(why)"
+        case .qemuExited(let why): return "QEMU exited (\(why)); `uart` shows its last output"
         case .failed(let why): return why
         }
     }

@@ -17,10 +17,13 @@ public struct OptionSpec: Equatable, Sendable {
     /// Name of the value in the usage line, or nil for a flag.
     public var valueName: String?
     public var help: String
-    public init(_ name: String, value: String? = nil, help: String) {
+    /// What the prompt offers for the option's value.
+    public var completion: CompletionKind
+    public init(_ name: String, value: String? = nil, help: String, completion: CompletionKind = .none) {
         self.name = name
         self.valueName = value
         self.help = help
+        self.completion = completion
     }
 }
 
@@ -34,7 +37,9 @@ public typealias CommandHandler = (CommandArguments, Session) throws(CommandErro
 /// handler runs only on the thread that drives the session; requiring
 /// `@Sendable` handlers would stop extensions from capturing their engines.
 public struct CommandSpec: @unchecked Sendable {
+    /// The canonical name (`continue`).
     public var name: String
+    /// Other names (`c`, `cont`).
     public var aliases: [String]
     /// One line for the command list.
     public var summary: String
@@ -42,12 +47,15 @@ public struct CommandSpec: @unchecked Sendable {
     public var usage: String
     /// Longer help text for `help CMD` (may be empty).
     public var details: String
+    /// Example lines shown by `help CMD`.
     public var examples: [String]
+    /// The options the command accepts; anything else is a usage error.
     public var options: [OptionSpec]
     /// Completion for each positional argument; the last one repeats.
     public var completions: [CompletionKind]
     /// A group name for `help` (e.g. "memory", "run control").
     public var group: String
+    /// What the command does.
     public var handler: CommandHandler
     /// Pass every token through as a positional (no option parsing): for
     /// commands that forward their line elsewhere (`monitor`, placeholders).

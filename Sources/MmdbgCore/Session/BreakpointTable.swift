@@ -12,11 +12,13 @@ public struct BreakpointTable: Sendable {
         public var expression: String
     }
 
+    /// In creation order.
     public private(set) var entries: [Entry] = []
     private var nextID = 1
 
     public init() {}
 
+    /// Records a breakpoint the target accepted; returns it with its number.
     public mutating func add(kind: BreakpointKind, address: UInt64, length: Int, temporary: Bool, expression: String) -> Entry {
         let entry = Entry(id: nextID, kind: kind, address: address, length: length, temporary: temporary, hits: 0,
                           expression: expression)
@@ -25,6 +27,7 @@ public struct BreakpointTable: Sendable {
         return entry
     }
 
+    /// Forgets breakpoint `id`; returns it if it existed.
     public mutating func remove(id: Int) -> Entry? {
         guard let index = entries.firstIndex(where: { $0.id == id }) else { return nil }
         return entries.remove(at: index)

@@ -10,10 +10,13 @@ public enum AddressSpaceSelector: Equatable, Sendable {
 
 /// Filters of `pt` (all optional; combined with AND).
 public struct PageTableFilters: Equatable, Sendable {
+    /// `--user`: only mappings EL0 can access.
     public var userOnly = false
+    /// `--kernel-only`: only mappings EL0 cannot access.
     public var kernelOnly = false
     public var writable = false
     public var executable = false
+    /// `--from`/`--to`: the VA range [from, to).
     public var from: UInt64?
     public var to: UInt64?
     public init() {}

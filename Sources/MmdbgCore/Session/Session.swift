@@ -21,26 +21,31 @@ public final class Session: ExpressionContext {
         case attached
     }
 
+    /// The commands this session understands (extensible).
     public let registry: CommandRegistry
+    /// The live connection; nil when detached or after a lost connection.
     public private(set) var target: DebugTarget?
+    /// ELF symbols for expressions, locations and completion (nil without an ELF).
     public var symbols: SymbolTable?
     /// The QEMU mmdbg started, if it did.
     public private(set) var launchedQEMU: QEMUInstance?
+    /// Decides what `quit` does with QEMU.
     public private(set) var ownership: Ownership = .attached
     /// The gdbstub address last attached to (for re-attach).
     public private(set) var address: String?
+    /// What the prompt shows.
     public private(set) var state: TargetState = .detached
+    /// The user's breakpoints; kept across a lost connection and restored on re-attach.
     public var breakpoints = BreakpointTable()
     /// Opens a connection to a gdbstub address (`host:port` or a socket path).
     /// Nil when the build has no protocol client.
     public var connector: ((String) throws(CommandError) -> DebugTarget)?
     /// Polled while the target runs; true means the user pressed Ctrl-C.
     public var interruptRequested: () -> Bool = { false }
+    /// Where progress lines go (stderr in the executable; nil = none).
     public var progress: ProgressSink?
     /// Values learned while the target is stopped; dropped when it resumes.
     public private(set) var registerCache: [String: UInt64] = [:]
-    /// Named state captured by `snapshot` (owned by the page-table commands).
-    public var snapshots: [String: Any] = [:]
     /// Extra state other modules keep per session (fault injection, …).
     public var extensions: [String: AnyObject] = [:]
     /// True at the prompt: run control then waits without a deadline (Ctrl-C interrupts).
@@ -100,9 +105,9 @@ public final class Session: ExpressionContext {
         guard let connector else {
             throw .notAvailableYet(command: "attach", reason: "the GdbRemote client is not in this build")
         }
-        target?.close()
-        target = nil
+        // Connect first: a bad address must not cost the connection we have.
         let connection = try connector(address)
+        target?.close()
         target = connection
         self.address = address
         invalidateCaches()
@@ -128,13 +133,11 @@ public final class Session: ExpressionContext {
 
     /// Ends the session as the user chose: kill what we launched, detach from what we attached to.
     public func end() {
-        switch ownership {
-        case .launched:
-            target?.close()
-            launchedQEMU?.stop()
-        case .attached:
-            target?.detach()
+        if let target {
+            // Attached elsewhere after launching: that QEMU is not ours to stop.
+            if ownership == .launched && address == launchedQEMU?.gdbAddress { target.close() } else { target.detach() }
         }
+        launchedQEMU?.stop()
         target = nil
         state = .detached
     }
@@ -142,15 +145,15 @@ public final class Session: ExpressionContext {
     /// The connection, or a one-line reason there is none.
     public func requireTarget(for command: String) throws(CommandError) -> DebugTarget {
         if let qemu = launchedQEMU, !qemu.isRunning {
-            state = .exited("QEMU is no longer running")
-            throw .qemuExited("the QEMU mmdbg launched is no longer running (see `uart` for its last output)")
+            if case .exited = state {} else { state = .exited("no longer running") }
+            if case .exited(let why) = state { throw .qemuExited(why) }
         }
         guard let target else {
             if connector == nil {
                 throw .notAvailableYet(command: command, reason: "the GdbRemote client is not in this build")
             }
             if case .connectionLost(let why) = state { throw .connectionLost(why) }
-            if case .exited(let why) = state { throw .qemuExited("the target \(why) (see `uart`)") }
+            if case .exited(let why) = state { throw .qemuExited(why) }
             throw .unavailable("\(command): not attached to a target (use `attach HOST:PORT`)")
         }
         return target
@@ -175,7 +178,7 @@ public final class Session: ExpressionContext {
         case .qemuExited(let why):
             target?.close()
             target = nil
-            state = .exited(why)
+            if case .exited = state {} else { state = .exited(why) }
         default: break
         }
     }
@@ -237,6 +240,7 @@ public final class Session: ExpressionContext {
 
     // MARK: ExpressionContext
 
+    /// A register of the stopped target, cached until it resumes.
     public func registerValue(_ name: String) throws(CommandError) -> UInt64 {
         let key = name.lowercased()
         if let cached = registerCache[key] { return cached }
@@ -246,6 +250,7 @@ public final class Session: ExpressionContext {
         return value
     }
 
+    /// An ELF symbol's address, or a one-line reason.
     public func symbolAddress(_ name: String) throws(CommandError) -> UInt64 {
         guard let symbols else {
             throw .unavailable("no ELF loaded: cannot resolve symbol \"\(name)\" (give an address, or --elf FILE)")

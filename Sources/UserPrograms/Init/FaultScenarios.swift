@@ -37,6 +37,13 @@ enum FaultScenarios {
         return 1
     }
 
+    /// A load from the kernel's linear map (TTBR1, EL0 has no access) →
+    /// `[KERN] perm fault`: user space cannot read kernel memory.
+    static func loadFromKernel() -> Int64 {
+        _ = user_load_u64(UInt64(MM_LINEAR_MAP_BASE) + UInt64(MM_KERNEL_LOAD_PA))
+        return 1
+    }
+
     /// `udf #0` → `[KERN] el0 sync fault ec=0x0`.
     static func undefinedInstruction() -> Int64 {
         user_undefined_instruction()

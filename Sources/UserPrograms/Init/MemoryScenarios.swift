@@ -64,6 +64,29 @@ enum MemoryScenarios {
         return 0
     }
 
+    /// Runs the real page pool dry (pool_limit test hook): fork must then
+    /// fail cleanly (copy_process rolls back), a child touching fresh heap
+    /// pages must die with `[KERN] OOM`, and once the limit is lifted fork
+    /// works again: the rest of the system lives.
+    static func exhaustThePool() -> Int64 {
+        _ = mm_sys_pool_limit(2)
+        let forkedWhileDry = mm_sys_fork()
+        if forkedWhileDry == 0 { mm_sys_exit(0) }
+        _ = mm_sys_pool_limit(0)
+        guard forkedWhileDry == -1 else { return 1 }
+        let status = Child.run {
+            let base = UserMemory.currentBreak
+            guard UserMemory.setBreak(base + 32 * UserMemory.pageSize) else { return 2 }
+            _ = mm_sys_pool_limit(4)
+            for i in 0..<UInt64(32) { UserMemory.store(i, at: base + i * UserMemory.pageSize) }
+            return 3
+        }
+        _ = mm_sys_pool_limit(0)
+        guard status == Int64(MM_EXIT_FAULT) else { return status ?? 4 }
+        guard Child.run({ 0 }) == 0 else { return 5 }
+        return 0
+    }
+
     /// Grows the heap far beyond what the task may map and touches it page
     /// by page: the kernel must print `[KERN] OOM` and kill only this task.
     static func exhaustMemory() -> Int64 {

@@ -17,7 +17,7 @@ struct Scenario {
 /// Every scenario, in the order a full run executes them. A switch, not an
 /// array: Embedded Swift arrays would allocate.
 enum ScenarioTable {
-    static let count = 17
+    static let count = 19
 
     static func scenario(at index: Int) -> Scenario? {
         switch index {
@@ -38,6 +38,8 @@ enum ScenarioTable {
         case 14: return Scenario(name: "preempt", expectation: .exitsWithZero, body: TaskScenarios.tasksPreemptEachOther)
         case 15: return Scenario(name: "sleep", expectation: .exitsWithZero, body: TaskScenarios.sleepAndYield)
         case 16: return Scenario(name: "tablefull", expectation: .exitsWithZero, body: TaskScenarios.forkUntilTableIsFull)
+        case 17: return Scenario(name: "oompool", expectation: .exitsWithZero, body: MemoryScenarios.exhaustThePool)
+        case 18: return Scenario(name: "kernelread", expectation: .killedByFault, body: FaultScenarios.loadFromKernel)
         default: return nil
         }
     }

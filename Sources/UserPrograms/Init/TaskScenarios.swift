@@ -9,8 +9,9 @@ enum TaskScenarios {
     private static let page = UserMemory.pageSize
 
     /// The child sees the parent's data, heap and stack contents; its writes
-    /// do not reach the parent; text stays read-only in the child (a store
-    /// still faults); getpid/fork/wait agree; exit codes arrive.
+    /// do not reach the parent; permissions survive the copy (a store to
+    /// text and a jump into the heap still fault in the child's children);
+    /// getpid/fork/wait agree; exit codes arrive.
     static func forkPreservesMemory() -> Int64 {
         let parentPid = mm_sys_getpid()
         forkProbe = 0xF0F0_0000 ^ UInt64(parentPid)
@@ -27,6 +28,7 @@ enum TaskScenarios {
                 else if stackSlot.pointee != 0x5555_0000 ^ UInt64(parentPid) { failed = 12 }
                 else if mm_sys_getpid() == parentPid { failed = 13 }
                 else if !Child.isKilledByFault({ user_store_u64(UInt64(MM_TEXT_BASE), 0); return 1 }) { failed = 14 }
+                else if !Child.isKilledByFault({ user_jump_to(heap); return 1 }) { failed = 15 }
                 forkProbe = 0
                 UserMemory.store(0, at: heap)
                 stackSlot.pointee = 0

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// Options shared by every way of starting a session.
 struct FrontendOptions: ParsableArguments {
@@ -20,5 +21,8 @@ struct FrontendOptions: ParsableArguments {
 
     func validate() throws {
         guard runTimeout > 0 else { throw ValidationError("--timeout must be positive") }
+        if let batchFile, !FileManager.default.isReadableFile(atPath: batchFile) {
+            throw ValidationError("cannot read batch file \(batchFile)")
+        }
     }
 }

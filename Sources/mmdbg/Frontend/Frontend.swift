@@ -23,12 +23,11 @@ final class Frontend: @unchecked Sendable {
     }
 
     func makeSession() -> Session {
-        let session = Session(registry: CommandRegistryFactory.make())
+        let session = Session.standard(registry: CommandRegistryFactory.make())
         session.connector = Backends.connector
         session.progress = StderrProgress()
         session.runTimeout = options.runTimeout
         session.interruptRequested = { [interrupts] in interrupts.consume() }
-        InspectKernelViews.install(on: session)
         return session
     }
 
@@ -59,15 +58,14 @@ final class Frontend: @unchecked Sendable {
     func run(_ session: Session) throws {
         interrupts.commandRunning = { [self] in executingLock.withLock { executing } }
         let scripted = !options.commands.isEmpty || options.batchFile != nil || isatty(STDIN_FILENO) != 1
+        let launchedPID = session.launchedQEMU?.pid
         interrupts.idleAction = scripted ? {
-            // Nothing to interrupt: Ctrl-C ends a script (and what mmdbg launched).
-            session.end()
-            exit(130)
+            // Nothing to interrupt: Ctrl-C ends a script and the QEMU mmdbg launched.
+            if let launchedPID { kill(launchedPID, SIGKILL) }
+            _exit(130)
         } : {}
         interrupts.install()
-        // The termination handler runs once, as the process exits: nothing races it.
-        nonisolated(unsafe) let ending = session
-        interrupts.installTermination { ending.end() }
+        interrupts.installTermination(killing: session.launchedQEMU?.pid)
         defer { session.end() }
         if !scripted {
             session.interactive = true
@@ -83,16 +81,13 @@ final class Frontend: @unchecked Sendable {
         }
         if !ended {
             if let file = options.batchFile {
-                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                    status("error: cannot read batch file \(file)")
-                    session.end()
-                    throw ProcessExit(status: .usage)
-                }
-                failed = runScript(text.components(separatedBy: "\n"), in: session) || failed
+                // Readable: FrontendOptions.validate() checked before anything was launched.
+                let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+                var lines = text.components(separatedBy: "\n").makeIterator()
+                failed = runScript({ lines.next() }, in: session) || failed
             } else if options.commands.isEmpty {
-                var lines: [String] = []
-                while let line = readLine() { lines.append(line) }
-                failed = runScript(lines, in: session) || failed
+                // Line by line as they arrive, so a program can drive mmdbg through a pipe.
+                failed = runScript({ readLine() }, in: session) || failed
             }
         }
         if failed {
@@ -102,9 +97,11 @@ final class Frontend: @unchecked Sendable {
     }
 
     /// Runs script lines until the first failure or `quit`; returns true if one failed.
-    private func runScript(_ lines: [String], in session: Session) -> Bool {
-        for (number, line) in lines.enumerated() {
-            let result = execute(line, in: session, lineNumber: number + 1)
+    private func runScript(_ nextLine: () -> String?, in session: Session) -> Bool {
+        var number = 0
+        while let line = nextLine() {
+            number += 1
+            let result = execute(line, in: session, lineNumber: number)
             if !result.succeeded { return true }
             if result.endsSession { break }
         }

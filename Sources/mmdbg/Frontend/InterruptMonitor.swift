@@ -25,15 +25,20 @@ final class InterruptMonitor: @unchecked Sendable {
         self.source = source
     }
 
-    /// On SIGHUP (terminal closed) or SIGTERM, runs `cleanup` (which kills
-    /// the QEMU mmdbg launched) and exits 128+signal: QEMU must not outlive us.
-    func installTermination(_ cleanup: @escaping @Sendable () -> Void) {
+    /// On SIGHUP (terminal closed) or SIGTERM: kills the QEMU mmdbg launched,
+    /// by PID, and exits 128+signal at once. It touches no session state (the
+    /// main thread may be using it) and skips exit handlers (they could wait
+    /// on locks it holds). SIGPIPE (stdout closed, `mmdbg … | head`) is only
+    /// ignored: writes then fail quietly and the session ends normally, which
+    /// stops QEMU; a dispatch source for it wedged Foundation's child reaping.
+    func installTermination(killing launchedPID: Int32?) {
+        signal(SIGPIPE, SIG_IGN)
         for number in [SIGHUP, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: DispatchQueue.global())
             source.setEventHandler {
-                cleanup()
-                exit(128 + number)
+                if let launchedPID { kill(launchedPID, SIGKILL) }
+                _exit(128 + number)
             }
             source.resume()
             terminationSources.append(source)

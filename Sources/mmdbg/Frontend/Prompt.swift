@@ -17,6 +17,7 @@ struct Prompt {
 
     func run() {
         let history = Prompt.historyPath
+        stifle_history(2000)  // keep the file from growing without bound
         read_history(history)
         Completer.install(session: session)
         defer { Completer.uninstall() }

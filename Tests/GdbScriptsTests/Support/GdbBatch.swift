@@ -110,13 +110,20 @@ final class KernelUnderGdb {
     let qemu: QEMUInstance
     let kernel: String
 
-    init(append: String? = nil) throws {
+    /// `icountShift`: deterministic instruction counting, so two boots see the same schedule.
+    init(append: String? = nil, icountShift: Int? = nil) throws {
         kernel = try Tools.kernelImage()
+        qemu = try QEMUInstance(Self.configuration(kernel: kernel, append: append, icountShift: icountShift))
+    }
+
+    /// The QEMU configuration these tests use: stopped at entry, gdbstub on a free port.
+    static func configuration(kernel: String, append: String? = nil, icountShift: Int? = nil) -> QEMUConfiguration {
         var configuration = QEMUConfiguration(kernel: kernel)
         configuration.gdb = .tcpFreePort
         configuration.stoppedAtEntry = true
         configuration.append = append
-        qemu = try QEMUInstance(configuration)
+        configuration.icountShift = icountShift
+        return configuration
     }
 
     /// Runs `commands` after the standard prologue and `setup`; QEMU keeps running afterwards

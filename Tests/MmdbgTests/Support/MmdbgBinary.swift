@@ -49,8 +49,9 @@ enum MmdbgBinary {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try path())
         process.arguments = arguments
+        // NO_COLOR stays unset: output to a pipe must be plain by itself.
         var env = ProcessInfo.processInfo.environment
-        env["NO_COLOR"] = "1"
+        env["NO_COLOR"] = nil
         for (key, value) in environment { env[key] = value }
         process.environment = env
         let out = Pipe(), err = Pipe(), input = Pipe()
@@ -94,4 +95,13 @@ final class OutputCollector: @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         return String(decoding: buffers[keyPath: key], as: UTF8.self)
     }
+}
+
+/// True if `pid` is a live process: present and not a zombie (a killed child
+/// whose parent exited may linger as a zombie until init reaps it).
+func processIsAlive(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return false }
+    let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+    return state != "Z" && state != "X"
 }

@@ -10,7 +10,8 @@ final class TerminalSession {
     private let collector = OutputCollector()
     private var mark = 0
 
-    init(arguments: [String], environment: [String: String]) throws {
+    /// `colour: false` sets NO_COLOR so transcripts are plain text.
+    init(arguments: [String], environment: [String: String], colour: Bool = false) throws {
         let script = try Tools.require("script", package: "bsdutils")
         let binary = try MmdbgBinary.path()
         _ = try Tools.kernelImage()
@@ -20,7 +21,7 @@ final class TerminalSession {
         process.arguments = ["-q", "-f", "-e", "-c", commandLine, "/dev/null"]
         var env = ProcessInfo.processInfo.environment
         env["TERM"] = "dumb"
-        env["NO_COLOR"] = "1"
+        env["NO_COLOR"] = colour ? nil : "1"
         for (key, value) in environment { env[key] = value }
         process.environment = env
         let output = Pipe()

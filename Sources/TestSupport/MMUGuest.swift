@@ -1,0 +1,108 @@
+import Foundation
+import GdbRemote
+import Inspect
+import QEMULauncher
+
+/// A bare-metal guest that turns the MMU on with translation tables a test
+/// wrote into its RAM through the stub, so QEMU's own walker (`gva2gpa`) can
+/// judge Inspect's on tables of any granule and input size.
+///
+///     _start: MAIR, TCR, TTBR0, TTBR1 <- the words at `parameters`; TLBI
+///             SCTLR.M = 1
+///     mmuOn:  b mmuOn          (the code page must be identity-mapped by TTBR0)
+public enum MMUGuest {
+    public static let entry: UInt64 = 0x4008_0000
+    public static let mmuOn: UInt64 = 0x4008_0080
+    /// MAIR, TCR, TTBR0, TTBR1 as four little-endian words.
+    public static let parameters: UInt64 = 0x4008_1000
+
+    static let source = """
+        .text
+        .global _start
+    _start:
+        adr x1, parameters
+        ldr x0, [x1, #0]
+        msr mair_el1, x0
+        ldr x0, [x1, #8]
+        msr tcr_el1, x0
+        ldr x0, [x1, #16]
+        msr ttbr0_el1, x0
+        ldr x0, [x1, #24]
+        msr ttbr1_el1, x0
+        isb
+        tlbi vmalle1
+        dsb sy
+        isb
+        mrs x0, sctlr_el1
+        orr x0, x0, #1
+        msr sctlr_el1, x0
+        isb
+        b mmu_on
+        .org 0x80
+    mmu_on:
+        b mmu_on
+        .org 0x1000
+    parameters:
+        .quad 0, 0, 0, 0
+    """
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var built: String?
+
+    /// Builds the guest once (clang + lld from the Swift toolchain) and returns its ELF path.
+    public static func image() throws -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        if let built { return built }
+        let clang = try QEMUInstance.findExecutable("/opt/swift/usr/bin/clang") ?? Tools.require("clang", package: "clang lld")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mmdbg-mmuguest-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let sourcePath = dir.appendingPathComponent("guest.S").path
+        let elfPath = dir.appendingPathComponent("guest.elf").path
+        try source.write(toFile: sourcePath, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: clang)
+        process.arguments = ["--target=aarch64-none-elf", "-nostdlib", "-fuse-ld=lld", "-Wl,-N", "-Wl,-Ttext=0x40080000",
+                             "-Wl,-e,_start", "-o", elfPath, sourcePath]
+        let pipe = Pipe()
+        process.standardError = pipe
+        process.standardOutput = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw Tools.Missing(description: "building the MMU guest with \(clang) failed (needs clang and ld.lld): \(output)")
+        }
+        built = elfPath
+        return elfPath
+    }
+
+    /// Boots the guest on `cpu`, copies `memory`'s chunks (the tables) into its RAM,
+    /// writes the registers, and runs it until the MMU is on.
+    public static func start(cpu: String, memory: SyntheticMemory, registers: TranslationRegisters) throws -> (QEMUInstance, GdbClient) {
+        var configuration = QEMUConfiguration(kernel: try image())
+        configuration.cpu = cpu
+        configuration.stoppedAtEntry = true
+        configuration.gdb = .tcpFreePort
+        let qemu = try QEMUInstance(configuration)
+        do {
+            let client = try GdbClient.connect(to: .tcp(host: "127.0.0.1", port: qemu.gdbPort!), timeout: 5)
+            let source = GdbMemorySource(client: client)
+            for chunk in memory.storedChunks {
+                try source.write(chunk.bytes, to: chunk.address, in: .physical)
+            }
+            let words = [registers.mair, registers.tcr, registers.ttbr0, registers.ttbr1]
+            try source.write(words.flatMap { w in (0..<8).map { UInt8(truncatingIfNeeded: w >> (8 * UInt64($0))) } },
+                             to: parameters, in: .physical)
+            try client.setBreakpoint(.software, at: mmuOn)
+            _ = try client.continueAndWait(timeout: 10)
+            guard try client.readRegister("pc") == mmuOn, try client.readRegister("SCTLR") & 1 == 1 else {
+                throw Tools.Missing(description: "the MMU guest did not reach mmu_on with the MMU on: \(qemu.outputText.suffix(300))")
+            }
+            return (qemu, client)
+        } catch {
+            qemu.stop()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import GdbRemote
+import Inspect
+import QEMULauncher
+
+/// The bundled kernel booted under QEMU (stopped at entry, gdbstub on a free
+/// port), run to a breakpoint on a kernel symbol, with a GdbRemote client and
+/// an Inspect memory source on it. `stop()` (call it in `defer`) closes the
+/// client and kills QEMU by PID.
+public final class StoppedKernel {
+    public let qemu: QEMUInstance
+    public let client: GdbClient
+    public let elf: ELFFile
+    public let memory: GdbMemorySource
+
+    /// Boots with `append` (e.g. `linear=pages`) and continues until `symbol`'s
+    /// first instruction (default: the PSCI power-off call, when boot is complete).
+    public init(append: String? = "linear=pages", stopAt symbol: String = "mm_psci_system_off", timeout: Double = 30) throws {
+        let kernel = try Tools.kernelImage()
+        elf = try ELFFile(path: kernel)
+        _ = try elf.address(of: symbol)
+        var configuration = QEMUConfiguration(kernel: kernel)
+        configuration.append = append
+        configuration.stoppedAtEntry = true
+        configuration.gdb = .tcpFreePort
+        let qemu = try QEMUInstance(configuration)
+        do {
+            client = try GdbClient.connect(to: .tcp(host: "127.0.0.1", port: qemu.gdbPort!), timeout: 5)
+        } catch {
+            qemu.stop()
+            throw error
+        }
+        self.qemu = qemu
+        memory = GdbMemorySource(client: client)
+        do { try run(to: symbol, timeout: timeout) } catch {
+            stop()
+            throw error
+        }
+    }
+
+    /// Continues until the first instruction of `symbol` (other breakpoints removed).
+    public func run(to symbol: String, timeout: Double = 30) throws {
+        try run(toAddress: try elf.address(of: symbol), named: symbol, timeout: timeout)
+    }
+
+    /// Continues until `address` is executed (e.g. a return address), other breakpoints removed.
+    public func run(toAddress address: UInt64, named name: String? = nil, timeout: Double = 30) throws {
+        try client.removeAllBreakpoints()
+        // Continuing from a breakpoint's own PC would hit it again at once: step off it first.
+        if try client.readRegister("pc") == address { _ = try client.step(timeout: timeout) }
+        try client.setBreakpoint(.software, at: address)
+        let stop = try client.continueAndWait(timeout: timeout)
+        guard try client.readRegister("pc") == address else {
+            throw Tools.Missing(description: "kernel did not stop at \(name ?? hex(address)): \(stop); output: \(qemu.outputText.suffix(300))")
+        }
+    }
+
+    /// SCTLR, TCR, MAIR, TTBR0, TTBR1 of the stopped CPU.
+    public func registers() throws -> TranslationRegisters {
+        try TranslationRegisters.read(from: client)
+    }
+
+    /// The decoded translation state; Cortex-A53 implements 40 physical address bits.
+    public func context() throws -> TranslationContext {
+        TranslationContext(registers: try registers(), cpuPhysicalAddressBits: 40)
+    }
+
+    /// QEMU's own translation (`gva2gpa`), nil when QEMU says the VA is unmapped.
+    public func qemuTranslation(_ va: UInt64) -> UInt64? {
+        try? client.qemu.translate(virtualAddress: va)
+    }
+
+    /// The guest's serial output lines so far.
+    public var consoleLines: [String] {
+        qemu.outputText.split(separator: "\n", omittingEmptySubsequences: true).map { String($0) }
+    }
+
+    /// The serial output lines once `text` has arrived: the VM may be stopped
+    /// while the host has not drained the serial pipe yet.
+    public func consoleLines(waitingFor text: String, timeout: Double = 5) throws -> [String] {
+        try qemu.waitForOutput(containing: text, timeout: timeout)
+        return consoleLines
+    }
+
+    public func stop() {
+        client.close()
+        qemu.stop()
+    }
+}
