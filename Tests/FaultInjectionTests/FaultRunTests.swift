@@ -92,3 +92,30 @@ struct FaultRunTests {
         #expect(caught, "\(brk.failure ?? "")")
     }
 }
+
+/// Triggers and actions the library does not use, against the real kernel.
+@Suite("Fault injection under QEMU: watchpoint trigger", .serialized)
+struct WatchpointTriggerTests {
+    @Test func aWatchpointOnTheTickCounterFiresAndSkipsTheStore() throws {
+        let kernel = try Tools.kernelImage()
+        let text = """
+        #! append tests=sleep
+        inject mm_tick --watch write --len 8 --nth 2 --skip
+        go --fired 1
+        inject list
+        """
+        let result = ScenarioRunner(kernel: kernel).run(try Scenario(text: text, path: "watch-tick.mmdbg"))
+        #expect(result.passed, "\(result.failure ?? "")")
+        let hits = result.trace.hits
+        #expect(hits.count == 1)
+        #expect(hits.first?.hit == 2)
+        #expect(hits.first?.action == "skip")
+        // The stop is at the store into mm_tick, inside kernel text, and the skip moved the PC by one instruction.
+        if let hit = hits.first {
+            #expect(hit.pc >= 0xFFFF_0000_0000_0000)
+            #expect(hit.detail == "pc=0x" + String(hit.pc + 4, radix: 16))
+        }
+        #expect(result.lines.last?.text.contains("watch write mm_tick (8)") == true, "\(result.lines.last?.text ?? "")")
+        #expect(result.trace.transcript.contains("[BOOT] power off"))
+    }
+}
