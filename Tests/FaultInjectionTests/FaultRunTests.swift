@@ -93,9 +93,9 @@ struct FaultRunTests {
     }
 }
 
-/// Triggers and actions the library does not use, against the real kernel.
-@Suite("Fault injection under QEMU: watchpoint trigger", .serialized)
-struct WatchpointTriggerTests {
+/// Triggers and actions the scenario library does not use, against the real kernel.
+@Suite("Fault injection under QEMU: watchpoint trigger, brk and PTE actions", .serialized)
+struct TriggerAndActionTests {
     @Test func aWatchpointOnTheTickCounterFiresAndSkipsTheStore() throws {
         let kernel = try Tools.kernelImage()
         let text = """
@@ -117,5 +117,27 @@ struct WatchpointTriggerTests {
         }
         #expect(result.lines.last?.text.contains("watch write mm_tick (8)") == true, "\(result.lines.last?.text ?? "")")
         #expect(result.trace.transcript.contains("[BOOT] power off"))
+    }
+
+    @Test func brkAndPTEActionsChangeWhatInspectSees() throws {
+        let kernel = try Tools.kernelImage()
+        let text = """
+        #! append tests=demand
+        inject sys_free_pages --pid 2 --nth 1 --brk 2=0x10005000
+        go --fired 1
+        inject now --pte 2:0x400000:clear-valid
+        expect check missingPTE
+        task 2
+        """
+        let result = ScenarioRunner(kernel: kernel).run(try Scenario(text: text, path: "actions.mmdbg"))
+        #expect(result.passed, "\(result.failure ?? "")")
+        let hits = result.trace.hits
+        #expect(hits.count == 2)
+        #expect(hits.first?.detail.hasSuffix("→0x10005000") == true, "\(hits.first?.detail ?? "")")
+        #expect(hits.first?.pid == 2)
+        // clear-valid drops exactly bit 0 of the text page's descriptor.
+        let pte = hits.last?.detail.dropFirst("pte ".count).split(separator: "→").map { UInt64($0.dropFirst(2), radix: 16) ?? 0 }
+        #expect(pte?.count == 2 && pte![0] & 1 == 1 && pte![1] == pte![0] & ~1)
+        #expect(result.lines.last?.text.contains("0x10005000") == true, "\(result.lines.last?.text ?? "")")
     }
 }
