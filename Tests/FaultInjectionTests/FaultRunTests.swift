@@ -37,9 +37,9 @@ struct FaultRunTests {
         #expect(json.contains("\"failed\":0"))
     }
 
-    /// fork-oom fires with a seeded probability. One run at a time: QEMU 7.2
-    /// under `-icount …,sleep=on` lets the vCPU's stop/start latency leak into
-    /// guest time, so a heavily loaded host can shift a timer tick (see README).
+    /// fork-oom fires with a seeded probability. (Like every library scenario it
+    /// freezes the guest timer first: QEMU 7.2 under `-icount …,sleep=on` leaks
+    /// the vCPU's stop/start latency into guest time, which moved ticks; see README.)
     @Test func fiveRunsWithTheSameSeedGiveIdenticalTranscriptsAndTheTraceReplays() throws {
         let name = "fork-oom"
         let kernel = try Tools.kernelImage()
@@ -91,11 +91,9 @@ struct FaultRunTests {
         let caught = ["expect absent 'self-test FAILED'", "expect check clean"].contains { brk.failure?.contains($0) == true }
         #expect(caught, "\(brk.failure ?? "")")
     }
-}
 
-/// Triggers and actions the scenario library does not use, against the real kernel.
-@Suite("Fault injection under QEMU: watchpoint trigger, brk and PTE actions", .serialized)
-struct TriggerAndActionTests {
+    // Triggers and actions the scenario library does not use.
+
     @Test func aWatchpointOnTheTickCounterFiresAndSkipsTheStore() throws {
         let kernel = try Tools.kernelImage()
         let text = """
