@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "Inspect", dependencies: ["GdbRemote", "KernelABI"], path: "Sources/Inspect"),
         .executableTarget(name: "inspect-bench", dependencies: ["Inspect", "GdbRemote", "QEMULauncher", "TestSupport"],
                           path: "Sources/inspect-bench"),
-        .target(name: "FaultInjection", dependencies: ["GdbRemote", "Inspect", "QEMULauncher"], path: "Sources/FaultInjection"),
+        .target(name: "FaultInjection", dependencies: ["GdbRemote", "Inspect", "QEMULauncher", "MmdbgCore", "KernelABI"], path: "Sources/FaultInjection"),
         .systemLibrary(name: "CReadline", path: "Sources/CReadline"),
         // The REPL's command language, registry and session (no terminal): mmdbg, scenario files and tests use it.
         .target(name: "MmdbgCore", dependencies: ["GdbRemote", "Inspect", "QEMULauncher"], path: "Sources/MmdbgCore"),
@@ -63,7 +63,7 @@ let package = Package(
         .testTarget(name: "GdbRemoteTests", dependencies: ["GdbRemote", "TestSupport"]),
         .testTarget(name: "InspectTests", dependencies: ["Inspect", "TestSupport", "KernelABI", "QEMULauncher", "GdbRemote"]),
         .testTarget(name: "MmdbgTests", dependencies: ["MmdbgCore", "TestSupport", "QEMULauncher", "Inspect"]),
-        .testTarget(name: "FaultInjectionTests", dependencies: ["FaultInjection", "TestSupport"]),
+        .testTarget(name: "FaultInjectionTests", dependencies: ["FaultInjection", "TestSupport", "MmdbgCore", "QEMULauncher", "Inspect"]),
         // QEMULauncher process hygiene and the TestSupport process runner.
         .testTarget(name: "HarnessTests", dependencies: ["TestSupport", "QEMULauncher"]),
         .testTarget(name: "GdbScriptsTests", dependencies: ["TestSupport", "QEMULauncher", "KernelABI"],

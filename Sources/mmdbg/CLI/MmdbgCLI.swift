@@ -48,7 +48,7 @@ struct RootCommand: ParsableCommand {
 
         Exit status: 0 ok, 1 a command failed, 2 usage error, 3 cannot connect or launch.
         """,
-        subcommands: [LaunchCommand.self, AttachCommand.self],
+        subcommands: [LaunchCommand.self, AttachCommand.self, RunCommand.self, ReplayCommand.self],
         defaultSubcommand: LaunchCommand.self
     )
 }

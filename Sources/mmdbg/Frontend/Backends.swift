@@ -1,3 +1,4 @@
+import FaultInjection
 import MmdbgCore
 
 /// Where the session's backends come from: the GdbRemote client for the
@@ -17,6 +18,6 @@ enum Backends {
 /// The registry with the built-in commands plus those other modules contribute.
 enum CommandRegistryFactory {
     static func make() -> CommandRegistry {
-        BuiltinCommands.makeRegistry()
+        FaultCommands.makeRegistry()
     }
 }

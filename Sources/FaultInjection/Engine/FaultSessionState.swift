@@ -1,0 +1,55 @@
+import GdbRemote
+import Inspect
+import MmdbgCore
+
+/// What fault injection keeps per session (in `Session.extensions`): the
+/// engine, the free-page baseline, and (for replay) pinned hit numbers.
+public final class FaultSessionState {
+    static let key = "FaultInjection"
+
+    public let engine = FaultEngine()
+    /// Free pages recorded by `baseline`.
+    public var baselineFreePages: UInt64?
+    /// Replay: fault id → the eligible hits that fired in the recorded run.
+    public var pinnedHits: [Int: [Int]]?
+    /// The `inject` lines armed so far, in order (a trace records them).
+    public var armedSources: [String] = []
+
+    init() {}
+
+    /// The state of `session`, created on first use.
+    public static func of(_ session: Session) -> FaultSessionState {
+        if let state = session.extensions[key] as? FaultSessionState { return state }
+        let state = FaultSessionState()
+        session.extensions[key] = state
+        return state
+    }
+
+    /// The protocol client behind the session's target (the engine needs writes).
+    static func client(_ session: Session, for command: String) throws(CommandError) -> GdbClient {
+        let target = try session.requireStoppedTarget(for: command)
+        guard let gdb = target as? GdbTarget else {
+            throw .unavailable("\(command): fault injection needs a gdbstub connection")
+        }
+        return gdb.client
+    }
+
+    /// Kernel access over the session's target and ELF.
+    static func kernel(_ session: Session, for command: String) throws(CommandError) -> KernelAccess {
+        let client = try client(session, for: command)
+        guard let elf = (session.symbols as? ELFSymbolTable)?.elf else {
+            throw .unavailable("\(command): needs the kernel ELF (start with --elf FILE)")
+        }
+        do { return try KernelAccess(client: client, elf: elf) } catch { throw error.commandError }
+    }
+}
+
+extension FaultInjectionError {
+    /// The same one line, as the command language reports it.
+    var commandError: CommandError {
+        switch self {
+        case .target(let why): return .target(why)
+        default: return .failed(description)
+        }
+    }
+}

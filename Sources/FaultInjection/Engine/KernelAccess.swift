@@ -1,0 +1,101 @@
+import GdbRemote
+import Inspect
+import KernelABI
+import MmdbgCore
+
+/// The kernel state fault actions and expectations read and write, over a
+/// stopped target: the current pid (two small reads per hit, since
+/// selection asks on every hit), tasks and the page pool (Inspect), PTE
+/// locations (Inspect's walker), and raw writes through the kernel's linear map.
+public final class KernelAccess {
+    public let client: GdbClient
+    public let elf: ELFFile
+    private let symbols: KernelSymbols
+
+    public init(client: GdbClient, elf: ELFFile) throws(FaultInjectionError) {
+        self.client = client
+        self.elf = elf
+        do { symbols = try KernelSymbols(elf: elf) } catch { throw .inspection(error.description) }
+    }
+
+    /// Pid of `mm_current`, or nil before the first task runs.
+    public func currentPID() throws(FaultInjectionError) -> Int64? {
+        let pointer = try readWord(symbols.current)
+        guard pointer != 0 else { return nil }
+        return Int64(bitPattern: try readWord(pointer + UInt64(MemoryLayout<mm_task>.offset(of: \mm_task.pid)!)))
+    }
+
+    /// A fresh inspector (its caches must not outlive this stop).
+    public func inspector() throws(FaultInjectionError) -> KernelInspector {
+        let values = try call { () throws(GdbError) in
+            try client.readRegisters(["SCTLR", "TCR_EL1", "MAIR_EL1", "TTBR0_EL1", "TTBR1_EL1"])
+        }
+        let context = TranslationContext(registers: TranslationRegisters(sctlr: values[0], tcr: values[1], mair: values[2],
+                                                                         ttbr0: values[3], ttbr1: values[4]))
+        do {
+            return try KernelInspector(memory: Inspect.GdbMemorySource(client: client), symbols: symbols, context: context)
+        } catch { throw .inspection(error.description) }
+    }
+
+    public func snapshot() throws(FaultInjectionError) -> KernelSnapshot {
+        let inspector = try inspector()
+        do { return try inspector.snapshot() } catch { throw .inspection(error.description) }
+    }
+
+    /// The task with `pid`, or nil if no slot holds it (reaped or never born).
+    public func task(pid: Int64) throws(FaultInjectionError) -> TaskInfo? {
+        try snapshot().tasks.first { $0.pid == pid }
+    }
+
+    public func freePages() throws(FaultInjectionError) -> UInt64 {
+        try snapshot().pool.freePages
+    }
+
+    /// Runs every consistency check.
+    public func check() throws(FaultInjectionError) -> ConsistencyChecker.Report {
+        let inspector = try inspector()
+        do { return try ConsistencyChecker(inspector: inspector).run() } catch { throw .inspection(error.description) }
+    }
+
+    /// Sets task `pid`'s `mm.brk`; returns the old value.
+    public func setBrk(pid: Int64, to value: UInt64) throws(FaultInjectionError) -> UInt64 {
+        guard let task = try task(pid: pid) else { throw .noSuchTask(pid) }
+        let offset = MemoryLayout<mm_task>.offset(of: \mm_task.mm)! + MemoryLayout<mm_struct>.offset(of: \mm_struct.brk)!
+        try writeWord(task.address + UInt64(offset), value)
+        return task.mm.brk
+    }
+
+    /// Applies `corruption` to the leaf descriptor for `va` in task `pid`;
+    /// returns (old, new) descriptor values.
+    public func corruptPTE(pid: Int64, virtualAddress va: UInt64,
+                           _ corruption: PTECorruption) throws(FaultInjectionError) -> (old: UInt64, new: UInt64) {
+        guard let task = try task(pid: pid) else { throw .noSuchTask(pid) }
+        let inspector = try inspector()
+        let translation: Translation
+        do { translation = try inspector.walker(for: task).translate(va) } catch { throw .inspection(error.description) }
+        guard translation.isMapped, let leaf = translation.steps.last else {
+            throw .noPageDescriptor(pid: pid, virtualAddress: va)
+        }
+        // Tables live in RAM, which the kernel maps linearly in TTBR1: a
+        // plain virtual write there needs no physical-memory mode switch.
+        let slot = KernelSymbols.kernelVirtual(leaf.descriptorAddress)
+        let old = try readWord(slot)
+        let new = corruption.apply(to: old)
+        try writeWord(slot, new)
+        return (old, new)
+    }
+
+    public func readWord(_ address: UInt64) throws(FaultInjectionError) -> UInt64 {
+        let bytes = try call { () throws(GdbError) in try client.readMemory(at: address, count: 8) }
+        return bytes.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+    }
+
+    public func writeWord(_ address: UInt64, _ value: UInt64, size: Int = 8) throws(FaultInjectionError) {
+        let bytes = (0..<size).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) }
+        try call { () throws(GdbError) in try client.writeMemory(at: address, bytes: bytes) }
+    }
+
+    func call<T>(_ body: () throws(GdbError) -> T) throws(FaultInjectionError) -> T {
+        do throws(GdbError) { return try body() } catch { throw .target(error.description) }
+    }
+}

@@ -1,1 +1,0 @@
-// FaultInjection: filled in by its issue.

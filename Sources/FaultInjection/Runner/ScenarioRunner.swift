@@ -1,0 +1,125 @@
+import Foundation
+import MmdbgCore
+import QEMULauncher
+
+/// The result of one scenario in its own QEMU.
+public struct ScenarioResult: Sendable {
+    public var scenario: Scenario
+    public var passed: Bool
+    /// The failing line and its error, when it failed.
+    public var failure: String?
+    public var lines: [ScenarioExecution.LineOutcome]
+    public var trace: FaultTrace
+    public var seconds: Double
+
+    /// The last `count` UART lines.
+    public func lastLogLines(_ count: Int = 8) -> [String] {
+        var lines = trace.transcript.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        return Array(lines.suffix(count))
+    }
+}
+
+/// Boots a fresh QEMU per scenario (stopped at entry, gdbstub on a free
+/// port, `-icount` so guest time is instruction count), attaches a session
+/// with the fault commands, runs the lines, then drives the kernel to
+/// power-off (faults still armed) so the transcript is complete.
+public struct ScenarioRunner: Sendable {
+    public var kernel: String
+    /// How long the epilogue may take to reach power-off.
+    public var finishTimeout: Double = 30
+
+    public init(kernel: String) { self.kernel = kernel }
+
+    /// Runs `scenario`; `pinnedHits` replays a trace's firings exactly.
+    public func run(_ scenario: Scenario, pinnedHits: [Int: [Int]]? = nil) -> ScenarioResult {
+        let started = Date()
+        var trace = FaultTrace(scenario: scenario.name, scenarioPath: scenario.path, kernel: kernel,
+                               image: (try? ImageIdentity.of(path: kernel)) ?? "unknown", append: scenario.append,
+                               icountShift: scenario.icountShift, timeout: scenario.timeout, lines: [], hits: [], transcript: "")
+        func finish(_ failure: String?, _ lines: [ScenarioExecution.LineOutcome]) -> ScenarioResult {
+            ScenarioResult(scenario: scenario, passed: failure == nil, failure: failure, lines: lines, trace: trace,
+                           seconds: Date().timeIntervalSince(started))
+        }
+        var configuration = QEMUConfiguration(kernel: kernel)
+        configuration.gdb = .tcpFreePort
+        configuration.stoppedAtEntry = true
+        // Not `icountShift` (which adds sleep=off): under sleep=off QEMU 7.2's
+        // gdbstub stops advancing the guest once it has been stopped and
+        // resumed (breakpoint hits never come). sleep=on lets only idle time
+        // pass in real time; with stop points stepped over by DisplacedStep
+        // (not QEMU's single-step) transcripts are identical run to run (tested).
+        configuration.extraArguments = ["-icount", "shift=\(scenario.icountShift),align=off,sleep=on"]
+        configuration.append = scenario.append
+        let qemu: QEMUInstance
+        do { qemu = try QEMUInstance(configuration) } catch { return finish("cannot start QEMU: \(error.description)", []) }
+        defer { qemu.stop() }
+
+        let session = Session(registry: FaultCommands.makeRegistry())
+        session.runTimeout = scenario.timeout
+        session.connector = { address throws(CommandError) in try GdbTarget.connect(to: address) }
+        do throws(CommandError) {
+            session.symbols = try ELFSymbolTable(path: kernel)
+            InspectKernelViews.install(on: session)
+            session.adoptLaunched(qemu)
+            try session.attach(to: qemu.gdbAddress ?? "")
+        } catch {
+            return finish("cannot attach: \(error.description)", [])
+        }
+        let state = FaultSessionState.of(session)
+        state.pinnedHits = pinnedHits
+
+        let outcomes = ScenarioExecution.execute(scenario, in: session)
+        trace.lines = outcomes.map(\.line.text)
+        var failure: String?
+        if let last = outcomes.last, !last.succeeded {
+            failure = "line \(last.line.number) `\(last.line.text)`: \(last.text)"
+        }
+        // Epilogue: run to power-off with the faults still armed, so the
+        // transcript is the whole boot (what replay compares).
+        if session.target != nil {
+            _ = try? FaultDriver.drive(session, goal: FaultDriver.Goal(timeout: finishTimeout), command: "finish")
+        }
+        _ = try? qemu.waitForExit(timeout: 5)
+        session.end()
+        trace.hits = state.engine.trace
+        trace.transcript = ScenarioRunner.guestOutput(qemu.outputText)
+        return finish(failure, outcomes)
+    }
+
+    /// The serial console without QEMU's own diagnostics (`qemu-system-aarch64: warning: …`),
+    /// which share the pipe but are not the guest's output.
+    public static func guestOutput(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.hasPrefix("qemu-system-") }
+            .joined(separator: "\n")
+    }
+
+    /// Runs every scenario, up to `parallelism` at once; results in input order.
+    public func run(_ scenarios: [Scenario], parallelism: Int) -> [ScenarioResult] {
+        let results = ResultSlots(count: scenarios.count)
+        let queue = OperationQueue()
+        queue.maxConcurrentOperationCount = max(1, parallelism)
+        for (index, scenario) in scenarios.enumerated() {
+            queue.addOperation { results.set(index, self.run(scenario)) }
+        }
+        queue.waitUntilAllOperationsAreFinished()
+        return results.values
+    }
+}
+
+/// Results written from several threads, read once all are done.
+private final class ResultSlots: @unchecked Sendable {
+    private var slots: [ScenarioResult?]
+    private let lock = NSLock()
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func set(_ index: Int, _ result: ScenarioResult) {
+        lock.lock()
+        slots[index] = result
+        lock.unlock()
+    }
+
+    var values: [ScenarioResult] { lock.lock(); defer { lock.unlock() }; return slots.map { $0! } }
+}
