@@ -67,6 +67,6 @@ let package = Package(
         // QEMULauncher process hygiene and the TestSupport process runner.
         .testTarget(name: "HarnessTests", dependencies: ["TestSupport", "QEMULauncher"]),
         .testTarget(name: "GdbScriptsTests", dependencies: ["TestSupport", "QEMULauncher", "KernelABI"],
-                    exclude: ["Fixtures", "Pending"]),
+                    exclude: ["Fixtures"]),
     ]
 )

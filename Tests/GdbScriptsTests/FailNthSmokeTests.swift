@@ -4,14 +4,13 @@ import QEMULauncher
 import Testing
 import TestSupport
 
-/// The fail-nth half of issue 9's smoke comparison; it needs mmdbg's `inject`/`go`
-/// (FaultInjection), which is not on main yet. Move this file up one directory then.
+/// The fail-nth half of issue 9's smoke comparison: gdb's `mm-fail` against mmdbg's `inject`/`go`
+/// (FaultInjection).
 extension GdbVersusMmdbgSmokeTests {
     /// One fail-nth injection through each debugger: the first page allocation after the first
     /// data abort returns 0; both see the kernel's OOM marker before the next data abort.
     /// Without -icount: under it, the kernel stalls once gdb has resumed it from a breakpoint
     /// ("icount sleep disabled and no active timers"); the marker does not depend on timing.
-    /// (The mmdbg half was checked by hand against the faults branch's mmdbg.)
     @Test func bothDebuggersSeeTheSameFailNthMarker() throws {
         let target = try KernelUnderGdb()
         defer { target.stop() }
