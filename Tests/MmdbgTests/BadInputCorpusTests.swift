@@ -19,6 +19,13 @@ extension EndToEnd {
             // Answered by the target: unmapped memory, unknown names, nothing to interrupt, a bad address.
             "x 0xdead00000000", "x 0xffffffffffff0000 2 /g", "regs NOPE", "regs pc nope", "x nosuchsymbol", "break nosuchsymbol",
             "vtop 0x10 --pid 99", "task 99", "interrupt", "delete 42", "attach 127.0.0.1:1", "pt diff nosuchsnapshot",
+            // Hostile numbers: negative, zero and huge counts, ranges that wrap past 2^64 (these trapped once).
+            "x 0x40080000 -1", "x 0x40080000 0x2000000000000000", "x 0x40080000 -1 /s", "x 0x40080000 0 /s",
+            "x 0x40080000 0x2000000000000000 /s", "x 0x40080000 18446744073709551615 /b", "x 0x40080000 -9223372036854775808",
+            "x/9999999g 0x40080000", "x/0w 0x40080000", "x 0xfffffffffffffff8 2 /g", "x -8 2 /g", "x 0xffffffffffffffff 2 /b",
+            "x -1 /s", "watch 0x10 -1", "watch 0xffffffffffffffff 8", "delete -1",
+            "delete 18446744073709551615", "stepi 0x8000000000000000", "step --max -1", "log --last -1",
+            "log --last 0x8000000000000000", "uart --last -1",
         ]
 
         @Test func everyBadLineGivesOneErrorLine() throws {

@@ -109,8 +109,7 @@ enum KernelViewCommands {
         options: [OptionSpec("last", value: "N", help: "only the last N lines")]
     ) { args, session throws(CommandError) in
         try args.expectCount(0...0)
-        let last = try args.integerOption("last").map { Int(truncatingIfNeeded: $0) }
-        if let last, last <= 0 { throw args.usageError("--last must be positive") }
+        let last = try args.countOption("last", in: 1...Int.max)
         return try session.requireKernelViews(for: "log").log(last: last)
     }
 
