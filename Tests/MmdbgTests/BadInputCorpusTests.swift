@@ -10,7 +10,7 @@ extension EndToEnd {
             "x 0x10 4 5", "x 0x10 --bogus", "x 0x10 --phys=1", "x $", "x map_page+", "x \"unterminated",
             "x 18446744073709551616", "regs --decode --decode=1", "sym", "addr", "break", "watch", "watch 0x10 0",
             "watch 0x10 99999", "delete 999", "delete abc", "info", "info nothing", "task", "task abc",
-            "task 99999999999", "pt 1 2 3", "pt --user --kernel-only", "pt --from 0x2000 --to 0x1000", "vtop",
+            "task 99999999999", "pt 1 2 3", "pt --user --kernel-only", "pt --from 0x2000 --to 0x1000", "pt --to 0", "vtop",
             "vtop 0x10 --pid", "vtop 0x10 --pid abc", "stepi 0", "stepi -1", "step --max 0", "continue --timeout -1",
             "continue --timeout abc", "continue 5", "finish now", "log --last 0", "log --last x", "uart --last 0",
             "monitor", "help nosuchcommand", "help a b", "snapshot", "quit now", "attach a b",

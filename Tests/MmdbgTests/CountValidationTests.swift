@@ -64,6 +64,7 @@ struct CountValidationTests {
         #expect(usageMessage("step --max -1") == "--max must be 1…10000000, not -1")
         #expect(usageMessage("log --last -1") == "--last must be 1…9223372036854775807, not -1")
         #expect(usageMessage("log --last 0x8000000000000000") == "--last must be 1…9223372036854775807, not 0x8000000000000000")
+        #expect(usageMessage("pt --to 0") == "--from must be below --to", "an exclusive end of 0 must not wrap to everything")
         #expect(usageMessage("uart --last 0") == "--last must be 1…9223372036854775807, not 0")
     }
 }

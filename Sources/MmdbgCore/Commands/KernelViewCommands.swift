@@ -58,7 +58,8 @@ enum KernelViewCommands {
         filters.executable = args.flag("exec")
         if let from = args.options["from"] { filters.from = try session.evaluate(from) }
         if let to = args.options["to"] { filters.to = try session.evaluate(to) }
-        if let from = filters.from, let to = filters.to, from >= to { throw args.usageError("--from must be below --to") }
+        // --to is exclusive: `--to 0` is an empty range, not (wrapping) the whole address space.
+        if let to = filters.to, (filters.from ?? 0) >= to { throw args.usageError("--from must be below --to") }
         let views = try session.requireKernelViews(for: "pt")
         return try session.withProgress("walking translation tables") { () throws(CommandError) in
             try views.pageTables(space, filters: filters)
