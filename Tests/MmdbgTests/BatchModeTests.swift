@@ -46,6 +46,24 @@ extension EndToEnd {
             #expect(missingBatch.stderr.contains("cannot read batch file /nonexistent/script.mmdbg"))
         }
 
+        @Test func unusableBatchFilesAreUsageErrorsBeforeLaunch() throws {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mmdbg-badbatch-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let binary = dir.appendingPathComponent("binary.mmdbg")
+            try Data([0x73, 0x74, 0x61, 0x74, 0x75, 0x73, 0x0a, 0xff, 0xfe, 0x0a]).write(to: binary)
+            // /dev/zero never ends: reading it whole would hang; a directory and non-UTF-8 bytes are no script either.
+            let cases = [("/dev/zero", "batch file /dev/zero is not a regular file"),
+                         (dir.path, "batch file \(dir.path) is not a regular file"),
+                         (binary.path, "batch file \(binary.path) is not UTF-8 text")]
+            for (path, message) in cases {
+                let run = try MmdbgBinary.run(["--batch", path], timeout: 20)
+                #expect(run.status == 2, "\(path): \(run.stderr)")
+                #expect(run.stderr.contains(message), "\(path): \(run.stderr)")
+                #expect(!run.stderr.contains("QEMU pid"), "nothing is launched for a bad script")
+            }
+        }
+
         @Test func cannotLaunchExitsThree() throws {
             let run = try MmdbgBinary.run(["--kernel", "/nonexistent/kernel.elf", "-ex", "status"])
             #expect(run.status == 3)

@@ -21,8 +21,10 @@ struct FrontendOptions: ParsableArguments {
 
     func validate() throws {
         guard runTimeout > 0, runTimeout < 86_400 else { throw ValidationError("--timeout must be between 0 and 86400 seconds") }
-        if let batchFile, !FileManager.default.isReadableFile(atPath: batchFile) {
-            throw ValidationError("cannot read batch file \(batchFile)")
+        if let batchFile {
+            do throws(BatchFile.Problem) { _ = try BatchFile.lines(of: batchFile) } catch {
+                throw ValidationError(error.description)
+            }
         }
     }
 }
