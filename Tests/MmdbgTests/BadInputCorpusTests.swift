@@ -26,6 +26,9 @@ extension EndToEnd {
             "x -1 /s", "watch 0x10 -1", "watch 0xffffffffffffffff 8", "delete -1",
             "delete 18446744073709551615", "stepi 0x8000000000000000", "step --max -1", "log --last -1",
             "log --last 0x8000000000000000", "uart --last -1",
+            // Long or odd text: error lines stay short, names stay plain.
+            "monitor info " + String(repeating: "a", count: 20_000), "snapshot " + String(repeating: "a", count: 5_000),
+            "snapshot a/b", "snapshot \"two words\"", "vtop 0x10 --pid " + String(repeating: "a", count: 5_000),
         ]
 
         @Test func everyBadLineGivesOneErrorLine() throws {

@@ -88,7 +88,12 @@ enum KernelViewCommands {
         examples: ["snapshot before-fork"]
     ) { args, session throws(CommandError) in
         try args.expectCount(1...1)
-        return try session.requireKernelViews(for: "snapshot").snapshot(name: args.positionals[0].text)
+        let name = args.positionals[0].text
+        // Names are typed again in `pt diff NAME` and printed in its output: short and plain.
+        guard (1...64).contains(name.count), name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+            throw args.usageError("a snapshot name is 1…64 letters, digits, `.`, `_` or `-`")
+        }
+        return try session.requireKernelViews(for: "snapshot").snapshot(name: name)
     }
 
     static let check = CommandSpec(

@@ -5,8 +5,8 @@ import Testing
 /// before any `Int` conversion or multiplication, and an address range that
 /// would wrap past 2^64 is refused before the target sees it. No target is
 /// attached: a line that passes validation reaches "not available".
-@Suite("Hostile counts and address ranges are usage errors, never traps")
-struct CountValidationTests {
+@Suite("Hostile counts, address ranges and names are usage errors, never traps")
+struct UserInputValidationTests {
     let session = Session(registry: BuiltinCommands.makeRegistry())
 
     /// The usage-error message of `line`, or nil when it failed some other way.
@@ -66,5 +66,22 @@ struct CountValidationTests {
         #expect(usageMessage("log --last 0x8000000000000000") == "--last must be 1…9223372036854775807, not 0x8000000000000000")
         #expect(usageMessage("pt --to 0") == "--from must be below --to", "an exclusive end of 0 must not wrap to everything")
         #expect(usageMessage("uart --last 0") == "--last must be 1…9223372036854775807, not 0")
+    }
+
+    @Test func snapshotNamesArePlainAndShort() {
+        let rule = "a snapshot name is 1…64 letters, digits, `.`, `_` or `-`"
+        #expect(usageMessage("snapshot " + String(repeating: "a", count: 65)) == rule)
+        #expect(usageMessage("snapshot \"two words\"") == rule)
+        #expect(usageMessage("snapshot \"a\u{1B}[2J\"") == rule)
+        #expect(usageMessage("snapshot before-fork_2.1") == nil)
+    }
+
+    @Test func everyErrorStaysOneShortLine() {
+        let long = String(repeating: "a", count: 20_000)
+        for error in [CommandError.target(long), .failed(long), .unavailable(long), .connectionLost(long), .qemuExited(long),
+                      .target("two\nlines")] {
+            #expect(error.description.count < 400, "\(error.description.prefix(60))…")
+            #expect(!error.description.contains("\n"))
+        }
     }
 }
