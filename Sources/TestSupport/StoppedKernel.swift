@@ -15,13 +15,16 @@ public final class StoppedKernel {
 
     /// Boots with `append` (e.g. `linear=pages`) and continues until `symbol`'s
     /// first instruction (default: the PSCI power-off call, when boot is complete).
-    public init(append: String? = "linear=pages", stopAt symbol: String = "mm_psci_system_off", timeout: Double = 30) throws {
+    /// `smp` is the number of CPUs (-smp).
+    public init(append: String? = "linear=pages", stopAt symbol: String = "mm_psci_system_off", smp: Int = 1,
+                timeout: Double = 30) throws {
         let kernel = try Tools.kernelImage()
         elf = try ELFFile(path: kernel)
         _ = try elf.address(of: symbol)
         var configuration = QEMUConfiguration(kernel: kernel)
         configuration.append = append
         configuration.stoppedAtEntry = true
+        configuration.smp = smp
         configuration.gdb = .tcpFreePort
         let qemu = try QEMUInstance(configuration)
         do {

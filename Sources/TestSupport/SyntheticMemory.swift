@@ -40,7 +40,10 @@ public final class SyntheticMemory: WritableMemorySource {
                 }
                 address = pa
             }
-            if unreadable.contains(where: { $0.overlaps(address...(address + UInt64(max(range.length, 1)) - 1)) }) {
+            // Like a real stub: a range running past the top of the address space is an error, not a wrap.
+            let (last, overflow) = address.addingReportingOverflow(UInt64(max(range.length, 1)) - 1)
+            if overflow { throw .unreadable(range, reason: "E14 (past the top of the address space)") }
+            if unreadable.contains(where: { $0.overlaps(address...last) }) {
                 throw .unreadable(range, reason: "E14 (synthetic failure)")
             }
             result.append(bytes(at: address, count: range.length))

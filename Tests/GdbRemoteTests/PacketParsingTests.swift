@@ -42,7 +42,7 @@ struct PacketParsingTests {
         #expect(StubFeatures(reply: "").packetSize == 0x400)
     }
 
-    @Test func targetDescriptionWithIncludes() {
+    @Test func targetDescriptionWithIncludes() throws {
         let files = [
             "target.xml": """
             <?xml version="1.0"?><!DOCTYPE target SYSTEM "gdb-target.dtd">
@@ -61,7 +61,7 @@ struct PacketParsingTests {
             """,
         ]
         var fetched: [String] = []
-        let map = TargetDescriptionParser.registerMap(root: "target.xml") { annex in
+        let map = try TargetDescriptionParser.registerMap(root: "target.xml") { annex in
             fetched.append(annex)
             return files[annex] ?? ""
         }

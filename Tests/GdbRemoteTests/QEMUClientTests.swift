@@ -31,6 +31,20 @@ struct QEMUClientTests {
         #expect(unknown?.kind == .unknownRegister("NOPE"))
     }
 
+    @Test("every register QEMU describes answers p with exactly its declared size")
+    func everyDescribedRegisterHasItsDeclaredSize() throws {
+        // The client refuses p replies of the wrong size (a hostile stub's); QEMU's must all pass.
+        let session = try QEMUGdbSession()
+        defer { session.stop() }
+        let gdb = session.client
+        let registers = gdb.registerMap.registers
+        #expect(registers.count > 100, "core, FP/SIMD and system registers")
+        #expect(Set(registers.map(\.bitSize)).isSubset(of: [32, 64, 128]))
+        for register in registers {
+            #expect(try gdb.readRegisterBytes(register.name).count == register.byteSize, "\(register.name)")
+        }
+    }
+
     @Test func connectingStopsARunningGuestAndReportsIt() throws {
         let session = try QEMUGdbSession(startStopped: false)
         defer { session.stop() }

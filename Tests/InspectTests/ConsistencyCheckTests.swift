@@ -90,4 +90,47 @@ import TestSupport
         #expect(report.findings.map(\.kind) == [.poolCounters])
         #expect(report.findings[0].description == "kernel: free list holds 1 pages, mm_pool.free_pages says \(pool.freePages)")
     }
+
+    /// Overwrites `mm_pool` as a corrupted kernel might leave it.
+    func corruptPool(_ kernel: SyntheticKernel, base: UInt64, pages: UInt64, head: UInt64) {
+        let pool = KernelSymbols.physical(kernel.symbols.pool)
+        kernel.memory.store64(base, at: pool + UInt64(MemoryLayout<mm_page_pool>.offset(of: \.base_pa)!))
+        kernel.memory.store64(pages, at: pool + UInt64(MemoryLayout<mm_page_pool>.offset(of: \.page_count)!))
+        kernel.memory.store64(head, at: pool + UInt64(MemoryLayout<mm_page_pool>.offset(of: \.free_list)!))
+    }
+
+    @Test func aPoolAtTheTopOfTheAddressSpaceIsWalkedWithoutWrapping() throws {
+        let kernel = sampleKernel()
+        kernel.publish()
+        // One page just below the top: the free-list lookahead would run past 2^64.
+        corruptPool(kernel, base: 0xFFFF_FFFF_FFFF_E000, pages: 1, head: 0xFFFF_FFFF_FFFF_E000)
+        let report = try ConsistencyChecker(inspector: try inspector(kernel)).run()
+        #expect(report.freeListWalked == 1)
+        #expect(report.freeListComplete)
+        #expect(report.findings.map(\.kind) == [.poolCounters])
+        #expect(report.findings[0].detail.hasPrefix("free list holds 1 pages"))
+    }
+
+    @Test func aPoolRunningPastTheTopIsReported() throws {
+        let kernel = sampleKernel()
+        kernel.publish()
+        corruptPool(kernel, base: 0xFFFF_FFFF_FFFF_E000, pages: 1 << 60, head: 0xFFFF_FFFF_FFFF_E000)
+        let report = try ConsistencyChecker(inspector: try inspector(kernel)).run()
+        #expect(!report.freeListComplete)
+        #expect(report.findings.map(\.description) == [
+            "kernel: mm_pool base 0xffffffffffffe000 + 1152921504606846976 pages runs past the top of the address space",
+        ])
+    }
+
+    @Test func anUnreadableFreeListPageIsAFindingNotAFailure() throws {
+        let kernel = sampleKernel()
+        kernel.publish()
+        let head = try inspector(kernel).pagePool().freeListHead
+        kernel.memory.unreadable = [head...head + 0xFFF]
+        let report = try ConsistencyChecker(inspector: try inspector(kernel)).run()
+        #expect(!report.freeListComplete)
+        #expect(report.findings.map(\.description) == [
+            "kernel: free-list page \(hex(head)) cannot be read: the walk stopped after 0 pages",
+        ])
+    }
 }

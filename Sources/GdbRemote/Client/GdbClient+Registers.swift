@@ -44,9 +44,7 @@ extension GdbClient {
             let packet = "p" + String(info.number, radix: 16)
             let reply = try checkReply(try connection.exchange(GdbRequest(packet), operation: "readRegister \(info.name)"),
                                        operation: "readRegister \(info.name)", packet: packet)
-            guard let bytes = Hex.decode(reply) else {
-                throw error(.malformedReply("register value is not hex"), "readRegister \(info.name)", packet: packet)
-            }
+            let bytes = try registerValue(reply, of: info, packet: packet)
             registerCache[key] = bytes
             return bytes
         }
@@ -65,9 +63,7 @@ extension GdbClient {
                 let replies = try connection.exchange(packets.map { GdbRequest($0) }, operation: "readRegisters")
                 for (i, reply) in replies.enumerated() {
                     try checkReply(reply, operation: "readRegister \(missing[i].name)", packet: packets[i])
-                    guard let bytes = Hex.decode(reply) else {
-                        throw error(.malformedReply("register value is not hex"), "readRegister \(missing[i].name)", packet: packets[i])
-                    }
+                    let bytes = try registerValue(reply, of: missing[i], packet: packets[i])
                     registerCache[RegisterCacheKey(thread: thread, number: missing[i].number)] = bytes
                 }
             } else {
@@ -96,9 +92,17 @@ extension GdbClient {
             let reply = try checkReply(try connection.exchange(GdbRequest("g"), operation: "readGeneralRegisters"),
                                        operation: "readGeneralRegisters", packet: "g")
             guard let bytes = Hex.decode(reply) else {
-                throw error(.malformedReply("g reply is not hex"), "readGeneralRegisters", packet: "g")
+                let why = reply.count % 2 == 1 ? "g reply has an odd number of hex digits" : "g reply is not hex"
+                throw error(.malformedReply(why), "readGeneralRegisters", packet: "g")
             }
             let layout = registerMap.generalRegisterLayout(byteCount: bytes.count)
+            // Registers are whole: leftover bytes mean the stub and the description disagree.
+            let covered = layout.last?.1.upperBound ?? 0
+            if covered != bytes.count, !registerMap.registers.isEmpty {
+                let next = registerMap.registers.first { $0.number == layout.count }.map { " inside \($0.name)" } ?? ""
+                throw error(.malformedReply("g reply of \(bytes.count) bytes ends\(next) after \(covered) bytes of whole registers"),
+                            "readGeneralRegisters", packet: "g")
+            }
             return RegisterSnapshot(registers: layout.map { ($0.0, Array(bytes[$0.1])) })
         }
     }
@@ -113,6 +117,18 @@ extension GdbClient {
             let reply = try connection.exchange(GdbRequest(packet, idempotent: true), operation: "writeGeneralRegisters")
             try expectOK(reply, operation: "writeGeneralRegisters", packet: "G...")
         }
+    }
+
+    /// The bytes of a `p` reply, which must be hex of exactly the register's size.
+    private func registerValue(_ reply: [UInt8], of info: RegisterInfo, packet: String) throws(GdbError) -> [UInt8] {
+        guard let bytes = Hex.decode(reply) else {
+            let why = reply.count % 2 == 1 ? "register value has an odd number of hex digits" : "register value is not hex"
+            throw error(.malformedReply(why), "readRegister \(info.name)", packet: packet)
+        }
+        guard bytes.count == info.byteSize else {
+            throw error(.malformedReply("\(bytes.count) bytes for a \(info.bitSize)-bit register"), "readRegister \(info.name)", packet: packet)
+        }
+        return bytes
     }
 
     /// Forgets what was learnt while stopped (after a stop, a write, a raw packet).

@@ -7,6 +7,9 @@ public enum ThreadSelection: String, Sendable {
 }
 
 extension GdbClient {
+    /// Threads `threads()` accepts before calling the list hostile (QEMU: one per vCPU, at most a few hundred).
+    static let maximumThreadCount = 65536
+
     /// Every thread the stub reports (`qfThreadInfo`, `qsThreadInfo`...). On QEMU, one per vCPU.
     public func threads() throws(GdbError) -> [ThreadID] {
         try locked { () throws(GdbError) -> [ThreadID] in
@@ -23,6 +26,9 @@ extension GdbClient {
                 for item in text.dropFirst().split(separator: ",") {
                     guard let id = ThreadID(parsing: item) else {
                         throw error(.malformedReply("bad thread id \(item)"), "threads", packet: packet)
+                    }
+                    guard result.count < GdbClient.maximumThreadCount else {
+                        throw error(.malformedReply("more than \(GdbClient.maximumThreadCount) threads"), "threads", packet: packet)
                     }
                     result.append(id)
                 }

@@ -202,11 +202,13 @@ public final class GdbClient: @unchecked Sendable {
         }
     }
 
-    /// Reads an object with `qXfer:<object>:read:<annex>:offset,length`.
-    func readXfer(object: String, annex: String, operation: String) throws(GdbError) -> [UInt8] {
+    /// Reads an object with `qXfer:<object>:read:<annex>:offset,length`, of at most
+    /// `limit` bytes and in at most `maximumXferReplies` replies (a stub that sends
+    /// a byte at a time, or never says `l`, gets an error rather than hours of polling).
+    func readXfer(object: String, annex: String, operation: String, limit: Int = 16 << 20) throws(GdbError) -> [UInt8] {
         var data: [UInt8] = []
         let chunk = max(64, features.packetSize - 16)
-        while true {
+        for _ in 0..<GdbClient.maximumXferReplies {
             let packet = "qXfer:\(object):read:\(annex):\(String(data.count, radix: 16)),\(String(chunk, radix: 16))"
             let reply = try checkReply(try connection.exchange(GdbRequest(packet), operation: operation), operation: operation, packet: packet)
             data += reply.dropFirst()
@@ -214,13 +216,21 @@ public final class GdbClient: @unchecked Sendable {
             guard reply[0] == UInt8(ascii: "m"), reply.count > 1 else {
                 throw error(.malformedReply("qXfer reply must start with m or l"), operation, packet: packet)
             }
-            if data.count > 16 << 20 { throw error(.malformedReply("qXfer object over 16 MiB"), operation, packet: packet) }
+            if data.count > limit { throw error(.malformedReply("qXfer object over \(limit) bytes"), operation, packet: packet) }
         }
+        throw error(.malformedReply("qXfer object not complete after \(GdbClient.maximumXferReplies) replies"), operation,
+                    packet: "qXfer:\(object):read:\(annex):\(String(data.count, radix: 16))")
     }
+
+    /// Replies one `qXfer` read may take.
+    static let maximumXferReplies = 4096
+    /// Bytes one target-description document may have (QEMU's largest is about 30 KB).
+    static let maximumTargetDescriptionSize = 1 << 20
 
     private func readTargetDescription() throws(GdbError) -> RegisterMap {
         try TargetDescriptionParser.registerMap(root: "target.xml") { (annex) throws(GdbError) -> String in
-            String(decoding: try readXfer(object: "features", annex: annex, operation: "read target description"), as: UTF8.self)
+            String(decoding: try readXfer(object: "features", annex: annex, operation: "read target description",
+                                          limit: GdbClient.maximumTargetDescriptionSize), as: UTF8.self)
         }
     }
 }

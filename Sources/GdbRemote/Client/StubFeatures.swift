@@ -1,7 +1,11 @@
 /// What the stub announced in its `qSupported` reply.
 public struct StubFeatures: Sendable, Equatable {
-    /// `PacketSize=` (hex): the largest packet the stub accepts. 400 if absent (the protocol default).
+    /// `PacketSize=` (hex): the largest packet the stub accepts. 400 if absent (the protocol default);
+    /// clamped to `acceptedPacketSizes` (a stub may announce anything up to 2^64-1).
     public var packetSize: Int
+    /// The packet sizes the client honours: below 64 nothing useful fits; above 1 MiB
+    /// the stub's claim is not worth the client's buffers.
+    public static let acceptedPacketSizes: ClosedRange<Int> = 64...(1 << 20)
     /// Every `name+`, `name-`, `name=value` entry, in order.
     public var entries: [String: String]
 
@@ -11,15 +15,17 @@ public struct StubFeatures: Sendable, Equatable {
         for item in reply.split(separator: ";") {
             if let eq = item.firstIndex(of: "=") {
                 entries[String(item[..<eq])] = String(item[item.index(after: eq)...])
-            } else if item.hasSuffix("+") || item.hasSuffix("-") || item.hasSuffix("?") {
-                entries[String(item.dropLast())] = String(item.last!)
+            } else if let mark = item.last, mark == "+" || mark == "-" || mark == "?" {
+                entries[String(item.dropLast())] = String(mark)
             } else {
                 entries[String(item)] = "+"
             }
         }
         self.entries = entries
-        let size = entries["PacketSize"].flatMap { Hex.number(Substring($0)) }.map { Int($0) } ?? 0x400
-        self.packetSize = max(64, min(size, 1 << 20))
+        // Compared as UInt64 so that a size beyond Int.max clamps instead of trapping.
+        let announced = entries["PacketSize"].flatMap { Hex.number(Substring($0)) } ?? 0x400
+        let range = StubFeatures.acceptedPacketSizes
+        self.packetSize = Int(min(max(announced, UInt64(range.lowerBound)), UInt64(range.upperBound)))
     }
 
     /// True if the feature was announced with `+`.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One register as the target description declares it.
 public struct RegisterInfo: Hashable, Sendable {
     public var name: String
@@ -9,8 +11,9 @@ public struct RegisterInfo: Hashable, Sendable {
     public var type: String?
     public var group: String?
 
-    /// Bytes on the wire.
-    public var byteSize: Int { (bitSize + 7) / 8 }
+    /// Bytes on the wire (written so that no bit size can overflow it; the parser keeps
+    /// sizes within `TargetDescriptionParser.bitSizes` anyway).
+    public var byteSize: Int { bitSize <= 0 ? 0 : bitSize / 8 + (bitSize % 8 == 0 ? 0 : 1) }
 }
 
 /// The register map, by name and by number, built from target.xml and its includes.
@@ -103,25 +106,62 @@ public enum TargetDescriptionParser {
         return result
     }
 
+    /// Register numbers a description may use (`p`/`P` take hex numbers; real targets stay far below).
+    public static let registerNumbers: Range<Int> = 0..<65536
+    /// Register sizes a description may declare, in bits (the widest real registers are SVE's 2048).
+    public static let bitSizes: ClosedRange<Int> = 1...2048
+    /// Documents fetched per description at most (root included): includes are for splitting
+    /// a description into features, not for a stub to keep the client fetching forever.
+    public static let maximumDocuments = 64
+
     /// Builds the register map from a root document, fetching includes with `fetch`.
-    public static func registerMap<E: Error>(root: String, fetch: (String) throws(E) -> String) throws(E) -> RegisterMap {
+    /// A register whose number or size is out of range (or a description with more
+    /// registers than numbers) is a `.malformedReply` error of operation "read target description".
+    public static func registerMap(root: String, fetch: (String) throws(GdbError) -> String) throws(GdbError) -> RegisterMap {
         var registers: [RegisterInfo] = []
         var nextNumber = 0
         var visited: Set<String> = []
-        func walk(_ annex: String, _ xml: String, depth: Int) throws(E) {
+        func malformed(_ why: String, _ annex: String) -> GdbError {
+            GdbError(.malformedReply(why), operation: "read target description", packet: "qXfer:features:read:\(annex)")
+        }
+        func walk(_ annex: String, _ xml: String, depth: Int) throws(GdbError) {
             var feature = ""
             for item in items(in: xml) {
                 switch item {
                 case .feature(let name): feature = name
                 case .include(let href):
-                    guard depth < 8, visited.insert(href).inserted else { continue }
+                    guard depth < 8, !visited.contains(href) else { continue }
+                    guard visited.count < maximumDocuments else {
+                        throw malformed("more than \(maximumDocuments) included documents", href)
+                    }
+                    visited.insert(href)
                     try walk(href, try fetch(href), depth: depth + 1)
                 case .register(let a):
                     guard let name = a["name"] else { continue }
-                    let number = a["regnum"].flatMap { Int($0) } ?? nextNumber
-                    let bits = a["bitsize"].flatMap { Int($0) } ?? 64
+                    let number: Int
+                    if let text = a["regnum"] {
+                        guard let n = Int(text), registerNumbers.contains(n) else {
+                            throw malformed("register \(GdbError.clip(name)) has regnum \(GdbError.clip(text)), expected \(registerNumbers)", annex)
+                        }
+                        number = n
+                    } else {
+                        guard registerNumbers.contains(nextNumber) else {
+                            throw malformed("register \(GdbError.clip(name)) numbered past \(registerNumbers.upperBound - 1)", annex)
+                        }
+                        number = nextNumber
+                    }
+                    var bits = 64
+                    if let text = a["bitsize"] {
+                        guard let n = Int(text), bitSizes.contains(n) else {
+                            throw malformed("register \(GdbError.clip(name)) has bitsize \(GdbError.clip(text)), expected \(bitSizes)", annex)
+                        }
+                        bits = n
+                    }
+                    guard registers.count < registerNumbers.count else {
+                        throw malformed("more than \(registerNumbers.count) registers", annex)
+                    }
                     registers.append(RegisterInfo(name: name, number: number, bitSize: bits, feature: feature, type: a["type"], group: a["group"]))
-                    nextNumber = number + 1
+                    nextNumber = number + 1  // number < 65536: cannot overflow
                 }
             }
         }
@@ -130,5 +170,3 @@ public enum TargetDescriptionParser {
         return RegisterMap(registers: registers)
     }
 }
-
-import Foundation

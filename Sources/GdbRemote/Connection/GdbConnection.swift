@@ -33,14 +33,29 @@ public final class GdbConnection: @unchecked Sendable {
     /// Inactivity limit: an exchange fails when nothing arrives for this long.
     public var replyTimeout: Double = 5
 
-    /// `O` packets that belonged to no request (console output while running).
-    public private(set) var consoleOutput: [UInt8] = []
-    /// Stop replies that arrived while no resume was pending, oldest first.
-    public private(set) var asynchronousStops: [[UInt8]] = []
+    /// Console output kept at most (the newest bytes); older output is dropped and counted.
+    public static let consoleOutputCapacity = 1 << 20
+    /// Unclaimed stop replies kept at most (the newest); older ones are dropped and counted.
+    public static let asynchronousStopCapacity = 256
+    /// Output of one monitor command kept at most (the newest bytes).
+    public static let monitorOutputCapacity = 16 << 20
+
+    /// `O` packets that belonged to no request (console output while running), at most
+    /// `consoleOutputCapacity` bytes: the newest.
+    public var consoleOutput: [UInt8] { console.elements }
+    /// Console bytes dropped because nobody took them before the cap was reached.
+    public var droppedConsoleByteCount: Int { console.droppedCount }
+    /// Stop replies that arrived while no resume was pending, oldest first (at most
+    /// `asynchronousStopCapacity`: the newest).
+    public var asynchronousStops: [[UInt8]] { unclaimedStops.elements }
+    /// Stop replies dropped because nobody took them before the cap was reached.
+    public var droppedStopCount: Int { unclaimedStops.droppedCount }
     /// Bytes the decoder dropped (garbage between packets, truncated packets).
     public var discardedByteCount: Int { decoder.discardedByteCount }
 
     private var decoder: FrameDecoder
+    private var console = BoundedBuffer<UInt8>(capacity: GdbConnection.consoleOutputCapacity)
+    private var unclaimedStops = BoundedBuffer<[UInt8]>(capacity: GdbConnection.asynchronousStopCapacity)
     private var ring = PacketRing()
     private var inFlight: [InFlight] = []
     private var outgoing: [UInt8] = []
@@ -74,16 +89,10 @@ public final class GdbConnection: @unchecked Sendable {
     public var recentPackets: [String] { ring.snapshot }
 
     /// Takes the console output collected so far.
-    public func takeConsoleOutput() -> [UInt8] {
-        defer { consoleOutput = [] }
-        return consoleOutput
-    }
+    public func takeConsoleOutput() -> [UInt8] { console.take() }
 
     /// Takes the asynchronous stop replies collected so far.
-    public func takeAsynchronousStops() -> [[UInt8]] {
-        defer { asynchronousStops = [] }
-        return asynchronousStops
-    }
+    public func takeAsynchronousStops() -> [[UInt8]] { unclaimedStops.take() }
 
     /// Closes the transport; the state becomes `closed`.
     public func close() {
@@ -111,11 +120,11 @@ public final class GdbConnection: @unchecked Sendable {
 
     /// Sends one request that collects console output (qRcmd); returns (output, final reply).
     public func exchangeCollectingConsole(_ request: GdbRequest, operation: String) throws(GdbError) -> (output: [UInt8], reply: [UInt8]) {
-        var output: [UInt8] = []
-        consoleSink = { _, bytes in output += bytes }
+        var output = BoundedBuffer<UInt8>(capacity: GdbConnection.monitorOutputCapacity)
+        consoleSink = { _, bytes in output.append(contentsOf: bytes) }
         defer { consoleSink = nil }
         let reply = try exchange(request, operation: operation)
-        return (output, reply)
+        return (output.elements, reply)
     }
 
     /// Sends `requests` with up to `pipelineWindow` in flight; `onReply(index, body)`
@@ -193,8 +202,7 @@ public final class GdbConnection: @unchecked Sendable {
     /// stop reply, or nil when the deadline passed first (the target still runs).
     public func waitForStop(until deadline: Deadline, operation: String) throws(GdbError) -> [UInt8]? {
         currentOperation = operation
-        if state == .stopped || state == .exited, let stop = asynchronousStops.first {
-            asynchronousStops.removeFirst()
+        if state == .stopped || state == .exited, let stop = unclaimedStops.popFirst() {
             return stop
         }
         guard state == .running || state == .interrupting else {
@@ -210,8 +218,7 @@ public final class GdbConnection: @unchecked Sendable {
                 if case .timedOut = error.kind { return nil }
                 throw error
             }
-            if stopBody == nil, state != .running, state != .interrupting, let stop = asynchronousStops.first {
-                asynchronousStops.removeFirst()
+            if stopBody == nil, state != .running, state != .interrupting, let stop = unclaimedStops.popFirst() {
                 return stop
             }
         }
@@ -398,7 +405,7 @@ public final class GdbConnection: @unchecked Sendable {
             if let head, head.request.expectation == .consoleThenReply, let sink = consoleSink {
                 sink(head.index, text)
             } else {
-                consoleOutput += text
+                console.append(contentsOf: text)
             }
             return
         }
@@ -419,7 +426,7 @@ public final class GdbConnection: @unchecked Sendable {
     }
 
     private func recordAsynchronousStop(_ body: [UInt8]) {
-        asynchronousStops.append(body)
+        unclaimedStops.append(body)
         if StopReplyShape.isExit(body) {
             state = .exited
         } else if state == .running || state == .interrupting {

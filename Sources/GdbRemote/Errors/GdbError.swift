@@ -55,12 +55,15 @@ public struct GdbError: Error, CustomStringConvertible, Sendable, Equatable {
         a.kind == b.kind && a.operation == b.operation && a.packet == b.packet && a.address == b.address
     }
 
+    /// One line, whatever the stub sent: stub text quoted in an error (a reply, a
+    /// register name from target.xml, monitor output) has its control characters
+    /// escaped and is clipped.
     public var description: String {
         var text = "\(operation)"
         if let address { text += " at 0x\(String(address, radix: 16))" }
         text += ": \(kindText)"
         if let packet { text += " (packet \(packet))" }
-        return text
+        return GdbError.singleLine(text)
     }
 
     /// The description followed by the recent-packet ring, one packet per line (for `show last error`).
@@ -75,7 +78,7 @@ public struct GdbError: Error, CustomStringConvertible, Sendable, Equatable {
         case .disconnected(let why): return "stub disconnected: \(why)"
         case .stubError(let code): return "stub answered error E\(hex2(code))\(GdbError.meaning(of: code))"
         case .unsupported: return "not supported by the stub (empty reply)"
-        case .malformedReply(let why): return "malformed reply: \(why)"
+        case .malformedReply(let why): return "malformed reply: \(GdbError.clip(why, to: 160))"
         case .retryLimitExceeded(let attempts): return "gave up after \(attempts) attempts (stub keeps rejecting)"
         case .packetTooLarge(let bytes, let limit): return "packet of \(bytes) bytes exceeds the stub's limit of \(limit)"
         case .invalidState(let state): return "not allowed while the target is \(state)"
@@ -95,8 +98,29 @@ public struct GdbError: Error, CustomStringConvertible, Sendable, Equatable {
         }
     }
 
-    static func clip(_ text: String) -> String {
-        text.count > 80 ? String(text.prefix(77)) + "..." : text
+    static func clip(_ text: String, to limit: Int = 80) -> String {
+        text.count > limit ? String(text.prefix(limit - 3)) + "..." : text
+    }
+
+    /// `text` with line breaks and other control characters written as escapes.
+    static func singleLine(_ text: String) -> String {
+        func isControl(_ s: Unicode.Scalar) -> Bool {
+            s.value < 0x20 || (0x7F...0x9F).contains(s.value) || s.value == 0x2028 || s.value == 0x2029
+        }
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            guard isControl(scalar) else { out.append(scalar); continue }
+            let escape: String
+            switch scalar {
+            case "\n": escape = "\\n"
+            case "\r": escape = "\\r"
+            case "\t": escape = "\\t"
+            default: escape = "\\u{\(String(scalar.value, radix: 16))}"
+            }
+            out.append(contentsOf: escape.unicodeScalars)
+        }
+        return String(out)
     }
 }
 

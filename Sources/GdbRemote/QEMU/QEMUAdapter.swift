@@ -15,6 +15,14 @@ public struct QEMUAdapter: Sendable {
         public static let noIRQ = SingleStepFlags(rawValue: 2)
         /// Timers do not advance while stepping (QEMU's default).
         public static let noTimer = SingleStepFlags(rawValue: 4)
+
+        /// Parses a `qqemu.sstep` reply (hex, `0x` optional); nil if it is not a number that fits an Int.
+        public init?(reply: String) {
+            let digits = reply.hasPrefix("0x") ? reply.dropFirst(2) : Substring(reply)
+            // Int(exactly:): the stub may send 16 hex digits, more than Int holds.
+            guard let value = Hex.number(digits).flatMap({ Int(exactly: $0) }) else { return nil }
+            self.init(rawValue: value)
+        }
     }
 
     /// Physical ranges of the `virt` machine that must never be bulk-read: below
@@ -81,11 +89,11 @@ public struct QEMUAdapter: Sendable {
     /// The current `qqemu.sstep` flags.
     public func singleStepFlags() throws(GdbError) -> SingleStepFlags {
         let reply = try client.request("qqemu.sstep", operation: "singleStepFlags")
-        guard let value = Hex.number(Substring(reply.hasPrefix("0x") ? String(reply.dropFirst(2)) : reply)) else {
+        guard let flags = SingleStepFlags(reply: reply) else {
             throw GdbError(reply.isEmpty ? .unsupported : .malformedReply("sstep flags \(reply)"), operation: "singleStepFlags",
                            packet: "qqemu.sstep", recentPackets: client.recentPackets)
         }
-        return SingleStepFlags(rawValue: Int(value))
+        return flags
     }
 
     /// Sets the `qqemu.sstep` flags (e.g. `[.enable]` to let interrupts fire while stepping).

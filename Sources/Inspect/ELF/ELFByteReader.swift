@@ -1,44 +1,55 @@
 /// Bounds-checked little-endian field reads from an ELF image.
+///
+/// Every position is `base + delta`, summed with overflow checking: offsets
+/// come from the file itself, and a hostile file must get `.truncated`, never a trap.
 struct ELFByteReader {
     let bytes: [UInt8]
 
-    func u8(_ offset: UInt64) throws(ELFError) -> UInt8 {
-        try check(offset, 1, "byte")
-        return bytes[Int(offset)]
+    /// `base + delta`, or `.truncated` when the sum overflows 64 bits.
+    func offset(_ base: UInt64, plus delta: UInt64, _ what: String) throws(ELFError) -> UInt64 {
+        let (sum, overflow) = base.addingReportingOverflow(delta)
+        if overflow { throw .truncated(what: what, offset: base) }
+        return sum
     }
 
-    func u16(_ offset: UInt64) throws(ELFError) -> UInt16 {
-        try check(offset, 2, "16-bit field")
-        let i = Int(offset)
-        return UInt16(bytes[i]) | UInt16(bytes[i + 1]) << 8
+    func u8(_ base: UInt64, plus delta: UInt64 = 0) throws(ELFError) -> UInt8 {
+        let at = try checked(base, delta, 1, "byte")
+        return bytes[at]
     }
 
-    func u32(_ offset: UInt64) throws(ELFError) -> UInt32 {
-        try check(offset, 4, "32-bit field")
-        let i = Int(offset)
-        return bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: i, as: UInt32.self)) }
+    func u16(_ base: UInt64, plus delta: UInt64 = 0) throws(ELFError) -> UInt16 {
+        let at = try checked(base, delta, 2, "16-bit field")
+        return UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8
     }
 
-    func u64(_ offset: UInt64) throws(ELFError) -> UInt64 {
-        try check(offset, 8, "64-bit field")
-        return bytes.littleEndianUInt64(at: Int(offset))
+    func u32(_ base: UInt64, plus delta: UInt64 = 0) throws(ELFError) -> UInt32 {
+        let at = try checked(base, delta, 4, "32-bit field")
+        return bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt32.self)) }
     }
 
-    func slice(_ offset: UInt64, _ length: UInt64, _ what: String) throws(ELFError) -> ArraySlice<UInt8> {
-        try check(offset, length, what)
-        return bytes[Int(offset)..<Int(offset + length)]
+    func u64(_ base: UInt64, plus delta: UInt64 = 0) throws(ELFError) -> UInt64 {
+        let at = try checked(base, delta, 8, "64-bit field")
+        return bytes.littleEndianUInt64(at: at)
     }
 
-    /// The NUL-terminated string at `offset` (to the end of the image if unterminated).
-    func cString(_ offset: UInt64) throws(ELFError) -> String {
-        try check(offset, 0, "string")
-        var end = Int(offset)
+    func slice(_ base: UInt64, _ length: UInt64, _ what: String) throws(ELFError) -> ArraySlice<UInt8> {
+        let at = try checked(base, 0, length, what)
+        return bytes[at..<at + Int(length)]
+    }
+
+    /// The NUL-terminated string at `base + delta` (to the end of the image if unterminated).
+    func cString(_ base: UInt64, plus delta: UInt64 = 0) throws(ELFError) -> String {
+        let start = try checked(base, delta, 0, "string")
+        var end = start
         while end < bytes.count && bytes[end] != 0 { end += 1 }
-        return String(decoding: bytes[Int(offset)..<end], as: UTF8.self)
+        return String(decoding: bytes[start..<end], as: UTF8.self)
     }
 
-    private func check(_ offset: UInt64, _ length: UInt64, _ what: String) throws(ELFError) {
-        let (end, overflow) = offset.addingReportingOverflow(length)
-        if overflow || end > UInt64(bytes.count) { throw .truncated(what: what, offset: offset) }
+    /// `base + delta` as an index, after checking that `length` bytes from there lie in the image.
+    private func checked(_ base: UInt64, _ delta: UInt64, _ length: UInt64, _ what: String) throws(ELFError) -> Int {
+        let start = try offset(base, plus: delta, what)
+        let (end, overflow) = start.addingReportingOverflow(length)
+        if overflow || end > UInt64(bytes.count) { throw .truncated(what: what, offset: start) }
+        return Int(start)
     }
 }

@@ -57,26 +57,28 @@ public struct ELFFile: Sendable {
 
         var headers: [ELFProgramHeader] = []
         for i in 0..<programHeaderCount {
-            let at = programHeaderOffset + i * programHeaderSize
+            let at = try reader.offset(programHeaderOffset, plus: i * programHeaderSize, "program header")
             headers.append(ELFProgramHeader(
-                type: try reader.u32(at), flags: try reader.u32(at + 4), fileOffset: try reader.u64(at + 8),
-                virtualAddress: try reader.u64(at + 16), physicalAddress: try reader.u64(at + 24),
-                fileSize: try reader.u64(at + 32), memorySize: try reader.u64(at + 40), alignment: try reader.u64(at + 48)))
+                type: try reader.u32(at), flags: try reader.u32(at, plus: 4), fileOffset: try reader.u64(at, plus: 8),
+                virtualAddress: try reader.u64(at, plus: 16), physicalAddress: try reader.u64(at, plus: 24),
+                fileSize: try reader.u64(at, plus: 32), memorySize: try reader.u64(at, plus: 40),
+                alignment: try reader.u64(at, plus: 48)))
         }
         programHeaders = headers
 
         var rawSections: [(nameOffset: UInt32, section: ELFSection)] = []
         for i in 0..<sectionHeaderCount {
-            let at = sectionHeaderOffset + i * sectionHeaderSize
+            let at = try reader.offset(sectionHeaderOffset, plus: i * sectionHeaderSize, "section header")
             rawSections.append((try reader.u32(at), ELFSection(
-                name: "", type: try reader.u32(at + 4), flags: try reader.u64(at + 8), address: try reader.u64(at + 16),
-                fileOffset: try reader.u64(at + 24), size: try reader.u64(at + 32), link: try reader.u32(at + 40),
-                entrySize: try reader.u64(at + 56))))
+                name: "", type: try reader.u32(at, plus: 4), flags: try reader.u64(at, plus: 8),
+                address: try reader.u64(at, plus: 16), fileOffset: try reader.u64(at, plus: 24),
+                size: try reader.u64(at, plus: 32), link: try reader.u32(at, plus: 40),
+                entrySize: try reader.u64(at, plus: 56))))
         }
         if sectionNameIndex < rawSections.count {
             let names = rawSections[sectionNameIndex].section.fileOffset
             for i in rawSections.indices {
-                rawSections[i].section.name = try reader.cString(names + UInt64(rawSections[i].nameOffset))
+                rawSections[i].section.name = try reader.cString(names, plus: UInt64(rawSections[i].nameOffset))
             }
         }
         sections = rawSections.map(\.section)
@@ -86,17 +88,18 @@ public struct ELFFile: Sendable {
             guard Int(table.link) < sections.count else { throw .unsupported("symbol table links to a missing string table") }
             let strings = sections[Int(table.link)].fileOffset
             let entrySize = table.entrySize == 0 ? 24 : table.entrySize
-            var at = table.fileOffset + entrySize   // entry 0 is the null symbol
-            while at + entrySize <= table.fileOffset + table.size {
-                let info = try reader.u8(at + 4)
-                let name = try reader.cString(strings + UInt64(try reader.u32(at)))
+            let end = try reader.offset(table.fileOffset, plus: table.size, "symbol table")
+            var at = try reader.offset(table.fileOffset, plus: entrySize, "symbol table")   // entry 0 is the null symbol
+            while at <= end && end - at >= entrySize {
+                let info = try reader.u8(at, plus: 4)
+                let name = try reader.cString(strings, plus: UInt64(try reader.u32(at)))
                 if !name.isEmpty {
                     parsedSymbols.append(ELFSymbol(
-                        name: name, address: try reader.u64(at + 8), size: try reader.u64(at + 16),
+                        name: name, address: try reader.u64(at, plus: 8), size: try reader.u64(at, plus: 16),
                         kind: .init(elfType: info & 0xF), binding: .init(elfBinding: info >> 4),
-                        sectionIndex: try reader.u16(at + 6)))
+                        sectionIndex: try reader.u16(at, plus: 6)))
                 }
-                at += entrySize
+                at = try reader.offset(at, plus: entrySize, "symbol table")
             }
         }
         symbols = parsedSymbols
@@ -156,12 +159,13 @@ public struct ELFFile: Sendable {
     /// The initial bytes of `length` bytes at run-time `address`, from the file
     /// (e.g. a `const` record in `.rodata`).
     public func contents(at address: UInt64, length: Int) throws(ELFError) -> [UInt8] {
-        guard let section = section(containing: address), section.hasFileContents,
-              address - section.address + UInt64(length) <= section.size else {
+        guard length >= 0, let section = section(containing: address), section.hasFileContents,
+              UInt64(length) <= section.size - (address - section.address) else {
             throw .addressNotInFile(address)
         }
-        let offset = section.fileOffset + (address - section.address)
-        return Array(try ELFByteReader(bytes: bytes).slice(offset, UInt64(length), "contents of \(section.name)"))
+        let reader = ELFByteReader(bytes: bytes)
+        let offset = try reader.offset(section.fileOffset, plus: address - section.address, "contents of \(section.name)")
+        return Array(try reader.slice(offset, UInt64(length), "contents of \(section.name)"))
     }
 
     private static func isAddressSymbol(_ symbol: ELFSymbol) -> Bool {
@@ -183,13 +187,14 @@ public struct ELFFile: Sendable {
         }
         let buildIDType: UInt32 = 3   // NT_GNU_BUILD_ID
         for (start, size) in notes {
+            let end = try reader.offset(start, plus: size, "note")
             var at = start
-            while at + 12 <= start + size {
+            while at <= end && end - at >= 12 {
                 let nameSize = UInt64(try reader.u32(at))
-                let descSize = UInt64(try reader.u32(at + 4))
-                let type = try reader.u32(at + 8)
-                let nameAt = at + 12
-                let descAt = nameAt + ((nameSize + 3) & ~3)
+                let descSize = UInt64(try reader.u32(at, plus: 4))
+                let type = try reader.u32(at, plus: 8)
+                let nameAt = try reader.offset(at, plus: 12, "note name")
+                let descAt = try reader.offset(nameAt, plus: (nameSize + 3) & ~3, "note descriptor")
                 if type == buildIDType, try reader.cString(nameAt) == "GNU" {
                     let desc = try reader.slice(descAt, descSize, "build-id note")
                     return desc.map { byte in
@@ -197,7 +202,7 @@ public struct ELFFile: Sendable {
                         return byte < 16 ? "0" + digits : digits
                     }.joined()
                 }
-                at = descAt + ((descSize + 3) & ~3)
+                at = try reader.offset(descAt, plus: (descSize + 3) & ~3, "note")
             }
         }
         return nil

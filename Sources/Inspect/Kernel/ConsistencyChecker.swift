@@ -88,7 +88,7 @@ public struct ConsistencyChecker {
                 }
                 var va = run.virtualStart
                 for i in 0..<run.leafCount {
-                    let pa = run.physicalStart + UInt64(i) * run.leafSize
+                    let pa = run.physicalStart &+ UInt64(i) &* run.leafSize
                     mapped.append((pa, task, va, "user page"))
                     if recorded[va] == nil {
                         finding(.unrecordedPTE, va: va, "PTE maps \(hex(pa)) but no user_pages entry records the VA")
@@ -126,19 +126,33 @@ public struct ConsistencyChecker {
         }
 
         // Mapped and free.
-        let (free, complete) = try walkFreeList(snapshot.pool)
+        let pool = snapshot.pool
+        func poolFinding(_ detail: String) {
+            findings.append(ConsistencyFinding(kind: .poolCounters, pid: nil, taskName: nil, virtualAddress: nil,
+                                               physicalAddress: nil, detail: detail))
+        }
+        let (poolBytes, sizeOverflow) = pool.pageCount.multipliedReportingOverflow(by: MM_PAGE_SIZE)
+        if sizeOverflow || pool.basePhysicalAddress.addingReportingOverflow(poolBytes).overflow {
+            poolFinding("mm_pool base \(hex(pool.basePhysicalAddress)) + \(pool.pageCount) pages runs past the top of the address space")
+        }
+        let (free, complete, unreadableLink) = try walkFreeList(pool)
+        if let unreadableLink { poolFinding(unreadableLink) }
         for entry in mapped where free.contains(entry.pa) {
             findings.append(ConsistencyFinding(kind: .mappedAndFree, pid: entry.task.pid, taskName: entry.task.name,
                                                virtualAddress: entry.va, physicalAddress: entry.pa,
                                                detail: "\(entry.what) \(hex(entry.pa)) is mapped and on the free list"))
         }
-        if complete && UInt64(free.count) != snapshot.pool.freePages {
-            findings.append(ConsistencyFinding(kind: .poolCounters, pid: nil, taskName: nil, virtualAddress: nil, physicalAddress: nil,
-                                               detail: "free list holds \(free.count) pages, mm_pool.free_pages says \(snapshot.pool.freePages)"))
+        if complete && UInt64(free.count) != pool.freePages {
+            poolFinding("free list holds \(free.count) pages, mm_pool.free_pages says \(pool.freePages)")
         }
         let suspects = mapped.filter { !free.contains($0.pa) && snapshot.pool.contains($0.pa) }
-        let heads = try KernelInspector.read(inspector.memory, suspects.map { MemoryRequest(.physical, address: $0.pa, length: 16) })
-        for (entry, bytes) in zip(suspects, heads) {
+        // A page a hostile PTE names may not be readable: it cannot hold the poison then.
+        let heads: [Result<[UInt8], MemoryError>]
+        do { heads = try inspector.memory.readEach(suspects.map { MemoryRequest(.physical, address: $0.pa, length: 16) }) } catch {
+            throw .memory(error)
+        }
+        for (entry, head) in zip(suspects, heads) {
+            guard case .success(let bytes) = head, bytes.count == 16 else { continue }
             let link = bytes.littleEndianUInt64(at: 8)
             if bytes.littleEndianUInt64(at: 0) == MM_PAGE_POISON && (link == 0 || snapshot.pool.contains(link)) {
                 findings.append(ConsistencyFinding(kind: .poisonedMappedPage, pid: entry.task.pid, taskName: entry.task.name,
@@ -154,22 +168,36 @@ public struct ConsistencyChecker {
     /// fetched speculatively for the next pages in address order, since a
     /// fresh pool is chained in ascending order: a sequential stretch of 64
     /// pages costs one round trip, a scattered link one each.
-    private func walkFreeList(_ pool: PagePoolCounters) throws(KernelInspectionError) -> (Set<UInt64>, Bool) {
+    /// Also returns why the walk stopped early when a link could not be read.
+    private func walkFreeList(_ pool: PagePoolCounters) throws(KernelInspectionError) -> (Set<UInt64>, Bool, String?) {
         var free = Set<UInt64>()
         var next = pool.freeListHead
         let linkOffset: UInt64 = 8
         var lookahead = 64
         while next != 0 {
-            guard free.count < freeListLimit else { return (free, false) }
-            guard pool.contains(next) else { return (free, false) }   // a corrupt link: stop, the counters check reports it
-            let candidates = (0..<lookahead).map { next + UInt64($0) * MM_PAGE_SIZE }.filter { pool.contains($0) }
-            let links = try KernelInspector.read(inspector.memory,
-                                                 candidates.map { MemoryRequest(.physical, address: $0 + linkOffset, length: 8) })
+            guard free.count < freeListLimit else { return (free, false, nil) }
+            guard pool.contains(next) else { return (free, false, nil) }   // a corrupt link: stop, the counters check reports it
+            // Guest values: a hostile pool base can put the lookahead past the top of the address space.
+            let candidates = (0..<lookahead).compactMap { i -> UInt64? in
+                let (page, overflow) = next.addingReportingOverflow(UInt64(i) * MM_PAGE_SIZE)
+                return !overflow && pool.contains(page) && page <= UInt64.max - linkOffset - 7 ? page : nil
+            }
+            let links: [Result<[UInt8], MemoryError>]
+            do {
+                links = try inspector.memory.readEach(candidates.map { MemoryRequest(.physical, address: $0 + linkOffset, length: 8) })
+            } catch {
+                throw .memory(error)
+            }
             var linkOf: [UInt64: UInt64] = [:]
-            for (page, bytes) in zip(candidates, links) { linkOf[page] = bytes.littleEndianUInt64(at: 0) }
+            for (page, link) in zip(candidates, links) {
+                if case .success(let bytes) = link, bytes.count == 8 { linkOf[page] = bytes.littleEndianUInt64(at: 0) }
+            }
+            guard linkOf[next] != nil else {
+                return (free, false, "free-list page \(hex(next)) cannot be read: the walk stopped after \(free.count) pages")
+            }
             var followed = 0
             while let link = linkOf[next], free.count < freeListLimit {
-                guard free.insert(next).inserted else { return (free, false) }   // a cycle
+                guard free.insert(next).inserted else { return (free, false, nil) }   // a cycle
                 followed += 1
                 next = link
                 if next == 0 { break }
@@ -177,6 +205,6 @@ public struct ConsistencyChecker {
             // Scattered links (recent frees) waste the lookahead: shrink it; sequential ones: grow it.
             lookahead = followed * 2 >= lookahead ? min(lookahead * 2, 512) : max(1, followed * 2)
         }
-        return (free, true)
+        return (free, true, nil)
     }
 }

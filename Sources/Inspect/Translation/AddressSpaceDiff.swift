@@ -22,11 +22,14 @@ public struct AddressSpaceChange: Codable, Sendable, Hashable, CustomStringConve
     /// `mapped 0x400000+0x1000 -> 0x41234000 k:rw- u:rw- ...`.
     public var description: String {
         let range = "\(hex(virtualStart))+\(hex(size))"
+        // A change decoded from JSON may lack a side: print "?" rather than trap.
+        let oldPA = oldPhysicalStart.map(hex) ?? "?", newPA = newPhysicalStart.map(hex) ?? "?"
+        let oldAttr = oldAttributes?.description ?? "?", newAttr = newAttributes?.description ?? "?"
         switch kind {
-        case .mapped: return "mapped \(range) -> \(hex(newPhysicalStart!)) \(newAttributes!)"
-        case .unmapped: return "unmapped \(range) (was \(hex(oldPhysicalStart!)) \(oldAttributes!))"
-        case .remapped: return "remapped \(range): \(hex(oldPhysicalStart!)) -> \(hex(newPhysicalStart!))"
-        case .attributesChanged: return "changed \(range): \(oldAttributes!) -> \(newAttributes!)"
+        case .mapped: return "mapped \(range) -> \(newPA) \(newAttr)"
+        case .unmapped: return "unmapped \(range) (was \(oldPA) \(oldAttr))"
+        case .remapped: return "remapped \(range): \(oldPA) -> \(newPA)"
+        case .attributesChanged: return "changed \(range): \(oldAttr) -> \(newAttr)"
         }
     }
 }
@@ -56,8 +59,8 @@ extension AddressSpaceDump {
             let before = oldIndex < old.runs.count && old.runs[oldIndex].virtualStart <= start ? old.runs[oldIndex] : nil
             let after = newIndex < runs.count && runs[newIndex].virtualStart <= start ? runs[newIndex] : nil
             if before == nil && after == nil { continue }
-            let oldPA = before.map { $0.physicalStart + (start - $0.virtualStart) }
-            let newPA = after.map { $0.physicalStart + (start - $0.virtualStart) }
+            let oldPA = before.map { $0.physicalStart &+ (start - $0.virtualStart) }
+            let newPA = after.map { $0.physicalStart &+ (start - $0.virtualStart) }
             let kind: AddressSpaceChange.Kind
             switch (before, after) {
             case (nil, _): kind = .mapped
@@ -71,7 +74,7 @@ extension AddressSpaceDump {
                                             oldPhysicalStart: oldPA, newPhysicalStart: newPA,
                                             oldAttributes: before?.attributes, newAttributes: after?.attributes)
             if let previous = changes.last, previous.continues(into: change) {
-                changes[changes.count - 1].size += change.size
+                changes[changes.count - 1].size &+= change.size
             } else {
                 changes.append(change)
             }

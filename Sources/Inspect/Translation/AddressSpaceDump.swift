@@ -13,19 +13,20 @@ public struct MappingRun: Codable, Sendable, Hashable {
     public var attributes: MappingAttributes
 
     /// Last VA covered (inclusive: the run may end at the top of the VA space).
-    public var virtualLast: UInt64 { virtualStart &+ (size - 1) }
+    public var virtualLast: UInt64 { virtualStart &+ (size &- 1) }
     /// Last PA covered (inclusive).
-    public var physicalLast: UInt64 { physicalStart &+ (size - 1) }
+    public var physicalLast: UInt64 { physicalStart &+ (size &- 1) }
 
     /// This run cut to `[first, last]`, or nil if they do not overlap.
     func clipped(to first: UInt64, _ last: UInt64) -> MappingRun? {
-        guard virtualStart <= last, virtualLast >= first else { return nil }
+        guard size > 0, virtualStart <= last, virtualLast >= first else { return nil }
         let start = max(virtualStart, first), end = min(virtualLast, last)
         var copy = self
-        copy.physicalStart = physicalStart + (start - virtualStart)
+        // Runs may come from a decoded (untrusted) JSON dump: no arithmetic here may trap.
+        copy.physicalStart = physicalStart &+ (start - virtualStart)
         copy.virtualStart = start
-        copy.size = end - start + 1
-        copy.leafCount = Int((copy.size + leafSize - 1) / leafSize)
+        copy.size = (end - start) &+ 1
+        copy.leafCount = leafSize == 0 ? 0 : Int(clamping: (copy.size &- 1) / leafSize &+ 1)
         return copy
     }
 }
@@ -73,9 +74,32 @@ public struct DumpStatistics: Codable, Sendable, Hashable {
     public var problems = 0
     /// Batched reads the walk needed (one per level when nothing was cached underneath).
     public var roundTrips = 0
+    /// A `DumpLimits` cap stopped the walk early (a problem line says which).
+    public var limitReached = false
 
     /// Every table read.
     public var tables: Int { tablesPerLevel.reduce(0, +) }
+}
+
+/// Caps on one address space's dump, so corrupted or hostile tables give a
+/// clear problem line instead of exhausting memory. The defaults are far above
+/// what any real table set in a 128 MiB guest produces.
+public struct DumpLimits: Codable, Sendable, Hashable {
+    /// Most tables walked per space (every distinct table counts once per half).
+    public var tables: Int
+    /// Most blocks and pages recorded per space.
+    public var leaves: Int
+    /// Most problem lines listed per space (the rest are counted in one line).
+    public var problems: Int
+
+    public init(tables: Int = 1 << 16, leaves: Int = 1 << 22, problems: Int = 4096) {
+        self.tables = tables
+        self.leaves = leaves
+        self.problems = problems
+    }
+
+    /// 65,536 tables, 4 Mi leaves, 4,096 problem lines.
+    public static let `default` = DumpLimits()
 }
 
 /// Which runs of a dump to show.

@@ -119,14 +119,22 @@ public final class TranslationTableWalker {
 
     /// Walks every table reachable from the chosen halves and merges the
     /// leaves into runs of equal attributes.
-    public func dump(halves: [TranslationHalf] = TranslationHalf.allCases) throws(TranslationError) -> AddressSpaceDump {
-        try TranslationTableWalker.dump([(self, halves)])[0]
+    public func dump(halves: [TranslationHalf] = TranslationHalf.allCases,
+                     limits: DumpLimits = .default) throws(TranslationError) -> AddressSpaceDump {
+        try TranslationTableWalker.dump([(self, halves)], limits: limits)[0]
     }
 
     /// Dumps several address spaces (e.g. the live one and every task's) in
     /// ONE breadth-first walk: each level of all of them is one batch, and a
     /// table they share is read once. All walkers must read the same memory.
-    public static func dump(_ spaces: [(walker: TranslationTableWalker, halves: [TranslationHalf])]) throws(TranslationError) -> [AddressSpaceDump] {
+    ///
+    /// Guest tables are untrusted: within one space a table is walked once
+    /// per half (a second descriptor pointing at it is reported, not
+    /// followed, so 512 entries naming one table cannot grow the walk to
+    /// 512^n), and `limits` caps the tables, leaves and problem lines each
+    /// space may produce.
+    public static func dump(_ spaces: [(walker: TranslationTableWalker, halves: [TranslationHalf])],
+                            limits: DumpLimits = .default) throws(TranslationError) -> [AddressSpaceDump] {
         guard let memory = spaces.first?.walker.memory else { return [] }
         struct PendingTable {
             var space: Int
@@ -146,13 +154,26 @@ public final class TranslationTableWalker {
             var visited: [VisitedTable] = []
             var rounds: [[CompactLeaf]] = []
             var interned = AttributeInterner()
+            /// Level at which each table (per half) was first queued: a second
+            /// reference is a repeated table (same level) or a loop (other level).
+            var seenTables: [SeenTable: Int] = [:]
+            var leafCount = 0
+            var problemsDropped = 0
+            var tablesCapped = false
+            var leavesCapped = false
+
+            mutating func report(_ problem: WalkProblem, limit: Int) {
+                if problems.count < limit { problems.append(problem) } else { problemsDropped += 1 }
+            }
         }
+        struct SeenTable: Hashable { var half: UInt8; var address: UInt64 }
         var states = [SpaceState](repeating: SpaceState(), count: spaces.count)
         var frontier: [PendingTable] = []
         for (index, space) in spaces.enumerated() where space.walker.context.sctlr.mmuEnabled {
             for half in space.halves {
                 let config = space.walker.context.configuration(half)
                 guard !config.walksDisabled else { continue }
+                states[index].seenTables[SeenTable(half: config.half == .lower ? 0 : 1, address: config.tableAddress)] = config.startLevel
                 frontier.append(PendingTable(space: index, config: config, level: config.startLevel, table: config.tableAddress,
                                              entries: config.startEntries, virtualBase: config.firstAddress, inheritedBits: 0))
             }
@@ -174,9 +195,9 @@ public final class TranslationTableWalker {
                 switch tables[TableKey(pending.table, pending.entries)]! {
                 case .success(let content): bytes = content
                 case .failure(let error):
-                    states[pending.space].problems.append(WalkProblem(
+                    states[pending.space].report(WalkProblem(
                         half: pending.config.half, level: level, tableAddress: pending.table, index: 0,
-                        virtualAddress: pending.virtualBase, raw: 0, detail: "table cannot be read: \(error)"))
+                        virtualAddress: pending.virtualBase, raw: 0, detail: "table cannot be read: \(error)"), limit: limits.problems)
                     continue
                 }
                 let physicalAddressBits = walker.context.physicalAddressBits
@@ -204,16 +225,45 @@ public final class TranslationTableWalker {
                         guard (isTableOrPage || blockAllowed) && address <= outputLimit else {
                             let descriptor = DecodedDescriptor(raw: raw, level: level, granule: granule,
                                                                physicalAddressBits: physicalAddressBits)
-                            state.problems.append(WalkProblem(half: pending.config.half, level: level, tableAddress: pending.table,
-                                                              index: index, virtualAddress: va, raw: raw,
-                                                              detail: descriptor.problem ?? "reserved descriptor"))
+                            state.report(WalkProblem(half: pending.config.half, level: level, tableAddress: pending.table,
+                                                     index: index, virtualAddress: va, raw: raw,
+                                                     detail: descriptor.problem ?? "reserved descriptor"), limit: limits.problems)
                             continue
                         }
+                        func problem(_ detail: String) {
+                            state.report(WalkProblem(half: pending.config.half, level: level, tableAddress: pending.table,
+                                                     index: index, virtualAddress: va, raw: raw, detail: detail), limit: limits.problems)
+                        }
                         if isTable {
+                            let seen = SeenTable(half: halfCode, address: address)
+                            if let firstLevel = state.seenTables[seen] {
+                                problem(firstLevel == level + 1
+                                        ? "L\(level + 1) table \(hex(address)) is already walked from another descriptor (repeated table, not walked again)"
+                                        : "table \(hex(address)) is already an L\(firstLevel) table of this walk (loop, not walked again)")
+                                continue
+                            }
+                            guard state.seenTables.count < limits.tables else {
+                                if !state.tablesCapped {
+                                    state.tablesCapped = true
+                                    state.statistics.limitReached = true
+                                    problem("dump stopped following tables: more than \(limits.tables) tables (DumpLimits.tables)")
+                                }
+                                continue
+                            }
+                            state.seenTables[seen] = level + 1
                             next.append(PendingTable(space: pending.space, config: pending.config, level: level + 1, table: address,
                                                      entries: granule.entriesPerTable, virtualBase: va,
                                                      inheritedBits: pending.inheritedBits | (raw & tableBitsKept)))
                         } else {
+                            guard state.leafCount < limits.leaves else {
+                                if !state.leavesCapped {
+                                    state.leavesCapped = true
+                                    state.statistics.limitReached = true
+                                    problem("dump stopped recording leaves: more than \(limits.leaves) blocks and pages (DumpLimits.leaves)")
+                                }
+                                continue
+                            }
+                            state.leafCount += 1
                             if level == 3 { state.statistics.pages += 1 } else { state.statistics.blocksPerLevel[level] += 1 }
                             state.statistics.mappedBytes &+= entrySize
                             let attributes = state.interned.index(raw: raw, inheritedBits: pending.inheritedBits) { key in
@@ -232,11 +282,17 @@ public final class TranslationTableWalker {
         }
         return states.enumerated().map { index, state in
             var statistics = state.statistics
+            var problems = state.problems
             let runs = CompactLeaf.runs(mergingSortedRounds: state.rounds, attributes: state.interned.table)
             statistics.runs = runs.count
-            statistics.problems = state.problems.count
+            statistics.problems = problems.count + state.problemsDropped
+            if state.problemsDropped > 0, let last = problems.last {
+                problems.append(WalkProblem(half: last.half, level: last.level, tableAddress: last.tableAddress, index: last.index,
+                                            virtualAddress: last.virtualAddress, raw: last.raw,
+                                            detail: "\(state.problemsDropped) more problems not listed (DumpLimits.problems)"))
+            }
             return AddressSpaceDump(registers: spaces[index].walker.context.registers, runs: runs, statistics: statistics,
-                                    problems: state.problems, tables: state.visited)
+                                    problems: problems, tables: state.visited)
         }
     }
 
