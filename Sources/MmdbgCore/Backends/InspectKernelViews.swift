@@ -12,6 +12,8 @@ public final class InspectKernelViews: KernelViews, SessionCache {
     private unowned let session: Session
     private var memory: CachingMemorySource?
     private var gdbMemory: GdbMemorySource?
+    /// The device-memory guard for virtual reads; its tables are valid for one stop.
+    private var guardedReader: GuardedMemoryReader?
     private weak var memoryClient: AnyObject?
     private var cachedContext: TranslationContext?
     private var cachedInspector: KernelInspector?
@@ -37,6 +39,7 @@ public final class InspectKernelViews: KernelViews, SessionCache {
 
     public func invalidate() {
         memory?.invalidate()
+        guardedReader = nil
         cachedContext = nil
         cachedInspector = nil
     }
@@ -273,6 +276,29 @@ public final class InspectKernelViews: KernelViews, SessionCache {
             if let last { lines = Array(lines.suffix(last)) }
             return CommandOutput(blocks: [.text(lines.joined(separator: "\n"))],
                                  json: .object([("lines", .array(lines.map(JSONValue.string)))]))
+        }
+    }
+
+    public func readVirtualMemory(at address: UInt64, count: Int) throws(CommandError) -> [UInt8] {
+        _ = try memorySource()
+        guard let gdbMemory else { throw .unavailable("reading memory needs a gdbstub connection") }
+        // MMU off: VA = PA, no MAIR to consult. The stub's own read is exact there (an address
+        // beyond the physical range fails instead of reading as zeros in physical mode) and the
+        // QEMU adapter already refuses device memory for it.
+        let context = try context()
+        guard context.sctlr.mmuEnabled else {
+            return try session.requireStoppedTarget(for: "reading memory").readMemory(at: address, count: count, physical: false)
+        }
+        let reader: GuardedMemoryReader
+        if let guardedReader, guardedReader.memory === gdbMemory {
+            reader = guardedReader
+        } else {
+            // Data reads go uncached to the stub; the reader caches only the tables.
+            reader = GuardedMemoryReader(memory: gdbMemory, context: context)
+            guardedReader = reader
+        }
+        do throws(GuardedReadError) { return try reader.read(virtual: address, length: count) } catch {
+            throw .target(error.description)
         }
     }
 

@@ -47,7 +47,7 @@ enum MemoryCommands {
             let limit = Int(min(UInt64(count - 1), UInt64.max - address)) + 1
             let target = try session.requireStoppedTarget(for: "x")
             let bytes = try session.withProgress("reading memory") { () throws(CommandError) in
-                try target.readMemory(at: address, count: limit, physical: physical)
+                try read(session, target, address, limit, physical: physical)
             }
             let string = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
             return CommandOutput(blocks: [.text("\(Hex.padded(address)): \(quote(string))")],
@@ -60,7 +60,7 @@ enum MemoryCommands {
         }
         let target = try session.requireStoppedTarget(for: "x")
         let bytes = try session.withProgress("reading memory") { () throws(CommandError) in
-            try target.readMemory(at: address, count: length, physical: physical)
+            try read(session, target, address, length, physical: physical)
         }
         // Whole units only, whatever a target returns.
         let values = stride(from: 0, to: bytes.count - bytes.count % unit, by: unit).map { offset in
@@ -77,6 +77,14 @@ enum MemoryCommands {
         return CommandOutput(blocks: [.text(lines.joined(separator: "\n"))],
                              json: .object([("address", .hex(address)), ("physical", .bool(physical)),
                                             ("unit", .int(Int64(unit))), ("values", .array(values.map(JSONValue.hex)))]))
+    }
+
+    /// Physical reads go to the stub (its QEMU adapter guards device memory);
+    /// virtual ones through the session's device-memory guard.
+    private static func read(_ session: Session, _ target: DebugTarget, _ address: UInt64, _ count: Int,
+                             physical: Bool) throws(CommandError) -> [UInt8] {
+        physical ? try target.readMemory(at: address, count: count, physical: true)
+            : try session.readVirtualMemory(at: address, count: count)
     }
 
     private static func quote(_ s: String) -> String {

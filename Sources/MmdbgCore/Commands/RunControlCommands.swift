@@ -93,7 +93,8 @@ enum RunControlCommands {
             returnAddress = try session.registerValue("x30")
         } else {
             let frame = try session.registerValue("x29")
-            let saved = try target.readMemory(at: frame &+ 8, count: 8, physical: false)
+            // x29 comes from the guest: read through the device-memory guard.
+            let saved = try session.readVirtualMemory(at: frame &+ 8, count: 8)
             returnAddress = saved.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         }
         try target.insertBreakpoint(.software, at: returnAddress, length: 4)
