@@ -35,6 +35,8 @@ let package = Package(
 
         // ---- Host toolkit
         .target(name: "QEMULauncher", path: "Sources/QEMULauncher"),
+        // Starts QEMU then dies on demand: HarnessTests check QEMU never outlives its host.
+        .executableTarget(name: "qemu-launch-probe", dependencies: ["QEMULauncher"], path: "Sources/qemu-launch-probe"),
         .target(name: "GdbRemote", path: "Sources/GdbRemote"),
         .executableTarget(name: "gdbremote-bench", dependencies: ["GdbRemote", "QEMULauncher", "TestSupport"],
                           path: "Sources/gdbremote-bench"),
@@ -62,6 +64,8 @@ let package = Package(
         .testTarget(name: "InspectTests", dependencies: ["Inspect", "TestSupport", "KernelABI", "QEMULauncher", "GdbRemote"]),
         .testTarget(name: "MmdbgTests", dependencies: ["MmdbgCore", "TestSupport", "QEMULauncher", "Inspect"]),
         .testTarget(name: "FaultInjectionTests", dependencies: ["FaultInjection", "TestSupport"]),
+        // QEMULauncher process hygiene and the TestSupport process runner.
+        .testTarget(name: "HarnessTests", dependencies: ["TestSupport", "QEMULauncher"]),
         .testTarget(name: "GdbScriptsTests", dependencies: ["TestSupport", "QEMULauncher", "KernelABI"],
                     exclude: ["Fixtures", "Pending"]),
     ]

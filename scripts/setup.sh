@@ -12,4 +12,10 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >&2
 fi
-command -v swift >/dev/null || { echo "setup: swift is not on PATH (expected /opt/swift/usr/bin)" >&2; exit 1; }
+# The toolchain image puts swift in /opt/swift/usr/bin without always adding it
+# to PATH. Callers that source this script keep the PATH; scripts/test.sh does.
+if ! command -v swift >/dev/null && [ -x /opt/swift/usr/bin/swift ]; then
+  export PATH="/opt/swift/usr/bin:$PATH"
+  echo "setup: swift found in /opt/swift/usr/bin (added to PATH)" >&2
+fi
+command -v swift >/dev/null || { echo "setup: swift is not on PATH and not in /opt/swift/usr/bin: install a Swift 6 toolchain" >&2; exit 1; }

@@ -30,6 +30,9 @@ public struct QEMUConfiguration: Sendable {
     /// `-no-shutdown`: power-off stops the VM instead of exiting QEMU.
     public var noShutdown = false
     public var extraArguments: [String] = []
+    /// Start a supervisor that kills QEMU if this process is SIGKILLed
+    /// (`ParentDeathWatchdog`). Tests turn it off to check the signal handlers alone.
+    public var killWhenHostDies = true
     /// The QEMU binary; found on PATH by default.
     public var executable = "qemu-system-aarch64"
 
@@ -61,7 +64,9 @@ public enum QEMUError: Error, CustomStringConvertible, Equatable {
 }
 
 /// A running QEMU. It is killed (by PID) when `stop()` is called, when the
-/// instance is deallocated, or when the host process exits — pass or fail.
+/// instance is deallocated, when the host process exits or dies of a crash or
+/// termination signal (`LiveQEMUs`), and when the host is SIGKILLed
+/// (`ParentDeathWatchdog`) — pass or fail.
 public final class QEMUInstance: @unchecked Sendable {
     public let configuration: QEMUConfiguration
     /// The full command line that was run.
@@ -69,15 +74,26 @@ public final class QEMUInstance: @unchecked Sendable {
     /// "127.0.0.1:PORT" or a Unix socket path, when a gdbstub was requested.
     public let gdbAddress: String?
     public let gdbPort: Int?
+    /// QEMU's own PID (not a wrapper's).
     public var pid: Int32 { process.processIdentifier }
+    /// The PID of the supervisor that kills QEMU if this process dies; nil when disabled.
+    public var watchdogPID: Int32? { watchdog?.pid }
 
     private let process: Process
-    private let lock = NSLock()
-    private var output = Data()
-    private let outputChanged = NSCondition()
+    private let watchdog: ParentDeathWatchdog?
+    private let output: CapturedOutput
+
+    /// How many fresh ports `.tcpFreePort` tries when another process takes the
+    /// chosen port between our probe and QEMU's bind.
+    static let freePortAttempts = 5
 
     /// Starts QEMU. Fails with a clear error if the binary or kernel is missing.
-    public init(_ configuration: QEMUConfiguration) throws(QEMUError) {
+    public convenience init(_ configuration: QEMUConfiguration) throws(QEMUError) {
+        try self.init(configuration, portPicker: QEMUInstance.freeTCPPort)
+    }
+
+    /// `portPicker` chooses the port for `.tcpFreePort` (tests inject a busy one).
+    init(_ configuration: QEMUConfiguration, portPicker: () -> Int?) throws(QEMUError) {
         self.configuration = configuration
         guard let exe = QEMUInstance.findExecutable(configuration.executable) else {
             throw .executableNotFound(configuration.executable)
@@ -85,78 +101,40 @@ public final class QEMUInstance: @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: configuration.kernel) else {
             throw .kernelNotFound(configuration.kernel)
         }
-        var args = ["-M", configuration.machine, "-cpu", configuration.cpu, "-m", configuration.memory,
-                    "-smp", String(configuration.smp),
-                    "-display", "none", "-monitor", "none", "-serial", "stdio",
-                    "-kernel", configuration.kernel]
-        if let append = configuration.append { args += ["-append", append] }
-        var address: String? = nil
-        var port: Int? = nil
-        switch configuration.gdb {
-        case .none: break
-        case .tcpFreePort:
-            guard let p = QEMUInstance.freeTCPPort() else { throw .launchFailed("no free TCP port") }
-            port = p
-            address = "127.0.0.1:\(p)"
-            args += ["-gdb", "tcp:127.0.0.1:\(p)"]
-        case .tcp(let p):
-            port = p
-            address = "127.0.0.1:\(p)"
-            args += ["-gdb", "tcp:127.0.0.1:\(p)"]
-        case .unixSocket(let path):
-            address = path
-            args += ["-chardev", "socket,path=\(path),server=on,wait=off,id=gdb0", "-gdb", "chardev:gdb0"]
-        }
-        if configuration.stoppedAtEntry { args.append("-S") }
-        if configuration.noShutdown { args.append("-no-shutdown") }
-        if let shift = configuration.icountShift { args += ["-icount", "shift=\(shift),align=off,sleep=off"] }
-        args += configuration.extraArguments
-        self.arguments = [exe] + args
-        self.gdbAddress = address
-        self.gdbPort = port
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: exe)
-        process.arguments = args
-        process.standardInput = FileHandle.nullDevice
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        self.process = process
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let chunk = handle.availableData
-            guard let self else { return }
-            self.outputChanged.lock()
-            if chunk.isEmpty {
-                handle.readabilityHandler = nil
-            } else {
-                self.output.append(chunk)
+        let attempts = configuration.gdb == .tcpFreePort ? Self.freePortAttempts : 1
+        var attempt = 1
+        while true {
+            var port: Int? = nil
+            if configuration.gdb == .tcpFreePort {
+                guard let picked = portPicker() else { throw .launchFailed("no free TCP port") }
+                port = picked
             }
-            self.outputChanged.broadcast()
-            self.outputChanged.unlock()
-        }
-        process.terminationHandler = { [weak self] _ in
-            guard let self else { return }
-            self.outputChanged.lock()
-            self.outputChanged.broadcast()
-            self.outputChanged.unlock()
-        }
-        do { try process.run() } catch {
-            throw .launchFailed("\(exe): \(error)")
-        }
-        LiveQEMUs.shared.add(process.processIdentifier)
-        if configuration.gdb != .none {
-            try waitForGdbStub(deadline: 10)
+            let launch = try Launch(configuration: configuration, executable: exe, freePort: port)
+            do {
+                if configuration.gdb != .none { try launch.waitForGdbStub(configuration.gdb, deadline: 10) }
+                self.arguments = launch.arguments
+                self.gdbAddress = launch.gdbAddress
+                self.gdbPort = launch.gdbPort
+                self.process = launch.process
+                self.watchdog = launch.watchdog
+                self.output = launch.output
+                return
+            } catch {
+                launch.stop()
+                // Another process bound the port after freeTCPPort released it: try a new one.
+                if attempt < attempts, case .exitedEarly(_, let text) = error, Self.lostPortRace(text) {
+                    attempt += 1
+                    continue
+                }
+                throw error
+            }
         }
     }
 
     deinit { stop() }
 
     /// Everything QEMU wrote (the guest's serial console plus QEMU's own messages).
-    public var outputText: String {
-        outputChanged.lock(); defer { outputChanged.unlock() }
-        return String(decoding: output, as: UTF8.self)
-    }
+    public var outputText: String { output.text }
 
     public var isRunning: Bool { process.isRunning }
 
@@ -169,20 +147,7 @@ public final class QEMUInstance: @unchecked Sendable {
     /// Waits until the output matches the predicate, or QEMU exits, or the deadline passes.
     @discardableResult
     public func waitUntil(timeout: Double, what: String, _ predicate: (String, Bool) -> Bool) throws(QEMUError) -> String {
-        let deadline = Date().addingTimeInterval(timeout)
-        outputChanged.lock()
-        defer { outputChanged.unlock() }
-        while true {
-            let text = String(decoding: output, as: UTF8.self)
-            let running = process.isRunning
-            if predicate(text, running) { return text }
-            if !running {
-                throw .exitedEarly(status: process.terminationStatus, output: text)
-            }
-            if !outputChanged.wait(until: deadline) && Date() >= deadline {
-                throw .timedOut(waitingFor: what, seconds: timeout, lastOutput: String(decoding: output, as: UTF8.self))
-            }
-        }
+        try output.waitUntil(process: process, timeout: timeout, what: what, predicate)
     }
 
     /// Waits for QEMU to exit by itself (e.g. PSCI SYSTEM_OFF); returns its exit status.
@@ -195,40 +160,18 @@ public final class QEMUInstance: @unchecked Sendable {
             }
             usleep(2_000)
         }
-        // Let the reader drain the pipe.
-        outputChanged.lock()
-        _ = outputChanged.wait(until: Date().addingTimeInterval(0.05))
-        outputChanged.unlock()
+        output.settle()
         return process.terminationStatus
     }
 
     /// Kills QEMU (SIGKILL by PID) if it is still running, and reaps it.
     public func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        LiveQEMUs.shared.remove(process.processIdentifier)
+        Launch.stop(process: process, watchdog: watchdog)
     }
 
-    private func waitForGdbStub(deadline seconds: Double) throws(QEMUError) {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if !process.isRunning {
-                usleep(20_000)
-                throw .exitedEarly(status: process.terminationStatus, output: outputText)
-            }
-            switch configuration.gdb {
-            case .tcpFreePort, .tcp:
-                if let port = gdbPort, QEMUInstance.isListening(port: port) { return }
-            case .unixSocket(let path):
-                if FileManager.default.fileExists(atPath: path) { return }
-            case .none:
-                return
-            }
-            usleep(5_000)
-        }
-        throw .timedOut(waitingFor: "the gdbstub to listen", seconds: seconds, lastOutput: outputText)
+    /// True when a port-in-use failure (not a real error) ended QEMU.
+    static func lostPortRace(_ output: String) -> Bool {
+        output.contains("Address already in use") || output.contains("Failed to find an available port")
     }
 
     // MARK: helpers
@@ -265,32 +208,9 @@ public final class QEMUInstance: @unchecked Sendable {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
-    static func isListening(port: Int) -> Bool {
-        // /proc/net/tcp lists listening sockets (state 0A) without connecting:
-        // connecting to QEMU's gdbstub would count as the debugger's session.
-        guard let table = try? String(contentsOfFile: "/proc/net/tcp", encoding: .utf8) else { return false }
-        let hexPort = String(format: ":%04X", port)
-        for line in table.split(separator: "\n").dropFirst() {
-            let cols = line.split(separator: " ")
-            if cols.count > 3, cols[1].hasSuffix(hexPort), cols[3] == "0A" { return true }
-        }
-        return false
+    /// True when QEMU process `pid` itself listens on `port` (another process's
+    /// listener on the same port does not count).
+    public static func isListening(port: Int, pid: Int32) -> Bool {
+        ListeningSockets.isListening(port: port, pid: pid)
     }
-}
-
-/// Every QEMU this process started; killed at exit even if a test crashes
-/// out of its normal cleanup path.
-final class LiveQEMUs: @unchecked Sendable {
-    static let shared = LiveQEMUs()
-    private let lock = NSLock()
-    private var pids = Set<Int32>()
-
-    private init() {
-        atexit {
-            for pid in LiveQEMUs.shared.snapshot() { kill(pid, SIGKILL) }
-        }
-    }
-    func add(_ pid: Int32) { lock.lock(); pids.insert(pid); lock.unlock() }
-    func remove(_ pid: Int32) { lock.lock(); pids.remove(pid); lock.unlock() }
-    func snapshot() -> [Int32] { lock.lock(); defer { lock.unlock() }; return Array(pids) }
 }

@@ -60,19 +60,7 @@ public enum MMUGuest {
         let sourcePath = dir.appendingPathComponent("guest.S").path
         let elfPath = dir.appendingPathComponent("guest.elf").path
         try source.write(toFile: sourcePath, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: clang)
-        process.arguments = ["--target=aarch64-none-elf", "-nostdlib", "-fuse-ld=lld", "-Wl,-N", "-Wl,-Ttext=0x40080000",
-                             "-Wl,-e,_start", "-o", elfPath, sourcePath]
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Tools.Missing(description: "building the MMU guest with \(clang) failed (needs clang and ld.lld): \(output)")
-        }
+        try GuestAssembler.assemble(sourcePath, into: elfPath, with: clang, what: "the MMU guest")
         built = elfPath
         return elfPath
     }
@@ -97,7 +85,8 @@ public enum MMUGuest {
             try client.setBreakpoint(.software, at: mmuOn)
             _ = try client.continueAndWait(timeout: 10)
             guard try client.readRegister("pc") == mmuOn, try client.readRegister("SCTLR") & 1 == 1 else {
-                throw Tools.Missing(description: "the MMU guest did not reach mmu_on with the MMU on: \(qemu.outputText.suffix(300))")
+                throw StoppedKernelError.didNotStop(at: "mmu_on with the MMU on (MMU guest)", stop: "pc or SCTLR.M differ",
+                                                    output: qemu.outputText)
             }
             return (qemu, client)
         } catch {

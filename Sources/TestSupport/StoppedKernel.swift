@@ -3,6 +3,18 @@ import GdbRemote
 import Inspect
 import QEMULauncher
 
+/// A guest (the kernel, the MMU guest) ran but did not stop where a test asked. One line.
+public enum StoppedKernelError: Error, CustomStringConvertible {
+    case didNotStop(at: String, stop: String, output: String)
+
+    public var description: String {
+        switch self {
+        case .didNotStop(let place, let stop, let output):
+            return "kernel did not stop at \(place) (\(stop)); output: \(output.suffix(300).replacingOccurrences(of: "\n", with: "\\n"))"
+        }
+    }
+}
+
 /// The bundled kernel booted under QEMU (stopped at entry, gdbstub on a free
 /// port), run to a breakpoint on a kernel symbol, with a GdbRemote client and
 /// an Inspect memory source on it. `stop()` (call it in `defer`) closes the
@@ -54,7 +66,7 @@ public final class StoppedKernel {
         try client.setBreakpoint(.software, at: address)
         let stop = try client.continueAndWait(timeout: timeout)
         guard try client.readRegister("pc") == address else {
-            throw Tools.Missing(description: "kernel did not stop at \(name ?? hex(address)): \(stop); output: \(qemu.outputText.suffix(300))")
+            throw StoppedKernelError.didNotStop(at: name ?? hex(address), stop: "\(stop)", output: qemu.outputText)
         }
     }
 

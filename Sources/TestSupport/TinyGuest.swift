@@ -86,19 +86,7 @@ public enum TinyGuest {
         let temporaryElf = dir.appendingPathComponent("guest-\(unique).elf").path
         defer { try? FileManager.default.removeItem(atPath: sourcePath) }
         try source.write(toFile: sourcePath, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: clang)
-        process.arguments = ["--target=aarch64-none-elf", "-nostdlib", "-fuse-ld=lld", "-Wl,-N", "-Wl,-Ttext=0x40080000",
-                             "-Wl,-e,_start", "-o", temporaryElf, sourcePath]
-        let pipe = Pipe()
-        process.standardError = pipe
-        process.standardOutput = pipe
-        try process.run()
-        process.waitUntilExit()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw Tools.Missing(description: "building the tiny guest with \(clang) failed (needs clang and ld.lld): \(output)")
-        }
+        try GuestAssembler.assemble(sourcePath, into: temporaryElf, with: clang, what: "the tiny guest")
         if rename(temporaryElf, elfPath) != 0 { try? FileManager.default.removeItem(atPath: temporaryElf) }
         built = elfPath
         return elfPath

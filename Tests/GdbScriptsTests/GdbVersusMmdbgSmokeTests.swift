@@ -34,15 +34,9 @@ struct GdbVersusMmdbgSmokeTests {
     /// Both debuggers continue to the kernel's data-abort handler (the first user page fault).
     static let stop = ["break do_data_abort", "continue"]
 
-    /// The mmdbg executable built beside this test bundle.
+    /// The mmdbg executable built beside this test bundle (or `$MMDBG_BIN`).
     static func mmdbgExecutable() throws -> String {
-        let directory = Bundle.main.executableURL?.deletingLastPathComponent()
-            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [directory, directory.deletingLastPathComponent()] {
-            let path = candidate.appendingPathComponent("mmdbg").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        throw GdbBatchError.launchFailed("mmdbg executable not found near \(directory.path): run `swift build --build-tests`")
+        try BuiltProduct.path("mmdbg")
     }
 
     /// Both QEMUs count instructions (-icount), so timer interrupts and with them the
@@ -154,27 +148,8 @@ struct GdbVersusMmdbgSmokeTests {
     }
 }
 
-/// Runs an executable with a deadline (killed by PID when it passes); returns status, stdout, stderr.
+/// Runs an executable with a deadline (its process group is killed when it passes); returns status, stdout, stderr.
 func runProcess(_ executable: String, _ arguments: [String], timeout: Double) throws -> (Int32, String, String) {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mmdbg-run-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let outURL = directory.appendingPathComponent("stdout"), errURL = directory.appendingPathComponent("stderr")
-    try Data().write(to: outURL)
-    try Data().write(to: errURL)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.standardInput = FileHandle.nullDevice
-    process.standardOutput = try FileHandle(forWritingTo: outURL)
-    process.standardError = try FileHandle(forWritingTo: errURL)
-    try process.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning && Date() < deadline { usleep(5_000) }
-    if process.isRunning {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-    let read = { (url: URL) in String(decoding: (try? Data(contentsOf: url)) ?? Data(), as: UTF8.self) }
-    return (process.terminationStatus, read(outURL), read(errURL))
+    let result = try ChildProcess.run(executable, arguments, timeout: timeout)
+    return (result.status, result.stdout, result.stderr)
 }

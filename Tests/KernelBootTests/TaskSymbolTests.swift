@@ -29,14 +29,6 @@ import TestSupport
     }
 
     private func disassemble(_ kernel: String, with objdump: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: objdump)
-        process.arguments = ["-d", "--no-show-raw-insn", kernel]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        try ChildProcess.run(objdump, ["-d", "--no-show-raw-insn", kernel], timeout: 60).stdout
     }
 }

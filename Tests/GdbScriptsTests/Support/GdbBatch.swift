@@ -19,16 +19,10 @@ struct GdbTranscript {
 
 /// Errors from running gdb, each one line.
 enum GdbBatchError: Error, CustomStringConvertible {
-    case timedOut(seconds: Double, stdout: String)
-    case launchFailed(String)
     case noPackageRoot
 
     var description: String {
         switch self {
-        case .timedOut(let seconds, let out):
-            return "gdb-multiarch did not finish within \(seconds)s; stdout so far: \(out.suffix(400))"
-        case .launchFailed(let why):
-            return "could not start gdb-multiarch: \(why)"
         case .noPackageRoot:
             return "cannot find the package root (run from the repository or set MMDBG_ROOT)"
         }
@@ -37,7 +31,7 @@ enum GdbBatchError: Error, CustomStringConvertible {
 
 /// Runs stock gdb-multiarch in batch mode with the gdb/ extension, attached
 /// to a QEMU gdbstub. Each command's output is fenced by an echoed marker so
-/// tests can look at one command at a time; gdb is killed by PID at the deadline.
+/// tests can look at one command at a time; gdb (and its process group) is killed at the deadline.
 enum GdbBatch {
     static let marker = "@@mmdbg-gdb-command@@"
 
@@ -72,34 +66,10 @@ enum GdbBatch {
         }
         // A last fence keeps gdb's exit chatter ("detached") out of the last command's output.
         arguments += ["-ex", "echo \\n\(marker)\\n"]
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("mmdbg-gdb-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let outURL = directory.appendingPathComponent("stdout")
-        let errURL = directory.appendingPathComponent("stderr")
-        try Data().write(to: outURL)
-        try Data().write(to: errURL)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: gdb)
-        process.arguments = arguments
-        process.currentDirectoryURL = root
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
-        do { try process.run() } catch { throw GdbBatchError.launchFailed("\(error)") }
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(5_000) }
-        let readOut = { String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            throw GdbBatchError.timedOut(seconds: timeout, stdout: readOut())
-        }
-        let stdout = readOut()
-        let stderr = String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self)
+        let result = try ChildProcess.run(gdb, arguments, timeout: timeout, currentDirectory: root.path)
+        let stdout = result.stdout, stderr = result.stderr
         let pieces = stdout.components(separatedBy: "\n\(marker)\n").dropFirst().dropLast()
-        return GdbTranscript(stdout: stdout, stderr: stderr, status: process.terminationStatus,
+        return GdbTranscript(stdout: stdout, stderr: stderr, status: result.status,
                              outputs: Array(pieces))
     }
 }
