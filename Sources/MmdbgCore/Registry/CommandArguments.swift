@@ -84,6 +84,23 @@ public struct CommandArguments: Sendable {
         }
     }
 
+    /// A plain integer argument as its raw 64-bit value (`-1` is 2^64-1; no
+    /// registers or symbols). Never convert it with `Int(...)`: for counts,
+    /// lengths and ids use `count(at:in:name:)`, which bounds it first.
+    public func integer(at index: Int) throws(CommandError) -> UInt64 {
+        let text = positionals[index].text
+        guard let value = NumberParser.parse(text) else { throw .badNumber(text) }
+        return value
+    }
+
+    /// A plain integer option value (raw 64-bit, see `integer(at:)`), or nil when
+    /// the option is absent. For counts use `countOption(_:in:)`.
+    public func integerOption(_ name: String) throws(CommandError) -> UInt64? {
+        guard let text = options[name] else { return nil }
+        guard let value = NumberParser.parse(text) else { throw .badNumber(text) }
+        return value
+    }
+
     /// A count argument (a plain integer) within `range`. The range is checked on
     /// the parsed 64-bit value before any conversion to `Int`, so `-1` (two's
     /// complement: 2^64-1) or a value past `Int.max` is a usage error naming the
