@@ -21,7 +21,7 @@ extension EndToEnd {
             #expect(address.hasPrefix("127.0.0.1:"))
             #expect((docs[2]["result"] as? [String: Any])?["action"] as? String == "kill")
             // The QEMU mmdbg launched is gone once mmdbg has exited.
-            #expect(!processIsAlive(Int32(pid)), "QEMU pid \(pid) still alive after quit")
+            #expect(!HostProcess.isAlive(Int32(pid)), "QEMU pid \(pid) still alive after quit")
         }
 
         @Test func aFailedCommandExitsOneWithOneErrorLine() throws {
@@ -44,6 +44,24 @@ extension EndToEnd {
             let missingBatch = try MmdbgBinary.run(["--batch", "/nonexistent/script.mmdbg"])
             #expect(missingBatch.status == 2)
             #expect(missingBatch.stderr.contains("cannot read batch file /nonexistent/script.mmdbg"))
+        }
+
+        @Test func unusableBatchFilesAreUsageErrorsBeforeLaunch() throws {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mmdbg-badbatch-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let binary = dir.appendingPathComponent("binary.mmdbg")
+            try Data([0x73, 0x74, 0x61, 0x74, 0x75, 0x73, 0x0a, 0xff, 0xfe, 0x0a]).write(to: binary)
+            // /dev/zero never ends: reading it whole would hang; a directory and non-UTF-8 bytes are no script either.
+            let cases = [("/dev/zero", "batch file /dev/zero is not a regular file"),
+                         (dir.path, "batch file \(dir.path) is not a regular file"),
+                         (binary.path, "batch file \(binary.path) is not UTF-8 text")]
+            for (path, message) in cases {
+                let run = try MmdbgBinary.run(["--batch", path], timeout: 20)
+                #expect(run.status == 2, "\(path): \(run.stderr)")
+                #expect(run.stderr.contains(message), "\(path): \(run.stderr)")
+                #expect(!run.stderr.contains("QEMU pid"), "nothing is launched for a bad script")
+            }
         }
 
         @Test func cannotLaunchExitsThree() throws {
@@ -97,6 +115,21 @@ extension EndToEnd {
             #expect(output.contains("CPU #0") && output.contains("CPU #1"), "two vCPUs: \(output)")
         }
 
+        @Test func aTimedOutRunKillsMmdbgAndItsQEMU() throws {
+            let guest = try TinyGuest.image()  // loops forever: `continue` never returns by itself
+            var qemuPID: Int32?
+            do {
+                _ = try MmdbgBinary.run(["--kernel", guest, "-ex", "continue --timeout 60"], timeout: 3)
+                Issue.record("mmdbg finished although the guest never stops")
+            } catch let failure as ChildProcess.Failure {
+                guard case .timedOut(_, _, _, let stderr) = failure else { throw failure }
+                qemuPID = stderr.split(separator: "\n").first { $0.hasPrefix("QEMU pid ") }
+                    .flatMap { Int32($0.dropFirst("QEMU pid ".count).prefix { $0.isNumber }) }
+            }
+            let pid = try #require(qemuPID, "mmdbg announced the QEMU it launched")
+            #expect(HostProcess.eventually(within: 5) { !HostProcess.isAlive(pid) }, "QEMU \(pid) must die with the timed-out mmdbg")
+        }
+
         @Test func sigtermKillsTheLaunchedQEMU() throws {
             let guest = try TinyGuest.image()
             let process = Process()
@@ -124,7 +157,7 @@ extension EndToEnd {
             #expect(!process.isRunning)
             #expect(process.terminationStatus == 128 + SIGTERM)
             usleep(100_000)
-            #expect(!processIsAlive(Int32(qemuPID)), "QEMU \(qemuPID) must not outlive mmdbg")
+            #expect(!HostProcess.isAlive(Int32(qemuPID)), "QEMU \(qemuPID) must not outlive mmdbg")
         }
     }
 }

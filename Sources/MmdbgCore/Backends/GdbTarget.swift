@@ -23,7 +23,12 @@ public final class GdbTarget: DebugTarget {
     public var registerNames: [String] { client.registerMap.registers.map(\.name) }
 
     public func readRegisters(_ names: [String]) throws(CommandError) -> [UInt64] {
-        try call { () throws(GdbError) in try client.readRegisters(names) }
+        let values = try call { () throws(GdbError) in try client.readRegisters(names) }
+        // Callers index the answer by position: a short answer is an error here, not a trap there.
+        guard values.count == names.count else {
+            throw .target("asked for \(names.count) registers, the stub answered \(values.count)")
+        }
+        return values
     }
 
     public func readMemory(at address: UInt64, count: Int, physical: Bool) throws(CommandError) -> [UInt8] {

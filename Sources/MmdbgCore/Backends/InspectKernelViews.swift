@@ -3,9 +3,17 @@ import Inspect
 /// `KernelViews` backed by Inspect: it gathers the inputs (registers, ELF
 /// symbols, a cached memory source), calls Inspect's walker, inspector and
 /// checker, and renders their values. No decoding happens here.
+///
+/// Every view reads tables and kernel structures physically, so each one runs
+/// inside ONE physical-memory scope of Inspect's `GdbMemorySource`: the mode
+/// switch (three round trips) is paid once per command, not once per batch,
+/// and `vtop` costs one round trip per level.
 public final class InspectKernelViews: KernelViews, SessionCache {
     private unowned let session: Session
     private var memory: CachingMemorySource?
+    private var gdbMemory: GdbMemorySource?
+    /// The device-memory guard for virtual reads; its tables are valid for one stop.
+    private var guardedReader: GuardedMemoryReader?
     private weak var memoryClient: AnyObject?
     private var cachedContext: TranslationContext?
     private var cachedInspector: KernelInspector?
@@ -22,7 +30,7 @@ public final class InspectKernelViews: KernelViews, SessionCache {
         session.registerDecoder = { name, value throws(CommandError) in RegisterFields.decode(name, value) }
         session.currentTask = { [unowned views] () throws(CommandError) -> Int? in
             guard session.symbols is ELFSymbolTable else { return nil }
-            let snapshot = try views.kernelSnapshot()
+            let snapshot = try views.physically { () throws(CommandError) in try views.kernelSnapshot() }
             return snapshot.currentSlot.map { Int(snapshot.slots[$0].pid) }
         }
     }
@@ -31,6 +39,7 @@ public final class InspectKernelViews: KernelViews, SessionCache {
 
     public func invalidate() {
         memory?.invalidate()
+        guardedReader = nil
         cachedContext = nil
         cachedInspector = nil
     }
@@ -42,10 +51,19 @@ public final class InspectKernelViews: KernelViews, SessionCache {
             throw .unavailable("kernel views need a gdbstub connection")
         }
         if let memory, memoryClient === target.client { return memory }
-        let fresh = CachingMemorySource(GdbMemorySource(client: target.client))
+        let source = GdbMemorySource(client: target.client)
+        let fresh = CachingMemorySource(source)
         memory = fresh
+        gdbMemory = source
         memoryClient = target.client
         return fresh
+    }
+
+    /// Runs `body` inside one physical-memory scope. Without a stopped gdbstub
+    /// target the body runs as is and fails with its own, more precise error.
+    fileprivate func physically<T>(_ body: () throws(CommandError) -> T) throws(CommandError) -> T {
+        guard session.state != .running, (try? memorySource()) != nil, let gdbMemory else { return try body() }
+        return try gdbMemory.withPhysicalMode(body)
     }
 
     private func context() throws(CommandError) -> TranslationContext {
@@ -97,157 +115,198 @@ public final class InspectKernelViews: KernelViews, SessionCache {
     // MARK: KernelViews
 
     public func taskIDs() throws(CommandError) -> [Int] {
-        try kernelSnapshot().tasks.map { Int($0.pid) }
+        try physically { () throws(CommandError) -> [Int] in
+            try kernelSnapshot().tasks.map { Int($0.pid) }
+        }
     }
 
     public func tasks() throws(CommandError) -> CommandOutput {
-        let snapshot = try kernelSnapshot()
-        var table = TextTable(columns: [.init("PID", .right), .init("PPID", .right), .init("STATE"), .init("NAME"),
-                                        .init("PGD"), .init("KPAGES", .right), .init("UPAGES", .right), .init("BRK"),
-                                        .init("")])
-        var rows: [JSONValue] = []
-        for task in snapshot.tasks {
-            table.rows.append([String(task.pid), String(task.parentPID), task.state.rawValue, task.name,
-                               Hex.format(task.mm.pgd), String(task.mm.kernelPages.count), String(task.mm.userPages.count),
-                               Hex.format(task.mm.brk), task.isCurrent ? "current" : ""])
-            rows.append(KernelJSON.taskSummary(task))
+        try physically { () throws(CommandError) -> CommandOutput in
+            let snapshot = try kernelSnapshot()
+            var table = TextTable(columns: [.init("PID", .right), .init("PPID", .right), .init("STATE"), .init("NAME"),
+                                            .init("PGD"), .init("KPAGES", .right), .init("UPAGES", .right), .init("BRK"),
+                                            .init("")])
+            var rows: [JSONValue] = []
+            for task in snapshot.tasks {
+                table.rows.append([String(task.pid), String(task.parentPID), task.state.rawValue, task.name,
+                                   Hex.format(task.mm.pgd), String(task.mm.kernelPages.count), String(task.mm.userPages.count),
+                                   Hex.format(task.mm.brk), task.isCurrent ? "current" : ""])
+                rows.append(KernelJSON.taskSummary(task))
+            }
+            let pool = snapshot.pool
+            let footer = "pool: \(pool.freePages)/\(pool.pageCount) pages free, \(pool.allocations) allocations, \(pool.frees) frees, \(pool.failures) failures; tick \(snapshot.tick)"
+            return CommandOutput(blocks: [.table(table), .text(footer)],
+                                 json: .object([("tasks", .array(rows)), ("pool", KernelJSON.pool(pool)),
+                                                ("tick", .uint(snapshot.tick))]))
         }
-        let pool = snapshot.pool
-        let footer = "pool: \(pool.freePages)/\(pool.pageCount) pages free, \(pool.allocations) allocations, \(pool.frees) frees, \(pool.failures) failures; tick \(snapshot.tick)"
-        return CommandOutput(blocks: [.table(table), .text(footer)],
-                             json: .object([("tasks", .array(rows)), ("pool", KernelJSON.pool(pool)),
-                                            ("tick", .uint(snapshot.tick))]))
     }
 
     public func task(pid: Int) throws(CommandError) -> CommandOutput {
-        let task = try task(pid)
-        let fields: [(String, String)] = [
-            ("pid", String(task.pid)), ("name", task.name), ("state", task.state.rawValue + (task.isCurrent ? " (current)" : "")),
-            ("parent", String(task.parentPID)), ("exit code", String(task.exitCode)), ("slot", String(task.slot)),
-            ("task struct", Hex.format(task.address)), ("kernel stack", Hex.format(task.kernelStack)),
-            ("context pc", Hex.format(task.context.pc) + (session.symbols?.describe(task.context.pc).map { " <\($0)>" } ?? "")),
-            ("context sp", Hex.format(task.context.sp)), ("pgd", Hex.format(task.mm.pgd)), ("brk", Hex.format(task.mm.brk)),
-            ("kernel pages", task.mm.kernelPages.map(Hex.format).joined(separator: " ")),
-        ]
-        var pages = TextTable(columns: [.init("SLOT", .right), .init("VA"), .init("PA"), .init("ATTRIBUTES")])
-        for page in task.mm.userPages {
-            pages.rows.append([String(page.slot), Hex.format(page.virtualAddress), Hex.format(page.physicalAddress),
-                               page.attributes.description])
+        try physically { () throws(CommandError) -> CommandOutput in
+            let task = try task(pid)
+            let fields: [(String, String)] = [
+                ("pid", String(task.pid)), ("name", task.name), ("state", task.state.rawValue + (task.isCurrent ? " (current)" : "")),
+                ("parent", String(task.parentPID)), ("exit code", String(task.exitCode)), ("slot", String(task.slot)),
+                ("task struct", Hex.format(task.address)), ("kernel stack", Hex.format(task.kernelStack)),
+                ("context pc", Hex.format(task.context.pc) + (session.symbols?.describe(task.context.pc).map { " <\($0)>" } ?? "")),
+                ("context sp", Hex.format(task.context.sp)), ("pgd", Hex.format(task.mm.pgd)), ("brk", Hex.format(task.mm.brk)),
+                ("kernel pages", task.mm.kernelPages.map(Hex.format).joined(separator: " ")),
+            ]
+            var pages = TextTable(columns: [.init("SLOT", .right), .init("VA"), .init("PA"), .init("ATTRIBUTES")])
+            for page in task.mm.userPages {
+                pages.rows.append([String(page.slot), Hex.format(page.virtualAddress), Hex.format(page.physicalAddress),
+                                   page.attributes.description])
+            }
+            return CommandOutput(blocks: [.fields(fields), .text("user pages:"), .table(pages)], json: KernelJSON.task(task))
         }
-        return CommandOutput(blocks: [.fields(fields), .text("user pages:"), .table(pages)], json: KernelJSON.task(task))
     }
 
     public func translate(_ address: UInt64, pid: Int?) throws(CommandError) -> CommandOutput {
-        let walker: TranslationTableWalker
-        if let pid {
-            let task = try task(pid)
-            walker = try inspector().walker(for: task)
-        } else {
-            walker = TranslationTableWalker(memory: try memorySource(), context: try context())
+        try physically { () throws(CommandError) -> CommandOutput in
+            let walker: TranslationTableWalker
+            if let pid {
+                let task = try task(pid)
+                walker = try inspector().walker(for: task)
+            } else {
+                walker = TranslationTableWalker(memory: try memorySource(), context: try context())
+            }
+            let translation = try walk { () throws(TranslationError) in try walker.translate(address) }
+            var table = TextTable(columns: [.init("LEVEL", .right), .init("TABLE"), .init("INDEX", .right),
+                                            .init("DESCRIPTOR"), .init("KIND"), .init("DETAIL")])
+            for step in translation.steps {
+                let d = step.descriptor
+                let detail = d.nextTableAddress.map { "next table \(Hex.format($0))" }
+                    ?? d.outputAddress.map { "output \(Hex.format($0)) size \(Hex.format(d.mappedSize ?? 0))" }
+                    ?? d.problem ?? ""
+                table.rows.append([String(step.level), Hex.format(step.tableAddress), String(step.index),
+                                   Hex.padded(d.raw), d.kind.rawValue, detail])
+            }
+            var summary = "\(Hex.format(address))"
+            if let pa = translation.physicalAddress, translation.fault == nil {
+                summary += " -> \(Hex.format(pa))  \(translation.attributes.map { $0.description } ?? "")"
+            } else if let fault = translation.fault {
+                summary += " not mapped: \(fault.description)"
+            } else if !translation.mmuEnabled {
+                summary += " (MMU off: identity)"
+            }
+            return CommandOutput(blocks: [.text(summary), .table(table)], json: KernelJSON.translation(translation, pid: pid))
         }
-        let translation = try walk { () throws(TranslationError) in try walker.translate(address) }
-        var table = TextTable(columns: [.init("LEVEL", .right), .init("TABLE"), .init("INDEX", .right),
-                                        .init("DESCRIPTOR"), .init("KIND"), .init("DETAIL")])
-        for step in translation.steps {
-            let d = step.descriptor
-            let detail = d.nextTableAddress.map { "next table \(Hex.format($0))" }
-                ?? d.outputAddress.map { "output \(Hex.format($0)) size \(Hex.format(d.mappedSize ?? 0))" }
-                ?? d.problem ?? ""
-            table.rows.append([String(step.level), Hex.format(step.tableAddress), String(step.index),
-                               Hex.padded(d.raw), d.kind.rawValue, detail])
-        }
-        var summary = "\(Hex.format(address))"
-        if let pa = translation.physicalAddress, translation.fault == nil {
-            summary += " -> \(Hex.format(pa))  \(translation.attributes.map { $0.description } ?? "")"
-        } else if let fault = translation.fault {
-            summary += " not mapped: \(fault.description)"
-        } else if !translation.mmuEnabled {
-            summary += " (MMU off: identity)"
-        }
-        return CommandOutput(blocks: [.text(summary), .table(table)], json: KernelJSON.translation(translation, pid: pid))
     }
 
     public func pageTables(_ space: AddressSpaceSelector, filters: PageTableFilters) throws(CommandError) -> CommandOutput {
-        let dump = try dump(space)
-        let filter = DumpFilter(privilege: filters.userOnly ? .user : filters.kernelOnly ? .kernel : nil,
-                                writable: filters.writable ? true : nil, executable: filters.executable ? true : nil,
-                                virtualFirst: filters.from, virtualLast: filters.to.map { $0 &- 1 })
-        let runs = dump.runs(matching: filter)
-        var table = TextTable(columns: [.init("VA START"), .init("VA END"), .init("PA START"), .init("SIZE", .right),
-                                        .init("LEAF"), .init("ATTRIBUTES")])
-        for run in runs {
-            table.rows.append([Hex.padded(run.virtualStart), Hex.padded(run.virtualLast), Hex.format(run.physicalStart),
-                               Hex.format(run.size), "L\(run.leafLevel) x\(run.leafCount)", run.attributes.description])
+        try physically { () throws(CommandError) -> CommandOutput in
+            let dump = try dump(space)
+            let filter = DumpFilter(privilege: filters.userOnly ? .user : filters.kernelOnly ? .kernel : nil,
+                                    writable: filters.writable ? true : nil, executable: filters.executable ? true : nil,
+                                    virtualFirst: filters.from, virtualLast: filters.to.map { $0 &- 1 })
+            let runs = dump.runs(matching: filter)
+            var table = TextTable(columns: [.init("VA START"), .init("VA END"), .init("PA START"), .init("SIZE", .right),
+                                            .init("LEAF"), .init("ATTRIBUTES")])
+            for run in runs {
+                table.rows.append([Hex.padded(run.virtualStart), Hex.padded(run.virtualLast), Hex.format(run.physicalStart),
+                                   Hex.format(run.size), "L\(run.leafLevel) x\(run.leafCount)", run.attributes.description])
+            }
+            let s = dump.statistics
+            var blocks: [OutputBlock] = [.table(table),
+                .text("tables per level \(s.tablesPerLevel), blocks per level \(s.blocksPerLevel), \(s.pages) pages, \(s.tableBytes) bytes of tables, \(runs.count) of \(s.runs) runs shown")]
+            blocks += dump.problems.map { .text("problem: \($0.description)") }
+            return CommandOutput(blocks: blocks, json: KernelJSON.dump(dump, runs: runs, space: space))
         }
-        let s = dump.statistics
-        var blocks: [OutputBlock] = [.table(table),
-            .text("tables per level \(s.tablesPerLevel), blocks per level \(s.blocksPerLevel), \(s.pages) pages, \(s.tableBytes) bytes of tables, \(runs.count) of \(s.runs) runs shown")]
-        blocks += dump.problems.map { .text("problem: \($0.description)") }
-        return CommandOutput(blocks: blocks, json: KernelJSON.dump(dump, runs: runs, space: space))
     }
 
     public func snapshot(name: String) throws(CommandError) -> CommandOutput {
-        let snapshot = try captureSnapshot()
-        named[name] = snapshot
-        let count = snapshot.spaces.values.reduce(0) { $0 + $1.runs.count }
-        return .message("snapshot \(name): \(snapshot.spaces.count) address spaces, \(count) runs",
-                        json: .object([("name", .string(name)), ("addressSpaces", .array(snapshot.spaces.keys.sorted().map(JSONValue.string))),
-                                       ("runs", .int(Int64(count)))]))
+        try physically { () throws(CommandError) -> CommandOutput in
+            let snapshot = try captureSnapshot()
+            named[name] = snapshot
+            let count = snapshot.spaces.values.reduce(0) { $0 + $1.runs.count }
+            return .message("snapshot \(name): \(snapshot.spaces.count) address spaces, \(count) runs",
+                            json: .object([("name", .string(name)), ("addressSpaces", .array(snapshot.spaces.keys.sorted().map(JSONValue.string))),
+                                           ("runs", .int(Int64(count)))]))
+        }
     }
 
     public func diff(since name: String?) throws(CommandError) -> CommandOutput {
-        let old: AddressSpaceSnapshot
-        if let name {
-            guard let saved = named[name] else {
-                throw .failed("no snapshot named \"\(CommandError.clip(name))\" (known: \(named.keys.sorted().joined(separator: ", ")))")
+        try physically { () throws(CommandError) -> CommandOutput in
+            let old: AddressSpaceSnapshot
+            if let name {
+                guard let saved = named[name] else {
+                    throw .failed("no snapshot named \"\(CommandError.clip(name))\" (known: \(named.keys.sorted().joined(separator: ", ")))")
+                }
+                old = saved
+            } else {
+                guard let saved = previousStop else {
+                    throw .failed("no previous stop recorded yet: `pt diff` compares with the tables before the last continue/step")
+                }
+                old = saved
             }
-            old = saved
-        } else {
-            guard let saved = previousStop else {
-                throw .failed("no previous stop recorded yet: `pt diff` compares with the tables before the last continue/step")
+            let new = try captureSnapshot()
+            var table = TextTable(columns: [.init("SPACE"), .init("CHANGE")])
+            var json: [JSONValue] = []
+            for key in Set(old.spaces.keys).union(new.spaces.keys).sorted() {
+                guard let before = old.spaces[key], let after = new.spaces[key] else {
+                    table.rows.append([key, old.spaces[key] == nil ? "address space appeared" : "address space disappeared"])
+                    json.append(.object([("space", .string(key)), ("kind", .string(old.spaces[key] == nil ? "appeared" : "disappeared"))]))
+                    continue
+                }
+                for change in after.changes(since: before) {
+                    table.rows.append([key, change.description])
+                    json.append(KernelJSON.change(change, space: key))
+                }
             }
-            old = saved
+            let label = name.map { "snapshot \($0)" } ?? "the previous stop"
+            return CommandOutput(blocks: [.text("changes since \(label):"), .table(table)],
+                                 json: .object([("since", .string(name ?? "previous-stop")), ("changes", .array(json))]))
         }
-        let new = try captureSnapshot()
-        var table = TextTable(columns: [.init("SPACE"), .init("CHANGE")])
-        var json: [JSONValue] = []
-        for key in Set(old.spaces.keys).union(new.spaces.keys).sorted() {
-            guard let before = old.spaces[key], let after = new.spaces[key] else {
-                table.rows.append([key, old.spaces[key] == nil ? "address space appeared" : "address space disappeared"])
-                json.append(.object([("space", .string(key)), ("kind", .string(old.spaces[key] == nil ? "appeared" : "disappeared"))]))
-                continue
-            }
-            for change in after.changes(since: before) {
-                table.rows.append([key, change.description])
-                json.append(KernelJSON.change(change, space: key))
-            }
-        }
-        let label = name.map { "snapshot \($0)" } ?? "the previous stop"
-        return CommandOutput(blocks: [.text("changes since \(label):"), .table(table)],
-                             json: .object([("since", .string(name ?? "previous-stop")), ("changes", .array(json))]))
     }
 
     public func check() throws(CommandError) -> CommandOutput {
-        let inspector = try inspector()
-        let report = try inspect { () throws(KernelInspectionError) in try ConsistencyChecker(inspector: inspector).run() }
-        var lines = report.findings.map(\.description)
-        lines.append("\(report.findings.count) findings (\(report.tasksChecked) tasks, \(report.userPagesChecked) user pages, \(report.tablesChecked) tables, \(report.freeListWalked) free pages checked)")
-        return CommandOutput(blocks: [.text(lines.joined(separator: "\n"))], json: KernelJSON.check(report))
+        try physically { () throws(CommandError) -> CommandOutput in
+            let inspector = try inspector()
+            let report = try inspect { () throws(KernelInspectionError) in try ConsistencyChecker(inspector: inspector).run() }
+            var lines = report.findings.map(\.description)
+            lines.append("\(report.findings.count) findings (\(report.tasksChecked) tasks, \(report.userPagesChecked) user pages, \(report.tablesChecked) tables, \(report.freeListWalked) free pages checked)")
+            return CommandOutput(blocks: [.text(lines.joined(separator: "\n"))], json: KernelJSON.check(report))
+        }
     }
 
     public func log(last: Int?) throws(CommandError) -> CommandOutput {
-        let inspector = try inspector()
-        var lines = try inspect { () throws(KernelInspectionError) in try inspector.log() }.lines
-        if let last { lines = Array(lines.suffix(last)) }
-        return CommandOutput(blocks: [.text(lines.joined(separator: "\n"))],
-                             json: .object([("lines", .array(lines.map(JSONValue.string)))]))
+        try physically { () throws(CommandError) -> CommandOutput in
+            let inspector = try inspector()
+            var lines = try inspect { () throws(KernelInspectionError) in try inspector.log() }.lines
+            if let last { lines = Array(lines.suffix(last)) }
+            return CommandOutput(blocks: [.text(lines.joined(separator: "\n"))],
+                                 json: .object([("lines", .array(lines.map(JSONValue.string)))]))
+        }
+    }
+
+    public func readVirtualMemory(at address: UInt64, count: Int) throws(CommandError) -> [UInt8] {
+        _ = try memorySource()
+        guard let gdbMemory else { throw .unavailable("reading memory needs a gdbstub connection") }
+        // MMU off: VA = PA, no MAIR to consult. The stub's own read is exact there (an address
+        // beyond the physical range fails instead of reading as zeros in physical mode) and the
+        // QEMU adapter already refuses device memory for it.
+        let context = try context()
+        guard context.sctlr.mmuEnabled else {
+            return try session.requireStoppedTarget(for: "reading memory").readMemory(at: address, count: count, physical: false)
+        }
+        let reader: GuardedMemoryReader
+        if let guardedReader, guardedReader.memory === gdbMemory {
+            reader = guardedReader
+        } else {
+            // Data reads go uncached to the stub; the reader caches only the tables.
+            reader = GuardedMemoryReader(memory: gdbMemory, context: context)
+            guardedReader = reader
+        }
+        do throws(GuardedReadError) { return try reader.read(virtual: address, length: count) } catch {
+            throw .target(error.description)
+        }
     }
 
     public func targetStopped() {}
 
     public func targetWillResume() {
         // What `pt diff` without a name compares with; a failure (MMU off) just means no baseline.
-        previousStop = try? captureSnapshot()
+        previousStop = try? physically { () throws(CommandError) in try captureSnapshot() }
     }
 
     // MARK: dumps
@@ -282,4 +341,9 @@ public final class InspectKernelViews: KernelViews, SessionCache {
 /// Page tables captured at one moment, by address space ("cpu", "pid 3").
 struct AddressSpaceSnapshot {
     var spaces: [String: AddressSpaceDump]
+}
+
+/// A failure entering or leaving physical-memory mode is the target's failure.
+extension CommandError: MemoryFailureCarrying {
+    public static func memory(_ error: MemoryError) -> CommandError { .target(error.description) }
 }

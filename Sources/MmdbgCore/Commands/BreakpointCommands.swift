@@ -42,11 +42,13 @@ enum BreakpointCommands {
             try args.expectCount(1...2)
             let expression = args.positionals[0].text
             let address = try session.evaluate(expression)
-            let length = args.positionals.count > 1 ? try args.integer(at: 1) : 8
-            guard length > 0 && length <= 4096 else { throw args.usageError("LEN must be 1…4096") }
+            let length = args.positionals.count > 1 ? try args.count(at: 1, in: 1...4096, name: "LEN") : 8
+            guard UInt64(length - 1) <= UInt64.max - address else {
+                throw args.usageError("\(Hex.format(address)) + \(length) bytes wraps past 2^64")
+            }
             let target = try session.requireStoppedTarget(for: name)
-            try target.insertBreakpoint(kind, at: address, length: Int(length))
-            let entry = session.breakpoints.add(kind: kind, address: address, length: Int(length), temporary: false,
+            try target.insertBreakpoint(kind, at: address, length: length)
+            let entry = session.breakpoints.add(kind: kind, address: address, length: length, temporary: false,
                                                 expression: expression)
             return .message("watchpoint \(entry.id) (\(name)) on \(length) bytes at \(describe(address, session))",
                             json: json(entry, session))
@@ -60,7 +62,7 @@ enum BreakpointCommands {
         examples: ["delete 2", "delete"]
     ) { args, session throws(CommandError) in
         var ids: [Int] = []
-        for index in args.positionals.indices { ids.append(Int(truncatingIfNeeded: try args.integer(at: index))) }
+        for index in args.positionals.indices { ids.append(try args.count(at: index, in: 1...Int(Int32.max), name: "ID")) }
         if ids.isEmpty { ids = session.breakpoints.entries.map(\.id) }
         for id in ids where !session.breakpoints.entries.contains(where: { $0.id == id }) {
             throw .failed("no breakpoint number \(id) (see `info breaks`)")

@@ -13,15 +13,13 @@ enum ConsoleCommands {
         options: [OptionSpec("last", value: "N", help: "only the last N lines")]
     ) { args, session throws(CommandError) in
         try args.expectCount(0...0)
+        let last = try args.countOption("last", in: 1...Int.max)
         guard let qemu = session.launchedQEMU else {
             throw .unavailable("uart: serial output is captured only when mmdbg launches QEMU (not after `attach`)")
         }
         var lines = qemu.outputText.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
-        if let last = try args.integerOption("last") {
-            guard last > 0 else { throw args.usageError("--last must be positive") }
-            lines = Array(lines.suffix(Int(truncatingIfNeeded: min(last, UInt64(Int32.max)))))
-        }
+        if let last { lines = Array(lines.suffix(last)) }
         return CommandOutput(blocks: [.text(lines.joined(separator: "\n"))],
                              json: .object([("lines", .array(lines.map(JSONValue.string))),
                                             ("qemuRunning", .bool(qemu.isRunning))]))

@@ -58,7 +58,8 @@ enum KernelViewCommands {
         filters.executable = args.flag("exec")
         if let from = args.options["from"] { filters.from = try session.evaluate(from) }
         if let to = args.options["to"] { filters.to = try session.evaluate(to) }
-        if let from = filters.from, let to = filters.to, from >= to { throw args.usageError("--from must be below --to") }
+        // --to is exclusive: `--to 0` is an empty range, not (wrapping) the whole address space.
+        if let to = filters.to, (filters.from ?? 0) >= to { throw args.usageError("--from must be below --to") }
         let views = try session.requireKernelViews(for: "pt")
         return try session.withProgress("walking translation tables") { () throws(CommandError) in
             try views.pageTables(space, filters: filters)
@@ -87,7 +88,12 @@ enum KernelViewCommands {
         examples: ["snapshot before-fork"]
     ) { args, session throws(CommandError) in
         try args.expectCount(1...1)
-        return try session.requireKernelViews(for: "snapshot").snapshot(name: args.positionals[0].text)
+        let name = args.positionals[0].text
+        // Names are typed again in `pt diff NAME` and printed in its output: short and plain.
+        guard (1...64).contains(name.count), name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) else {
+            throw args.usageError("a snapshot name is 1…64 letters, digits, `.`, `_` or `-`")
+        }
+        return try session.requireKernelViews(for: "snapshot").snapshot(name: name)
     }
 
     static let check = CommandSpec(
@@ -109,8 +115,7 @@ enum KernelViewCommands {
         options: [OptionSpec("last", value: "N", help: "only the last N lines")]
     ) { args, session throws(CommandError) in
         try args.expectCount(0...0)
-        let last = try args.integerOption("last").map { Int(truncatingIfNeeded: $0) }
-        if let last, last <= 0 { throw args.usageError("--last must be positive") }
+        let last = try args.countOption("last", in: 1...Int.max)
         return try session.requireKernelViews(for: "log").log(last: last)
     }
 

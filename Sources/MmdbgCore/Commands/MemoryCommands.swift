@@ -19,11 +19,11 @@ enum MemoryCommands {
         try args.expectCount(1...2)
         // A count glued to the format (`/4g`) is accepted as gdb does.
         var format = args.format ?? "g"
-        var count: UInt64? = args.positionals.count > 1 ? try args.integer(at: 1) : nil
+        var countText: String? = args.positionals.count > 1 ? args.positionals[1].text : nil
         let digits = format.prefix { $0.isNumber }
         if !digits.isEmpty {
-            guard count == nil else { throw args.usageError("give the count once (either `/4g` or `4`)") }
-            count = UInt64(digits)
+            guard countText == nil else { throw args.usageError("give the count once (either `/4g` or `4`)") }
+            countText = String(digits)
             format = String(format.dropFirst(digits.count))
         }
         let unit: Int
@@ -35,26 +35,35 @@ enum MemoryCommands {
         case "s": unit = 0
         default: throw args.usageError("unknown format /\(format)")
         }
+        // Bounded before anything multiplies it: count * unit <= maxBytes cannot overflow.
+        let count = try countText.map { text throws(CommandError) in
+            unit == 0 ? try args.bounded(text, in: 1...maxBytes, name: "string length")
+                : try args.bounded(text, in: 1...maxBytes / unit, name: "COUNT")
+        } ?? (unit == 0 ? 256 : 8)
         let address = try session.evaluate(args.positionals[0].text)
         let physical = args.flag("phys")
-        let target = try session.requireStoppedTarget(for: "x")
         if unit == 0 {
-            let limit = Int(count ?? 256)
-            guard limit > 0, limit <= maxBytes else { throw args.usageError("string length must be 1…\(maxBytes)") }
+            // A string may end anywhere: read up to the top of the address space, not past it.
+            let limit = Int(min(UInt64(count - 1), UInt64.max - address)) + 1
+            let target = try session.requireStoppedTarget(for: "x")
             let bytes = try session.withProgress("reading memory") { () throws(CommandError) in
-                try target.readMemory(at: address, count: limit, physical: physical)
+                try read(session, target, address, limit, physical: physical)
             }
             let string = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
             return CommandOutput(blocks: [.text("\(Hex.padded(address)): \(quote(string))")],
                                  json: .object([("address", .hex(address)), ("physical", .bool(physical)),
                                                 ("string", .string(string))]))
         }
-        let units = Int(count ?? 8)
-        guard units > 0, units * unit <= maxBytes else { throw args.usageError("COUNT must be 1…\(maxBytes / unit)") }
-        let bytes = try session.withProgress("reading memory") { () throws(CommandError) in
-            try target.readMemory(at: address, count: units * unit, physical: physical)
+        let length = count * unit
+        guard UInt64(length - 1) <= UInt64.max - address else {
+            throw args.usageError("\(Hex.format(address)) + \(length) bytes wraps past 2^64")
         }
-        let values = stride(from: 0, to: bytes.count, by: unit).map { offset in
+        let target = try session.requireStoppedTarget(for: "x")
+        let bytes = try session.withProgress("reading memory") { () throws(CommandError) in
+            try read(session, target, address, length, physical: physical)
+        }
+        // Whole units only, whatever a target returns.
+        let values = stride(from: 0, to: bytes.count - bytes.count % unit, by: unit).map { offset in
             bytes[offset..<offset + unit].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         }
         let perLine = max(1, 16 / unit)
@@ -68,6 +77,14 @@ enum MemoryCommands {
         return CommandOutput(blocks: [.text(lines.joined(separator: "\n"))],
                              json: .object([("address", .hex(address)), ("physical", .bool(physical)),
                                             ("unit", .int(Int64(unit))), ("values", .array(values.map(JSONValue.hex)))]))
+    }
+
+    /// Physical reads go to the stub (its QEMU adapter guards device memory);
+    /// virtual ones through the session's device-memory guard.
+    private static func read(_ session: Session, _ target: DebugTarget, _ address: UInt64, _ count: Int,
+                             physical: Bool) throws(CommandError) -> [UInt8] {
+        physical ? try target.readMemory(at: address, count: count, physical: true)
+            : try session.readVirtualMemory(at: address, count: count)
     }
 
     private static func quote(_ s: String) -> String {

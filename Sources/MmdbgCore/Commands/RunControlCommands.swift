@@ -34,8 +34,7 @@ enum RunControlCommands {
         examples: ["stepi", "stepi 10"]
     ) { args, session throws(CommandError) in
         try args.expectCount(0...1)
-        let count = args.positionals.isEmpty ? 1 : try args.integer(at: 0)
-        guard count >= 1 && count <= 1_000_000 else { throw args.usageError("COUNT must be 1…1000000") }
+        let count = args.positionals.isEmpty ? 1 : try args.count(at: 0, in: 1...1_000_000, name: "COUNT")
         let target = try session.requireStoppedTarget(for: "stepi")
         session.kernelViews?.targetWillResume()
         var event = StopEvent.signal(5)
@@ -46,7 +45,7 @@ enum RunControlCommands {
                 if event.targetIsGone || session.interruptRequested() { break }
             }
         }
-        return try report(event, session, steps: Int(count))
+        return try report(event, session, steps: count)
     }
 
     static let step = CommandSpec(
@@ -58,8 +57,7 @@ enum RunControlCommands {
         options: [OptionSpec("max", value: "N", help: "give up after N instructions (default 100000)")]
     ) { args, session throws(CommandError) in
         try args.expectCount(0...0)
-        let limit = try args.integerOption("max") ?? 100_000
-        guard limit >= 1 && limit <= 10_000_000 else { throw args.usageError("--max must be 1…10000000") }
+        let limit = try args.countOption("max", in: 1...10_000_000) ?? 100_000
         let target = try session.requireStoppedTarget(for: "step")
         session.kernelViews?.targetWillResume()
         let startFunction = session.symbols?.symbolicate(try session.registerValue("pc"))?.name
@@ -95,7 +93,8 @@ enum RunControlCommands {
             returnAddress = try session.registerValue("x30")
         } else {
             let frame = try session.registerValue("x29")
-            let saved = try target.readMemory(at: frame &+ 8, count: 8, physical: false)
+            // x29 comes from the guest: read through the device-memory guard.
+            let saved = try session.readVirtualMemory(at: frame &+ 8, count: 8)
             returnAddress = saved.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         }
         try target.insertBreakpoint(.software, at: returnAddress, length: 4)
@@ -145,8 +144,8 @@ enum RunControlCommands {
                 note = "interrupted by Ctrl-C"
                 return try report(try target.interrupt(timeout: 5), session, steps: nil, note: note)
             }
-            if let deadline, Date() >= deadline {
-                note = "still running after \(timeout!) s: interrupted"
+            if let deadline, let timeout, Date() >= deadline {
+                note = "still running after \(timeout) s: interrupted"
                 return try report(try target.interrupt(timeout: 5), session, steps: nil, note: note)
             }
         }

@@ -84,18 +84,45 @@ public struct CommandArguments: Sendable {
         }
     }
 
-    /// A plain integer argument (no registers or symbols).
+    /// A plain integer argument as its raw 64-bit value (`-1` is 2^64-1; no
+    /// registers or symbols). Never convert it with `Int(...)`: for counts,
+    /// lengths and ids use `count(at:in:name:)`, which bounds it first.
     public func integer(at index: Int) throws(CommandError) -> UInt64 {
         let text = positionals[index].text
         guard let value = NumberParser.parse(text) else { throw .badNumber(text) }
         return value
     }
 
-    /// A plain integer option value, or nil when the option is absent.
+    /// A plain integer option value (raw 64-bit, see `integer(at:)`), or nil when
+    /// the option is absent. For counts use `countOption(_:in:)`.
     public func integerOption(_ name: String) throws(CommandError) -> UInt64? {
         guard let text = options[name] else { return nil }
         guard let value = NumberParser.parse(text) else { throw .badNumber(text) }
         return value
+    }
+
+    /// A count argument (a plain integer) within `range`. The range is checked on
+    /// the parsed 64-bit value before any conversion to `Int`, so `-1` (two's
+    /// complement: 2^64-1) or a value past `Int.max` is a usage error naming the
+    /// range, never a trap.
+    public func count(at index: Int, in range: ClosedRange<Int>, name: String) throws(CommandError) -> Int {
+        try bounded(positionals[index].text, in: range, name: name)
+    }
+
+    /// A count option value within `range`, or nil when the option is absent.
+    public func countOption(_ option: String, in range: ClosedRange<Int>) throws(CommandError) -> Int? {
+        guard let text = options[option] else { return nil }
+        return try bounded(text, in: range, name: "--" + option)
+    }
+
+    /// `text` as a plain integer within `range` (see `count(at:in:name:)`).
+    public func bounded(_ text: String, in range: ClosedRange<Int>, name: String) throws(CommandError) -> Int {
+        guard let value = NumberParser.parse(text) else { throw .badNumber(text) }
+        // A leading minus is a negative count whatever its two's-complement value.
+        guard !text.hasPrefix("-"), value >= UInt64(max(0, range.lowerBound)), value <= UInt64(max(0, range.upperBound)) else {
+            throw usageError("\(name) must be \(range.lowerBound)…\(range.upperBound), not \(CommandError.clip(text))")
+        }
+        return Int(value)
     }
 
     /// The rest of the line from `index` on, joined with spaces (for `monitor`).

@@ -30,12 +30,13 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
         case .badNumber(let text): return "bad number \"\(CommandError.clip(text))\" (use decimal, 0x hex, 0b binary or 0o octal)"
         case .unknownSymbol(let name): return "no symbol \"\(CommandError.clip(name))\" in the ELF"
         case .unknownRegister(let name): return "no register \"\(CommandError.clip(name))\" (see `regs` for the names)"
-        case .unavailable(let why): return why
+        case .unavailable(let why): return CommandError.clip(why, limit: 300)
         case .notAvailableYet(let command, let reason): return "\(command): not available yet (\(reason))"
-        case .target(let why): return "target: \(why)"
-        case .connectionLost(let why): return "connection lost: \(why); use `attach` to re-attach"
-        case .qemuExited(let why): return "QEMU exited (\(why)); `uart` shows its last output"
-        case .failed(let why): return why
+        // Reasons may quote user text or stub replies: clipped too, so an error stays one short line.
+        case .target(let why): return "target: \(CommandError.clip(why, limit: 300))"
+        case .connectionLost(let why): return "connection lost: \(CommandError.clip(why, limit: 300)); use `attach` to re-attach"
+        case .qemuExited(let why): return "QEMU exited (\(CommandError.clip(why, limit: 300))); `uart` shows its last output"
+        case .failed(let why): return CommandError.clip(why, limit: 300)
         }
     }
 

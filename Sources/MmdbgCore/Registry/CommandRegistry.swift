@@ -40,7 +40,7 @@ public final class CommandRegistry {
         var best: (String, Int)?
         for candidate in allNames {
             let d = EditDistance.between(name, candidate)
-            if d <= max(1, name.count / 3), best == nil || d < best!.1 { best = (candidate, d) }
+            if d <= max(1, name.count / 3), d < (best?.1 ?? .max) { best = (candidate, d) }
         }
         return best?.0
     }

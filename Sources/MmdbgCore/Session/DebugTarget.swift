@@ -3,7 +3,7 @@
 public protocol DebugTarget: AnyObject {
     /// Register names the target describes (core and system), for `regs` and completion.
     var registerNames: [String] { get }
-    /// Reads registers by name (case-insensitive), in the order given.
+    /// Reads registers by name (case-insensitive), in the order given: exactly one value per name or an error.
     func readRegisters(_ names: [String]) throws(CommandError) -> [UInt64]
     /// Reads memory; `physical` uses the stub's physical-memory mode, scoped to this call.
     func readMemory(at address: UInt64, count: Int, physical: Bool) throws(CommandError) -> [UInt8]

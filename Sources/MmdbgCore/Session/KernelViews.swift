@@ -38,6 +38,10 @@ public protocol KernelViews: AnyObject {
     func diff(since name: String?) throws(CommandError) -> CommandOutput
     func check() throws(CommandError) -> CommandOutput
     func log(last: Int?) throws(CommandError) -> CommandOutput
+    /// `count` bytes at virtual `address`, translated by the debugger's own
+    /// walk and refused when any page is Device memory (a stub read of MMIO has
+    /// side effects and can crash QEMU).
+    func readVirtualMemory(at address: UInt64, count: Int) throws(CommandError) -> [UInt8]
     /// Called when the target stops, before any command runs (so `pt diff`
     /// can compare with the previous stop). Must be cheap or lazy.
     func targetStopped()

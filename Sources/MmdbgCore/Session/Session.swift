@@ -216,6 +216,14 @@ public final class Session: ExpressionContext {
         return kernelViews
     }
 
+    /// Guest memory by virtual address for commands (`x`, `finish`): through the
+    /// kernel views' device-memory guard when they are wired, else the stub's read.
+    public func readVirtualMemory(at address: UInt64, count: Int) throws(CommandError) -> [UInt8] {
+        let target = try requireStoppedTarget(for: "reading memory")
+        guard let kernelViews else { return try target.readMemory(at: address, count: count, physical: false) }
+        return try kernelViews.readVirtualMemory(at: address, count: count)
+    }
+
     /// Reads the current task's pid; set when kernel structures can be decoded.
     public var currentTask: (() throws(CommandError) -> Int?)?
 

@@ -20,9 +20,11 @@ struct FrontendOptions: ParsableArguments {
     var runTimeout: Double = 30
 
     func validate() throws {
-        guard runTimeout > 0 else { throw ValidationError("--timeout must be positive") }
-        if let batchFile, !FileManager.default.isReadableFile(atPath: batchFile) {
-            throw ValidationError("cannot read batch file \(batchFile)")
+        guard runTimeout > 0, runTimeout < 86_400 else { throw ValidationError("--timeout must be between 0 and 86400 seconds") }
+        if let batchFile {
+            do throws(BatchFile.Problem) { _ = try BatchFile.lines(of: batchFile) } catch {
+                throw ValidationError(error.description)
+            }
         }
     }
 }

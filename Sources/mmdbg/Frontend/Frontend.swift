@@ -81,10 +81,15 @@ final class Frontend: @unchecked Sendable {
         }
         if !ended {
             if let file = options.batchFile {
-                // Readable: FrontendOptions.validate() checked before anything was launched.
-                let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
-                var lines = text.components(separatedBy: "\n").makeIterator()
-                failed = runScript({ lines.next() }, in: session) || failed
+                // FrontendOptions.validate() checked it before anything was launched;
+                // a file changed since then is still one error line, not an empty script.
+                do throws(BatchFile.Problem) {
+                    var lines = try BatchFile.lines(of: file).makeIterator()
+                    failed = runScript({ lines.next() }, in: session) || failed
+                } catch {
+                    status("error: \(error.description)")
+                    failed = true
+                }
             } else if options.commands.isEmpty {
                 // Line by line as they arrive, so a program can drive mmdbg through a pipe.
                 failed = runScript({ readLine() }, in: session) || failed
