@@ -42,7 +42,7 @@ enum ExpectCommand {
             return try driveUntil(pattern, within: within, session, what: "UART /\(pattern.pattern)/")
         case "summary":
             try args.expectCount(1...1)
-            let failedWanted = Int(try args.integerOption("failed") ?? 0)
+            let failedWanted = try args.countOption("failed", in: 0...Int(Int32.max)) ?? 0
             let pattern = try regex(#"\[INIT\] summary: (\d+) passed, (\d+) failed, (\d+) run"#)
             _ = try driveUntil(pattern, within: within, session, what: "the [INIT] summary")
             let text = session.launchedQEMU?.outputText ?? ""

@@ -89,7 +89,7 @@ enum InjectCommand {
             return .table(table, keys: ["id", "trigger", "selection", "action", "hits", "fired"])
         case "clear":
             try args.expectCount(1...2)
-            let id = args.positionals.count == 2 ? Int(try args.integer(at: 1)) : nil
+            let id = args.positionals.count == 2 ? try args.count(at: 1, in: 1...Int(Int32.max), name: "ID") : nil
             if let id, !state.engine.faults.contains(where: { $0.id == id }) { throw .failed("no fault \(id) (see `inject list`)") }
             let client = try? FaultSessionState.client(session, for: "inject clear")
             state.engine.disarm(id: id, client: client)
