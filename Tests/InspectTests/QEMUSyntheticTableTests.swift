@@ -35,7 +35,7 @@ struct QEMUSyntheticTableTests {
         let ours = try source.withPhysicalMode { () throws(TranslationError) in try walker.translate(layout.probes) }
         var mapped = 0
         for (va, translation) in zip(layout.probes, ours) {
-            let theirs = try? client.qemu.translate(virtualAddress: va)
+            let theirs = try client.qemuTranslation(va)
             #expect(translation.isMapped == (theirs != nil), "\(shape) VA \(hex(va)): ours \(translation.fault?.description ?? "mapped"), QEMU \(theirs.map(hex) ?? "unmapped")")
             if let theirs, translation.isMapped {
                 #expect(translation.physicalAddress == theirs, "\(shape) VA \(hex(va))")
