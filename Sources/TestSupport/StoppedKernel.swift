@@ -81,8 +81,8 @@ public final class StoppedKernel {
     }
 
     /// QEMU's own translation (`gva2gpa`), nil when QEMU says the VA is unmapped.
-    public func qemuTranslation(_ va: UInt64) -> UInt64? {
-        try? client.qemu.translate(virtualAddress: va)
+    public func qemuTranslation(_ va: UInt64) throws -> UInt64? {
+        try client.qemuTranslation(va)
     }
 
     /// The guest's serial output lines so far.

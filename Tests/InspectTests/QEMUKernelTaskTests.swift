@@ -29,7 +29,7 @@ struct QEMUKernelTaskTests {
         let ours = try kernel.memory.withPhysicalMode { () throws(TranslationError) in try inspector.walker(for: task).translate(vas) }
         for (page, translation) in zip(task.mm.userPages, ours) {
             #expect(translation.physicalAddress == page.physicalAddress + 0x18, "\(task.label) VA \(hex(page.virtualAddress))")
-            #expect(kernel.qemuTranslation(page.virtualAddress + 0x18) == translation.physicalAddress, "\(task.label) VA \(hex(page.virtualAddress))")
+            #expect(try kernel.qemuTranslation(page.virtualAddress + 0x18) == translation.physicalAddress, "\(task.label) VA \(hex(page.virtualAddress))")
         }
     }
 
@@ -118,7 +118,7 @@ struct QEMUKernelTaskTests {
         for va in gone {
             let translation = try kernel.memory.withPhysicalMode { () throws(TranslationError) in try walker.translate(va) }
             #expect(!translation.isMapped)
-            #expect(kernel.qemuTranslation(va) == nil)
+            #expect(try kernel.qemuTranslation(va) == nil)
         }
         // The diff of the two stops shows exactly the unmapped pages.
         let viewAfter = try inspector(kernel)

@@ -56,7 +56,7 @@ struct QEMUTranslationTests {
         let ours = try kernel.memory.withPhysicalMode { () throws(TranslationError) in try walker.translate(probes) }
         var compared = 0, unmapped = 0
         for (va, translation) in zip(probes, ours) {
-            let theirs = kernel.qemuTranslation(va)
+            let theirs = try kernel.qemuTranslation(va)
             #expect(translation.isMapped == (theirs != nil), "VA \(hex(va)): ours \(translation.fault?.description ?? "mapped"), QEMU \(theirs.map(hex) ?? "unmapped")")
             if let theirs, translation.isMapped {
                 #expect(translation.physicalAddress == theirs, "VA \(hex(va))")
@@ -81,7 +81,7 @@ struct QEMUTranslationTests {
         #expect(results[0].physicalAddress == MM_KERNEL_LOAD_PA + 0x1234)
         #expect(results[1].physicalAddress == results[0].physicalAddress)
         #expect(results[1].half == .upper)
-        #expect(kernel.qemuTranslation(untagged) == results[0].physicalAddress)
+        #expect(try kernel.qemuTranslation(untagged) == results[0].physicalAddress)
     }
 
     @Test func vtopColdCostsOneRoundTripPerLevelAndWarmNone() throws {
@@ -116,7 +116,7 @@ struct QEMUTranslationTests {
         let broken = try kernel.memory.withPhysicalMode { () throws(TranslationError) in try walker.translate(va) }
         #expect(broken.fault?.kind == .malformedDescriptor)
         #expect(broken.fault?.level == 3)
-        #expect(kernel.qemuTranslation(va) == nil)
+        #expect(try kernel.qemuTranslation(va) == nil)
         let dump = try kernel.memory.withPhysicalMode { () throws(TranslationError) in try walker.dump(halves: [.upper]) }
         #expect(dump.problems.map(\.virtualAddress) == [va])
         #expect(dump.runs.count == 3)   // the RAM run is split around the broken page
@@ -125,7 +125,7 @@ struct QEMUTranslationTests {
         try cache.write(littleEndianBytes(pte.descriptor.raw + 0x5000), to: pte.descriptorAddress, in: .physical)
         let moved = try kernel.memory.withPhysicalMode { () throws(TranslationError) in try walker.translate(va + 0x10) }
         #expect(moved.physicalAddress == 0x4700_5010)
-        #expect(kernel.qemuTranslation(va + 0x10) == 0x4700_5010)
+        #expect(try kernel.qemuTranslation(va + 0x10) == 0x4700_5010)
     }
 
     @Test func kernelViewsDecodeTheRealKernel() throws {
