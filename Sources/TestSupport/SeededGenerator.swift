@@ -1,6 +1,6 @@
 /// A seeded SplitMix64 generator: property tests that draw random inputs stay
 /// reproducible (a failure names its seed and can be replayed).
-public struct SeededGenerator: RandomNumberGenerator {
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
     /// A generator whose sequence is fixed by `seed`.

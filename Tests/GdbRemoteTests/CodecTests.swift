@@ -1,5 +1,6 @@
 import Testing
 @testable import GdbRemote
+import TestSupport
 
 @Suite("Codec: framing, checksums, escapes, run-length encoding")
 struct CodecTests {
@@ -60,7 +61,7 @@ struct CodecTests {
     }
 
     @Test func byteByByteWholeAndRandomSplitsAgree() {
-        var generator = SplitMix64(seed: 42)
+        var generator = SeededGenerator(seed: 42)
         var stream: [UInt8] = []
         var expected: [Frame] = []
         for i in 0..<200 {
@@ -86,7 +87,7 @@ struct CodecTests {
     }
 
     @Test func runLengthEncoderRoundTripsThroughTheDecoder() {
-        var generator = SplitMix64(seed: 7)
+        var generator = SeededGenerator(seed: 7)
         var compressed = 0
         for _ in 0..<2000 {
             // Bodies with long runs, so the encoder really compresses.
@@ -106,7 +107,7 @@ struct CodecTests {
 
     @Test("fuzz: 50 000 random and mutated inputs never trap")
     func fuzzNeverTraps() {
-        var generator = SplitMix64(seed: 0xF00D)
+        var generator = SeededGenerator(seed: 0xF00D)
         let alphabet: [UInt8] = Array("$#}*+-%0123456789abcdefOKTWX:;".utf8) + [0x03, 0x00, 0xFF]
         var total = 0
         for round in 0..<50_000 {
@@ -146,18 +147,5 @@ struct CodecTests {
     private func decodeAll<C: Collection>(_ bytes: C) -> [Frame] where C.Element == UInt8 {
         var decoder = FrameDecoder()
         return decoder.feed(bytes)
-    }
-}
-
-/// A small deterministic generator, so failures reproduce.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,6 +1,7 @@
 import Testing
 import Foundation
 @testable import GdbRemote
+import TestSupport
 
 /// Whatever a stub sends, the client answers with a value or a one-line
 /// GdbError: never a trap, never a hang. The fuzz stub answers each request
@@ -84,14 +85,14 @@ struct ConnectionFuzzTests {
 /// fragments (bad checksums, stray acks, stop replies, console output, garbage).
 private struct FuzzStub {
     let transport: InMemoryTransport
-    var generator: SplitMix64
+    var generator: SeededGenerator
 
     /// Whether plausible replies are replaced, half the time, by hostile variants (`hostileReplies`).
     let hostile: Bool
 
     init(transport: InMemoryTransport, seed: UInt64, hostile: Bool = false) {
         self.transport = transport
-        self.generator = SplitMix64(seed: seed)
+        self.generator = SeededGenerator(seed: seed)
         self.hostile = hostile
     }
 
