@@ -46,23 +46,10 @@ public enum MMUGuest {
         .quad 0, 0, 0, 0
     """
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var built: String?
-
-    /// Builds the guest once (clang + lld from the Swift toolchain) and returns its ELF path.
+    /// Builds the guest (once per source version, shared by test processes) and
+    /// returns the ELF path; fails with an install hint.
     public static func image() throws -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        if let built { return built }
-        let clang = try QEMUInstance.findExecutable("/opt/swift/usr/bin/clang") ?? Tools.require("clang", package: "clang lld")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mmdbg-mmuguest-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let sourcePath = dir.appendingPathComponent("guest.S").path
-        let elfPath = dir.appendingPathComponent("guest.elf").path
-        try source.write(toFile: sourcePath, atomically: true, encoding: .utf8)
-        try GuestAssembler.assemble(sourcePath, into: elfPath, with: clang, what: "the MMU guest")
-        built = elfPath
-        return elfPath
+        try GuestAssembler.image(of: source, named: "mmuguest", what: "the MMU guest")
     }
 
     /// Boots the guest on `cpu`, copies `memory`'s chunks (the tables) into its RAM,

@@ -64,31 +64,9 @@ public enum TinyGuest {
     watched: .quad 0
     """
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var built: String?
-
     /// Builds the guest (once per source version, shared by test processes) and
     /// returns the ELF path; fails with an install hint.
     public static func image() throws -> String {
-        lock.lock()
-        defer { lock.unlock() }
-        if let built { return built }
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325  // FNV-1a of the source: a new guest gets a new directory
-        for byte in source.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01B3 }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mmdbg-tinyguest-\(String(hash, radix: 16))")
-        let elfPath = dir.appendingPathComponent("guest.elf").path
-        if FileManager.default.fileExists(atPath: elfPath) { built = elfPath; return elfPath }
-        let clang = try QEMUInstance.findExecutable("/opt/swift/usr/bin/clang") ?? Tools.require("clang", package: "clang lld")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        // Build under a private name and rename: parallel test processes never see half a file.
-        let unique = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let sourcePath = dir.appendingPathComponent("guest-\(unique).S").path
-        let temporaryElf = dir.appendingPathComponent("guest-\(unique).elf").path
-        defer { try? FileManager.default.removeItem(atPath: sourcePath) }
-        try source.write(toFile: sourcePath, atomically: true, encoding: .utf8)
-        try GuestAssembler.assemble(sourcePath, into: temporaryElf, with: clang, what: "the tiny guest")
-        if rename(temporaryElf, elfPath) != 0 { try? FileManager.default.removeItem(atPath: temporaryElf) }
-        built = elfPath
-        return elfPath
+        try GuestAssembler.image(of: source, named: "tinyguest", what: "the tiny guest")
     }
 }
