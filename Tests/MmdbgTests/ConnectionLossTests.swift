@@ -19,8 +19,7 @@ extension EndToEnd {
             configuration.stoppedAtEntry = true
             let first = try QEMUInstance(configuration)
             defer { first.stop() }
-            let history = dir.appendingPathComponent("history").path
-            let terminal = try TerminalSession(arguments: ["attach", socket], environment: ["MMDBG_HISTORY": history])
+            let terminal = try TerminalSession(arguments: ["attach", socket])
             defer { terminal.stop() }
             try terminal.waitFor("(mmdbg stopped at 0x40080000) ")
             let store = "0x" + String(TinyGuest.counterStore, radix: 16)
@@ -50,9 +49,7 @@ extension EndToEnd {
 
         @Test func launchedQEMUThatDiesGivesOneLineAndThePromptStays() throws {
             let guest = try TinyGuest.image()
-            let history = FileManager.default.temporaryDirectory.appendingPathComponent("mmdbg-history-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
-            defer { try? FileManager.default.removeItem(atPath: history) }
-            let terminal = try TerminalSession(arguments: ["--kernel", guest], environment: ["MMDBG_HISTORY": history])
+            let terminal = try TerminalSession(arguments: ["--kernel", guest])
             defer { terminal.stop() }
             try terminal.waitFor("(mmdbg stopped at _start) ")
             terminal.type("status\n")

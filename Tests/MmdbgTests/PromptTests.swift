@@ -6,14 +6,8 @@ extension EndToEnd {
     /// The interactive prompt through a pseudo-terminal.
     @Suite("mmdbg prompt through a pseudo-terminal", .serialized)
     struct PromptTests {
-        private func temporaryHistory() -> String {
-            FileManager.default.temporaryDirectory.appendingPathComponent("mmdbg-history-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
-        }
-
         @Test func historyIsWrittenAndCompletionWorks() throws {
-            let history = temporaryHistory()
-            defer { try? FileManager.default.removeItem(atPath: history) }
-            let terminal = try TerminalSession(arguments: [], environment: ["MMDBG_HISTORY": history])
+            let terminal = try TerminalSession(arguments: [])
             defer { terminal.stop() }
             try terminal.waitFor("(mmdbg ")
             terminal.type("help addr\n")
@@ -30,16 +24,14 @@ extension EndToEnd {
             try terminal.waitFor("launched by mmdbg")
             terminal.type("quit\n")
             #expect(try terminal.waitForExit() == 0)
-            let saved = try String(contentsOfFile: history, encoding: .utf8)
+            let saved = try String(contentsOfFile: terminal.history, encoding: .utf8)
             #expect(saved.contains("help addr"))
             #expect(saved.contains("status"))
             #expect(saved.contains("quit"))
         }
 
         @Test func ctrlCAtThePromptDoesNotKillMmdbg() throws {
-            let history = temporaryHistory()
-            defer { try? FileManager.default.removeItem(atPath: history) }
-            let terminal = try TerminalSession(arguments: [], environment: ["MMDBG_HISTORY": history])
+            let terminal = try TerminalSession(arguments: [])
             defer { terminal.stop() }
             try terminal.waitFor("(mmdbg ")
             terminal.type("\u{03}")
@@ -52,9 +44,7 @@ extension EndToEnd {
 
         @Test func ctrlCInterruptsARunningTargetAndThePromptShowsTheState() throws {
             let guest = try TinyGuest.image()
-            let history = temporaryHistory()
-            defer { try? FileManager.default.removeItem(atPath: history) }
-            let terminal = try TerminalSession(arguments: ["--kernel", guest], environment: ["MMDBG_HISTORY": history])
+            let terminal = try TerminalSession(arguments: ["--kernel", guest])
             defer { terminal.stop() }
             try terminal.waitFor("(mmdbg stopped at _start) ")
             terminal.type("continue\n")
@@ -70,9 +60,7 @@ extension EndToEnd {
 
         @Test func symbolAndRegisterCompletion() throws {
             let guest = try TinyGuest.image()
-            let history = temporaryHistory()
-            defer { try? FileManager.default.removeItem(atPath: history) }
-            let terminal = try TerminalSession(arguments: ["--kernel", guest], environment: ["MMDBG_HISTORY": history])
+            let terminal = try TerminalSession(arguments: ["--kernel", guest])
             defer { terminal.stop() }
             try terminal.waitFor("(mmdbg stopped at")
             // `wat` + TAB → the symbol `watched` (the guest's only symbol starting so).
@@ -88,9 +76,7 @@ extension EndToEnd {
         }
 
         @Test func colourOnlyOnATerminal() throws {
-            let history = temporaryHistory()
-            defer { try? FileManager.default.removeItem(atPath: history) }
-            let terminal = try TerminalSession(arguments: [], environment: ["MMDBG_HISTORY": history], colour: true)
+            let terminal = try TerminalSession(arguments: [], colour: true)
             defer { terminal.stop() }
             try terminal.waitFor("(mmdbg ")
             terminal.type("info breaks\n")
@@ -102,9 +88,7 @@ extension EndToEnd {
         }
 
         @Test func taskIDsCompleteFromTheLiveTaskTable() throws {
-            let history = temporaryHistory()
-            defer { try? FileManager.default.removeItem(atPath: history) }
-            let terminal = try TerminalSession(arguments: [], environment: ["MMDBG_HISTORY": history])
+            let terminal = try TerminalSession(arguments: [])
             defer { terminal.stop() }
             try terminal.waitFor("(mmdbg stopped at")
             terminal.type("break sys_fork\ncontinue\n")

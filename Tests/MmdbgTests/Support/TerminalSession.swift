@@ -10,8 +10,13 @@ final class TerminalSession {
     private let collector = OutputCollector()
     private var mark = 0
 
+    /// The readline history file mmdbg keeps (`MMDBG_HISTORY`): a fresh
+    /// temporary file, removed by `stop()`.
+    let history = FileManager.default.temporaryDirectory
+        .appendingPathComponent("mmdbg-history-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+
     /// `colour: false` sets NO_COLOR so transcripts are plain text.
-    init(arguments: [String], environment: [String: String], colour: Bool = false) throws {
+    init(arguments: [String], colour: Bool = false) throws {
         let script = try Tools.require("script", package: "bsdutils")
         let binary = try MmdbgBinary.path()
         _ = try Tools.kernelImage()
@@ -22,7 +27,7 @@ final class TerminalSession {
         var env = ProcessInfo.processInfo.environment
         env["TERM"] = "dumb"
         env["NO_COLOR"] = colour ? nil : "1"
-        for (key, value) in environment { env[key] = value }
+        env["MMDBG_HISTORY"] = self.history
         process.environment = env
         let output = Pipe()
         process.standardInput = input
@@ -68,8 +73,10 @@ final class TerminalSession {
         return process.terminationStatus
     }
 
-    /// Kills `script` and its child process group by PID if still running.
+    /// Kills `script` and its child process group by PID if still running, and
+    /// removes the history file.
     func stop() {
+        defer { try? FileManager.default.removeItem(atPath: history) }
         guard process.isRunning else { return }
         let pid = process.processIdentifier
         kill(-pid, SIGKILL)
