@@ -13,10 +13,7 @@ extension EndToEnd {
     struct PhysicalScopeTests {
         @Test func vtopSwitchesPhysicalModeOnceForTheWholeWalk() throws {
             let kernel = try Tools.kernelImage()
-            var configuration = QEMUConfiguration(kernel: kernel)
-            configuration.gdb = .tcpFreePort
-            configuration.stoppedAtEntry = true
-            let qemu = try QEMUInstance(configuration)
+            let qemu = try launchQEMUStoppedAtEntry(kernel: kernel)
             defer { qemu.stop() }
             let session = Session.standard()
             defer { session.end() }

@@ -10,10 +10,7 @@ extension EndToEnd {
     struct SessionAPITests {
         @Test func executeLinesAndEndKillsTheLaunchedQEMU() throws {
             let kernel = try Tools.kernelImage()
-            var configuration = QEMUConfiguration(kernel: kernel)
-            configuration.gdb = .tcpFreePort
-            configuration.stoppedAtEntry = true
-            let qemu = try QEMUInstance(configuration)
+            let qemu = try launchQEMUStoppedAtEntry(kernel: kernel)
             defer { qemu.stop() }
             let session = Session.standard()
             try session.attachLaunched(qemu, elf: kernel)

@@ -105,10 +105,7 @@ extension EndToEnd {
 
         @Test func attachWithoutAnELFAndDetachOnQuit() throws {
             let guest = try TinyGuest.image()
-            var configuration = QEMUConfiguration(kernel: guest)
-            configuration.gdb = .tcpFreePort
-            configuration.stoppedAtEntry = true
-            let qemu = try QEMUInstance(configuration)
+            let qemu = try launchQEMUStoppedAtEntry(kernel: guest)
             defer { qemu.stop() }
             let address = try #require(qemu.gdbAddress)
             let store = "0x" + String(TinyGuest.counterStore, radix: 16)
