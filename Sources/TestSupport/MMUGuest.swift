@@ -55,10 +55,8 @@ public enum MMUGuest {
     /// Boots the guest on `cpu`, copies `memory`'s chunks (the tables) into its RAM,
     /// writes the registers, and runs it until the MMU is on.
     public static func start(cpu: String, memory: SyntheticMemory, registers: TranslationRegisters) throws -> (QEMUInstance, GdbClient) {
-        var configuration = QEMUConfiguration(kernel: try image())
+        var configuration = QEMUConfiguration.stoppedForDebugger(kernel: try image())
         configuration.cpu = cpu
-        configuration.stoppedAtEntry = true
-        configuration.gdb = .tcpFreePort
         let qemu = try QEMUInstance(configuration)
         do {
             let client = try GdbClient.connect(to: .tcp(host: "127.0.0.1", port: qemu.gdbPort!), timeout: 5)

@@ -33,11 +33,9 @@ public final class StoppedKernel {
         let kernel = try Tools.kernelImage()
         elf = try ELFFile(path: kernel)
         _ = try elf.address(of: symbol)
-        var configuration = QEMUConfiguration(kernel: kernel)
+        var configuration = QEMUConfiguration.stoppedForDebugger(kernel: kernel)
         configuration.append = append
-        configuration.stoppedAtEntry = true
         configuration.smp = smp
-        configuration.gdb = .tcpFreePort
         let qemu = try QEMUInstance(configuration)
         do {
             client = try GdbClient.connect(to: .tcp(host: "127.0.0.1", port: qemu.gdbPort!), timeout: 5)

@@ -148,10 +148,7 @@ struct KernelViewTests {
 
     @Test func connectScriptAttachesAndBreaksOnTheFaultHandlers() throws {
         let kernel = try Tools.kernelImage()
-        var configuration = QEMUConfiguration(kernel: kernel)
-        configuration.gdb = .tcpFreePort
-        configuration.stoppedAtEntry = true
-        let qemu = try QEMUInstance(configuration)
+        let qemu = try QEMUInstance(.stoppedForDebugger(kernel: kernel))
         defer { qemu.stop() }
         let transcript = try GdbBatch.run(setup: ["set $mm_port = \(qemu.gdbPort!)", "set $mm_kernel = \"\(kernel)\"",
                                                   "source gdb/connect.gdb"],

@@ -13,7 +13,7 @@ extension EndToEnd {
     struct PhysicalScopeTests {
         @Test func vtopSwitchesPhysicalModeOnceForTheWholeWalk() throws {
             let kernel = try Tools.kernelImage()
-            let qemu = try launchQEMUStoppedAtEntry(kernel: kernel)
+            let qemu = try QEMUInstance(.stoppedForDebugger(kernel: kernel))
             defer { qemu.stop() }
             let session = Session.standard()
             defer { session.end() }

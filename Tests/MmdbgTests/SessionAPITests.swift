@@ -10,7 +10,7 @@ extension EndToEnd {
     struct SessionAPITests {
         @Test func executeLinesAndEndKillsTheLaunchedQEMU() throws {
             let kernel = try Tools.kernelImage()
-            let qemu = try launchQEMUStoppedAtEntry(kernel: kernel)
+            let qemu = try QEMUInstance(.stoppedForDebugger(kernel: kernel))
             defer { qemu.stop() }
             let session = Session.standard()
             try session.attachLaunched(qemu, elf: kernel)

@@ -105,7 +105,7 @@ extension EndToEnd {
 
         @Test func attachWithoutAnELFAndDetachOnQuit() throws {
             let guest = try TinyGuest.image()
-            let qemu = try launchQEMUStoppedAtEntry(kernel: guest)
+            let qemu = try QEMUInstance(.stoppedForDebugger(kernel: guest))
             defer { qemu.stop() }
             let address = try #require(qemu.gdbAddress)
             let store = "0x" + String(TinyGuest.counterStore, radix: 16)

@@ -88,9 +88,7 @@ final class KernelUnderGdb {
 
     /// The QEMU configuration these tests use: stopped at entry, gdbstub on a free port.
     static func configuration(kernel: String, append: String? = nil, icountShift: Int? = nil) -> QEMUConfiguration {
-        var configuration = QEMUConfiguration(kernel: kernel)
-        configuration.gdb = .tcpFreePort
-        configuration.stoppedAtEntry = true
+        var configuration = QEMUConfiguration.stoppedForDebugger(kernel: kernel)
         configuration.append = append
         configuration.icountShift = icountShift
         return configuration
