@@ -43,7 +43,7 @@ extension EndToEnd {
             terminal.type("continue\n")
             try terminal.waitFor("breakpoint 1: stopped at 0x40080108")
             terminal.type("quit\n")
-            #expect(try terminal.waitForExit() == 0)
+            try terminal.expectExit(0)
             #expect(second.isRunning, "quit detached from a QEMU mmdbg did not launch")
         }
 
@@ -62,7 +62,7 @@ extension EndToEnd {
             terminal.type("uart\n")
             try terminal.waitFor("(mmdbg exited) ")
             terminal.type("quit\n")
-            #expect(try terminal.waitForExit() == 0)
+            try terminal.expectExit(0)
         }
     }
 }

@@ -23,7 +23,7 @@ extension EndToEnd {
             terminal.type("\u{15}status\n")
             try terminal.waitFor("launched by mmdbg")
             terminal.type("quit\n")
-            #expect(try terminal.waitForExit() == 0)
+            try terminal.expectExit(0)
             let saved = try String(contentsOfFile: terminal.history, encoding: .utf8)
             #expect(saved.contains("help addr"))
             #expect(saved.contains("status"))
@@ -39,7 +39,7 @@ extension EndToEnd {
             terminal.type("\u{15}status\n")
             try terminal.waitFor("qemu running: yes")
             terminal.type("quit\n")
-            #expect(try terminal.waitForExit() == 0)
+            try terminal.expectExit(0)
         }
 
         @Test func ctrlCInterruptsARunningTargetAndThePromptShowsTheState() throws {
@@ -55,7 +55,7 @@ extension EndToEnd {
             terminal.type("x counter 1 /g\n")
             try terminal.waitFor("<counter>:")
             terminal.type("quit\n")
-            #expect(try terminal.waitForExit() == 0)
+            try terminal.expectExit(0)
         }
 
         @Test func symbolAndRegisterCompletion() throws {
@@ -72,7 +72,7 @@ extension EndToEnd {
             terminal.type("x $cps\t")
             try terminal.waitFor("$cpsr ")
             terminal.type("\u{15}quit\n")
-            #expect(try terminal.waitForExit() == 0)
+            try terminal.expectExit(0)
         }
 
         @Test func colourOnlyOnATerminal() throws {
@@ -84,7 +84,7 @@ extension EndToEnd {
             terminal.type("frobnicate\n")
             try terminal.waitFor("\u{1B}[31;1merror: \u{1B}[0munknown command")
             terminal.type("quit\n")
-            #expect(try terminal.waitForExit() == 0)
+            try terminal.expectExit(0)
         }
 
         @Test func taskIDsCompleteFromTheLiveTaskTable() throws {
@@ -97,7 +97,7 @@ extension EndToEnd {
             terminal.type("task \t\t")
             try terminal.waitFor("0  1")
             terminal.type("\u{15}quit\n")
-            #expect(try terminal.waitForExit() == 0)
+            try terminal.expectExit(0)
         }
     }
 }

@@ -23,8 +23,13 @@ final class TerminalSession {
         let commandLine = ([binary] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }
             .joined(separator: " ")
         process.executableURL = URL(fileURLWithPath: script)
-        process.arguments = ["-q", "-f", "-e", "-c", commandLine, "/dev/null"]
+        // `script -c` runs the line with $SHELL. `exec` makes mmdbg the only
+        // process in the terminal's foreground group whatever that shell is:
+        // dash, left waiting as the parent, would die of the Ctrl-C the test
+        // types and `script -e` would report its 130 instead of mmdbg's status.
+        process.arguments = ["-q", "-f", "-e", "-c", "exec " + commandLine, "/dev/null"]
         var env = ProcessInfo.processInfo.environment
+        env["SHELL"] = "/bin/sh"
         env["TERM"] = "dumb"
         env["NO_COLOR"] = colour ? nil : "1"
         env["MMDBG_HISTORY"] = self.history
@@ -61,6 +66,15 @@ final class TerminalSession {
             usleep(10_000)
         }
         throw MmdbgBinary.Failure(description: "terminal never showed \(text.debugDescription) within \(timeout) s; transcript:\n\(transcript)")
+    }
+
+    /// Waits for the program to exit and throws, with the transcript, unless
+    /// it exited with `expected`.
+    func expectExit(_ expected: Int32 = 0, timeout: Double = 20) throws {
+        let status = try waitForExit(timeout: timeout)
+        guard status == expected else {
+            throw MmdbgBinary.Failure(description: "mmdbg exited with \(status), expected \(expected); transcript:\n\(transcript)")
+        }
     }
 
     /// Waits for the program to exit; returns its status.
