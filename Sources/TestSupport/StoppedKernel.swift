@@ -27,15 +27,16 @@ public final class StoppedKernel {
 
     /// Boots with `append` (e.g. `linear=pages`) and continues until `symbol`'s
     /// first instruction (default: the PSCI power-off call, when boot is complete).
-    /// `smp` is the number of CPUs (-smp).
+    /// `smp` is the number of CPUs (-smp), `memory` the guest RAM (-m).
     public init(append: String? = "linear=pages", stopAt symbol: String = "mm_psci_system_off", smp: Int = 1,
-                timeout: Double = 30) throws {
+                memory ram: String = "128M", timeout: Double = 30) throws {
         let kernel = try Tools.kernelImage()
         elf = try ELFFile(path: kernel)
         _ = try elf.address(of: symbol)
         var configuration = QEMUConfiguration.stoppedForDebugger(kernel: kernel)
         configuration.append = append
         configuration.smp = smp
+        configuration.memory = ram
         let qemu = try QEMUInstance(configuration)
         do {
             client = try GdbClient.connect(to: .tcp(host: "127.0.0.1", port: qemu.gdbPort!), timeout: 5)

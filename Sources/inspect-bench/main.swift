@@ -4,7 +4,7 @@
 // the gdb/ Python walker (`mm-pt ... --raw`) on the same stopped QEMU. Not a
 // test: it prints the figures, the ratio and checks both found the same runs.
 //
-//   scripts/build-kernel.sh && swift run -c release inspect-bench [--runs 7] [--append 'linear=pages tests=fork'] [--stop-at sys_wait] [--hits N]
+//   scripts/build-kernel.sh && swift run -c release inspect-bench [--runs 7] [--memory 512M] [--append 'linear=pages tests=fork'] [--stop-at sys_wait] [--hits N]
 import Foundation
 import GdbRemote
 import Inspect
@@ -119,10 +119,12 @@ func run() throws {
     let append = option("--append") ?? "linear=pages tests=fork"
     let stopAt = option("--stop-at") ?? "sys_wait"
     let hits = Int(option("--hits") ?? "1") ?? 1
+    // 512 MiB mapped with 4 KiB pages: 260 kernel tables, about 280 with the tasks'.
+    let ram = option("--memory") ?? "512M"
     let gdbPath = try Tools.require("gdb-multiarch", package: "gdb-multiarch")
     let kernelPath = try Tools.kernelImage()
 
-    let target = try StoppedKernel(append: append, stopAt: stopAt)
+    let target = try StoppedKernel(append: append, stopAt: stopAt, memory: ram)
     defer { target.stop() }
     for _ in 1..<max(hits, 1) { try target.run(to: stopAt) }
     let port = target.qemu.gdbPort!
@@ -134,7 +136,7 @@ func run() throws {
             spaces.append(Space(gdbTarget: String(task.pid), context: context.withLowerTable(task.mm.pgd), halves: [.lower]))
         }
     }
-    print("QEMU pid \(target.qemu.pid), -append \"\(append)\", stopped at \(stopAt) (hit \(hits)); \(spaces.count) address space(s): "
+    print("QEMU pid \(target.qemu.pid), -m \(ram), -append \"\(append)\", stopped at \(stopAt) (hit \(hits)); \(spaces.count) address space(s): "
           + spaces.map(\.gdbTarget).joined(separator: ", ") + "; median of \(runs) runs")
 
     // Inspect, cold: a new cache each time, so every table crosses the wire.
