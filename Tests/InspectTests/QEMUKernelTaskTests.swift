@@ -63,6 +63,9 @@ struct QEMUKernelTaskTests {
         let parent = tasks[1], child = tasks[2]
         #expect(child.parentPID == 1 && child.name == parent.name)
         #expect(parent.isCurrent && !child.isCurrent)
+        // Exactly one task is RUNNING, the current one; idle waits like any other.
+        #expect(tasks.filter { $0.state == .running }.map(\.pid) == [1])
+        #expect(tasks[0].state == .runnable && child.state == .runnable)
         // fork copies every page with its flags, into new physical pages.
         #expect(child.mm.userPages.map(\.virtualAddress) == parent.mm.userPages.map(\.virtualAddress))
         #expect(child.mm.userPages.map(\.flags) == parent.mm.userPages.map(\.flags))
@@ -79,6 +82,7 @@ struct QEMUKernelTaskTests {
         let running = try inspector(kernel).tasks()
         let current = try #require(running.first { $0.isCurrent })
         #expect(current.pid >= 2 && current.parentPID >= 1)
+        #expect(running.filter { $0.state == .running }.map(\.pid) == [current.pid])
         try expectUserPagesMatchQEMU(kernel, current)
         #expect(try checks(kernel).findings.isEmpty)
     }

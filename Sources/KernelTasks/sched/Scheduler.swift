@@ -14,12 +14,15 @@ enum Scheduler {
     static func schedule() {
         let previousSlot = TaskTable.currentSlot
         let previous = TaskTable.current
-        if previous.pointee.state == Int64(MM_TASK_RUNNING) && previousSlot != 0 {
+        // Idle too: a debugger must see exactly one RUNNING task, the current
+        // one. Idle is never picked from the run queue by its state (slot 0 is
+        // the fallback), so RUNNABLE is only what it shows while another runs.
+        if previous.pointee.state == Int64(MM_TASK_RUNNING) {
             previous.pointee.state = Int64(MM_TASK_RUNNABLE)
         }
         let nextSlot = RunQueue.next(after: previousSlot, in: UnsafeBufferPointer(TaskTable.tasks))
         let next = TaskTable.task(nextSlot)
-        if nextSlot != 0 { next.pointee.state = Int64(MM_TASK_RUNNING) }
+        next.pointee.state = Int64(MM_TASK_RUNNING)
         if nextSlot == previousSlot { return }
         mm_current = next
         switchAddressSpace(to: next)
