@@ -56,7 +56,7 @@ let package = Package(
         swiftSettings: [.swiftLanguageMode(.v5)]),
 
         // ---- Tests
-        .target(name: "TestSupport", dependencies: ["QEMULauncher", "GdbRemote", "Inspect", "KernelABI"], path: "Sources/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["QEMULauncher", "GdbRemote", "Inspect", "KernelABI", "FaultInjection"], path: "Sources/TestSupport"),
         .testTarget(name: "KernelCoreTests", dependencies: ["KernelCore", "KernelSupport"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "KernelBootTests", dependencies: ["TestSupport", "QEMULauncher", "KernelABI"]),

@@ -1,16 +1,4 @@
-/// A seeded SplitMix64 generator: property tests that draw random inputs stay
-/// reproducible (a failure names its seed and can be replayed).
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    /// A generator whose sequence is fixed by `seed`.
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+// Property tests draw their random inputs from the fault injector's seeded
+// SplitMix64, so a failure names its seed and replays anywhere: one generator
+// in the package, not a copy per module.
+@_exported import struct FaultInjection.SeededGenerator
