@@ -25,8 +25,15 @@ public struct QEMUConfiguration: Sendable {
     public var gdb: GdbStub = .none
     /// `-S`: stop at the first instruction until a debugger continues.
     public var stoppedAtEntry = false
-    /// `-icount shift=N,...`: deterministic instruction counting.
+    /// `-icount shift=N,align=off,sleep=…`: guest time is instruction count,
+    /// so runs are deterministic.
     public var icountShift: Int? = nil
+    /// With `icountShift`: `sleep=on` lets idle guest time (WFI) pass in real
+    /// time. Off (the default) is fully virtual time, best for boots no
+    /// debugger stops; under it QEMU 7.2 stops advancing a guest that a
+    /// debugger stopped and resumed in task context (breakpoints never hit
+    /// again), so anything that stops and resumes the guest wants it on.
+    public var icountSleep = false
     /// `-no-shutdown`: power-off stops the VM instead of exiting QEMU.
     public var noShutdown = false
     public var extraArguments: [String] = []

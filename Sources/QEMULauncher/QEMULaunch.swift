@@ -34,7 +34,9 @@ struct Launch {
         }
         if configuration.stoppedAtEntry { args.append("-S") }
         if configuration.noShutdown { args.append("-no-shutdown") }
-        if let shift = configuration.icountShift { args += ["-icount", "shift=\(shift),align=off,sleep=off"] }
+        if let shift = configuration.icountShift {
+            args += ["-icount", "shift=\(shift),align=off,sleep=\(configuration.icountSleep ? "on" : "off")"]
+        }
         args += configuration.extraArguments
         arguments = [executable] + args
         gdbAddress = address

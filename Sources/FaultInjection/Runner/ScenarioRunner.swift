@@ -44,12 +44,13 @@ public struct ScenarioRunner: Sendable {
         var configuration = QEMUConfiguration(kernel: kernel)
         configuration.gdb = .tcpFreePort
         configuration.stoppedAtEntry = true
-        // Not `icountShift` (which adds sleep=off): under sleep=off QEMU 7.2's
-        // gdbstub stops advancing the guest once it has been stopped and
-        // resumed (breakpoint hits never come). sleep=on lets only idle time
-        // pass in real time; with stop points stepped over by DisplacedStep
-        // (not QEMU's single-step) transcripts are identical run to run (tested).
-        configuration.extraArguments = ["-icount", "shift=\(scenario.icountShift),align=off,sleep=on"]
+        // sleep=on: under sleep=off QEMU 7.2's gdbstub stops advancing the
+        // guest once it has been stopped and resumed (breakpoint hits never
+        // come). sleep=on lets only idle time pass in real time; with stop
+        // points stepped over by DisplacedStep (not QEMU's single-step)
+        // transcripts are identical run to run (tested).
+        configuration.icountShift = scenario.icountShift
+        configuration.icountSleep = true
         configuration.append = scenario.append
         let qemu: QEMUInstance
         do { qemu = try QEMUInstance(configuration) } catch { return finish("cannot start QEMU: \(error.description)", []) }
