@@ -29,10 +29,12 @@ public struct QEMUConfiguration: Sendable {
     /// so runs are deterministic.
     public var icountShift: Int? = nil
     /// With `icountShift`: `sleep=on` lets idle guest time (WFI) pass in real
-    /// time. Off (the default) is fully virtual time, best for boots no
-    /// debugger stops; under it QEMU 7.2 stops advancing a guest that a
-    /// debugger stopped and resumed in task context (breakpoints never hit
-    /// again), so anything that stops and resumes the guest wants it on.
+    /// time. Off (the default) is fully virtual time: idle skips to the next
+    /// timer deadline, so runs are deterministic, debugger stops included as
+    /// long as the guest has no timer armed where it stops (QEMU 7.2 warps to
+    /// the deadline at a debug stop; the bundled kernel disables its timer
+    /// while IRQs are masked; docs/fault-injection-determinism.md). Under
+    /// sleep=on that warp is host time, so stops leak into guest time.
     public var icountSleep = false
     /// `-no-shutdown`: power-off stops the VM instead of exiting QEMU.
     public var noShutdown = false
