@@ -142,8 +142,11 @@ public final class QEMUInstance: @unchecked Sendable {
 
     deinit { stop() }
 
-    /// Everything QEMU wrote (the guest's serial console plus QEMU's own messages).
+    /// The guest's serial console: exactly what the guest wrote to the UART.
     public var outputText: String { output.text }
+
+    /// QEMU's own messages on stderr (warnings, errors), kept apart from the console.
+    public var diagnosticsText: String { output.diagnosticsText }
 
     public var isRunning: Bool { process.isRunning }
 
@@ -165,7 +168,7 @@ public final class QEMUInstance: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning {
             if Date() >= deadline {
-                throw .timedOut(waitingFor: "QEMU to exit", seconds: timeout, lastOutput: outputText)
+                throw .timedOut(waitingFor: "QEMU to exit", seconds: timeout, lastOutput: output.everything)
             }
             usleep(2_000)
         }
