@@ -41,16 +41,18 @@ struct CompactRun {
 
     var isPlaceholder: Bool { half == CompactRun.placeholder.half }
 
-    /// Whether `next` (a run or a single leaf) carries on this run: same half,
-    /// leaf size and attribute bits, contiguous in VA and PA, and this run
-    /// does not end at the top of the VA space.
+    /// Whether a leaf (or a run) of `size`-byte leaves at `virtualAddress` ->
+    /// `physicalAddress` carries on this run: same half, leaf size and
+    /// attribute bits, contiguous in VA and PA, and this run does not end at
+    /// the top of the VA space.
     @inline(__always)
     func isContinued(half: UInt8, size: UInt64, key: UInt64, virtualAddress: UInt64, physicalAddress: UInt64) -> Bool {
         virtualEnd == virtualAddress && physicalEnd == physicalAddress && self.key == key && leafSize == size
             && self.half == half && virtualEnd != 0
     }
 
-    /// Appends the next leaf (the caller checked `isContinued`).
+    /// Appends `count` more leaves: the next leaf, or a run that carries on
+    /// this one (the caller checked `isContinued`).
     @inline(__always)
     mutating func extend(byLeaves count: Int) {
         leafCount += count
