@@ -132,7 +132,8 @@ public final class TranslationTableWalker {
     /// per half (a second descriptor pointing at it is reported, not
     /// followed, so 512 entries naming one table cannot grow the walk to
     /// 512^n), and `limits` caps the tables, leaves and problem lines each
-    /// space may produce.
+    /// space may produce. A space's halves are walked lower first, each once,
+    /// whatever order `halves` lists them in.
     public static func dump(_ spaces: [(walker: TranslationTableWalker, halves: [TranslationHalf])],
                             limits: DumpLimits = .default) throws(TranslationError) -> [AddressSpaceDump] {
         guard let memory = spaces.first?.walker.memory else { return [] }
