@@ -15,6 +15,10 @@ final class CapturedOutput: @unchecked Sendable {
         set { changed.lock(); exitAction = newValue; changed.unlock() }
     }
     private var exitAction: (@Sendable () -> Void)?
+    /// The read ends of both pipes, to see whether QEMU wrote something not collected yet.
+    private var readers: [FileHandle] = []
+    /// Handlers between reading a chunk and appending it (guarded by `changed`).
+    private var chunksInFlight = 0
 
     func capture(from process: Process) {
         process.standardOutput = collect(serial: true)
@@ -31,10 +35,17 @@ final class CapturedOutput: @unchecked Sendable {
     /// A pipe whose output is appended to the serial or the diagnostics buffer as it arrives.
     private func collect(serial isSerial: Bool) -> Pipe {
         let pipe = Pipe()
+        readers.append(pipe.fileHandleForReading)
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            // Counted before the read, so `drain` never sees the pipe empty while a
+            // chunk is on its way into the buffer.
+            self?.changed.lock()
+            self?.chunksInFlight += 1
+            self?.changed.unlock()
             let chunk = handle.availableData
             guard let self else { return }
             self.changed.lock()
+            self.chunksInFlight -= 1
             if chunk.isEmpty {
                 handle.readabilityHandler = nil
             } else if isSerial {
@@ -72,11 +83,29 @@ final class CapturedOutput: @unchecked Sendable {
         return first.hasSuffix("\n") || second.isEmpty ? first + second : first + "\n" + second
     }
 
-    /// Gives the reader a moment to drain what QEMU wrote just before exiting.
-    func settle() {
+    /// Waits until everything QEMU has written so far is in the buffers (nothing
+    /// left in either pipe, no chunk on its way), or `timeout` seconds pass;
+    /// returns whether it got there. QEMU writes the console synchronously as the
+    /// guest stores to the UART, so with the VM stopped (or QEMU exited) this is
+    /// all the guest printed, however late a loaded host runs the reader.
+    @discardableResult
+    func drain(timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
         changed.lock()
-        _ = changed.wait(until: Date().addingTimeInterval(0.05))
-        changed.unlock()
+        defer { changed.unlock() }
+        while chunksInFlight > 0 || readers.contains(where: Self.hasUnreadBytes) {
+            // A reader appending broadcasts; the short slice covers a pipe whose
+            // handler has not been scheduled yet.
+            guard Date() < deadline else { return false }
+            _ = changed.wait(until: min(deadline, Date().addingTimeInterval(0.01)))
+        }
+        return true
+    }
+
+    /// Whether the pipe holds bytes nobody has read (poll, which reads nothing).
+    private static func hasUnreadBytes(_ handle: FileHandle) -> Bool {
+        var entry = pollfd(fd: handle.fileDescriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) > 0 && entry.revents & Int16(POLLIN) != 0
     }
 
     func waitUntil(process: Process, timeout: Double, what: String,
