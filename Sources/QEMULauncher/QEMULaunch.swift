@@ -80,7 +80,7 @@ struct Launch {
             case .tcpFreePort, .tcp:
                 if let port = gdbPort, ListeningSockets.isListening(port: port, pid: process.processIdentifier) { return }
             case .unixSocket(let path):
-                if FileManager.default.fileExists(atPath: path) { return }
+                if ListeningSockets.isListening(unixPath: path, pid: process.processIdentifier) { return }
             case .none:
                 return
             }
