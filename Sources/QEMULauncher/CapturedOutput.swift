@@ -8,6 +8,10 @@ import Foundation
 final class CapturedOutput: @unchecked Sendable {
     private var serial = Data()
     private var diagnostics = Data()
+    /// Pipes that reached end of file (QEMU closed them, i.e. exited).
+    private var pipesAtEnd = 0
+    /// The read ends, to see whether bytes are still waiting in them.
+    private var readEnds: [Int32] = []
     private let changed = NSCondition()
     /// Called once QEMU has exited (from Foundation's termination handler).
     var onExit: (@Sendable () -> Void)? {
@@ -31,12 +35,14 @@ final class CapturedOutput: @unchecked Sendable {
     /// A pipe whose output is appended to the serial or the diagnostics buffer as it arrives.
     private func collect(serial isSerial: Bool) -> Pipe {
         let pipe = Pipe()
+        readEnds.append(pipe.fileHandleForReading.fileDescriptor)
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let chunk = handle.availableData
             guard let self else { return }
             self.changed.lock()
             if chunk.isEmpty {
                 handle.readabilityHandler = nil
+                self.pipesAtEnd += 1
             } else if isSerial {
                 self.serial.append(chunk)
             } else {
@@ -48,10 +54,21 @@ final class CapturedOutput: @unchecked Sendable {
         return pipe
     }
 
-    /// The guest's serial console.
+    /// The guest's serial console, including every byte QEMU has written so
+    /// far: the reader runs on another thread, so bytes the guest printed just
+    /// before a breakpoint stop can still be in the pipe when the stop is
+    /// reported. Waits (at most a second) until the pipe is empty.
     var text: String {
         changed.lock(); defer { changed.unlock() }
+        let deadline = Date().addingTimeInterval(1)
+        while pipesAtEnd < readEnds.count, unreadBytes(in: readEnds[0]) > 0, changed.wait(until: deadline) {}
         return String(decoding: serial, as: UTF8.self)
+    }
+
+    /// Bytes waiting in a pipe (0 once it is closed or on error).
+    private func unreadBytes(in descriptor: Int32) -> Int32 {
+        var count: Int32 = 0
+        return ioctl(descriptor, UInt(FIONREAD), &count) == 0 ? count : 0
     }
 
     /// QEMU's own messages (warnings, errors such as a port already in use).
@@ -72,16 +89,21 @@ final class CapturedOutput: @unchecked Sendable {
         return first.hasSuffix("\n") || second.isEmpty ? first + second : first + "\n" + second
     }
 
-    /// Gives the reader a moment to drain what QEMU wrote just before exiting.
-    func settle() {
+    /// Once QEMU has exited: waits until everything it wrote has been read
+    /// (both pipes at end of file), at most `timeout` seconds. A fixed pause
+    /// was not enough on a loaded machine: `expect uart` then missed the last
+    /// lines a powered-off guest printed.
+    func settle(timeout: Double = 5) {
+        let deadline = Date().addingTimeInterval(timeout)
         changed.lock()
-        _ = changed.wait(until: Date().addingTimeInterval(0.05))
+        while pipesAtEnd < 2 && changed.wait(until: deadline) {}
         changed.unlock()
     }
 
     func waitUntil(process: Process, timeout: Double, what: String,
                    _ predicate: (String, Bool) -> Bool) throws(QEMUError) -> String {
         let deadline = Date().addingTimeInterval(timeout)
+        var drainDeadline: Date?
         changed.lock()
         defer { changed.unlock() }
         while true {
@@ -89,6 +111,13 @@ final class CapturedOutput: @unchecked Sendable {
             let running = process.isRunning
             if predicate(text, running) { return text }
             if !running {
+                // What QEMU wrote just before exiting may still be in the pipes.
+                let drained = drainDeadline ?? Date().addingTimeInterval(5)
+                drainDeadline = drained
+                if pipesAtEnd < 2 && Date() < min(drained, deadline) {
+                    _ = changed.wait(until: min(drained, deadline))
+                    continue
+                }
                 throw .exitedEarly(status: process.terminationStatus, output: Self.joined(diagnostics, serial))
             }
             if !changed.wait(until: deadline) && Date() >= deadline {
