@@ -58,8 +58,8 @@ enum PromptCtrlC {
 
     static func install(_ monitor: InterruptMonitor) {
         PromptCtrlC.monitor = monitor
-        // mmdbg handles SIGINT itself; readline must not install (even briefly) its own handler.
-        rl_catch_signals = 0
+        // Readline's own signal handling stays on: it leaves SIGINT alone (mmdbg set it to
+        // SIG_IGN for the dispatch source) and still restores the terminal on Ctrl-Z.
         rl_set_keyboard_input_timeout(50_000)
         rl_event_hook = { PromptCtrlC.poll() }
     }
