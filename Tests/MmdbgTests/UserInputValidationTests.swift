@@ -34,6 +34,22 @@ struct UserInputValidationTests {
         #expect(usageMessage("x/0b 0x40080000") == "COUNT must be 1…1048576, not 0")
     }
 
+    /// gdb's `x/NFMT`: a count alone means giant words; `x` (hex) is the only display and may
+    /// come before or after the size. The unit shows in the size of a range that wraps.
+    @Test func gdbStyleExamineFormats() {
+        #expect(usageMessage("x/3 0xfffffffffffffff8") == "0xfffffffffffffff8 + 24 bytes wraps past 2^64")
+        #expect(usageMessage("x/3gx 0xfffffffffffffff8") == "0xfffffffffffffff8 + 24 bytes wraps past 2^64")
+        #expect(usageMessage("x/3xw 0xfffffffffffffff8") == "0xfffffffffffffff8 + 12 bytes wraps past 2^64")
+        #expect(usageMessage("x/9bx 0xfffffffffffffff8") == "0xfffffffffffffff8 + 9 bytes wraps past 2^64")
+        #expect(reachedTheTarget("x/1x 0xfffffffffffffff8"), "one giant word fits")
+        #expect(usageMessage("x/x 0xfffffffffffffff8") == "0xfffffffffffffff8 + 64 bytes wraps past 2^64", "8 by default")
+        #expect(reachedTheTarget("x/2 0x40080000"))
+        #expect(reachedTheTarget("x/4gx 0x40080000"))
+        #expect(usageMessage("x/4d 0x40080000") == "unknown format /d")
+        #expect(usageMessage("x/4xx 0x40080000") == "unknown format /xx")
+        #expect(usageMessage("x/2 0x40080000 3") == "give the count once (either `/4g` or `4`)")
+    }
+
     @Test func examineCountsAtTheirLimitsReachTheTarget() {
         #expect(reachedTheTarget("x 0x40080000 131072 /g"))
         #expect(reachedTheTarget("x 0x40080000 1048576 /b"))

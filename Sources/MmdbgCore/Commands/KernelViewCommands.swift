@@ -38,7 +38,7 @@ enum KernelViewCommands {
                   OptionSpec("exec", help: "only mappings executable at EL0 or EL1"),
                   OptionSpec("from", value: "VA", help: "start of the VA range", completion: .address),
                   OptionSpec("to", value: "VA", help: "end of the VA range (exclusive)", completion: .address)],
-        completions: [.keywords(["kernel", "diff"]), .none]
+        completions: [.oneOf([.keywords(["kernel", "diff"]), .taskID]), .none]
     ) { args, session throws(CommandError) in
         try args.expectCount(0...2)
         if args.positionals.first?.text == "diff" {

@@ -20,6 +20,15 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The target's QEMU is gone; the text says how (`exited with status 0`).
     case qemuExited(String)
     case failed(String)
+    /// A run-control command ended without the stop it was asked for (its
+    /// deadline ran out, `step --max` was reached): the message says where the
+    /// target is; `stop` is the stop it did make (the `--json` document's `result`).
+    case stopMissed(String, stop: JSONValue)
+
+    /// The run-control stop that came with a failure (see `stopMissed`), if any.
+    public var stop: JSONValue? {
+        if case .stopMissed(_, let stop) = self { return stop } else { return nil }
+    }
 
     public var description: String {
         switch self {
@@ -36,7 +45,7 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
         case .target(let why): return "target: \(CommandError.clip(why, limit: 300))"
         case .connectionLost(let why): return "connection lost: \(CommandError.clip(why, limit: 300)); use `attach` to re-attach"
         case .qemuExited(let why): return "QEMU exited (\(CommandError.clip(why, limit: 300))); `uart` shows its last output"
-        case .failed(let why): return CommandError.clip(why, limit: 300)
+        case .failed(let why), .stopMissed(let why, _): return CommandError.clip(why, limit: 300)
         }
     }
 
