@@ -4,6 +4,9 @@
 #   scripts/build-kernel.sh                 # release build
 #   MMDBG_KERNEL_DEFINES="-DMUTANT_NO_ROLLBACK" OUT=.build-kernel-mutant scripts/build-kernel.sh
 #
+# Debug info: -no-clang-module-breadcrumbs (toolset.json) keeps DWARF from
+# pointing at clang module caches gdb cannot read (80 "Could not find DWO CU" lines).
+#
 # Two stages:
 #   1. the EL0 user programs (Sources/UserPrograms): Embedded Swift + a small
 #      C/assembly runtime, linked with Sources/UserPrograms/user.ld into
@@ -61,5 +64,7 @@ done
 user_images_dir="$(cd "$user_out" && pwd)"
 swift build -c release --triple aarch64-none-none-elf --toolset toolset.json \
   --scratch-path "$out/spm" --product Kernel -Xcc "-I$user_images_dir" "${extra[@]}" >&2
-cp "$out/spm/release/Kernel" "$out/kernel.elf"
+# lld concatenates the objects' .debug_names into one index gdb rejects
+# ("length … does not match section length"): drop it, gdb indexes the DWARF itself.
+"$toolchain_bin/llvm-objcopy" --remove-section=.debug_names "$out/spm/release/Kernel" "$out/kernel.elf"
 echo "$out/kernel.elf"

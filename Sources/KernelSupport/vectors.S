@@ -61,14 +61,25 @@ exception_common:
     mrs     x1, elr_el1
     mrs     x2, spsr_el1
     stp     x1, x2, [sp, #256]
-    mov     x1, sp
+    /* Kernel code runs with the timer off (task_support.c: mm_timer_armed).
+     * Not for an IRQ: that would drop the timer's level before the GIC
+     * acknowledge; the tick handler re-arms it disabled instead. */
+    and     x3, x0, #3
+    cmp     x3, #1
+    b.eq    1f
+    msr     cntv_ctl_el0, xzr
+1:  mov     x1, sp
     bl      mm_exception
     .global exception_return
 exception_return:
     ldp     x1, x2, [sp, #256]
     msr     elr_el1, x1
     msr     spsr_el1, x2
-    ldp     x30, x1, [sp, #240]
+    tbnz    x2, #7, 2f              /* SPSR.I: returning with IRQs masked, timer stays off */
+    adrp    x1, mm_timer_armed
+    ldr     x1, [x1, :lo12:mm_timer_armed]
+    msr     cntv_ctl_el0, x1
+2:  ldp     x30, x1, [sp, #240]
     msr     sp_el0, x1
     ldp     x28, x29, [sp, #224]
     ldp     x26, x27, [sp, #208]

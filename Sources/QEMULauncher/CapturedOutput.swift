@@ -1,9 +1,13 @@
 import Foundation
 
-/// QEMU's stdout and stderr, collected as they arrive, with waits that wake on
-/// new output or on exit.
+/// QEMU's output, collected as it arrives, with waits that wake on new output
+/// or on exit. Two pipes: stdout is the guest's serial console (`-serial
+/// stdio`), stderr QEMU's own diagnostics. One shared pipe let a QEMU warning
+/// printed at power-off ("icount sleep disabled and no active timers", only on
+/// some runs) land inside the console transcript, which must be byte-exact.
 final class CapturedOutput: @unchecked Sendable {
-    private var data = Data()
+    private var serial = Data()
+    private var diagnostics = Data()
     private let changed = NSCondition()
     /// Called once QEMU has exited (from Foundation's termination handler).
     var onExit: (@Sendable () -> Void)? {
@@ -13,17 +17,8 @@ final class CapturedOutput: @unchecked Sendable {
     private var exitAction: (@Sendable () -> Void)?
 
     func capture(from process: Process) {
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let chunk = handle.availableData
-            guard let self else { return }
-            self.changed.lock()
-            if chunk.isEmpty { handle.readabilityHandler = nil } else { self.data.append(chunk) }
-            self.changed.broadcast()
-            self.changed.unlock()
-        }
+        process.standardOutput = collect(serial: true)
+        process.standardError = collect(serial: false)
         process.terminationHandler = { [weak self] _ in
             guard let self else { return }
             self.onExit?()
@@ -33,9 +28,48 @@ final class CapturedOutput: @unchecked Sendable {
         }
     }
 
+    /// A pipe whose output is appended to the serial or the diagnostics buffer as it arrives.
+    private func collect(serial isSerial: Bool) -> Pipe {
+        let pipe = Pipe()
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let chunk = handle.availableData
+            guard let self else { return }
+            self.changed.lock()
+            if chunk.isEmpty {
+                handle.readabilityHandler = nil
+            } else if isSerial {
+                self.serial.append(chunk)
+            } else {
+                self.diagnostics.append(chunk)
+            }
+            self.changed.broadcast()
+            self.changed.unlock()
+        }
+        return pipe
+    }
+
+    /// The guest's serial console.
     var text: String {
         changed.lock(); defer { changed.unlock() }
-        return String(decoding: data, as: UTF8.self)
+        return String(decoding: serial, as: UTF8.self)
+    }
+
+    /// QEMU's own messages (warnings, errors such as a port already in use).
+    var diagnosticsText: String {
+        changed.lock(); defer { changed.unlock() }
+        return String(decoding: diagnostics, as: UTF8.self)
+    }
+
+    /// Both, for error messages: QEMU's messages first, then the console.
+    var everything: String {
+        changed.lock(); defer { changed.unlock() }
+        return Self.joined(diagnostics, serial)
+    }
+
+    private static func joined(_ diagnostics: Data, _ serial: Data) -> String {
+        let first = String(decoding: diagnostics, as: UTF8.self), second = String(decoding: serial, as: UTF8.self)
+        if first.isEmpty { return second }
+        return first.hasSuffix("\n") || second.isEmpty ? first + second : first + "\n" + second
     }
 
     /// Gives the reader a moment to drain what QEMU wrote just before exiting.
@@ -51,14 +85,14 @@ final class CapturedOutput: @unchecked Sendable {
         changed.lock()
         defer { changed.unlock() }
         while true {
-            let text = String(decoding: data, as: UTF8.self)
+            let text = String(decoding: serial, as: UTF8.self)
             let running = process.isRunning
             if predicate(text, running) { return text }
             if !running {
-                throw .exitedEarly(status: process.terminationStatus, output: text)
+                throw .exitedEarly(status: process.terminationStatus, output: Self.joined(diagnostics, serial))
             }
             if !changed.wait(until: deadline) && Date() >= deadline {
-                throw .timedOut(waitingFor: what, seconds: timeout, lastOutput: String(decoding: data, as: UTF8.self))
+                throw .timedOut(waitingFor: what, seconds: timeout, lastOutput: Self.joined(diagnostics, serial))
             }
         }
     }

@@ -29,10 +29,12 @@ public struct QEMUConfiguration: Sendable {
     /// so runs are deterministic.
     public var icountShift: Int? = nil
     /// With `icountShift`: `sleep=on` lets idle guest time (WFI) pass in real
-    /// time. Off (the default) is fully virtual time, best for boots no
-    /// debugger stops; under it QEMU 7.2 stops advancing a guest that a
-    /// debugger stopped and resumed in task context (breakpoints never hit
-    /// again), so anything that stops and resumes the guest wants it on.
+    /// time. Off (the default) is fully virtual time: idle skips to the next
+    /// timer deadline, so runs are deterministic, debugger stops included as
+    /// long as the guest has no timer armed where it stops (QEMU 7.2 warps to
+    /// the deadline at a debug stop; the bundled kernel disables its timer
+    /// while IRQs are masked; docs/fault-injection-determinism.md). Under
+    /// sleep=on that warp is host time, so stops leak into guest time.
     public var icountSleep = false
     /// `-no-shutdown`: power-off stops the VM instead of exiting QEMU.
     public var noShutdown = false
@@ -140,8 +142,11 @@ public final class QEMUInstance: @unchecked Sendable {
 
     deinit { stop() }
 
-    /// Everything QEMU wrote (the guest's serial console plus QEMU's own messages).
+    /// The guest's serial console: exactly what the guest wrote to the UART.
     public var outputText: String { output.text }
+
+    /// QEMU's own messages on stderr (warnings, errors), kept apart from the console.
+    public var diagnosticsText: String { output.diagnosticsText }
 
     public var isRunning: Bool { process.isRunning }
 
@@ -163,7 +168,7 @@ public final class QEMUInstance: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning {
             if Date() >= deadline {
-                throw .timedOut(waitingFor: "QEMU to exit", seconds: timeout, lastOutput: outputText)
+                throw .timedOut(waitingFor: "QEMU to exit", seconds: timeout, lastOutput: output.everything)
             }
             usleep(2_000)
         }

@@ -74,7 +74,7 @@ struct Launch {
         while Date() < deadline {
             if !process.isRunning {
                 output.settle()
-                throw .exitedEarly(status: process.terminationStatus, output: output.text)
+                throw .exitedEarly(status: process.terminationStatus, output: output.everything)
             }
             switch stub {
             case .tcpFreePort, .tcp:
@@ -86,7 +86,7 @@ struct Launch {
             }
             usleep(5_000)
         }
-        throw .timedOut(waitingFor: "the gdbstub to listen", seconds: seconds, lastOutput: output.text)
+        throw .timedOut(waitingFor: "the gdbstub to listen", seconds: seconds, lastOutput: output.everything)
     }
 
     func stop() { Self.stop(process: process, watchdog: watchdog) }

@@ -37,11 +37,13 @@ struct FaultRunTests {
         #expect(json.contains("\"failed\":0"))
     }
 
-    /// fork-oom fires with a seeded probability. (Like every library scenario it
-    /// freezes the guest timer first: QEMU 7.2 under `-icount …,sleep=on` leaks
-    /// the vCPU's stop/start latency into guest time, which moved ticks; see README.)
-    @Test func fiveRunsWithTheSameSeedGiveIdenticalTranscriptsAndTheTraceReplays() throws {
-        let name = "fork-oom"
+    /// With the timer tick running (no scenario freezes it any more): fork-oom
+    /// fires with a seeded probability; preempt-tick fires on the tick itself
+    /// (its preemption check, several times), so guest time must not move
+    /// between runs for its hits and `ticks N` to repeat (fork-oom is over
+    /// before the first tick; preempt-tick spins through more than ten).
+    @Test(arguments: zip(["fork-oom", "preempt-tick"], [0, 10]))
+    func fiveRunsWithTheSameSeedGiveIdenticalTranscriptsAndTheTraceReplays(name: String, minimumTicks: Int) throws {
         let kernel = try Tools.kernelImage()
         let scenario = try ScenarioFixtures.scenario(name)
         let runner = ScenarioRunner(kernel: kernel)
@@ -50,9 +52,13 @@ struct FaultRunTests {
         #expect(first.passed, "\(first.failure ?? "")")
         #expect(first.trace.transcript.contains("[BOOT] power off"))
         #expect(!first.trace.hits.isEmpty)
+        // The kernel's last line counts the ticks that ran.
+        let ticks = first.trace.transcript.firstMatch(of: /ticks (\d+)/).flatMap { Int($0.1) }
+        #expect(ticks != nil && ticks! >= minimumTicks, "\(first.lastLogLines(2))")
         for result in results.dropFirst() {
             #expect(TranscriptDifference(expected: first.trace.transcript, actual: result.trace.transcript) == nil)
             #expect(result.trace.hits.map(\.hit) == first.trace.hits.map(\.hit))
+            #expect(result.trace.hits.map(\.pc) == first.trace.hits.map(\.pc))
         }
 
         // The trace survives a file round trip and replays byte for byte.

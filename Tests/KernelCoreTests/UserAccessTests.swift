@@ -57,6 +57,21 @@ extension KernelGlobals {
             #expect(FakeMachine.consoleText == "")
         }
 
+        @Test func copyToAReadOnlyPageFailsSoftlyAndReadingItWorks() throws {
+            try withHostMemoryAtHeapBase {
+                // Text-like page (AP[2] set) where the heap starts; the next page writable.
+                #expect(map_page(task.t, MM_HEAP_BASE, get_free_page(), MM_TD_USER_TEXT_FLAGS) == 0)
+                UnsafeMutablePointer<UInt64>(bitPattern: UInt(MM_HEAP_BASE))!.pointee = 0x5EED
+                var word: UInt64 = 0xBAD
+                #expect(copy_to_user(MM_HEAP_BASE, &word, 8) == -1)
+                #expect(copy_to_user(MM_HEAP_BASE + 0xFFC, &word, 8) == -1, "a range that only starts read-only")
+                #expect(UnsafeMutablePointer<UInt64>(bitPattern: UInt(MM_HEAP_BASE))!.pointee == 0x5EED)
+                #expect(copy_to_user(MM_HEAP_BASE + 0x1000, &word, 8) == 0, "the writable page next to it")
+                #expect(copy_from_user(&word, MM_HEAP_BASE, 8) == 0 && word == 0x5EED)
+                #expect(FakeMachine.exitProcessCalls == 0)
+            }
+        }
+
         @Test func emptyRangeIsAlwaysFine() {
             #expect(check_and_prefault_user_range(0xDEAD_BEEF_000, 0) == 0)
             #expect(task.upCount == 0)

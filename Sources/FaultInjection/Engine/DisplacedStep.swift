@@ -3,14 +3,14 @@ import GdbRemote
 /// Steps over the stop point at the PC without QEMU's single-step: lift it,
 /// put a temporary breakpoint on the next instruction, continue, restore.
 ///
-/// Why: QEMU 7.2's gdbstub single-step breaks determinism under `-icount`:
-/// with sleep=off it livelocks once the guest timer is due (`vCont;s` never
-/// gets a reply); with sleep=on the time spent stepping leaks into guest time,
-/// so the tick count (and the transcript) varied between identical runs. A
-/// continue to a breakpoint does neither (measured: identical transcripts).
-/// The kernel runs trigger functions with IRQs masked, so nothing else runs
-/// while the stop point is lifted. Branches and system instructions (whose
-/// successor may not be PC+4) still go through the client's single-step.
+/// Why: it keeps every stop a breakpoint stop, one mechanism whose effect on
+/// guest time is understood (docs/fault-injection-determinism.md). Under
+/// `-icount` QEMU 7.2 warps guest time at debug stops; the kernel keeps its
+/// timer off in IRQ-masked code so nothing moves, and with that both this and
+/// QEMU's single-step give the no-debugger transcript (measured). The kernel
+/// runs trigger functions with IRQs masked, so nothing else runs while the stop
+/// point is lifted. Branches and system instructions (whose successor may not
+/// be PC+4) still go through the client's single-step.
 enum DisplacedStep {
     /// Nil when the target is stopped just past the instruction with every stop
     /// point back in place (or nothing needed stepping over); otherwise the

@@ -44,13 +44,14 @@ public struct ScenarioRunner: Sendable {
         var configuration = QEMUConfiguration(kernel: kernel)
         configuration.gdb = .tcpFreePort
         configuration.stoppedAtEntry = true
-        // sleep=on: under sleep=off QEMU 7.2's gdbstub stops advancing the
-        // guest once it has been stopped and resumed (breakpoint hits never
-        // come). sleep=on lets only idle time pass in real time; with stop
-        // points stepped over by DisplacedStep (not QEMU's single-step)
-        // transcripts are identical run to run (tested).
+        // sleep=off: guest time is instruction count only, idle time is
+        // skipped to the next timer deadline, never real time. Breakpoint
+        // stops don't move guest time because the kernel keeps its timer
+        // disabled while it runs with IRQs masked (QEMU 7.2 warps to the
+        // deadline at a debug stop; docs/fault-injection-determinism.md), so
+        // transcripts, `ticks N` included, are identical run to run (tested).
         configuration.icountShift = scenario.icountShift
-        configuration.icountSleep = true
+        configuration.icountSleep = false
         configuration.append = scenario.append
         let qemu: QEMUInstance
         do { qemu = try QEMUInstance(configuration) } catch { return finish("cannot start QEMU: \(error.description)", []) }

@@ -132,168 +132,36 @@ public final class TranslationTableWalker {
     /// per half (a second descriptor pointing at it is reported, not
     /// followed, so 512 entries naming one table cannot grow the walk to
     /// 512^n), and `limits` caps the tables, leaves and problem lines each
-    /// space may produce.
+    /// space may produce. A space's halves are walked lower first, each once,
+    /// whatever order `halves` lists them in.
     public static func dump(_ spaces: [(walker: TranslationTableWalker, halves: [TranslationHalf])],
                             limits: DumpLimits = .default) throws(TranslationError) -> [AddressSpaceDump] {
         guard let memory = spaces.first?.walker.memory else { return [] }
-        struct PendingTable {
-            var space: Int
-            var config: HalfConfiguration
-            var level: Int
-            var table: UInt64
-            var entries: Int
-            var virtualBase: UInt64
-            /// Accumulated APTable/UXNTable/PXNTable/NSTable, at their descriptor bit positions 63:59.
-            var inheritedBits: UInt64
-        }
-        /// Per space: leaves stay compact during the walk (attributes interned
-        /// as an index); each round's leaves come out in VA order because the frontier is.
-        struct SpaceState {
-            var statistics = DumpStatistics()
-            var problems: [WalkProblem] = []
-            var visited: [VisitedTable] = []
-            var rounds: [[CompactLeaf]] = []
-            var interned = AttributeInterner()
-            /// Level at which each table (per half) was first queued: a second
-            /// reference is a repeated table (same level) or a loop (other level).
-            var seenTables: [SeenTable: Int] = [:]
-            var leafCount = 0
-            var problemsDropped = 0
-            var tablesCapped = false
-            var leavesCapped = false
-
-            mutating func report(_ problem: WalkProblem, limit: Int) {
-                if problems.count < limit { problems.append(problem) } else { problemsDropped += 1 }
-            }
-        }
-        struct SeenTable: Hashable { var half: UInt8; var address: UInt64 }
-        var states = [SpaceState](repeating: SpaceState(), count: spaces.count)
+        var collectors = [DumpCollector](repeating: DumpCollector(), count: spaces.count)
         var frontier: [PendingTable] = []
         for (index, space) in spaces.enumerated() where space.walker.context.sctlr.mmuEnabled {
-            for half in space.halves {
+            // Lower half first, each once: every round of the frontier must stay in VA order for the run merging.
+            for half in TranslationHalf.allCases where space.halves.contains(half) {
                 let config = space.walker.context.configuration(half)
                 guard !config.walksDisabled else { continue }
-                states[index].seenTables[SeenTable(half: config.half == .lower ? 0 : 1, address: config.tableAddress)] = config.startLevel
+                let seen = DumpCollector.SeenTable(half: config.half == .lower ? 0 : 1, address: config.tableAddress)
+                collectors[index].seenTables[seen] = config.startLevel
                 frontier.append(PendingTable(space: index, config: config, level: config.startLevel, table: config.tableAddress,
                                              entries: config.startEntries, virtualBase: config.firstAddress, inheritedBits: 0))
             }
         }
         while !frontier.isEmpty {
             let tables = try readTables(frontier.map { ($0.table, $0.entries) }, from: memory)
-            for space in Set(frontier.map(\.space)) { states[space].statistics.roundTrips += 1 }
+            for space in Set(frontier.map(\.space)) { collectors[space].statistics.roundTrips += 1 }
             var next: [PendingTable] = []
-            var leaves = [[CompactLeaf]](repeating: [], count: spaces.count)
             for pending in frontier {
-                let walker = spaces[pending.space].walker
-                let granule = pending.config.granule
-                let level = pending.level
-                states[pending.space].statistics.tablesPerLevel[level] += 1
-                states[pending.space].visited.append(VisitedTable(half: pending.config.half, level: level, address: pending.table,
-                                                                  virtualBase: pending.virtualBase))
-                states[pending.space].statistics.tableBytes += UInt64(pending.entries * 8)
-                let bytes: [UInt8]
-                switch tables[TableKey(pending.table, pending.entries)]! {
-                case .success(let content): bytes = content
-                case .failure(let error):
-                    states[pending.space].report(WalkProblem(
-                        half: pending.config.half, level: level, tableAddress: pending.table, index: 0,
-                        virtualAddress: pending.virtualBase, raw: 0, detail: "table cannot be read: \(error)"), limit: limits.problems)
-                    continue
-                }
-                let physicalAddressBits = walker.context.physicalAddressBits
-                let outputLimit: UInt64 = physicalAddressBits >= 48 ? UInt64.max : (UInt64(1) << UInt64(physicalAddressBits)) - 1
-                let shift = UInt64(granule.shift(atLevel: level))
-                let entrySize = UInt64(1) << shift
-                let tableAddressMask = DescriptorFields.addressBits(UInt64.max, lowestBit: granule.pageShift)
-                let leafAddressMask = DescriptorFields.addressBits(UInt64.max, lowestBit: Int(shift))
-                let blockAllowed = granule.allowsBlock(atLevel: level)
-                let tableBitsKept: UInt64 = pending.config.hierarchicalPermissionsDisabled ? 1 << 63 : 0x1F << 59
-                let halfCode: UInt8 = pending.config.half == .lower ? 0 : 1
-                // Moved out (not copied) so appends do not copy the arrays.
-                var state = states[pending.space]
-                states[pending.space] = SpaceState()
-                var roundLeaves = leaves[pending.space]
-                leaves[pending.space] = []
-                bytes.withUnsafeBytes { buffer in
-                    for index in 0..<pending.entries {
-                        let raw = UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
-                        guard raw & 1 != 0 else { continue }
-                        let va = pending.virtualBase &+ (UInt64(index) << shift)
-                        let isTableOrPage = raw & 2 != 0
-                        let isTable = isTableOrPage && level < 3
-                        let address = raw & (isTable || level == 3 ? tableAddressMask : leafAddressMask)
-                        guard (isTableOrPage || blockAllowed) && address <= outputLimit else {
-                            let descriptor = DecodedDescriptor(raw: raw, level: level, granule: granule,
-                                                               physicalAddressBits: physicalAddressBits)
-                            state.report(WalkProblem(half: pending.config.half, level: level, tableAddress: pending.table,
-                                                     index: index, virtualAddress: va, raw: raw,
-                                                     detail: descriptor.problem ?? "reserved descriptor"), limit: limits.problems)
-                            continue
-                        }
-                        func problem(_ detail: String) {
-                            state.report(WalkProblem(half: pending.config.half, level: level, tableAddress: pending.table,
-                                                     index: index, virtualAddress: va, raw: raw, detail: detail), limit: limits.problems)
-                        }
-                        if isTable {
-                            let seen = SeenTable(half: halfCode, address: address)
-                            if let firstLevel = state.seenTables[seen] {
-                                problem(firstLevel == level + 1
-                                        ? "L\(level + 1) table \(hex(address)) is already walked from another descriptor (repeated table, not walked again)"
-                                        : "table \(hex(address)) is already an L\(firstLevel) table of this walk (loop, not walked again)")
-                                continue
-                            }
-                            guard state.seenTables.count < limits.tables else {
-                                if !state.tablesCapped {
-                                    state.tablesCapped = true
-                                    state.statistics.limitReached = true
-                                    problem("dump stopped following tables: more than \(limits.tables) tables (DumpLimits.tables)")
-                                }
-                                continue
-                            }
-                            state.seenTables[seen] = level + 1
-                            next.append(PendingTable(space: pending.space, config: pending.config, level: level + 1, table: address,
-                                                     entries: granule.entriesPerTable, virtualBase: va,
-                                                     inheritedBits: pending.inheritedBits | (raw & tableBitsKept)))
-                        } else {
-                            guard state.leafCount < limits.leaves else {
-                                if !state.leavesCapped {
-                                    state.leavesCapped = true
-                                    state.statistics.limitReached = true
-                                    problem("dump stopped recording leaves: more than \(limits.leaves) blocks and pages (DumpLimits.leaves)")
-                                }
-                                continue
-                            }
-                            state.leafCount += 1
-                            if level == 3 { state.statistics.pages += 1 } else { state.statistics.blocksPerLevel[level] += 1 }
-                            state.statistics.mappedBytes &+= entrySize
-                            let attributes = state.interned.index(raw: raw, inheritedBits: pending.inheritedBits) { key in
-                                walker.attributes(raw: raw, inheritedBits: key & (0x1F << 59))
-                            }
-                            roundLeaves.append(CompactLeaf(virtualAddress: va, physicalAddress: address, size: entrySize,
-                                                           attributes: attributes, level: UInt8(level), half: halfCode))
-                        }
-                    }
-                }
-                states[pending.space] = state
-                leaves[pending.space] = roundLeaves
+                collectors[pending.space].walk(pending, content: tables[TableKey(pending.table, pending.entries)]!,
+                                               walker: spaces[pending.space].walker, limits: limits, queueing: &next)
             }
-            for (space, round) in leaves.enumerated() where !round.isEmpty { states[space].rounds.append(round) }
+            for space in collectors.indices { collectors[space].endRound() }
             frontier = next
         }
-        return states.enumerated().map { index, state in
-            var statistics = state.statistics
-            var problems = state.problems
-            let runs = CompactLeaf.runs(mergingSortedRounds: state.rounds, attributes: state.interned.table)
-            statistics.runs = runs.count
-            statistics.problems = problems.count + state.problemsDropped
-            if state.problemsDropped > 0, let last = problems.last {
-                problems.append(WalkProblem(half: last.half, level: last.level, tableAddress: last.tableAddress, index: last.index,
-                                            virtualAddress: last.virtualAddress, raw: last.raw,
-                                            detail: "\(state.problemsDropped) more problems not listed (DumpLimits.problems)"))
-            }
-            return AddressSpaceDump(registers: spaces[index].walker.context.registers, runs: runs, statistics: statistics,
-                                    problems: problems, tables: state.visited)
-        }
+        return collectors.indices.map { collectors[$0].dump(registers: spaces[$0].walker.context.registers) }
     }
 
     // MARK: helpers
@@ -341,8 +209,8 @@ public final class TranslationTableWalker {
 
     /// The effective attributes of a leaf under tables whose hierarchical bits
     /// (APTable, UXNTable, PXNTable, NSTable) are `inheritedBits` at 63:59.
-    fileprivate func attributes(raw: UInt64, inheritedBits: UInt64) -> MappingAttributes {
-        let key = raw & AttributeInterner.leafMask | inheritedBits
+    func attributes(raw: UInt64, inheritedBits: UInt64) -> MappingAttributes {
+        let key = AttributeInterner.key(raw: raw, inheritedBits: inheritedBits)
         if let cached = attributeCache[key] { return cached }
         let inherited = TableAttributes(raw: inheritedBits)
         let attributes = MappingAttributes(leaf: LeafAttributes(raw: raw), inherited: inherited, memoryTypes: memoryTypes,

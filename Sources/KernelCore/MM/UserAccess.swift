@@ -38,6 +38,31 @@ private func isMapped(_ t: UnsafeMutablePointer<mm_task>, _ uva: UInt64) -> Bool
     return false
 }
 
+/// 0 if the kernel may store to [uva, uva + len) now: every page mapped
+/// (heap and stack demand-allocated as by check_and_prefault_user_range)
+/// and writable at EL0 (AP[2] read-only applies at EL1 too). -1 otherwise.
+public func check_user_range_writable(_ uva: UInt64, _ len: UInt64) -> Int32 {
+    if check_and_prefault_user_range(uva, len) < 0 { return -1 }
+    if len == 0 { return 0 }
+    guard let current = mm_current else { return -1 }
+    return isWritable(current, uva, len) ? 0 : -1
+}
+
+/// True if every page of the non-empty range [uva, uva + len) has a valid
+/// leaf without AP[2] (read-only) in `t`'s tables. The live descriptor, not
+/// the flags recorded in user_pages, decides: that is what the store meets.
+private func isWritable(_ t: UnsafeMutablePointer<mm_task>, _ uva: UInt64, _ len: UInt64) -> Bool {
+    let lastPage = (uva + len - 1) & Paging.pageMask
+    var page = uva & Paging.pageMask
+    while true {
+        guard let slot = lookup_pte_slot(t, page) else { return false }
+        let descriptor = slot.pointee
+        if descriptor & 1 == 0 || descriptor & MM_TD_AP_RO != 0 { return false }
+        if page == lastPage { return true }
+        page += Paging.pageSize
+    }
+}
+
 /// Copies `len` bytes from user VA `uva` (current TTBR0) into `kbuf`.
 /// 0, or -1 for a bad user range.
 @inline(never) @_silgen_name("copy_from_user")
@@ -48,10 +73,12 @@ public func copy_from_user(_ kbuf: UnsafeMutableRawPointer, _ uva: UInt64, _ len
 }
 
 /// Copies `len` bytes from `kbuf` to user VA `uva` (current TTBR0).
-/// 0, or -1 for a bad user range.
+/// 0, or -1 for a bad user range, including one that is mapped but not
+/// writable (text, or a page a debugger made read-only): the kernel's store
+/// would otherwise take a permission fault at EL1 and panic.
 @inline(never) @_silgen_name("copy_to_user")
 public func copy_to_user(_ uva: UInt64, _ kbuf: UnsafeRawPointer, _ len: UInt64) -> Int32 {
-    if check_and_prefault_user_range(uva, len) < 0 { return -1 }
+    if check_user_range_writable(uva, len) < 0 { return -1 }
     if len > 0 { UnsafeMutableRawPointer(bitPattern: UInt(uva))!.copyMemory(from: kbuf, byteCount: Int(len)) }
     return 0
 }

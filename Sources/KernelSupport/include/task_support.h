@@ -50,7 +50,7 @@ void mm_wait_for_interrupt(void);
 /* ---- EL1 virtual timer (CNTV, PPI 27 on -M virt) -------------------------- */
 uint64_t mm_timer_frequency(void);          /* CNTFRQ_EL0 */
 uint64_t mm_timer_counter(void);            /* CNTVCT_EL0 */
-void mm_timer_arm(uint64_t ticks_from_now); /* CNTV_TVAL_EL0 = n, CNTV_CTL_EL0 = ENABLE */
+void mm_timer_arm(uint64_t ticks_from_now); /* CNTV_TVAL_EL0 = n; enabled only while IRQs are unmasked */
 /* CNTKCTL_EL1.EL0VCTEN: EL0 may read CNTVCT_EL0/CNTFRQ_EL0 (preemption test). */
 void mm_timer_allow_el0_counter(void);
 

@@ -65,8 +65,14 @@ private func handleIRQ() {
     let isTimer = id == Timer.interruptID
     if isTimer { Scheduler.timerTick() }
     GIC.endOfInterrupt(acknowledged)
-    if isTimer { Scheduler.preemptIfSliceUsedUp() }
+    if isTimer { preempt_tick() }
 }
+
+/// The tick's preemption check under a plain symbol, so a debugger can break
+/// on it or force it to return (`inject preempt_tick --pid P --return 0`: the
+/// tick never preempts task P).
+@inline(never) @_silgen_name("preempt_tick")
+func preempt_tick() { Scheduler.preemptIfSliceUsedUp() }
 
 private func unexpectedException(_ kind: UInt64, _ frame: UnsafeMutablePointer<mm_trap_frame>) -> Never {
     Console.write("[PANIC] unexpected exception kind=")

@@ -41,7 +41,7 @@ func sys_exit(_ code: Int64) -> Never { ProcessLifecycle.exitCurrent(code: code)
 @inline(never) @_silgen_name("sys_wait")
 func sys_wait(_ status: UInt64) -> Int64 {
     let size = UInt64(MemoryLayout<Int64>.size)
-    if status != 0 && !UserMemoryAccess.isWritable(status, size) { return -1 }
+    if status != 0 && check_user_range_writable(status, size) < 0 { return -1 }
     guard let (pid, code) = ProcessLifecycle.waitForChild() else { return -1 }
     if status != 0 {
         var value = code
@@ -99,25 +99,5 @@ func sys_pool_limit(_ pages: UInt64) -> Int64 {
     let inUse = mm_pool.page_count &- mm_pool.free_pages
     mm_pool.limit = pages == 0 ? 0 : inUse &+ pages
     return 0
-}
-
-/// Checks a syscall makes before the kernel stores into user memory.
-enum UserMemoryAccess {
-    /// True if [uva, uva+length) is valid user memory (paged in now) and
-    /// every page of it is writable at EL0. The kernel runs with EL0's
-    /// permissions on user pages (AP[2] read-only applies at EL1 too), so
-    /// a store to user text from a syscall would be a kernel fault.
-    static func isWritable(_ uva: UInt64, _ length: UInt64) -> Bool {
-        guard check_and_prefault_user_range(uva, length) == 0 else { return false }
-        let pages = mm_task_user_pages(TaskTable.current)!
-        var page = uva & MM_PAGE_MASK
-        while page < uva + length {
-            for i in 0..<Int(MM_MAX_PAGE_COUNT) where pages[i].pa != 0 && pages[i].uva == page {
-                if pages[i].flags & MM_TD_AP_RO != 0 { return false }
-            }
-            page += MM_PAGE_SIZE
-        }
-        return true
-    }
 }
 #endif

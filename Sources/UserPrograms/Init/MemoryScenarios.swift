@@ -47,7 +47,8 @@ enum MemoryScenarios {
     }
 
     /// write() from a wild pointer returns -1 and the task lives on; so do
-    /// wait() into one and a write() straddling the end of a valid range.
+    /// wait() into one or into read-only text, and a write() straddling the
+    /// end of a valid range.
     static func syscallWithWildPointer() -> Int64 {
         let wild = UnsafeRawPointer(bitPattern: UInt(0xDEAD_BEEF_000))
         guard mm_sys_write(1, wild, 16) == -1 else { return 1 }
@@ -58,6 +59,9 @@ enum MemoryScenarios {
         if pid == 0 { mm_sys_exit(7) }
         let wildStatus = UnsafeMutablePointer<Int64>(bitPattern: UInt(0xDEAD_BEEF_000))
         guard mm_sys_wait(wildStatus) == -1 else { return 4 }
+        // Mapped but read-only: the kernel's store would fault at EL1.
+        let textStatus = UnsafeMutablePointer<Int64>(bitPattern: UInt(MM_TEXT_BASE))
+        guard mm_sys_wait(textStatus) == -1 else { return 7 }
         guard Child.waitFor(pid) == 7 else { return 5 }
         guard mm_syscall3(999, 0, 0, 0) == -1 else { return 6 }
         Line("[USER] wild-pointer syscalls returned -1; task lives").emit()
