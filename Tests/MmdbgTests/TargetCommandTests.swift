@@ -146,5 +146,16 @@ extension EndToEnd {
             #expect(decoded.object("SCTLR")?.string("M") == "1 (MMU on)")
             #expect(decoded.object("ESR_EL1")?.string("EC") != nil)
         }
+
+        @Test func aMonitorCommandQEMURejectsFailsWithQEMUsText() throws {
+            let run = try MmdbgBinary.run(["--json", "-ex", "monitor nosuchcmd", "-ex", "monitor xp", "-ex", "monitor info status"])
+            #expect(run.status == 1)
+            let docs = try run.jsonDocuments()
+            try #require(docs.count == 3, "\(run.stdout)")
+            #expect(docs[0].string("error") == #"monitor: QEMU rejected "nosuchcmd": unknown command: 'nosuchcmd'"#)
+            #expect(docs[1].string("error")?.hasPrefix(#"monitor: QEMU rejected "xp": "#) == true, "\(docs[1])")
+            #expect(docs[1].string("error")?.contains(#"Try "help xp" for more information"#) == true)
+            #expect(docs[2].ok && docs[2].result?.string("output")?.contains("VM status") == true, "\(docs[2])")
+        }
     }
 }

@@ -21,7 +21,7 @@ enum ExpectCommand {
         check clean     every consistency check passes; check KIND: at least one finding of that kind (e.g. wrongFlags)
         alive           QEMU still runs and printed no [PANIC]
         """,
-        examples: [#"expect uart "\[KERN\] OOM at 0x" --within 10"#, "expect task 3 zombie", "expect free-pages baseline",
+        examples: [#"expect uart '\[KERN\] OOM at 0x' --within 10"#, "expect task 3 zombie", "expect free-pages baseline",
                    "expect check clean", "expect summary --failed 0", "expect alive"],
         options: [OptionSpec("within", value: "SECONDS", help: "deadline for the waiting kinds (default 20)"),
                   OptionSpec("failed", value: "N", help: "summary: failed scenarios expected (default 0)")],

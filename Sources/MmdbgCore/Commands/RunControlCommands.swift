@@ -139,9 +139,7 @@ enum RunControlCommands {
     // MARK: shared
 
     static func timeoutValue(_ args: CommandArguments, _ session: Session) throws(CommandError) -> Double? {
-        guard let text = args.options["timeout"] else { return session.interactive ? nil : session.runTimeout }
-        guard let seconds = Double(text), seconds > 0, seconds < 86_400 else { throw .badNumber(text) }
-        return seconds
+        try args.secondsOption("timeout") ?? (session.interactive ? nil : session.runTimeout)
     }
 
     /// `1`, `0.5`: a deadline as the user would have typed it.

@@ -132,7 +132,7 @@ final class Frontend: @unchecked Sendable {
         }
         if let error = result.error {
             let prefix = lineNumber.map { "line \($0): " } ?? ""
-            status(prefix + renderer.render(error: error))
+            status(prefix + renderer.render(error: error, atPrompt: session.interactive))
         }
         fflush(stdout)
         return result
