@@ -8,6 +8,13 @@ import Foundation
 final class CapturedOutput: @unchecked Sendable {
     private var serial = Data()
     private var diagnostics = Data()
+    /// Pipes that reached end of file (QEMU closed them, i.e. exited).
+    private var pipesAtEnd = 0
+    /// The read ends, to see whether bytes are still waiting in them.
+    private var readEnds: [Int32] = []
+    /// Handlers between reading a chunk and appending it: the pipe looks empty
+    /// then, but the bytes are not in the buffer yet.
+    private var chunksInFlight = 0
     private let changed = NSCondition()
     /// Called once QEMU has exited (from Foundation's termination handler).
     var onExit: (@Sendable () -> Void)? {
@@ -15,10 +22,6 @@ final class CapturedOutput: @unchecked Sendable {
         set { changed.lock(); exitAction = newValue; changed.unlock() }
     }
     private var exitAction: (@Sendable () -> Void)?
-    /// The read ends of both pipes, to see whether QEMU wrote something not collected yet.
-    private var readers: [FileHandle] = []
-    /// Handlers between reading a chunk and appending it (guarded by `changed`).
-    private var chunksInFlight = 0
 
     func capture(from process: Process) {
         process.standardOutput = collect(serial: true)
@@ -35,10 +38,8 @@ final class CapturedOutput: @unchecked Sendable {
     /// A pipe whose output is appended to the serial or the diagnostics buffer as it arrives.
     private func collect(serial isSerial: Bool) -> Pipe {
         let pipe = Pipe()
-        readers.append(pipe.fileHandleForReading)
+        readEnds.append(pipe.fileHandleForReading.fileDescriptor)
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            // Counted before the read, so `drain` never sees the pipe empty while a
-            // chunk is on its way into the buffer.
             self?.changed.lock()
             self?.chunksInFlight += 1
             self?.changed.unlock()
@@ -48,6 +49,7 @@ final class CapturedOutput: @unchecked Sendable {
             self.chunksInFlight -= 1
             if chunk.isEmpty {
                 handle.readabilityHandler = nil
+                self.pipesAtEnd += 1
             } else if isSerial {
                 self.serial.append(chunk)
             } else {
@@ -59,10 +61,22 @@ final class CapturedOutput: @unchecked Sendable {
         return pipe
     }
 
-    /// The guest's serial console.
+    /// The guest's serial console, including every byte QEMU has written so
+    /// far: the reader runs on another thread, so bytes the guest printed just
+    /// before a breakpoint stop can still be in the pipe when the stop is
+    /// reported. Waits (at most a second) until the pipe is empty.
     var text: String {
         changed.lock(); defer { changed.unlock() }
+        let deadline = Date().addingTimeInterval(1)
+        while pipesAtEnd < readEnds.count, chunksInFlight > 0 || unreadBytes(in: readEnds[0]) > 0,
+              changed.wait(until: deadline) {}
         return String(decoding: serial, as: UTF8.self)
+    }
+
+    /// Bytes waiting in a pipe (0 once it is closed or on error).
+    private func unreadBytes(in descriptor: Int32) -> Int32 {
+        var count: Int32 = 0
+        return ioctl(descriptor, UInt(FIONREAD), &count) == 0 ? count : 0
     }
 
     /// QEMU's own messages (warnings, errors such as a port already in use).
@@ -83,34 +97,21 @@ final class CapturedOutput: @unchecked Sendable {
         return first.hasSuffix("\n") || second.isEmpty ? first + second : first + "\n" + second
     }
 
-    /// Waits until everything QEMU has written so far is in the buffers (nothing
-    /// left in either pipe, no chunk on its way), or `timeout` seconds pass;
-    /// returns whether it got there. QEMU writes the console synchronously as the
-    /// guest stores to the UART, so with the VM stopped (or QEMU exited) this is
-    /// all the guest printed, however late a loaded host runs the reader.
-    @discardableResult
-    func drain(timeout: Double) -> Bool {
+    /// Once QEMU has exited: waits until everything it wrote has been read
+    /// (both pipes at end of file), at most `timeout` seconds. A fixed pause
+    /// was not enough on a loaded machine: `expect uart` then missed the last
+    /// lines a powered-off guest printed.
+    func settle(timeout: Double = 5) {
         let deadline = Date().addingTimeInterval(timeout)
         changed.lock()
-        defer { changed.unlock() }
-        while chunksInFlight > 0 || readers.contains(where: Self.hasUnreadBytes) {
-            // A reader appending broadcasts; the short slice covers a pipe whose
-            // handler has not been scheduled yet.
-            guard Date() < deadline else { return false }
-            _ = changed.wait(until: min(deadline, Date().addingTimeInterval(0.01)))
-        }
-        return true
-    }
-
-    /// Whether the pipe holds bytes nobody has read (poll, which reads nothing).
-    private static func hasUnreadBytes(_ handle: FileHandle) -> Bool {
-        var entry = pollfd(fd: handle.fileDescriptor, events: Int16(POLLIN), revents: 0)
-        return poll(&entry, 1, 0) > 0 && entry.revents & Int16(POLLIN) != 0
+        while pipesAtEnd < 2 && changed.wait(until: deadline) {}
+        changed.unlock()
     }
 
     func waitUntil(process: Process, timeout: Double, what: String,
                    _ predicate: (String, Bool) -> Bool) throws(QEMUError) -> String {
         let deadline = Date().addingTimeInterval(timeout)
+        var drainDeadline: Date?
         changed.lock()
         defer { changed.unlock() }
         while true {
@@ -118,6 +119,13 @@ final class CapturedOutput: @unchecked Sendable {
             let running = process.isRunning
             if predicate(text, running) { return text }
             if !running {
+                // What QEMU wrote just before exiting may still be in the pipes.
+                let drained = drainDeadline ?? Date().addingTimeInterval(5)
+                drainDeadline = drained
+                if pipesAtEnd < 2 && Date() < min(drained, deadline) {
+                    _ = changed.wait(until: min(drained, deadline))
+                    continue
+                }
                 throw .exitedEarly(status: process.terminationStatus, output: Self.joined(diagnostics, serial))
             }
             if !changed.wait(until: deadline) && Date() >= deadline {

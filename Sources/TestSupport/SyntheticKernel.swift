@@ -19,7 +19,7 @@ public final class SyntheticKernel {
     private var allocations: UInt64 = 0
     private var frees: UInt64 = 0
 
-    /// Kernel image at PA 0x40080000 like the real one; globals at fixed KVAs.
+    /// A kernel image at PA 0x40080000 (the real one loads at 0x40200000; nothing here depends on it); globals at fixed KVAs.
     public init(memory: SyntheticMemory = SyntheticMemory(), poolBase: UInt64 = 0x4400_0000, poolPages: UInt64 = 512) {
         self.memory = memory
         self.poolBase = poolBase

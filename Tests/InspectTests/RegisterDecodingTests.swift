@@ -48,6 +48,32 @@ import Inspect
         #expect(SystemControlRegister(rawValue: 1 << 19).writeImpliesExecuteNever)
     }
 
+    /// The kernel's SCTLR_EL1 as booted (`[BOOT] MMU on: SCTLR_EL1=0xc5183d`), decoded by hand:
+    /// 0xc5183d = bits 0 2 3 4 5 11 12 16 18 22 23.
+    @Test func decodesEveryFieldOfTheBootedSCTLR() {
+        let fields = SystemControlRegister(rawValue: 0xC5_183D).fields
+        let set = Set(fields.filter(\.isSet).map(\.name))
+        #expect(set == ["M", "C", "SA", "SA0", "CP15BEN", "EOS", "I", "nTWI", "nTWE", "EIS", "SPAN"])
+        let clear = Set(fields.filter { !$0.isSet }.map(\.name))
+        #expect(clear == ["A", "ITD", "SED", "UMA", "DZE", "UCT", "WXN", "IESB", "E0E", "EE", "UCI"])
+        // Every decoded set bit is in the value, and the value has no set bit beyond the decoded ones.
+        let decodedBits = fields.filter(\.isSet).reduce(UInt64(0)) { $0 | 1 << UInt64($1.bit) }
+        #expect(decodedBits == 0xC5_183D)
+        let sctlr = SystemControlRegister(rawValue: 0xC5_183D)
+        #expect(sctlr.field("M")?.meaning == "MMU on")
+        #expect(sctlr.field("nTWE")?.meaning == "EL0 WFE not trapped")
+        #expect(sctlr.field("EE")?.meaning == "EL1 data and table walks little-endian")
+        #expect(sctlr.field("UCI")?.meaning == "EL0 cache maintenance traps")
+    }
+
+    @Test func eachSCTLRFieldReadsItsOwnBit() {
+        for field in SystemControlRegister(rawValue: 0).fields {
+            let alone = SystemControlRegister(rawValue: 1 << UInt64(field.bit)).fields
+            #expect(alone.filter(\.isSet).map(\.name) == [field.name])
+        }
+        #expect(SystemControlRegister(rawValue: 1 << 25).field("EE")?.meaning == "EL1 data and table walks big-endian")
+    }
+
     @Test(arguments: [
         (TranslationGranule.size4KiB, 48, 0, 512), (.size4KiB, 39, 1, 512), (.size4KiB, 42, 0, 8), (.size4KiB, 25, 2, 16),
         (.size16KiB, 48, 0, 2), (.size16KiB, 47, 1, 2048), (.size16KiB, 36, 2, 2048), (.size16KiB, 25, 3, 2048),

@@ -70,6 +70,65 @@ extension EndToEnd {
             #expect(run.stderr.contains("kernel image /nonexistent/kernel.elf not found"))
         }
 
+        @Test func launchRefusesAFileQEMUCannotBootAsAnAArch64Kernel() throws {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mmdbg-badkernel-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            // An x86-64 ELF header (e_machine 62) and a text file: QEMU would load either as raw bytes and run them.
+            var x86 = [UInt8](repeating: 0, count: 64)
+            x86.replaceSubrange(0..<6, with: [0x7F, 0x45, 0x4C, 0x46, 2, 1])
+            x86[18] = 62
+            let x86Path = dir.appendingPathComponent("x86.elf").path
+            try Data(x86).write(to: URL(fileURLWithPath: x86Path))
+            let cases = [("/etc/passwd", "error: kernel image /etc/passwd is neither an AArch64 ELF nor an arm64 Linux Image"),
+                         (x86Path, "error: kernel image \(x86Path) is an ELF for machine 62, not AArch64 (183)")]
+            for (path, message) in cases {
+                let run = try MmdbgBinary.run(["launch", "--kernel", path, "-ex", "regs"], timeout: 20)
+                #expect(run.status == 3, "\(path): \(run.stderr)")
+                let lines = run.stderr.split(separator: "\n")
+                #expect(lines.count == 1 && lines[0].hasPrefix(message), "one line: \(run.stderr)")
+                #expect(run.stdout.isEmpty, "nothing ran: \(run.stdout)")
+            }
+            // A raw arm64 Linux Image ("ARM\x64" at 0x38) is a legitimate -kernel input.
+            var image = [UInt8](repeating: 0, count: 4096)
+            image.replaceSubrange(0x38..<0x3C, with: [0x41, 0x52, 0x4D, 0x64])
+            let imagePath = dir.appendingPathComponent("Image").path
+            try Data(image).write(to: URL(fileURLWithPath: imagePath))
+            let raw = try MmdbgBinary.run(["launch", "--kernel", imagePath, "-ex", "status"], timeout: 20)
+            #expect(raw.status == 0, "stderr: \(raw.stderr)")
+            #expect(raw.stdout.contains("launched by mmdbg"))
+        }
+
+        @Test func replayOfAMissingOrForeignFileIsAUsageErrorThatNamesTheProblem() throws {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mmdbg-badtrace-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let foreign = dir.appendingPathComponent("package.json")
+            try #"{"format": 1, "name": "not a trace"}"#.write(to: foreign, atomically: true, encoding: .utf8)
+            let wrongType = dir.appendingPathComponent("typed.json")
+            try #"{"format": 1, "scenario": 7}"#.write(to: wrongType, atomically: true, encoding: .utf8)
+            let cases = [("/nonexistent/t.trace.json", "error: /nonexistent/t.trace.json: no such trace file"),
+                         (foreign.path, "error: \(foreign.path): not an mmdbg fault trace: key \"scenario\" is missing"),
+                         (wrongType.path, "error: \(wrongType.path): not an mmdbg fault trace: key \"scenario\" is not a string"),
+                         (dir.path, "error: \(dir.path): a directory, not a trace file")]
+            for (path, message) in cases {
+                let run = try MmdbgBinary.run(["replay", path], timeout: 20)
+                #expect(run.status == 2, "\(path): \(run.stderr)")
+                #expect(run.stderr == message + "\n")
+            }
+        }
+
+        @Test func aStubThatHangsUpInTheHandshakeIsOneLineWithoutAReattachHint() throws {
+            let stub = try ClosingStub()
+            defer { stub.stop() }
+            let run = try MmdbgBinary.run(["attach", "127.0.0.1:\(stub.port)", "-ex", "status"], timeout: 30)
+            #expect(run.status == 3, "stderr: \(run.stderr)")
+            let lines = run.stderr.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].hasPrefix("error: cannot attach to 127.0.0.1:\(stub.port): connection lost"), "\(run.stderr)")
+            // There is no prompt in this mode to type `attach` at.
+            #expect(!run.stderr.contains("re-attach"), "\(run.stderr)")
+        }
+
         @Test func cannotConnectExitsThree() throws {
             // A port nothing listens on: bound a moment ago and released.
             let port = try #require(QEMUInstance.freeTCPPort())

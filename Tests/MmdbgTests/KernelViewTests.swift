@@ -66,5 +66,28 @@ extension EndToEnd {
             let statistics = try #require(docs[5].result?.object("statistics"))
             #expect(statistics["pages"] as? Int == 32768)
         }
+
+        @Test func idleHasNoAddressSpaceToWalk() throws {
+            // Idle's pgd is 0: walking "its" tables would read PA 0 as a page table.
+            let run = try MmdbgBinary.run(["--json", "-ex", "break sys_fork", "-ex", "continue", "-ex", "tasks",
+                                           "-ex", "pt 0", "-ex", "vtop 0x400000 --pid 0", "-ex", "pt 1"])
+            let docs = try run.jsonDocuments()
+            try #require(docs.count == 6, "stderr: \(run.stderr)")
+            let idle = try #require(docs[2].result?.array("tasks")?.first { $0["pid"] as? Int == 0 })
+            #expect(idle.address("pgd") == 0 && idle.string("name") == "idle")
+            #expect(docs[3].string("error") == "task 0 (idle) has no address space")
+            #expect(docs[4].string("error") == "task 0 (idle) has no address space")
+            #expect(docs[5].ok, "init's tables walk as before")
+            #expect(run.stderr.components(separatedBy: "\n").filter { $0.hasPrefix("error:") }
+                    == ["error: task 0 (idle) has no address space", "error: task 0 (idle) has no address space"])
+        }
+
+        @Test func checkBeforeTheKernelSetItselfUpIsAnErrorNotClean() throws {
+            // Stopped at the first instruction: the task table and page pool are still zero.
+            let run = try MmdbgBinary.run(["--json", "-ex", "check"])
+            #expect(run.status == 1)
+            let error = try #require(try run.jsonDocuments().first?.string("error"))
+            #expect(error.contains("kernel structures are not initialised yet: the task table is empty and the page pool has no pages"), "\(error)")
+        }
     }
 }

@@ -79,10 +79,13 @@ extension EndToEnd {
             let guest = try TinyGuest.image()
             let run = try MmdbgBinary.run(["--kernel", guest, "--json", "-ex", "continue --timeout 0.5", "-ex", "x counter 1 /g",
                                            "-ex", "continue --no-wait", "-ex", "status", "-ex", "interrupt"])
-            #expect(run.status == 0, "stderr: \(run.stderr)")
+            // The deadline running out is a failed command (exit 1), but `-ex` goes on like gdb.
+            #expect(run.status == 1, "stderr: \(run.stderr)")
+            #expect(run.stderr.contains("error: continue: no stop within the 0.5 s deadline (--timeout), interrupted; stopped at loop"))
             let docs = try run.jsonDocuments()
             try #require(docs.count == 5)
-            #expect(docs[0].result?.string("reason") == "still running after 0.5 s: interrupted")
+            #expect(docs[0].ok == false)
+            #expect(docs[0].result?.string("event") == "deadline")
             let counter = (docs[1].result?["values"] as? [String])?.first.flatMap { UInt64($0.dropFirst(2), radix: 16) } ?? 0
             #expect(counter > 1000, "the guest ran: counter \(counter)")
             #expect(docs[3].result?.object("target")?.string("state") == "running")
@@ -142,6 +145,17 @@ extension EndToEnd {
             #expect((decoded.object("TCR_EL1")?.string("T0SZ"))?.hasPrefix("\(tcr & 0x3F) (") == true)
             #expect(decoded.object("SCTLR")?.string("M") == "1 (MMU on)")
             #expect(decoded.object("ESR_EL1")?.string("EC") != nil)
+        }
+
+        @Test func aMonitorCommandQEMURejectsFailsWithQEMUsText() throws {
+            let run = try MmdbgBinary.run(["--json", "-ex", "monitor nosuchcmd", "-ex", "monitor xp", "-ex", "monitor info status"])
+            #expect(run.status == 1)
+            let docs = try run.jsonDocuments()
+            try #require(docs.count == 3, "\(run.stdout)")
+            #expect(docs[0].string("error") == #"monitor: QEMU rejected "nosuchcmd": unknown command: 'nosuchcmd'"#)
+            #expect(docs[1].string("error")?.hasPrefix(#"monitor: QEMU rejected "xp": "#) == true, "\(docs[1])")
+            #expect(docs[1].string("error")?.contains(#"Try "help xp" for more information"#) == true)
+            #expect(docs[2].ok && docs[2].result?.string("output")?.contains("VM status") == true, "\(docs[2])")
         }
     }
 }

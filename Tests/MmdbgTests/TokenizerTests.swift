@@ -15,6 +15,13 @@ struct TokenizerTests {
         #expect(try Tokenizer.tokenize("run scenarios/oom.mmdbg") == [.word("run"), .word("scenarios/oom.mmdbg")])
     }
 
+    @Test func gdbCountOnlyAndDisplayLetterFormats() throws {
+        #expect(try Tokenizer.tokenize("x/2 $sp") == [.word("x"), .format("2"), .word("$sp")])
+        #expect(try Tokenizer.tokenize("x/4gx $sp") == [.word("x"), .format("4gx"), .word("$sp")])
+        #expect(try Tokenizer.tokenize("x $sp /8") == [.word("x"), .word("$sp"), .format("8")])
+        #expect(try Tokenizer.tokenize("run /tmp/a.mmdbg") == [.word("run"), .word("/tmp/a.mmdbg")])
+    }
+
     @Test func doubleQuoteEscapes() throws {
         #expect(try Tokenizer.tokenize(#"echo "say \"hi\"\n""#) == [.word("echo"), .quoted("say \"hi\"\n")])
     }

@@ -34,6 +34,22 @@ struct UserInputValidationTests {
         #expect(usageMessage("x/0b 0x40080000") == "COUNT must be 1…1048576, not 0")
     }
 
+    /// gdb's `x/NFMT`: a count alone means giant words; `x` (hex) is the only display and may
+    /// come before or after the size. The unit shows in the size of a range that wraps.
+    @Test func gdbStyleExamineFormats() {
+        #expect(usageMessage("x/3 0xfffffffffffffff8") == "0xfffffffffffffff8 + 24 bytes wraps past 2^64")
+        #expect(usageMessage("x/3gx 0xfffffffffffffff8") == "0xfffffffffffffff8 + 24 bytes wraps past 2^64")
+        #expect(usageMessage("x/3xw 0xfffffffffffffff8") == "0xfffffffffffffff8 + 12 bytes wraps past 2^64")
+        #expect(usageMessage("x/9bx 0xfffffffffffffff8") == "0xfffffffffffffff8 + 9 bytes wraps past 2^64")
+        #expect(reachedTheTarget("x/1x 0xfffffffffffffff8"), "one giant word fits")
+        #expect(usageMessage("x/x 0xfffffffffffffff8") == "0xfffffffffffffff8 + 64 bytes wraps past 2^64", "8 by default")
+        #expect(reachedTheTarget("x/2 0x40080000"))
+        #expect(reachedTheTarget("x/4gx 0x40080000"))
+        #expect(usageMessage("x/4d 0x40080000") == "unknown format /d")
+        #expect(usageMessage("x/4xx 0x40080000") == "unknown format /xx")
+        #expect(usageMessage("x/2 0x40080000 3") == "give the count once (either `/4g` or `4`)")
+    }
+
     @Test func examineCountsAtTheirLimitsReachTheTarget() {
         #expect(reachedTheTarget("x 0x40080000 131072 /g"))
         #expect(reachedTheTarget("x 0x40080000 1048576 /b"))
@@ -64,8 +80,37 @@ struct UserInputValidationTests {
         #expect(usageMessage("step --max -1") == "--max must be 1…10000000, not -1")
         #expect(usageMessage("log --last -1") == "--last must be 1…9223372036854775807, not -1")
         #expect(usageMessage("log --last 0x8000000000000000") == "--last must be 1…9223372036854775807, not 0x8000000000000000")
-        #expect(usageMessage("pt --to 0") == "--from must be below --to", "an exclusive end of 0 must not wrap to everything")
+        #expect(usageMessage("pt --to 0") == "--to must be above 0 (it is exclusive)", "an exclusive end of 0 must not wrap to everything")
+        #expect(usageMessage("pt kernel --from 0x10 --to 0x10") == "--from must be below --to (--to is exclusive)")
         #expect(usageMessage("uart --last 0") == "--last must be 1…9223372036854775807, not 0")
+    }
+
+    @Test func durationsSayWhatIsWrongWithThem() {
+        let range = "must be more than 0 and less than 86400 seconds"
+        #expect(usageMessage("continue --timeout 0") == "--timeout \(range), not 0")
+        #expect(usageMessage("continue --timeout -5") == "--timeout \(range), not -5")
+        #expect(usageMessage("finish --timeout 86400") == "--timeout \(range), not 86400")
+        #expect(usageMessage("continue --timeout soon") == #"--timeout takes seconds (like 5 or 0.5), not "soon""#)
+        #expect(usageMessage("continue --timeout nan") == #"--timeout takes seconds (like 5 or 0.5), not "nan""#)
+        #expect(reachedTheTarget("continue --timeout 0.5"))
+    }
+
+    @Test func theReattachHintIsForThePromptOnly() {
+        let lost = CommandError.connectionLost("the stub closed the connection")
+        #expect(lost.description == "connection lost: the stub closed the connection")
+        let renderer = TextRenderer(colour: false)
+        #expect(renderer.render(error: lost) == "error: connection lost: the stub closed the connection")
+        #expect(renderer.render(error: lost, atPrompt: true)
+                == "error: connection lost: the stub closed the connection; use `attach` to re-attach")
+        #expect(renderer.render(error: .failed("x"), atPrompt: true) == "error: x")
+    }
+
+    @Test func qemuMonitorRejectionsAreRecognised() {
+        #expect(ConsoleCommands.qemuRejection(in: "unknown command: 'nosuchcmd'\r\n") == "unknown command: 'nosuchcmd'")
+        #expect(ConsoleCommands.qemuRejection(in: "unexpected end of expression\r\nTry \"help xp\" for more information\r\n")
+                == #"unexpected end of expression; Try "help xp" for more information"#)
+        #expect(ConsoleCommands.qemuRejection(in: "VM status: paused (debug)\r\n") == nil)
+        #expect(ConsoleCommands.qemuRejection(in: "") == nil)
     }
 
     @Test func snapshotNamesArePlainAndShort() {

@@ -44,8 +44,6 @@ enum GoCommand {
 
     /// A positive number of seconds from option `name`.
     static func seconds(_ args: CommandArguments, _ name: String, default value: Double) throws(CommandError) -> Double {
-        guard let text = args.options[name] else { return value }
-        guard let seconds = Double(text), seconds > 0, seconds < 86_400 else { throw .badNumber(text) }
-        return seconds
+        try args.secondsOption(name) ?? value
     }
 }

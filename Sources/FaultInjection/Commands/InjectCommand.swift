@@ -22,7 +22,7 @@ enum InjectCommand {
         examples: ["inject get_free_page --caller map_table --pid 2 --nth 1 --return 0",
                    "inject map_page --probability 0.3 --seed 7 --return -1",
                    "inject mm_pool+0x38 --watch read --len 8 --max 1 --skip",
-                   "inject sys_brk --pid 2 --nth 2 --pte 2:0x10000000:clear-valid", "inject now --brk 2=0x10004000", "inject trace"],
+                   "inject sys_brk --pid 2 --nth 2 --pte 2:0x10000000:clear-valid", "inject now --brk 1=0x10004000", "inject trace"],
         options: [
             OptionSpec("watch", value: "KIND", help: "trigger on a write, read or access of ADDR instead of a function entry"),
             OptionSpec("len", value: "N", help: "bytes watched (default 8)"),

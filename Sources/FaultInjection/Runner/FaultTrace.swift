@@ -34,11 +34,44 @@ public struct FaultTrace: Codable, Sendable, Equatable {
     }
 
     public static func read(from path: String) throws(FaultInjectionError) -> FaultTrace {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw .badFile(path: path, line: nil, reason: "no such trace file")
+        }
+        guard !isDirectory.boolValue else { throw .badFile(path: path, line: nil, reason: "a directory, not a trace file") }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .badFile(path: path, line: nil, reason: "cannot read the trace")
         }
-        do { return try JSONDecoder().decode(FaultTrace.self, from: data) } catch {
-            throw .badFile(path: path, line: nil, reason: "not an mmdbg fault trace (\(error.localizedDescription))")
+        do { return try JSONDecoder().decode(FaultTrace.self, from: data) } catch let error as DecodingError {
+            throw .badFile(path: path, line: nil, reason: "not an mmdbg fault trace: \(FaultTrace.reason(error))")
+        } catch {
+            throw .badFile(path: path, line: nil, reason: "not an mmdbg fault trace: \(error)")
+        }
+    }
+
+    /// Foundation's text for a decoding error ("The data couldn't be read because
+    /// it is missing.") names neither the key nor the problem: one line that does.
+    static func reason(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context, _ last: CodingKey? = nil) -> String {
+            let keys = context.codingPath + (last.map { [$0] } ?? [])
+            return keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().drop { $0 == "." }.description
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "key \"\(path(context, key))\" is missing"
+        case .valueNotFound(_, let context): return "key \"\(path(context))\" is null"
+        case .typeMismatch(let type, let context): return "key \"\(path(context))\" is not \(typeName(type))"
+        case .dataCorrupted(let context):
+            return context.codingPath.isEmpty ? "not JSON" : "key \"\(path(context))\": \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+
+    private static func typeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: return "a string"
+        case is Int.Type, is Double.Type, is UInt64.Type, is Int64.Type: return "a number"
+        case is Bool.Type: return "true or false"
+        default: return type is any Collection.Type ? "a list" : "an object"
         }
     }
 }

@@ -11,7 +11,7 @@ import Foundation
 /// ```swift
 /// let gdb = try GdbClient.connect(to: .tcp(host: "127.0.0.1", port: 1234))
 /// let ttbr1 = try gdb.readRegister("TTBR1_EL1")
-/// let page = try gdb.readMemory(at: 0xFFFF_0000_4008_0000, count: 4096)
+/// let page = try gdb.readMemory(at: 0xFFFF_0000_4020_0000, count: 4096)
 /// ```
 public final class GdbClient: @unchecked Sendable {
     let connection: GdbConnection

@@ -129,24 +129,56 @@ public struct ELFFile: Sendable {
         return symbol.address
     }
 
-    /// `address` as `symbol+offset`: the closest symbol at or below it whose
-    /// extent covers it (a zero-sized symbol extends to the next one).
+    /// `address` as `symbol+offset`, or nil when no symbol contains it. A
+    /// sized symbol contains `[start, start+size)`. A sizeless label contains
+    /// its own address, and beyond it only up to the next symbol and within the
+    /// region that holds the label: its section, else the load segment it lies
+    /// in by virtual or physical address (`_start_phys` names the physical load
+    /// address). So an address past the image or between unrelated objects is
+    /// not dressed up as `label+0xfe00000`.
     public func symbolicate(_ address: UInt64) -> SymbolicAddress? {
         var low = 0, high = addressOrder.count
         while low < high {
             let mid = (low + high) / 2
             if symbols[addressOrder[mid]].address <= address { low = mid + 1 } else { high = mid }
         }
+        guard low > 0 else { return nil }
+        let nearestStart = symbols[addressOrder[low - 1]].address
         let nextStart = low < addressOrder.count ? symbols[addressOrder[low]].address : UInt64.max
         let window = addressOrder[max(0, low - 8)..<low].reversed().map { symbols[$0] }
         // A sized symbol that covers the address beats a zero-sized label at the
-        // same place (boot_stack_top and mm_tasks share an address); a label
-        // extends to the next symbol.
+        // same place (boot_stack_top and mm_tasks share an address).
         if let sized = window.first(where: { $0.size > 0 && address - $0.address < $0.size }) {
             return SymbolicAddress(symbol: sized.name, offset: address - sized.address)
         }
-        if let label = window.first(where: { $0.size == 0 && address < nextStart }) {
-            return SymbolicAddress(symbol: label.name, offset: address - label.address)
+        // Only labels at the nearest start can reach the address: any symbol
+        // between an earlier label and the address ends that label.
+        let labels = window.filter { $0.size == 0 && $0.address == nearestStart }
+        guard let label = labels.first(where: { $0.binding == .global }) ?? labels.first else { return nil }
+        if address == label.address { return SymbolicAddress(symbol: label.name, offset: 0) }
+        guard let regionEnd = regionEnd(holding: label), address < min(nextStart, regionEnd) else { return nil }
+        return SymbolicAddress(symbol: label.name, offset: address - label.address)
+    }
+
+    /// The exclusive end of the region a sizeless symbol's extent may reach:
+    /// its own section when the section holds it, else a load segment holding
+    /// it by virtual or physical address; nil when nothing holds it (a label
+    /// placed after its section, like `__kernel_end`, covers only itself).
+    private func regionEnd(holding symbol: ELFSymbol) -> UInt64? {
+        func end(_ start: UInt64, _ size: UInt64) -> UInt64 {
+            let (sum, overflow) = start.addingReportingOverflow(size)
+            return overflow ? .max : sum
+        }
+        func holds(_ start: UInt64, _ size: UInt64) -> Bool {
+            symbol.address >= start && symbol.address - start < size
+        }
+        let index = Int(symbol.sectionIndex)
+        if index < sections.count, sections[index].contains(address: symbol.address) {
+            return end(sections[index].address, sections[index].size)
+        }
+        for segment in programHeaders where segment.type == ELFProgramHeader.typeLoad {
+            if holds(segment.virtualAddress, segment.memorySize) { return end(segment.virtualAddress, segment.memorySize) }
+            if holds(segment.physicalAddress, segment.memorySize) { return end(segment.physicalAddress, segment.memorySize) }
         }
         return nil
     }
@@ -172,11 +204,19 @@ public struct ELFFile: Sendable {
         guard symbol.sectionIndex != 0, symbol.sectionIndex < 0xFF00 else { return false }
         switch symbol.kind {
         case .function, .object, .none, .tls, .common:
-            // AArch64 mapping symbols ($x, $d) mark code/data, they name nothing.
-            return !symbol.name.hasPrefix("$")
+            // AArch64 mapping symbols ($x, $d, optionally `.N`) mark code/data, they
+            // name nothing; Embedded Swift's `$e…` names are real functions and objects.
+            return !isMappingSymbol(symbol.name)
         case .section, .file, .other:
             return false
         }
+    }
+
+    /// `$a`, `$d`, `$t`, `$x`, alone or with a `.suffix` (AAELF64 mapping symbols).
+    private static func isMappingSymbol(_ name: String) -> Bool {
+        let scalars = Array(name.unicodeScalars)
+        guard scalars.count >= 2, scalars[0] == "$", "adtx".unicodeScalars.contains(scalars[1]) else { return false }
+        return scalars.count == 2 || scalars[2] == "."
     }
 
     private static func findBuildID(sections: [ELFSection], programHeaders: [ELFProgramHeader],

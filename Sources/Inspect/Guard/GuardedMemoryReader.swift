@@ -15,7 +15,7 @@
 ///     let registers = try TranslationRegisters.read(from: client)
 ///     let reader = GuardedMemoryReader(memory: GdbMemorySource(client: client),
 ///                                      context: TranslationContext(registers: registers))
-///     let bytes = try reader.read(virtual: 0xffff_0000_4008_0000, length: 64)
+///     let bytes = try reader.read(virtual: 0xffff_0000_4020_0000, length: 64)
 ///
 /// With the MMU off (SCTLR.M clear) VA = PA and there is no MAIR to consult:
 /// the read goes through unguarded, physically.

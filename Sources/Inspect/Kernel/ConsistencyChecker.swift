@@ -40,6 +40,14 @@ public struct ConsistencyChecker {
     /// Reads everything once (tables of all tasks in one walk) and checks every invariant.
     public func run() throws(KernelInspectionError) -> Report {
         let snapshot = try inspector.snapshot()
+        // Before the kernel fills its task table and page pool (e.g. at `_start_phys`) every
+        // invariant holds vacuously: "0 findings" would read as a clean kernel.
+        var missing: [String] = []
+        if snapshot.tasks.isEmpty { missing.append("the task table is empty") }
+        if snapshot.pool.pageCount == 0 { missing.append("the page pool has no pages") }
+        if !missing.isEmpty {
+            throw .notInitialised(missing.joined(separator: " and ") + " (stopped before the kernel set them up)")
+        }
         var findings: [ConsistencyFinding] = []
         var mapped: [(pa: UInt64, task: TaskInfo, va: UInt64?, what: String)] = []
         var userPagesChecked = 0, tablesChecked = 0, tasksChecked = 0

@@ -7,6 +7,8 @@ public enum KernelInspectionError: Error, Sendable, Equatable, CustomStringConve
     case translation(TranslationError)
     /// The data read is not what the kernel writes there (bad magic, impossible value).
     case corrupt(String)
+    /// The kernel has not set its structures up yet (stopped early in boot): nothing to check.
+    case notInitialised(String)
 
     public var description: String {
         switch self {
@@ -16,6 +18,7 @@ public enum KernelInspectionError: Error, Sendable, Equatable, CustomStringConve
         case .memory(let error): return error.description
         case .translation(let error): return error.description
         case .corrupt(let why): return why
+        case .notInitialised(let what): return "kernel structures are not initialised yet: \(what)"
         }
     }
 }

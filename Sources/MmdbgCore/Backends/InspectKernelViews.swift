@@ -104,6 +104,14 @@ public final class InspectKernelViews: KernelViews, SessionCache {
         return task
     }
 
+    /// A task whose own tables a view walks. A task with no tables (idle's pgd
+    /// is 0) is a one-line error: walking "its" tables would read PA 0 as a table.
+    private func taskWithAddressSpace(_ pid: Int) throws(CommandError) -> TaskInfo {
+        let task = try task(pid)
+        guard task.mm.pgd != 0 else { throw .failed("task \(pid) (\(task.name)) has no address space") }
+        return task
+    }
+
     private func inspect<T>(_ body: () throws(KernelInspectionError) -> T) throws(CommandError) -> T {
         do throws(KernelInspectionError) { return try body() } catch { throw .target(error.description) }
     }
@@ -165,7 +173,7 @@ public final class InspectKernelViews: KernelViews, SessionCache {
         try physically { () throws(CommandError) -> CommandOutput in
             let walker: TranslationTableWalker
             if let pid {
-                let task = try task(pid)
+                let task = try taskWithAddressSpace(pid)
                 walker = try inspector().walker(for: task)
             } else {
                 walker = TranslationTableWalker(memory: try memorySource(), context: try context())
@@ -320,7 +328,7 @@ public final class InspectKernelViews: KernelViews, SessionCache {
             let walker = TranslationTableWalker(memory: try memorySource(), context: try context())
             return try walk { () throws(TranslationError) in try walker.dump(halves: [.upper]) }
         case .task(let pid):
-            let task = try task(pid)
+            let task = try taskWithAddressSpace(pid)
             let inspector = try inspector()
             return try inspect { () throws(KernelInspectionError) in try inspector.addressSpace(of: task) }
         }

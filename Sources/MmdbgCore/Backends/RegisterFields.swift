@@ -1,7 +1,8 @@
 import Inspect
 
 /// `regs --decode`: the fields of TCR_EL1, SCTLR and ESR_EL1 as Inspect's register
-/// types decode them, listed by their Arm ARM names.
+/// types decode them, listed by their Arm ARM names (SCTLR: every
+/// architectural field of ARMv8.0 plus SPAN/EIS/EOS, with what its value means).
 enum RegisterFields {
     static func decode(_ name: String, _ value: UInt64) -> [(String, String)]? {
         switch name.uppercased() {
@@ -16,7 +17,7 @@ enum RegisterFields {
                     ("HPD0", flag(tcr.hpd0)), ("HPD1", flag(tcr.hpd1))]
         case "SCTLR", "SCTLR_EL1":
             let sctlr = SystemControlRegister(rawValue: value)
-            return [("M", sctlr.mmuEnabled ? "1 (MMU on)" : "0 (MMU off)"), ("WXN", flag(sctlr.writeImpliesExecuteNever))]
+            return sctlr.fields.map { ($0.name, "\(flag($0.isSet)) (\($0.meaning))") }
         case "ESR_EL1", "ESR":
             let esr = ExceptionSyndromeRegister(rawValue: value)
             var fields = [("EC", "0x\(String(esr.exceptionClass, radix: 16)) (\(esr.exceptionClassName))"),

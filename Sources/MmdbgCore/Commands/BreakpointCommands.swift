@@ -16,7 +16,7 @@ enum BreakpointCommands {
             summary: temporary ? "stop once at an address or function entry, then delete the breakpoint"
                 : kind == .hardware ? "stop at an address using a hardware breakpoint" : "stop at an address or function entry",
             usage: "\(name) ADDR",
-            examples: ["\(name) map_page", "\(name) 0xffff000040080000", "\(name) $x30"],
+            examples: ["\(name) map_page", "\(name) sys_fork+8", "\(name) $x30"],
             completions: [.address]
         ) { args, session throws(CommandError) in
             try args.expectCount(1...1)

@@ -7,7 +7,7 @@ enum KernelViewCommands {
         name: "tasks", aliases: ["ps"], group: "kernel",
         summary: "list the kernel's tasks: pid, state, parent, pgd, pages, brk",
         usage: "tasks",
-        examples: ["tasks", "tasks --json"]
+        examples: ["tasks"]
     ) { args, session throws(CommandError) in
         try args.expectCount(0...0)
         return try session.requireKernelViews(for: "tasks").tasks()
@@ -30,7 +30,7 @@ enum KernelViewCommands {
         summary: "dump translation tables as runs of equal attributes, or diff them",
         usage: "pt [kernel|PID] [--user] [--kernel-only] [--writable] [--exec] [--from VA] [--to VA]  |  pt diff [SNAPSHOT]",
         details: "Without a space argument: what the CPU uses now (TTBR0_EL1 + TTBR1_EL1).\n`pt diff` compares with the state at the previous stop, or with a `snapshot` by name.",
-        examples: ["pt", "pt kernel", "pt 2 --user --writable", "pt --from 0x400000 --to 0x2000000",
+        examples: ["pt", "pt kernel", "pt 1 --user --writable", "pt --from 0x400000 --to 0x2000000",
                    "snapshot before", "pt diff before"],
         options: [OptionSpec("user", help: "only EL0-accessible mappings"),
                   OptionSpec("kernel-only", help: "only mappings EL0 cannot access"),
@@ -38,7 +38,7 @@ enum KernelViewCommands {
                   OptionSpec("exec", help: "only mappings executable at EL0 or EL1"),
                   OptionSpec("from", value: "VA", help: "start of the VA range", completion: .address),
                   OptionSpec("to", value: "VA", help: "end of the VA range (exclusive)", completion: .address)],
-        completions: [.keywords(["kernel", "diff"]), .none]
+        completions: [.oneOf([.keywords(["kernel", "diff"]), .taskID]), .none]
     ) { args, session throws(CommandError) in
         try args.expectCount(0...2)
         if args.positionals.first?.text == "diff" {
@@ -59,7 +59,10 @@ enum KernelViewCommands {
         if let from = args.options["from"] { filters.from = try session.evaluate(from) }
         if let to = args.options["to"] { filters.to = try session.evaluate(to) }
         // --to is exclusive: `--to 0` is an empty range, not (wrapping) the whole address space.
-        if let to = filters.to, (filters.from ?? 0) >= to { throw args.usageError("--from must be below --to") }
+        if let to = filters.to, (filters.from ?? 0) >= to {
+            throw args.usageError(filters.from == nil ? "--to must be above 0 (it is exclusive)"
+                                  : "--from must be below --to (--to is exclusive)")
+        }
         let views = try session.requireKernelViews(for: "pt")
         return try session.withProgress("walking translation tables") { () throws(CommandError) in
             try views.pageTables(space, filters: filters)
@@ -71,7 +74,7 @@ enum KernelViewCommands {
         summary: "translate a virtual address, showing every level's descriptor",
         usage: "vtop VA [--pid PID]",
         details: "Uses the CPU's TTBRs, or the task's own tables with --pid.",
-        examples: ["vtop $pc", "vtop 0x400000 --pid 2", "vtop 0xffff000040080000"],
+        examples: ["vtop $pc", "vtop 0x400000 --pid 1", "vtop mm_tasks"],
         options: [OptionSpec("pid", value: "PID", help: "walk this task's tables", completion: .taskID)],
         completions: [.address]
     ) { args, session throws(CommandError) in

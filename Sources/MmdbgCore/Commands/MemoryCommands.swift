@@ -11,8 +11,8 @@ enum MemoryCommands {
         name: "x", aliases: ["examine"], group: "registers and memory",
         summary: "examine memory as bytes, halfwords, words, giant words or a C string",
         usage: "x ADDR [COUNT] [/b|h|w|g|s] [--phys]",
-        details: "ADDR is an expression: 0x40080000, $sp, map_page+0x10, $x0-16.\nCOUNT units (default 8; for /s the maximum string length, default 256).\nThe format may be glued to the command (`x/4g $sp`). --phys reads physical memory.",
-        examples: ["x $sp 4 /g", "x/16b 0x40080000 --phys", "x mm_log /s"],
+        details: "ADDR is an expression: 0xffff000040200000, $sp, map_page+0x10, $x0-16.\nCOUNT units (default 8; for /s the maximum string length, default 256).\nThe format may be glued to the command, gdb style: `x/4g $sp`, `x/4gx $sp` (x = hex, the only display), `x/2 $sp`. --phys reads physical memory.",
+        examples: ["x $sp 4 /g", "x/16b _start_phys --phys", "x mm_log /s"],
         options: [OptionSpec("phys", help: "ADDR is a physical address")],
         completions: [.address, .none]
     ) { args, session throws(CommandError) in
@@ -26,6 +26,9 @@ enum MemoryCommands {
             countText = String(digits)
             format = String(format.dropFirst(digits.count))
         }
+        // gdb's display letter `x` (hex) is what `x` always shows: `/4gx`, `/4xg` and `/x` mean `/4g`, `/4g`, `/g`.
+        if format.filter({ $0 == "x" }).count == 1 { format.removeAll { $0 == "x" } }
+        if format.isEmpty { format = "g" }  // `x/2 $sp`: a count alone
         let unit: Int
         switch format {
         case "b": unit = 1

@@ -6,7 +6,7 @@ enum SymbolCommands {
         name: "sym", aliases: ["info-symbol"], group: "symbols",
         summary: "show the symbol+offset an address falls in",
         usage: "sym ADDR",
-        examples: ["sym $pc", "sym 0xffff000040080010"],
+        examples: ["sym $pc", "sym map_page+0x10", "sym $x30"],
         completions: [.address]
     ) { args, session throws(CommandError) in
         try args.expectCount(1...1)

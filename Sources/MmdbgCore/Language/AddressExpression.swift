@@ -10,7 +10,7 @@ public protocol ExpressionContext {
 /// An address expression: terms joined by `+` and `-` (wrapping 64-bit
 /// arithmetic), each term a number, a `$register` or a symbol.
 ///
-///     0x40080000      $pc+4      map_page+0x10      mm_tasks+3*0   (no `*`)
+///     0x40200000      $pc+4      map_page+0x10      mm_tasks+3*0   (no `*`)
 public struct AddressExpression: Equatable, Sendable {
     /// One operand.
     public enum Term: Equatable, Sendable {

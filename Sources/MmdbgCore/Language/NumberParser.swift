@@ -1,7 +1,7 @@
 /// Parses the integer literals of the command language.
 ///
 /// `0x`/`0X` hex, `0b` binary, `0o` octal, plain decimal; `_` and `'` may
-/// separate digit groups (`0xffff_0000_4008_0000`). A leading `-` gives the
+/// separate digit groups (`0xffff_0000_4020_0000`). A leading `-` gives the
 /// two's-complement 64-bit value (`-1` = 0xffff_ffff_ffff_ffff).
 public enum NumberParser {
     /// The value of `text`, or nil if it is not a number of the language.

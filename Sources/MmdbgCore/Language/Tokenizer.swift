@@ -6,7 +6,8 @@
 /// - `"…"` and `'…'` quote; inside double quotes `\"`, `\\`, `\n`, `\t` are escapes;
 /// - `--name` / `--name=value` are options; a lone `--` ends option parsing;
 /// - `/fmt` (letters and digits after a slash) is a format suffix, also when
-///   glued to the command name (`x/4g` → `x`, `/4g`).
+///   glued to the command name (`x/4g` → `x`, `/4g`); a count alone is one too
+///   (`x/2` → `x`, `/2`, as in gdb).
 public enum Tokenizer {
     /// The tokens of `line`, or a syntax error (unterminated quote).
     public static func tokenize(_ line: String) throws(CommandError) -> [Token] {
@@ -62,9 +63,9 @@ public enum Tokenizer {
         return tokens
     }
 
+    /// Letters and digits (`4g`, `s`, `2`): short, so a path such as `/tmp/a` never is one.
     private static func isFormat(_ s: Substring) -> Bool {
         !s.isEmpty && s.count <= 8 && s.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
-            && s.contains(where: { $0.isLetter })
     }
 
     private static func readQuoted(_ chars: inout ArraySlice<Character>, quote: Character) throws(CommandError) -> String {

@@ -88,6 +88,8 @@ public struct CommandResult: Sendable {
             fields += [("ok", .bool(true)), ("result", output.json)]
         case .failure(let error):
             fields += [("ok", .bool(false)), ("error", .string(error.description))]
+            // A run-control command that missed its stop still stopped somewhere: say where.
+            if let stop = error.stop { fields.append(("result", stop)) }
         }
         return .object(fields)
     }

@@ -13,9 +13,9 @@ public struct TextRenderer: Sendable {
         output.blocks.map(render(block:)).filter { !$0.isEmpty }.joined(separator: "\n")
     }
 
-    /// The one error line (for stderr).
-    public func render(error: CommandError) -> String {
-        paint("error: ", code: "31;1") + error.description
+    /// The one error line (for stderr); `atPrompt` adds what to type next (`attach`).
+    public func render(error: CommandError, atPrompt: Bool = false) -> String {
+        paint("error: ", code: "31;1") + error.description + (atPrompt ? error.promptHint.map { "; \($0)" } ?? "" : "")
     }
 
     public func render(block: OutputBlock) -> String {

@@ -115,6 +115,23 @@ public struct CommandArguments: Sendable {
         return try bounded(text, in: range, name: "--" + option)
     }
 
+    /// Longest deadline an option may give (a day): anything longer is a typo.
+    public static let maxSeconds: Double = 86_400
+
+    /// A duration option in seconds (`--timeout 5`, `--within 0.5`), or nil when
+    /// absent. Zero, negative, non-finite or a day and more are usage errors that
+    /// say so (a bare "bad number" would not: `0` is a fine number).
+    public func secondsOption(_ option: String) throws(CommandError) -> Double? {
+        guard let text = options[option] else { return nil }
+        guard let seconds = Double(text), seconds.isFinite else {
+            throw usageError("--\(option) takes seconds (like 5 or 0.5), not \"\(CommandError.clip(text))\"")
+        }
+        guard seconds > 0, seconds < CommandArguments.maxSeconds else {
+            throw usageError("--\(option) must be more than 0 and less than \(Int(CommandArguments.maxSeconds)) seconds, not \(CommandError.clip(text))")
+        }
+        return seconds
+    }
+
     /// `text` as a plain integer within `range` (see `count(at:in:name:)`).
     public func bounded(_ text: String, in range: ClosedRange<Int>, name: String) throws(CommandError) -> Int {
         guard let value = NumberParser.parse(text) else { throw .badNumber(text) }

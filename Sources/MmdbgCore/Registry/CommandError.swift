@@ -15,11 +15,20 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
     case notAvailableYet(command: String, reason: String)
     /// The target refused or failed (unmapped address, stub error…).
     case target(String)
-    /// The connection to the stub is gone; `attach` re-attaches.
+    /// The connection to the stub is gone; at the prompt `attach` re-attaches (see `promptHint`).
     case connectionLost(String)
     /// The target's QEMU is gone; the text says how (`exited with status 0`).
     case qemuExited(String)
     case failed(String)
+    /// A run-control command ended without the stop it was asked for (its
+    /// deadline ran out, `step --max` was reached): the message says where the
+    /// target is; `stop` is the stop it did make (the `--json` document's `result`).
+    case stopMissed(String, stop: JSONValue)
+
+    /// The run-control stop that came with a failure (see `stopMissed`), if any.
+    public var stop: JSONValue? {
+        if case .stopMissed(_, let stop) = self { return stop } else { return nil }
+    }
 
     public var description: String {
         switch self {
@@ -34,10 +43,17 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notAvailableYet(let command, let reason): return "\(command): not available yet (\(reason))"
         // Reasons may quote user text or stub replies: clipped too, so an error stays one short line.
         case .target(let why): return "target: \(CommandError.clip(why, limit: 300))"
-        case .connectionLost(let why): return "connection lost: \(CommandError.clip(why, limit: 300)); use `attach` to re-attach"
+        case .connectionLost(let why): return "connection lost: \(CommandError.clip(why, limit: 300))"
         case .qemuExited(let why): return "QEMU exited (\(CommandError.clip(why, limit: 300))); `uart` shows its last output"
-        case .failed(let why): return CommandError.clip(why, limit: 300)
+        case .failed(let why), .stopMissed(let why, _): return CommandError.clip(why, limit: 300)
         }
+    }
+
+    /// What to type next, for a person at the prompt; nil when there is nothing to add.
+    /// Not part of `description`: `-ex`, `--batch` and pipes have no prompt to type it at.
+    public var promptHint: String? {
+        if case .connectionLost = self { return "use `attach` to re-attach" }
+        return nil
     }
 
     /// User text quoted in an error, shortened so an error stays one readable line.

@@ -9,6 +9,8 @@ public enum CompletionKind: Equatable, Sendable {
     /// Symbols and registers (an address expression: `$pc`, `map_page+4`).
     case address
     case keywords([String])
+    /// Any of these (`pt`: `kernel`, `diff` or a task id); file names do not mix in.
+    case oneOf([CompletionKind])
 }
 
 /// An option a command accepts: a flag (`--phys`) or one with a value (`--pid 3`).

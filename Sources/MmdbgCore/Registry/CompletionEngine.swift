@@ -54,6 +54,7 @@ public enum CompletionEngine {
             guard case .stopped = session.state, let ids = try? session.kernelViews?.taskIDs() else { return [] }
             return ids.map(String.init)
         case .keywords(let words): return words
+        case .oneOf(let kinds): return kinds.flatMap { pool($0, text: text, session: session) ?? [] }
         case .file: return nil
         }
     }

@@ -69,7 +69,9 @@ public enum StopEvent: Equatable, Sendable {
 /// ELF symbols for expressions, `sym`, `addr` and completion.
 public protocol SymbolTable: AnyObject {
     func address(of name: String) -> UInt64?
-    /// `(name, offset)` of the symbol containing or preceding `address`.
+    /// `(name, offset)` of the symbol that contains `address` (a sized symbol its
+    /// `[start, start+size)`, a label up to the next symbol within its section),
+    /// or nil: no label is ever invented from a distant symbol.
     func symbolicate(_ address: UInt64) -> (name: String, offset: UInt64)?
     /// Every symbol name (for completion).
     var names: [String] { get }

@@ -7,12 +7,12 @@ import QEMULauncher
 struct LaunchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "launch",
-        abstract: "Boot the kernel under QEMU (stopped at entry) and debug it (the default)."
+        abstract: "Boot the kernel under QEMU (stopped at entry) and debug it."
     )
 
     @OptionGroup var frontend: FrontendOptions
 
-    @Option(name: .customLong("kernel"), help: ArgumentHelp("Kernel ELF to boot (default: .build-kernel/kernel.elf, built if missing).", valueName: "FILE"))
+    @Option(name: .customLong("kernel"), help: ArgumentHelp("Kernel to boot: an AArch64 ELF or an arm64 Linux Image (default: .build-kernel/kernel.elf, built if missing).", valueName: "FILE"))
     var kernel: String?
 
     @Option(name: .customLong("qemu-arg"), parsing: .unconditionalSingleValue,

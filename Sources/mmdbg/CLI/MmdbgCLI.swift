@@ -46,7 +46,9 @@ struct RootCommand: ParsableCommand {
         (stopped at the first instruction, gdbstub on a free port, serial captured), attaches \
         and opens the prompt. `mmdbg attach` debugs a QEMU that is already running.
 
-        Exit status: 0 ok, 1 a command failed, 2 usage error, 3 cannot connect or launch.
+        Exit status: 0 ok; 1 a command failed (a command's own usage error included); \
+        2 mmdbg's arguments are wrong (unknown flag, bad address, unreadable --batch file, \
+        scenario or trace); 3 cannot launch or connect (no bootable kernel, no gdbstub).
         """,
         subcommands: [LaunchCommand.self, AttachCommand.self, RunCommand.self, ReplayCommand.self],
         defaultSubcommand: LaunchCommand.self

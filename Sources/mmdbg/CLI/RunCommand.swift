@@ -7,7 +7,7 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run fault-injection scenarios, each in a fresh QEMU (exit status = number of failures, max 125).",
-        discussion: "Scenarios run in parallel up to --jobs (default: the core count) under -icount, so a run is\ndeterministic. Each run's trace can be replayed with `mmdbg replay TRACE`."
+        discussion: "Scenarios run in parallel, up to --jobs at once, under -icount, so a run is deterministic. Each run's trace can be replayed with `mmdbg replay TRACE`. A scenario file that cannot be read or parsed is a usage error (exit 2)."
     )
 
     @Argument(help: ArgumentHelp("Scenario files (.mmdbg).", valueName: "FILE"))
@@ -16,8 +16,13 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("kernel"), help: ArgumentHelp("Kernel ELF (default: .build-kernel/kernel.elf, built if missing).", valueName: "FILE"))
     var kernel: String?
 
-    @Option(name: .customLong("jobs"), help: "Scenarios run at once (default: the core count).")
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    // No declared default: ArgumentParser would print this machine's core count
+    // as "(default: 2)" beside the words that say what the default is.
+    @Option(name: .customLong("jobs"), help: ArgumentHelp("Scenarios run at once (default: the core count).", valueName: "N"))
+    var jobs: Int?
+
+    /// `--jobs`, or the core count.
+    var parallelism: Int { jobs ?? ProcessInfo.processInfo.activeProcessorCount }
 
     @Option(name: .customLong("junit"), help: ArgumentHelp("Write a JUnit XML report to FILE.", valueName: "FILE"))
     var junit: String?
@@ -29,7 +34,7 @@ struct RunCommand: ParsableCommand {
     var traceDirectory: String?
 
     func validate() throws {
-        guard jobs >= 1 && jobs <= 64 else { throw ValidationError("--jobs must be 1…64") }
+        if let jobs, !(1...64).contains(jobs) { throw ValidationError("--jobs must be 1…64") }
     }
 
     func run() throws {
@@ -41,7 +46,7 @@ struct RunCommand: ParsableCommand {
                 throw ProcessExit(status: .usage)
             }
         }
-        let results = ScenarioRunner(kernel: kernelPath).run(scenarios, parallelism: jobs)
+        let results = ScenarioRunner(kernel: kernelPath).run(scenarios, parallelism: parallelism)
         var tracePaths: [String: String] = [:]
         if let traceDirectory {
             try? FileManager.default.createDirectory(atPath: traceDirectory, withIntermediateDirectories: true)
@@ -66,7 +71,7 @@ struct RunCommand: ParsableCommand {
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Re-run a saved trace's injections on the same kernel image and compare the UART transcript byte for byte (exit 0 = identical)."
+        abstract: "Re-run a saved trace's injections on the same kernel image and compare the UART transcript byte for byte (exit 0 = identical, 1 = different, 2 = not a readable trace)."
     )
 
     @Argument(help: ArgumentHelp("A trace written by `mmdbg run --trace-dir`.", valueName: "TRACE"))
@@ -76,8 +81,13 @@ struct ReplayCommand: ParsableCommand {
     var kernel: String?
 
     func run() throws {
+        // Like an unreadable --batch file or scenario: a bad input file is a usage error (exit 2).
+        let recorded: FaultTrace
+        do { recorded = try FaultTrace.read(from: trace) } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ProcessExit(status: .usage)
+        }
         do {
-            let recorded = try FaultTrace.read(from: trace)
             let outcome = try TraceReplay(kernel: kernel ?? recorded.kernel).replay(recorded)
             if let difference = outcome.firstDifference {
                 print("replay of \(recorded.scenario): DIFFERENT: \(difference)")

@@ -14,6 +14,10 @@ enum Completer {
         rl_readline_name = UnsafePointer(strdup("mmdbg"))
         // Words break on blanks only: `$pc`, `map_page+4` and `/g` stay whole.
         rl_basic_word_break_characters = UnsafePointer(strdup(" \t\n"))
+        // One TAB lists the candidates when they share no prefix to insert (`info `, `pt `):
+        // readline's default rings the bell and waits for a second TAB, which looked like
+        // "no completion". ~/.inputrc, read after this, still decides.
+        rl_variable_bind("show-all-if-unmodified", "on")
         rl_attempted_completion_function = { text, start, _ in
             Completer.complete(text: text.map { String(cString: $0) } ?? "", start: Int(start))
         }

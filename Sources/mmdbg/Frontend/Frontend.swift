@@ -63,7 +63,10 @@ final class Frontend: @unchecked Sendable {
             // Nothing to interrupt: Ctrl-C ends a script and the QEMU mmdbg launched.
             if let launchedPID { kill(launchedPID, SIGKILL) }
             _exit(130)
-        } : {}
+        } : { [interrupts] in
+            // At the prompt: the readline hook (main thread) discards the line or interrupts the target.
+            interrupts.markPending()
+        }
         interrupts.install()
         interrupts.installTermination(killing: session.launchedQEMU?.pid)
         defer { session.end() }
@@ -129,7 +132,7 @@ final class Frontend: @unchecked Sendable {
         }
         if let error = result.error {
             let prefix = lineNumber.map { "line \($0): " } ?? ""
-            status(prefix + renderer.render(error: error))
+            status(prefix + renderer.render(error: error, atPrompt: session.interactive))
         }
         fflush(stdout)
         return result

@@ -2,7 +2,10 @@ import Foundation
 
 /// Turns Ctrl-C (SIGINT) into a request the session polls while the target
 /// runs, so Ctrl-C interrupts the target instead of killing mmdbg. Outside a
-/// run, `idleAction` decides (the prompt ignores it; batch mode quits).
+/// command, `idleAction` decides: the prompt calls `markPending()` and its
+/// readline hook picks the request up on the main thread; batch mode quits.
+/// The handler runs on a dispatch thread, so it only ever sets a flag: the
+/// session is not thread-safe.
 final class InterruptMonitor: @unchecked Sendable {
     private let lock = NSLock()
     private var pending = false
@@ -16,7 +19,7 @@ final class InterruptMonitor: @unchecked Sendable {
         let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue.global())
         source.setEventHandler { [self] in
             if commandRunning() {
-                lock.lock(); pending = true; lock.unlock()
+                markPending()
             } else {
                 idleAction()
             }
@@ -45,6 +48,11 @@ final class InterruptMonitor: @unchecked Sendable {
         }
     }
     private var terminationSources: [DispatchSourceSignal] = []
+
+    /// Records a Ctrl-C for the main thread to act on (`consume()`).
+    func markPending() {
+        lock.lock(); pending = true; lock.unlock()
+    }
 
     /// Returns and clears a pending Ctrl-C.
     func consume() -> Bool {

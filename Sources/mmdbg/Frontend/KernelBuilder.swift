@@ -2,12 +2,16 @@ import Foundation
 import QEMULauncher
 
 /// Finds the kernel to boot, building the bundled one with
-/// scripts/build-kernel.sh when it is missing.
+/// scripts/build-kernel.sh when it is missing; a given file must be bootable.
 enum KernelBuilder {
     static func ensureKernel(explicit: String?, reporter: (String) -> Void) throws -> String {
         if let explicit {
             guard FileManager.default.fileExists(atPath: explicit) else {
                 reporter("error: kernel image \(explicit) not found")
+                throw ProcessExit(status: .cannotConnect)
+            }
+            do throws(BootableImage.Problem) { try BootableImage.check(explicit) } catch {
+                reporter("error: \(error.description)")
                 throw ProcessExit(status: .cannotConnect)
             }
             return explicit
