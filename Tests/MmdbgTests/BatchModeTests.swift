@@ -94,7 +94,7 @@ extension EndToEnd {
             image.replaceSubrange(0x38..<0x3C, with: [0x41, 0x52, 0x4D, 0x64])
             let imagePath = dir.appendingPathComponent("Image").path
             try Data(image).write(to: URL(fileURLWithPath: imagePath))
-            let raw = try MmdbgBinary.run(["launch", "--kernel", imagePath, "-ex", "status"], timeout: 20)
+            let raw = try MmdbgBinary.run(["launch", "--kernel", imagePath, "-ex", "status"], timeout: 60)
             #expect(raw.status == 0, "stderr: \(raw.stderr)")
             #expect(raw.stdout.contains("launched by mmdbg"))
         }
