@@ -28,8 +28,11 @@ public final class StoppedKernel {
     /// Boots with `append` (e.g. `linear=pages`) and continues until `symbol`'s
     /// first instruction (default: the PSCI power-off call, when boot is complete).
     /// `smp` is the number of CPUs (-smp), `memory` the guest RAM (-m).
+    /// `icountShift` (-icount) makes guest time count instructions, so where the
+    /// timer tick preempts a task no longer depends on how loaded the host is:
+    /// use it when the stop must find the tasks in one schedule.
     public init(append: String? = "linear=pages", stopAt symbol: String = "mm_psci_system_off", smp: Int = 1,
-                memory ram: String = "128M", timeout: Double = 30) throws {
+                memory ram: String = "128M", icountShift: Int? = nil, timeout: Double = 30) throws {
         let kernel = try Tools.kernelImage()
         elf = try ELFFile(path: kernel)
         _ = try elf.address(of: symbol)
@@ -37,6 +40,7 @@ public final class StoppedKernel {
         configuration.append = append
         configuration.smp = smp
         configuration.memory = ram
+        configuration.icountShift = icountShift
         let qemu = try QEMUInstance(configuration)
         do {
             client = try GdbClient.connect(to: .tcp(host: "127.0.0.1", port: qemu.gdbPort!), timeout: 30)

@@ -9,6 +9,11 @@ import TestSupport
 /// prints and against QEMU's `gva2gpa`.
 @Suite("Inspect kernel views under QEMU", .serialized)
 struct QEMUKernelTaskTests {
+    /// Guest time by instruction count: with host time, a loaded host let the tick
+    /// preempt init before its sys_wait, and the stop found the fork test's own
+    /// child (pid 3) and pid 2 running.
+    static let icountShift = 4
+
     func inspector(_ kernel: StoppedKernel) throws -> KernelInspector {
         try KernelInspector(memory: CachingMemorySource(kernel.memory), symbols: try KernelSymbols(elf: kernel.elf),
                             context: try kernel.context())
@@ -34,7 +39,7 @@ struct QEMUKernelTaskTests {
     }
 
     @Test func theTaskListMatchesWhatTheKernelPrints() throws {
-        let kernel = try StoppedKernel(append: "linear=pages tests=fork", stopAt: "sys_write")
+        let kernel = try StoppedKernel(append: "linear=pages tests=fork", stopAt: "sys_write", icountShift: Self.icountShift)
         defer { kernel.stop() }
         let line = try #require(try kernel.consoleLines(waitingFor: "[TASK] init: pid ").first { $0.hasPrefix("[TASK] init: pid ") })
         // "[TASK] init: pid 1, entry 0x400000, 5 pages, 8 tables, free pages 31987"
@@ -56,7 +61,7 @@ struct QEMUKernelTaskTests {
     }
 
     @Test func afterForkEveryTaskMatchesQEMUAndTheChecksAreClean() throws {
-        let kernel = try StoppedKernel(append: "linear=pages tests=fork", stopAt: "sys_wait")
+        let kernel = try StoppedKernel(append: "linear=pages tests=fork", stopAt: "sys_wait", icountShift: Self.icountShift)
         defer { kernel.stop() }
         let tasks = try inspector(kernel).tasks()
         #expect(tasks.map(\.pid) == [0, 1, 2])
@@ -88,7 +93,7 @@ struct QEMUKernelTaskTests {
     }
 
     @Test func aUserPTECorruptedThroughTheStubIsFound() throws {
-        let kernel = try StoppedKernel(append: "linear=pages tests=fork", stopAt: "sys_wait")
+        let kernel = try StoppedKernel(append: "linear=pages tests=fork", stopAt: "sys_wait", icountShift: Self.icountShift)
         defer { kernel.stop() }
         let child = try #require(try inspector(kernel).tasks().first { $0.pid == 2 })
         let victim = try #require(child.mm.userPages.last)
@@ -107,7 +112,7 @@ struct QEMUKernelTaskTests {
 
     @Test func afterBrkShrinkTheFreedPageIsGoneAndTheChecksAreClean() throws {
         // The boot self-test unmaps too: first get into init's brk.
-        let kernel = try StoppedKernel(append: "linear=pages tests=brk", stopAt: "sys_brk")
+        let kernel = try StoppedKernel(append: "linear=pages tests=brk", stopAt: "sys_brk", icountShift: Self.icountShift)
         defer { kernel.stop() }
         try kernel.run(to: "unmap_user_range")
         let before = try #require(try inspector(kernel).tasks().first { $0.isCurrent })
