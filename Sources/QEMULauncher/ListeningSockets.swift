@@ -33,6 +33,29 @@ enum ListeningSockets {
         return inodes
     }
 
+    /// The inodes of Unix sockets bound to `path` that listen (__SO_ACCEPTCON,
+    /// 0x10000, in the Flags column of /proc/net/unix). The socket file exists
+    /// from bind(); a connect before listen() is refused.
+    static func inodes(listeningAt path: String) -> Set<String> {
+        guard let text = try? String(contentsOfFile: "/proc/net/unix", encoding: .utf8) else { return [] }
+        var found = Set<String>()
+        for line in text.split(separator: "\n").dropFirst() {
+            // Num RefCount Protocol Flags Type St Inode Path (the path may hold spaces)
+            let columns = line.split(separator: " ", maxSplits: 7, omittingEmptySubsequences: true)
+            guard columns.count == 8, columns[7] == path, let flags = UInt32(columns[3], radix: 16),
+                  flags & 0x10000 != 0 else { continue }
+            found.insert(String(columns[6]))
+        }
+        return found
+    }
+
+    /// True when `pid` itself holds a Unix socket listening at `path`.
+    static func isListening(unixPath path: String, pid: Int32) -> Bool {
+        let listening = inodes(listeningAt: path)
+        guard !listening.isEmpty else { return false }
+        return !listening.isDisjoint(with: socketInodes(ownedBy: pid))
+    }
+
     /// True when `pid` itself holds a socket listening on `port`.
     static func isListening(port: Int, pid: Int32) -> Bool {
         let listening = inodes(listeningOn: port)

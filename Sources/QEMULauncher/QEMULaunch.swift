@@ -73,14 +73,14 @@ struct Launch {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if !process.isRunning {
-                output.settle()
+                output.drain(timeout: 10)  // its last words (a port already in use) decide a retry
                 throw .exitedEarly(status: process.terminationStatus, output: output.everything)
             }
             switch stub {
             case .tcpFreePort, .tcp:
                 if let port = gdbPort, ListeningSockets.isListening(port: port, pid: process.processIdentifier) { return }
             case .unixSocket(let path):
-                if FileManager.default.fileExists(atPath: path) { return }
+                if ListeningSockets.isListening(unixPath: path, pid: process.processIdentifier) { return }
             case .none:
                 return
             }

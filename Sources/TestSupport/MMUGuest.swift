@@ -59,7 +59,7 @@ public enum MMUGuest {
         configuration.cpu = cpu
         let qemu = try QEMUInstance(configuration)
         do {
-            let client = try GdbClient.connect(to: .tcp(host: "127.0.0.1", port: qemu.gdbPort!), timeout: 5)
+            let client = try GdbClient.connect(to: .tcp(host: "127.0.0.1", port: qemu.gdbPort!), timeout: 30)
             let source = GdbMemorySource(client: client)
             for chunk in memory.storedChunks {
                 try source.write(chunk.bytes, to: chunk.address, in: .physical)
@@ -68,7 +68,7 @@ public enum MMUGuest {
             try source.write(words.flatMap { w in (0..<8).map { UInt8(truncatingIfNeeded: w >> (8 * UInt64($0))) } },
                              to: parameters, in: .physical)
             try client.setBreakpoint(.software, at: mmuOn)
-            _ = try client.continueAndWait(timeout: 10)
+            _ = try client.continueAndWait(timeout: 30)
             guard try client.readRegister("pc") == mmuOn, try client.readRegister("SCTLR") & 1 == 1 else {
                 throw StoppedKernelError.didNotStop(at: "mmu_on with the MMU on (MMU guest)", stop: "pc or SCTLR.M differ",
                                                     output: qemu.outputText)

@@ -10,9 +10,11 @@ public final class QEMUGdbSession {
     public let client: GdbClient
 
     /// Boots `kernel` (default: the tiny guest) stopped at its first instruction
-    /// (or running, with `startStopped: false`), and connects.
+    /// (or running, with `startStopped: false`), and connects. `timeout` bounds the
+    /// connect and each reply: generous, since several suites boot QEMU at once
+    /// on a two-core host.
     public init(kernel: String? = nil, smp: Int = 1, unixSocket: Bool = false, startStopped: Bool = true,
-                timeout: Double = 5) throws {
+                timeout: Double = 30) throws {
         _ = try Tools.require("qemu-system-aarch64", package: "qemu-system-arm")
         var configuration = QEMUConfiguration(kernel: try kernel ?? TinyGuest.image())
         configuration.smp = smp

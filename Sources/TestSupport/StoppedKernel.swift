@@ -39,7 +39,7 @@ public final class StoppedKernel {
         configuration.memory = ram
         let qemu = try QEMUInstance(configuration)
         do {
-            client = try GdbClient.connect(to: .tcp(host: "127.0.0.1", port: qemu.gdbPort!), timeout: 5)
+            client = try GdbClient.connect(to: .tcp(host: "127.0.0.1", port: qemu.gdbPort!), timeout: 30)
         } catch {
             qemu.stop()
             throw error
@@ -91,7 +91,7 @@ public final class StoppedKernel {
 
     /// The serial output lines once `text` has arrived: the VM may be stopped
     /// while the host has not drained the serial pipe yet.
-    public func consoleLines(waitingFor text: String, timeout: Double = 5) throws -> [String] {
+    public func consoleLines(waitingFor text: String, timeout: Double = 30) throws -> [String] {
         try qemu.waitForOutput(containing: text, timeout: timeout)
         return consoleLines
     }

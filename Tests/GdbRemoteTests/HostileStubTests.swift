@@ -14,7 +14,7 @@ struct HostileStubTests {
         let stub = ScriptedStub(script)
         stub.start()
         do throws(GdbError) {
-            return (.success(try GdbClient(transport: stub.clientTransport, timeout: 2)), stub)
+            return (.success(try GdbClient(transport: stub.clientTransport, timeout: 30)), stub)
         } catch {
             return (.failure(error), stub)
         }
@@ -182,9 +182,9 @@ struct HostileStubTests {
             .expect("c"), .reply("Wffffffffffffffff;process:ffffffffffffffffffff"),
         ])
         let client = try result.get()
-        let stop = try client.continueAndWait(timeout: 2)
+        let stop = try client.continueAndWait(timeout: 30)
         #expect(stop.signal == 5 && stop.thread == nil && stop.watchpoint == nil && stop.isBreakpoint)
-        #expect(try client.continueAndWait(timeout: 2).kind == .exited(status: 0xFF))
+        #expect(try client.continueAndWait(timeout: 30).kind == .exited(status: 0xFF))
         #expect(stub.finish() == [])
     }
 
@@ -267,7 +267,7 @@ struct HostileStubTests {
         let packets = (0..<3).map { i in ScriptedStub.Step.reply("O" + Hex.encode([UInt8](repeating: UInt8(0x41 + i), count: chunk))) }
         let (result, stub) = connect(ScriptedStub.handshake() + [.expect("c")] + packets + [.reply("T05thread:p01.01;")])
         let client = try result.get()
-        #expect(try client.continueAndWait(timeout: 5).signal == 5)
+        #expect(try client.continueAndWait(timeout: 30).signal == 5)
         #expect(client.connection.droppedConsoleByteCount == 3 * chunk - GdbConnection.consoleOutputCapacity)
         // The oldest output is the one dropped: what is left starts part-way through the A's.
         let dropped = 3 * chunk - GdbConnection.consoleOutputCapacity

@@ -34,7 +34,7 @@ struct KernelViewTests {
         let log = transcript.outputs[0]
         #expect(log.hasPrefix("mmdbg kernel: booting") && log.contains("\n[BOOT] MMU on: SCTLR_EL1=0x"), "\(log)")
         // The ring holds exactly what went to the UART; gdb adds the missing final newline.
-        let serial = try target.qemu.waitUntil(timeout: 10, what: "the serial console to show the log") { out, _ in
+        let serial = try target.qemu.waitUntil(timeout: 30, what: "the serial console to show the log") { out, _ in
             out.hasPrefix(String(log.dropLast()))
         }
         #expect(serial.hasPrefix(String(log.dropLast())), "mm-log:\n\(log)\nserial:\n\(serial)")
@@ -51,7 +51,7 @@ struct KernelViewTests {
         #expect(transcript.stdout.contains("[mm-fail] mm_read_sctlr call #1: forced return 0x1234abcd"), "\(transcript.all)")
         #expect(transcript.outputs[0].contains("injected (returned to 0xffff"), "\(transcript.all)")
         #expect(transcript.outputs[1].lowercased() == "[boot] mmu on: sctlr_el1=0x1234abcd\n", "\(transcript.outputs[1])")
-        try injected.qemu.waitUntil(timeout: 10, what: "the forced value on the console") { out, _ in
+        try injected.qemu.waitUntil(timeout: 30, what: "the forced value on the console") { out, _ in
             out.lowercased().contains("sctlr_el1=0x1234abcd")
         }
 

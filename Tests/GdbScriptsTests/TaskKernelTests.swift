@@ -73,6 +73,6 @@ struct TaskKernelTests {
         try #require(transcript.outputs.count == 2, "\(transcript.all)")
         #expect(transcript.outputs[0].hasPrefix(MM_MARK_OOM), "\(transcript.all)")
         #expect(transcript.outputs[1].contains("get_free_page --nth 1 --return 0x0: injected"), "\(transcript.all)")
-        try target.qemu.waitForOutput(containing: MM_MARK_OOM, timeout: 10)
+        try target.qemu.waitForOutput(containing: MM_MARK_OOM, timeout: 30)
     }
 }

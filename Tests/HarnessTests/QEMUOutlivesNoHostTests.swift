@@ -76,7 +76,7 @@ struct QEMUOutlivesNoHostTests {
         process.standardError = try FileHandle(forWritingTo: log)
         try process.run()
         var pids: [Int32] = []
-        _ = HostProcess.eventually(within: 20) {
+        _ = HostProcess.eventually(within: 30) {
             pids = ((try? String(contentsOf: pidFile, encoding: .utf8)) ?? "").split(separator: " ")
                 .compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
             return pids.count == 2 || !process.isRunning
@@ -85,14 +85,14 @@ struct QEMUOutlivesNoHostTests {
             if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
             let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            throw ProbeFailure(description: "qemu-launch-probe reported no QEMU PID within 20 s: \(output)")
+            throw ProbeFailure(description: "qemu-launch-probe reported no QEMU PID within 30 s: \(output)")
         }
         return Probe(process: process, qemuPID: pids[0], watchdogPID: pids[1], log: log)
     }
 
     /// Waits (with a deadline) for the probe to die; returns the signal that killed it (0 if it exited).
     static func deathSignal(of process: Process) -> Int32? {
-        guard HostProcess.eventually(within: 20, { !process.isRunning }) else { return nil }
+        guard HostProcess.eventually(within: 30, { !process.isRunning }) else { return nil }
         process.waitUntilExit()
         return process.terminationReason == .uncaughtSignal ? process.terminationStatus : 0
     }
@@ -109,7 +109,7 @@ struct QEMUOutlivesNoHostTests {
         }
         let signal = Self.deathSignal(of: probe.process)
         #expect(signal.map(death.deathSignals.contains) == true, "probe ended with \(String(describing: signal)): \(probe.log_)")
-        #expect(HostProcess.eventually(within: 5) { !HostProcess.isAlive(probe.qemuPID) }, "QEMU \(probe.qemuPID) outlived a host killed by \(death)")
+        #expect(HostProcess.eventually(within: 15) { !HostProcess.isAlive(probe.qemuPID) }, "QEMU \(probe.qemuPID) outlived a host killed by \(death)")
     }
 
     @Test("the watchdog kills QEMU when the host dies of a signal no handler sees (SIGKILL) or leaves alone (SIGINT)",
@@ -121,8 +121,8 @@ struct QEMUOutlivesNoHostTests {
         try #require(HostProcess.isAlive(probe.watchdogPID) && HostProcess.commandLine(of: probe.watchdogPID).contains("mmdbg-qemu-watchdog"))
         kill(probe.process.processIdentifier, death.sentSignal!)
         #expect(Self.deathSignal(of: probe.process) == death.sentSignal!, "\(probe.log_)")
-        #expect(HostProcess.eventually(within: 5) { !HostProcess.isAlive(probe.qemuPID) }, "QEMU \(probe.qemuPID) outlived a host killed by \(death)")
-        #expect(HostProcess.eventually(within: 5) { !HostProcess.isAlive(probe.watchdogPID) }, "the watchdog outlived its QEMU")
+        #expect(HostProcess.eventually(within: 15) { !HostProcess.isAlive(probe.qemuPID) }, "QEMU \(probe.qemuPID) outlived a host killed by \(death)")
+        #expect(HostProcess.eventually(within: 15) { !HostProcess.isAlive(probe.watchdogPID) }, "the watchdog outlived its QEMU")
     }
 
     @Test("without the watchdog a SIGKILLed host orphans its QEMU (why the watchdog exists)")
@@ -145,13 +145,13 @@ struct QEMUOutlivesNoHostTests {
         #expect(HostProcess.isAlive(stoppedWatchdog))
         stopped.stop()
         #expect(!HostProcess.isAlive(stopped.pid))
-        #expect(HostProcess.eventually(within: 5) { !HostProcess.isAlive(stoppedWatchdog) })
+        #expect(HostProcess.eventually(within: 15) { !HostProcess.isAlive(stoppedWatchdog) })
 
         // The kernel powers off by itself through PSCI once it has booted.
         let exiting = try QEMUInstance(QEMUConfiguration(kernel: kernel))
         defer { exiting.stop() }
         let exitingWatchdog = try #require(exiting.watchdogPID)
         try exiting.waitForExit(timeout: 30)
-        #expect(HostProcess.eventually(within: 5) { !HostProcess.isAlive(exitingWatchdog) })
+        #expect(HostProcess.eventually(within: 15) { !HostProcess.isAlive(exitingWatchdog) })
     }
 }

@@ -52,11 +52,18 @@ extension EndToEnd {
             let terminal = try TerminalSession(arguments: ["--kernel", guest])
             defer { terminal.stop() }
             try terminal.waitFor("(mmdbg stopped at _start) ")
-            terminal.type("status\n")
-            let status = try terminal.waitFor("qemu running: yes")
-            let pid = try #require(status.range(of: #"pid (\d+)"#, options: .regularExpression).map { Int32(status[$0].dropFirst(4))! })
-            kill(pid, SIGKILL)
-            usleep(200_000)
+            let qemu = try terminal.launchedQEMUStatus()
+            try #require(qemu.running)
+            kill(qemu.pid, SIGKILL)
+            // Until mmdbg has reaped its QEMU, the dead stub reads as a lost
+            // connection; once `status` says it is not running, it is "exited".
+            let deadline = Date().addingTimeInterval(30)
+            var running = true
+            while running && Date() < deadline {
+                running = try terminal.launchedQEMUStatus().running
+                if running { usleep(50_000) }
+            }
+            try #require(!running, "mmdbg never noticed QEMU \(qemu.pid) died; transcript:\n\(terminal.transcript)")
             terminal.type("regs pc\n")
             try terminal.waitFor("error: QEMU exited (")
             terminal.type("uart\n")

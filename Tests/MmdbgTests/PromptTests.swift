@@ -47,10 +47,16 @@ extension EndToEnd {
             let terminal = try TerminalSession(arguments: ["--kernel", guest])
             defer { terminal.stop() }
             try terminal.waitFor("(mmdbg stopped at _start) ")
+            let qemu = try terminal.launchedQEMUStatus()
+            #expect(qemu.running)
             terminal.type("continue\n")
-            usleep(500_000)  // let the guest run: only Ctrl-C can stop it now
+            // Only Ctrl-C can stop the guest now. A Ctrl-C typed before `continue`
+            // runs is the prompt's and is dropped, so wait until the guest runs
+            // (its QEMU burns CPU), and type it again should a loaded host still lose it.
+            #expect(HostProcess.waitForCPUUse(of: qemu.pid, seconds: 0.2, within: 30),
+                    "the guest never ran after continue; transcript:\n\(terminal.transcript)")
             terminal.type("\u{03}")
-            try terminal.waitFor("interrupted by Ctrl-C: stopped at loop")
+            try terminal.waitFor("interrupted by Ctrl-C: stopped at loop", retyping: "\u{03}", every: 5)
             try terminal.waitFor("(mmdbg stopped at loop")
             terminal.type("x counter 1 /g\n")
             try terminal.waitFor("<counter>:")

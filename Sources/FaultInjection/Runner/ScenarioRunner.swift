@@ -82,7 +82,7 @@ public struct ScenarioRunner: Sendable {
         if session.target != nil {
             _ = try? FaultDriver.drive(session, goal: FaultDriver.Goal(timeout: finishTimeout), command: "finish")
         }
-        _ = try? qemu.waitForExit(timeout: 5)
+        _ = try? qemu.waitForExit(timeout: 30)  // generous: a loaded host; it also collects the last console lines
         session.end()
         trace.hits = state.engine.trace
         trace.transcript = ScenarioRunner.guestOutput(qemu.outputText)

@@ -52,10 +52,29 @@ final class TerminalSession {
     }
 
     /// Waits until `text` appears after what earlier waits consumed; fails with the transcript.
+    /// The default deadline is generous: the first prompt includes booting QEMU
+    /// on a host whose two cores other test suites are also using.
     @discardableResult
-    func waitFor(_ text: String, timeout: Double = 20) throws -> String {
+    func waitFor(_ text: String, timeout: Double = 30) throws -> String {
+        try waitFor(text, timeout: timeout, retyping: nil)
+    }
+
+    /// Like `waitFor(_:timeout:)`, but types `keys` again every `interval`
+    /// seconds until `text` shows: for input that only takes effect once the
+    /// program has reached some state (a Ctrl-C for a running `continue`).
+    @discardableResult
+    func waitFor(_ text: String, retyping keys: String, every interval: Double, timeout: Double = 30) throws -> String {
+        try waitFor(text, timeout: timeout, retyping: (keys, interval))
+    }
+
+    private func waitFor(_ text: String, timeout: Double, retyping: (keys: String, interval: Double)?) throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
+        var nextRetype = retyping.map { Date().addingTimeInterval($0.interval) }
         while Date() < deadline {
+            if let retyping, let due = nextRetype, Date() >= due {
+                type(retyping.keys)
+                nextRetype = Date().addingTimeInterval(retyping.interval)
+            }
             let all = transcript
             let unread = String(all.dropFirst(mark))
             if let range = unread.range(of: text) {
@@ -70,7 +89,7 @@ final class TerminalSession {
 
     /// Waits for the program to exit and throws, with the transcript, unless
     /// it exited with `expected`.
-    func expectExit(_ expected: Int32 = 0, timeout: Double = 20) throws {
+    func expectExit(_ expected: Int32 = 0, timeout: Double = 30) throws {
         let status = try waitForExit(timeout: timeout)
         guard status == expected else {
             throw MmdbgBinary.Failure(description: "mmdbg exited with \(status), expected \(expected); transcript:\n\(transcript)")
@@ -78,13 +97,26 @@ final class TerminalSession {
     }
 
     /// Waits for the program to exit; returns its status.
-    func waitForExit(timeout: Double = 20) throws -> Int32 {
+    func waitForExit(timeout: Double = 30) throws -> Int32 {
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(10_000) }
         guard !process.isRunning else {
             throw MmdbgBinary.Failure(description: "mmdbg did not exit within \(timeout) s; transcript:\n\(transcript)")
         }
         return process.terminationStatus
+    }
+
+    /// Types `status` and reads the pid of the QEMU mmdbg launched and whether
+    /// mmdbg sees it running (it notices a death once it has reaped QEMU).
+    func launchedQEMUStatus() throws -> (pid: Int32, running: Bool) {
+        type("status\n")
+        let fields = try waitFor("qemu running: ")
+        let answer = try waitFor("(mmdbg ")  // the prompt after the status
+        guard let range = fields.range(of: #"\(pid \d+\)"#, options: [.regularExpression, .backwards]),
+              let pid = Int32(fields[range].dropFirst("(pid ".count).dropLast()) else {
+            throw MmdbgBinary.Failure(description: "status named no QEMU pid; transcript:\n\(transcript)")
+        }
+        return (pid, answer.hasPrefix("yes"))
     }
 
     /// Kills `script` and its child process group by PID if still running, and
