@@ -10,11 +10,6 @@ final class CapturedOutput: @unchecked Sendable {
     private var diagnostics = Data()
     /// Pipes that reached end of file (QEMU closed them, i.e. exited).
     private var pipesAtEnd = 0
-    /// The read ends, to see whether bytes are still waiting in them.
-    private var readEnds: [Int32] = []
-    /// Handlers between reading a chunk and appending it: the pipe looks empty
-    /// then, but the bytes are not in the buffer yet.
-    private var chunksInFlight = 0
     private let changed = NSCondition()
     /// Called once QEMU has exited (from Foundation's termination handler).
     var onExit: (@Sendable () -> Void)? {
@@ -22,6 +17,10 @@ final class CapturedOutput: @unchecked Sendable {
         set { changed.lock(); exitAction = newValue; changed.unlock() }
     }
     private var exitAction: (@Sendable () -> Void)?
+    /// The read ends of both pipes, to see whether QEMU wrote something not collected yet.
+    private var readers: [FileHandle] = []
+    /// Handlers between reading a chunk and appending it (guarded by `changed`).
+    private var chunksInFlight = 0
 
     func capture(from process: Process) {
         process.standardOutput = collect(serial: true)
@@ -38,8 +37,10 @@ final class CapturedOutput: @unchecked Sendable {
     /// A pipe whose output is appended to the serial or the diagnostics buffer as it arrives.
     private func collect(serial isSerial: Bool) -> Pipe {
         let pipe = Pipe()
-        readEnds.append(pipe.fileHandleForReading.fileDescriptor)
+        readers.append(pipe.fileHandleForReading)
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            // Counted before the read, so `drain` never sees the pipe empty while a
+            // chunk is on its way into the buffer.
             self?.changed.lock()
             self?.chunksInFlight += 1
             self?.changed.unlock()
@@ -62,21 +63,13 @@ final class CapturedOutput: @unchecked Sendable {
     }
 
     /// The guest's serial console, including every byte QEMU has written so
-    /// far: the reader runs on another thread, so bytes the guest printed just
-    /// before a breakpoint stop can still be in the pipe when the stop is
-    /// reported. Waits (at most a second) until the pipe is empty.
+    /// far (`drain`, at most a second): the reader runs on another thread, so
+    /// bytes the guest printed just before a breakpoint stop can still be in
+    /// the pipe when the stop is reported.
     var text: String {
+        drain(timeout: 1)
         changed.lock(); defer { changed.unlock() }
-        let deadline = Date().addingTimeInterval(1)
-        while pipesAtEnd < readEnds.count, chunksInFlight > 0 || unreadBytes(in: readEnds[0]) > 0,
-              changed.wait(until: deadline) {}
         return String(decoding: serial, as: UTF8.self)
-    }
-
-    /// Bytes waiting in a pipe (0 once it is closed or on error).
-    private func unreadBytes(in descriptor: Int32) -> Int32 {
-        var count: Int32 = 0
-        return ioctl(descriptor, UInt(FIONREAD), &count) == 0 ? count : 0
     }
 
     /// QEMU's own messages (warnings, errors such as a port already in use).
@@ -97,15 +90,29 @@ final class CapturedOutput: @unchecked Sendable {
         return first.hasSuffix("\n") || second.isEmpty ? first + second : first + "\n" + second
     }
 
-    /// Once QEMU has exited: waits until everything it wrote has been read
-    /// (both pipes at end of file), at most `timeout` seconds. A fixed pause
-    /// was not enough on a loaded machine: `expect uart` then missed the last
-    /// lines a powered-off guest printed.
-    func settle(timeout: Double = 5) {
+    /// Waits until everything QEMU has written so far is in the buffers (nothing
+    /// left in either pipe, no chunk on its way), or `timeout` seconds pass;
+    /// returns whether it got there. QEMU writes the console synchronously as the
+    /// guest stores to the UART, so with the VM stopped (or QEMU exited) this is
+    /// all the guest printed, however late a loaded host runs the reader.
+    @discardableResult
+    func drain(timeout: Double) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         changed.lock()
-        while pipesAtEnd < 2 && changed.wait(until: deadline) {}
-        changed.unlock()
+        defer { changed.unlock() }
+        while chunksInFlight > 0 || readers.contains(where: Self.hasUnreadBytes) {
+            // A reader appending broadcasts; the short slice covers a pipe whose
+            // handler has not been scheduled yet.
+            guard Date() < deadline else { return false }
+            _ = changed.wait(until: min(deadline, Date().addingTimeInterval(0.01)))
+        }
+        return true
+    }
+
+    /// Whether the pipe holds bytes nobody has read (poll, which reads nothing).
+    private static func hasUnreadBytes(_ handle: FileHandle) -> Bool {
+        var entry = pollfd(fd: handle.fileDescriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) > 0 && entry.revents & Int16(POLLIN) != 0
     }
 
     func waitUntil(process: Process, timeout: Double, what: String,
