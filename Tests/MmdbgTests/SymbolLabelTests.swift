@@ -30,5 +30,29 @@ extension EndToEnd {
             #expect(text.stdout.contains("breakpoint 1 at 0xffff000040080000\n"), "no <label>: \(text.stdout)")
             #expect(!text.stdout.contains("<"), "\(text.stdout)")
         }
+
+        /// Embedded Swift functions (`$e11KernelTasks11mmException…`) are shown
+        /// and typed as `Module.function`, private ones without their hash.
+        @Test func swiftFunctionsReadAsModuleDotName() throws {
+            let elf = try ELFFile(path: try Tools.kernelImage())
+            let mangled = try #require(elf.symbols.first { $0.name.hasPrefix("$e11KernelTasks11mmException") })
+            let privateOne = try #require(elf.symbols.first { $0.name.hasPrefix("$e11KernelTasks20handleEL0Synchronous33_") })
+            let hex = { (value: UInt64) in "0x" + String(value, radix: 16) }
+            let run = try MmdbgBinary.run(["--json", "-ex", "sym \(hex(mangled.address + 8))",
+                                           "-ex", "addr KernelTasks.mmException",
+                                           "-ex", "sym \(hex(privateOne.address))",
+                                           "-ex", "break KernelTasks.handleEL0Synchronous"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let docs = try run.jsonDocuments()
+            try #require(docs.count == 4, "\(run.stdout)")
+            #expect(docs[0].result?.string("symbol") == "KernelTasks.mmException" && docs[0].result?.string("offset") == "0x8")
+            #expect(docs[1].result?.string("address") == hex(mangled.address), "\(docs[1])")
+            #expect(docs[2].result?.string("symbol") == "KernelTasks.handleEL0Synchronous")
+            #expect(docs[3].ok, "\(docs[3])")
+            // Not Swift, or not a plain function name: no readable form.
+            #expect(SwiftSymbolNames.shortName("map_page") == nil)
+            #expect(SwiftSymbolNames.shortName("$x") == nil)
+            #expect(SwiftSymbolNames.shortName(mangled.name) == "KernelTasks.mmException")
+        }
     }
 }
