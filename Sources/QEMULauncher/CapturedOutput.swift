@@ -8,8 +8,6 @@ import Foundation
 final class CapturedOutput: @unchecked Sendable {
     private var serial = Data()
     private var diagnostics = Data()
-    /// Pipes that reached end of file (QEMU closed them, i.e. exited).
-    private var pipesAtEnd = 0
     private let changed = NSCondition()
     /// Called once QEMU has exited (from Foundation's termination handler).
     var onExit: (@Sendable () -> Void)? {
@@ -50,7 +48,6 @@ final class CapturedOutput: @unchecked Sendable {
             self.chunksInFlight -= 1
             if chunk.isEmpty {
                 handle.readabilityHandler = nil
-                self.pipesAtEnd += 1
             } else if isSerial {
                 self.serial.append(chunk)
             } else {
@@ -63,12 +60,12 @@ final class CapturedOutput: @unchecked Sendable {
     }
 
     /// The guest's serial console, including every byte QEMU has written so
-    /// far (`drain`, at most a second): the reader runs on another thread, so
-    /// bytes the guest printed just before a breakpoint stop can still be in
-    /// the pipe when the stop is reported.
+    /// far: the reader runs on another thread, so bytes the guest printed just
+    /// before a breakpoint stop can still be in the pipe when the stop is
+    /// reported. Decide on this text, not on when a loaded host ran the reader.
     var text: String {
-        drain(timeout: 1)
         changed.lock(); defer { changed.unlock() }
+        drainLocked(until: Date().addingTimeInterval(Self.drainLimit))
         return String(decoding: serial, as: UTF8.self)
     }
 
@@ -90,23 +87,26 @@ final class CapturedOutput: @unchecked Sendable {
         return first.hasSuffix("\n") || second.isEmpty ? first + second : first + "\n" + second
     }
 
+    /// How long a drain may wait for the reader: only a host that does not run
+    /// it for that long, or a guest that never stops printing, reaches it.
+    static let drainLimit = 10.0
+
     /// Waits until everything QEMU has written so far is in the buffers (nothing
-    /// left in either pipe, no chunk on its way), or `timeout` seconds pass;
-    /// returns whether it got there. QEMU writes the console synchronously as the
-    /// guest stores to the UART, so with the VM stopped (or QEMU exited) this is
-    /// all the guest printed, however late a loaded host runs the reader.
-    @discardableResult
-    func drain(timeout: Double) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        changed.lock()
-        defer { changed.unlock() }
-        while chunksInFlight > 0 || readers.contains(where: Self.hasUnreadBytes) {
+    /// left in either pipe, no chunk on its way), at most `drainLimit` seconds.
+    /// QEMU writes the console synchronously as the guest stores to the UART,
+    /// so with the VM stopped (or QEMU exited) this is all the guest printed.
+    func drain() {
+        changed.lock(); defer { changed.unlock() }
+        drainLocked(until: Date().addingTimeInterval(Self.drainLimit))
+    }
+
+    /// `drain` with `changed` held, until `deadline` at the latest.
+    private func drainLocked(until deadline: Date) {
+        while chunksInFlight > 0 || readers.contains(where: Self.hasUnreadBytes), Date() < deadline {
             // A reader appending broadcasts; the short slice covers a pipe whose
             // handler has not been scheduled yet.
-            guard Date() < deadline else { return false }
             _ = changed.wait(until: min(deadline, Date().addingTimeInterval(0.01)))
         }
-        return true
     }
 
     /// Whether the pipe holds bytes nobody has read (poll, which reads nothing).
@@ -118,7 +118,7 @@ final class CapturedOutput: @unchecked Sendable {
     func waitUntil(process: Process, timeout: Double, what: String,
                    _ predicate: (String, Bool) -> Bool) throws(QEMUError) -> String {
         let deadline = Date().addingTimeInterval(timeout)
-        var drainDeadline: Date?
+        var drained = false
         changed.lock()
         defer { changed.unlock() }
         while true {
@@ -127,10 +127,9 @@ final class CapturedOutput: @unchecked Sendable {
             if predicate(text, running) { return text }
             if !running {
                 // What QEMU wrote just before exiting may still be in the pipes.
-                let drained = drainDeadline ?? Date().addingTimeInterval(5)
-                drainDeadline = drained
-                if pipesAtEnd < 2 && Date() < min(drained, deadline) {
-                    _ = changed.wait(until: min(drained, deadline))
+                if !drained {
+                    drained = true
+                    drainLocked(until: min(deadline, Date().addingTimeInterval(Self.drainLimit)))
                     continue
                 }
                 throw .exitedEarly(status: process.terminationStatus, output: Self.joined(diagnostics, serial))

@@ -150,13 +150,6 @@ public final class QEMUInstance: @unchecked Sendable {
 
     public var isRunning: Bool { process.isRunning }
 
-    /// Waits (up to `timeout` s) until `outputText` holds everything QEMU has
-    /// written to the console so far; returns false at the deadline. With the VM
-    /// stopped at a debugger, that is every character the guest printed: decide
-    /// on the transcript after this, not on when a loaded host ran the reader.
-    @discardableResult
-    public func drainOutput(timeout: Double = 10) -> Bool { output.drain(timeout: timeout) }
-
     /// Waits until the output contains `text`; returns the output so far.
     @discardableResult
     public func waitForOutput(containing text: String, timeout: Double) throws(QEMUError) -> String {
@@ -180,7 +173,7 @@ public final class QEMUInstance: @unchecked Sendable {
             usleep(2_000)
         }
         // Everything QEMU wrote before exiting is in the pipes: collect it all.
-        output.drain(timeout: 10)
+        output.drain()
         return process.terminationStatus
     }
 

@@ -73,7 +73,7 @@ struct Launch {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if !process.isRunning {
-                output.drain(timeout: 10)  // its last words (a port already in use) decide a retry
+                output.drain()  // its last words (a port already in use) decide a retry
                 throw .exitedEarly(status: process.terminationStatus, output: output.everything)
             }
             switch stub {

@@ -34,7 +34,7 @@ enum ExpectCommand {
             try args.expectCount(2...2)
             let pattern = try regex(args.positionals[1].text)
             if kind == "absent" {
-                guard !FaultDriver.consoleMatches(pattern, session) else {
+                guard !FaultDriver.matches(pattern, session) else {
                     throw .failed("expectation failed: the UART shows /\(pattern.pattern)/")
                 }
                 return .message("ok: no UART line matches /\(pattern.pattern)/")
@@ -86,7 +86,7 @@ enum ExpectCommand {
             try args.expectCount(1...1)
             guard let qemu = session.launchedQEMU, qemu.isRunning else { throw .failed("expectation failed: QEMU is not running") }
             let panic = try regex(#"\[PANIC\]"#)
-            guard !FaultDriver.consoleMatches(panic, session) else { throw .failed("expectation failed: the kernel panicked") }
+            guard !FaultDriver.matches(panic, session) else { throw .failed("expectation failed: the kernel panicked") }
             return .message("ok: QEMU alive, no panic")
         default:
             throw args.usageError("unknown expectation \"\(CommandError.clipForFaults(kind))\" (one of \(kinds.joined(separator: ", ")))")
@@ -115,7 +115,7 @@ enum ExpectCommand {
 
     private static func driveUntil(_ pattern: NSRegularExpression, within: Double, _ session: Session,
                                    what: String) throws(CommandError) -> CommandOutput {
-        if FaultDriver.consoleMatches(pattern, session) { return .message("ok: \(what)") }
+        if FaultDriver.matches(pattern, session) { return .message("ok: \(what)") }
         guard session.target != nil else { throw .failed("expectation failed: \(what) not seen and the target is gone") }
         let (outcome, fired) = try FaultDriver.drive(session, goal: FaultDriver.Goal(uart: pattern, timeout: within),
                                                      command: "expect")

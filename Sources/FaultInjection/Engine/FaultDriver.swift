@@ -53,7 +53,7 @@ public enum FaultDriver {
     /// Drives `session`'s target toward `goal`; returns how it ended and the firings on the way.
     public static func drive(_ session: Session, goal: Goal, command: String) throws(CommandError) -> (Outcome, [FaultHit]) {
         let state = FaultSessionState.of(session)
-        if let pattern = goal.uart, consoleMatches(pattern, session) { return (.uartMatched, []) }
+        if let pattern = goal.uart, matches(pattern, session) { return (.uartMatched, []) }
         if let firings = goal.firings, state.engine.trace.count >= firings { return (.fired, []) }
         let client = try FaultSessionState.client(session, for: command)
         let kernel = try FaultSessionState.kernel(session, for: command)
@@ -167,14 +167,8 @@ public enum FaultDriver {
         }
     }
 
-    /// `matches` once the console holds all the guest printed. For a stopped
-    /// target: a loaded host may not have read the last lines from QEMU yet,
-    /// and resuming the guest to wait for them would run it past its stop.
-    static func consoleMatches(_ pattern: NSRegularExpression, _ session: Session) -> Bool {
-        session.launchedQEMU?.drainOutput()
-        return matches(pattern, session)
-    }
-
+    /// Whether the console matches: `outputText` holds all the guest printed,
+    /// so a stopped target is never resumed to wait for a line it already wrote.
     static func matches(_ pattern: NSRegularExpression, _ session: Session) -> Bool {
         let text = session.launchedQEMU?.outputText ?? ""
         return pattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
