@@ -43,7 +43,10 @@ let package = Package(
         .target(name: "Inspect", dependencies: ["GdbRemote", "KernelABI"], path: "Sources/Inspect"),
         .executableTarget(name: "inspect-bench", dependencies: ["Inspect", "GdbRemote", "QEMULauncher", "TestSupport"],
                           path: "Sources/inspect-bench"),
-        .target(name: "FaultInjection", dependencies: ["GdbRemote", "Inspect", "QEMULauncher", "MmdbgCore", "KernelABI"], path: "Sources/FaultInjection"),
+        // SplitMix64, seeded: fault selection and property tests draw from the same generator.
+        .target(name: "SeededRandom", path: "Sources/SeededRandom"),
+        .target(name: "FaultInjection", dependencies: ["GdbRemote", "Inspect", "QEMULauncher", "MmdbgCore", "KernelABI", "SeededRandom"],
+                path: "Sources/FaultInjection"),
         .systemLibrary(name: "CReadline", path: "Sources/CReadline"),
         // The REPL's command language, registry and session (no terminal): mmdbg, scenario files and tests use it.
         .target(name: "MmdbgCore", dependencies: ["GdbRemote", "Inspect", "QEMULauncher"], path: "Sources/MmdbgCore"),
@@ -56,14 +59,16 @@ let package = Package(
         swiftSettings: [.swiftLanguageMode(.v5)]),
 
         // ---- Tests
-        .target(name: "TestSupport", dependencies: ["QEMULauncher", "GdbRemote", "Inspect", "KernelABI", "FaultInjection"], path: "Sources/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["QEMULauncher", "GdbRemote", "Inspect", "KernelABI", "SeededRandom"], path: "Sources/TestSupport"),
+        // Doubles for the session's seams (a fake target): tests of MmdbgCore and FaultInjection run on it in milliseconds.
+        .target(name: "SessionTestSupport", dependencies: ["MmdbgCore", "Inspect", "TestSupport"], path: "Sources/SessionTestSupport"),
         .testTarget(name: "KernelCoreTests", dependencies: ["KernelCore", "KernelSupport"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "KernelBootTests", dependencies: ["TestSupport", "QEMULauncher", "KernelABI"]),
         .testTarget(name: "GdbRemoteTests", dependencies: ["GdbRemote", "TestSupport"]),
         .testTarget(name: "InspectTests", dependencies: ["Inspect", "TestSupport", "KernelABI", "QEMULauncher", "GdbRemote"]),
-        .testTarget(name: "MmdbgTests", dependencies: ["MmdbgCore", "TestSupport", "QEMULauncher", "Inspect"]),
-        .testTarget(name: "FaultInjectionTests", dependencies: ["FaultInjection", "TestSupport", "MmdbgCore", "QEMULauncher", "Inspect"]),
+        .testTarget(name: "MmdbgTests", dependencies: ["MmdbgCore", "TestSupport", "SessionTestSupport", "QEMULauncher", "Inspect"]),
+        .testTarget(name: "FaultInjectionTests", dependencies: ["FaultInjection", "TestSupport", "SessionTestSupport", "MmdbgCore", "QEMULauncher", "Inspect", "SeededRandom"]),
         // QEMULauncher process hygiene and the TestSupport process runner.
         .testTarget(name: "HarnessTests", dependencies: ["TestSupport", "QEMULauncher"]),
         .testTarget(name: "GdbScriptsTests", dependencies: ["TestSupport", "QEMULauncher", "KernelABI"],

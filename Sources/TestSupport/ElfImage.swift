@@ -1,7 +1,7 @@
-import Foundation
+import Inspect
 
-/// Just enough of an ELF64 little-endian reader for tests: loadable segments
-/// (to compare guest memory with the file) and the symbol table.
+/// A test's view of an ELF image: its loadable segments' bytes and its
+/// symbols by name. Read by Inspect's ELF reader (the one host-side reader).
 public struct ElfImage {
     public struct Segment {
         public let fileOffset: Int
@@ -14,60 +14,31 @@ public struct ElfImage {
         public let description: String
     }
 
-    public let bytes: [UInt8]
-    public let entry: UInt64
+    public let elf: ELFFile
+    public var entry: UInt64 { elf.entry }
+    /// The PT_LOAD segments, in file order.
     public let segments: [Segment]
-    public let symbols: [String: UInt64]
 
     public init(path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else { throw Failure(description: "cannot read \(path)") }
-        try self.init(bytes: Array(data), name: path)
+        do { try self.init(elf: ELFFile(path: path)) } catch { throw Failure(description: "\(path): \(error.description)") }
     }
 
-    public init(bytes: [UInt8], name: String = "ELF") throws {
-        self.bytes = bytes
-        func u16(_ o: Int) -> Int { Int(bytes[o]) | Int(bytes[o + 1]) << 8 }
-        func u32(_ o: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[o + $1]) << (8 * UInt32($1)) } }
-        func u64(_ o: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[o + $1]) << (8 * UInt64($1)) } }
-        guard bytes.count >= 64, bytes[0..<4] == [0x7F, 0x45, 0x4C, 0x46], bytes[4] == 2, bytes[5] == 1 else {
-            throw Failure(description: "\(name) is not a little-endian ELF64 file")
+    public init(elf: ELFFile) {
+        self.elf = elf
+        segments = elf.programHeaders.filter { $0.type == 1 }.map {  // PT_LOAD
+            Segment(fileOffset: Int($0.fileOffset), virtualAddress: $0.virtualAddress,
+                    physicalAddress: $0.physicalAddress, fileSize: Int($0.fileSize))
         }
-        entry = u64(0x18)
-        let phoff = Int(u64(0x20)), shoff = Int(u64(0x28))
-        let phentsize = u16(0x36), phnum = u16(0x38), shentsize = u16(0x3A), shnum = u16(0x3C)
-        var segments: [Segment] = []
-        for i in 0..<phnum {
-            let o = phoff + i * phentsize
-            guard o + 0x38 <= bytes.count, u32(o) == 1 else { continue }  // PT_LOAD
-            segments.append(Segment(fileOffset: Int(u64(o + 8)), virtualAddress: u64(o + 0x10),
-                                    physicalAddress: u64(o + 0x18), fileSize: Int(u64(o + 0x20))))
-        }
-        self.segments = segments
-        var symbols: [String: UInt64] = [:]
-        for i in 0..<shnum {
-            let o = shoff + i * shentsize
-            guard o + 0x40 <= bytes.count, u32(o + 4) == 2 else { continue }  // SHT_SYMTAB
-            let symOffset = Int(u64(o + 0x18)), symSize = Int(u64(o + 0x20)), link = Int(u32(o + 0x28))
-            let strOffset = Int(u64(shoff + link * shentsize + 0x18))
-            for s in stride(from: symOffset, to: symOffset + symSize, by: 24) {
-                let nameStart = strOffset + Int(u32(s))
-                guard nameStart < bytes.count else { continue }
-                let nameEnd = bytes[nameStart...].firstIndex(of: 0) ?? bytes.count
-                let name = String(decoding: bytes[nameStart..<nameEnd], as: UTF8.self)
-                if !name.isEmpty { symbols[name] = u64(s + 8) }
-            }
-        }
-        self.symbols = symbols
     }
 
     /// The file bytes of a segment.
     public func contents(of segment: Segment) -> [UInt8] {
-        Array(bytes[segment.fileOffset..<segment.fileOffset + segment.fileSize])
+        Array(elf.bytes[segment.fileOffset..<segment.fileOffset + segment.fileSize])
     }
 
     /// A symbol's address; fails with its name.
     public func address(of symbol: String) throws -> UInt64 {
-        guard let value = symbols[symbol] else { throw Failure(description: "symbol \(symbol) not found") }
+        guard let value = elf.symbol(named: symbol)?.address else { throw Failure(description: "symbol \(symbol) not found") }
         return value
     }
 }

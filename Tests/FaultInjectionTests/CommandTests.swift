@@ -11,7 +11,6 @@ struct CommandTests {
     func session() throws -> Session {
         let session = Session(registry: FaultCommands.makeRegistry())
         session.symbols = try ELFSymbolTable(path: try Tools.kernelImage())
-        session.connector = { address throws(CommandError) in try GdbTarget.connect(to: address) }
         return session
     }
 

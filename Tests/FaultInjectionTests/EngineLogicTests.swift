@@ -1,4 +1,5 @@
 import FaultInjection
+import SeededRandom
 import Foundation
 import Testing
 

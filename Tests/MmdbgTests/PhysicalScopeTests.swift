@@ -15,7 +15,7 @@ extension EndToEnd {
             let kernel = try Tools.kernelImage()
             let qemu = try QEMUInstance(.stoppedForDebugger(kernel: kernel))
             defer { qemu.stop() }
-            let session = Session.standard()
+            let session = Session()
             defer { session.end() }
             try session.attachLaunched(qemu, elf: kernel)
             for line in ["break map_page", "continue"] {

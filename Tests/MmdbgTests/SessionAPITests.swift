@@ -12,7 +12,7 @@ extension EndToEnd {
             let kernel = try Tools.kernelImage()
             let qemu = try QEMUInstance(.stoppedForDebugger(kernel: kernel))
             defer { qemu.stop() }
-            let session = Session.standard()
+            let session = Session()
             try session.attachLaunched(qemu, elf: kernel)
             #expect(session.state.prompt.hasPrefix("(mmdbg stopped at _start_phys"))
             let lines = ["# scenario files may comment", "break map_page", "continue", "vtop $pc", "frobnicate"]

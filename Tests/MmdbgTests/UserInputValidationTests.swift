@@ -17,7 +17,7 @@ struct UserInputValidationTests {
 
     /// True when `line` passed validation and only failed for want of a target.
     func reachedTheTarget(_ line: String) -> Bool {
-        if case .notAvailableYet? = session.execute(line: line).error { return true }
+        if case .unavailable(let why)? = session.execute(line: line).error { return why.contains("not attached to a target") }
         return false
     }
 

@@ -59,13 +59,13 @@ enum InjectCommand {
             state.armedSources.append(spec.source)
             return .message("fault \(hit.fault) applied: \(hit.detail)", json: TraceJSON.hit(hit))
         }
-        let client = try FaultSessionState.client(session, for: "inject")
+        let target = try session.requireStoppedTarget(for: "inject")
         var pinned = spec
         if let pins = state.pinnedHits {
             pinned.selection.exactHits = pins[state.engine.nextFaultID] ?? []
         }
         let id = try FaultDriver.wrap { () throws(FaultInjectionError) in
-            try state.engine.arm(pinned, client: client, elf: (session.symbols as? ELFSymbolTable)?.elf)
+            try state.engine.arm(pinned, target: target, elf: (session.symbols as? ELFSymbolTable)?.elf)
         }
         state.armedSources.append(spec.source)
         return .message("fault \(id): \(pinned.description)",
@@ -91,8 +91,8 @@ enum InjectCommand {
             try args.expectCount(1...2)
             let id = args.positionals.count == 2 ? try args.count(at: 1, in: 1...Int(Int32.max), name: "ID") : nil
             if let id, !state.engine.faults.contains(where: { $0.id == id }) { throw .failed("no fault \(id) (see `inject list`)") }
-            let client = try? FaultSessionState.client(session, for: "inject clear")
-            state.engine.disarm(id: id, client: client)
+            let target = try? session.requireStoppedTarget(for: "inject clear")
+            state.engine.disarm(id: id, target: target)
             return .message(id.map { "fault \($0) cleared" } ?? "all faults cleared")
         default:
             try args.expectCount(1...1)

@@ -1,3 +1,4 @@
+import GdbRemote
 /// What a firing fault does to the stopped target.
 public enum FaultAction: Equatable, Sendable, Codable {
     /// x0 = value, pc = x30: the function returns at once with `value`.
@@ -26,11 +27,11 @@ public enum FaultAction: Equatable, Sendable, Codable {
     /// `return 0x0`, `pte pid 2 0x10000000 clear-valid`.
     public var description: String {
         switch self {
-        case .forceReturn(let value): return "return \(hexString(value))"
-        case .setRegisters(let writes): return "set " + writes.map { "\($0.name)=\(hexString($0.value))" }.joined(separator: ",")
-        case .writeMemory(let address, let value, let size): return "write \(hexString(address))=\(hexString(value)) (\(size))"
-        case .corruptPTE(let pid, let va, let how): return "pte pid \(pid) \(hexString(va)) \(how.description)"
-        case .setBrk(let pid, let value): return "brk pid \(pid) = \(hexString(value))"
+        case .forceReturn(let value): return "return \(Hex.format(value))"
+        case .setRegisters(let writes): return "set " + writes.map { "\($0.name)=\(Hex.format($0.value))" }.joined(separator: ",")
+        case .writeMemory(let address, let value, let size): return "write \(Hex.format(address))=\(Hex.format(value)) (\(size))"
+        case .corruptPTE(let pid, let va, let how): return "pte pid \(pid) \(Hex.format(va)) \(how.description)"
+        case .setBrk(let pid, let value): return "brk pid \(pid) = \(Hex.format(value))"
         case .skipInstruction: return "skip"
         }
     }
@@ -68,7 +69,7 @@ public enum PTECorruption: Equatable, Sendable, Codable {
         case .clearValid: return "clear-valid"
         case .flipAP: return "flip-ap"
         case .flipUXN: return "flip-uxn"
-        case .redirect(let pa): return "redirect=\(hexString(pa))"
+        case .redirect(let pa): return "redirect=\(Hex.format(pa))"
         }
     }
 }

@@ -1,11 +1,11 @@
 import Foundation
-import GdbRemote
 import MmdbgCore
 
-/// Runs the session's target with its faults applied: every stop at a
-/// fault's trigger is handled and the target resumed, until a goal is met.
-/// No real-time sleeps decide anything: goals are guest events (a function
-/// entry, a UART line, power-off); the wall-clock deadline only guards hangs.
+/// Runs the session's target with its faults applied: a loop of goals on
+/// top of the session's run-control engine. Every stop at a fault's trigger
+/// is handled and the target resumed, until a goal is met. No real-time
+/// sleeps decide anything: goals are guest events (a function entry, a UART
+/// line, power-off); the wall-clock deadline only guards hangs.
 public enum FaultDriver {
     /// What ends a drive.
     public struct Goal {
@@ -53,59 +53,50 @@ public enum FaultDriver {
     /// Drives `session`'s target toward `goal`; returns how it ended and the firings on the way.
     public static func drive(_ session: Session, goal: Goal, command: String) throws(CommandError) -> (Outcome, [FaultHit]) {
         let state = FaultSessionState.of(session)
-        if let pattern = goal.uart, matches(pattern, session) { return (.uartMatched, []) }
+        let uartMatched = goal.uart.map { pattern in { matches(pattern, session) } }
+        if let uartMatched, uartMatched() { return (.uartMatched, []) }
         if let firings = goal.firings, state.engine.trace.count >= firings { return (.fired, []) }
-        let client = try FaultSessionState.client(session, for: command)
         let kernel = try FaultSessionState.kernel(session, for: command)
-        let goalPoint = goal.address.map { FaultEngine.StopPoint(kind: .software, address: $0, length: 4) }
-        if let goalPoint { try wrap { () throws(FaultInjectionError) in try state.engine.insert(goalPoint, client: client) } }
-        defer { if let goalPoint, client.state == .stopped { state.engine.release(goalPoint, client: client) } }
+        let target = kernel.target
+        let goalPoint = goal.address.map { StopPoint(kind: .software, address: $0, length: 4) }
+        if let goalPoint { try wrap { () throws(FaultInjectionError) in try state.engine.insert(goalPoint, target: target) } }
+        defer { if let goalPoint, target.runState == .stopped { state.engine.release(goalPoint, target: target) } }
         let deadline = Date().addingTimeInterval(goal.timeout)
         var reached = 0
         var fired: [FaultHit] = []
         while true {
-            session.kernelViews?.targetWillResume()
-            let waited: Wait
-            if let early = try gdb({ () throws(GdbError) in try DisplacedStep.stepOver(client) }) {
-                waited = .stopped(early)
+            let stop: StopEvent
+            if let early = try DisplacedStep.stepOver(session) {
+                stop = early
             } else {
-                try gdb { () throws(GdbError) in try client.resume() }
-                session.noteResumed()
-                waited = try waitForStop(client, session, goal: goal, deadline: deadline)
-            }
-            let stop: StopReason
-            switch waited {
-            case .uartMatched:
-                try settle(session, client, reason: "uart matched")
-                return (.uartMatched, fired)
-            case .deadline:
-                try settle(session, client, reason: "deadline")
-                return (.timedOut, fired)
-            case .stopped(let reason):
-                stop = reason
-            }
-            if stop.hasExited {
-                let event: StopEvent
-                switch stop.kind {
-                case .exited(let status): event = .exited(Int(status))
-                case .terminated(let signal): event = .terminated(Int(signal))
-                case .signal(let signal): event = .signal(Int(signal))
+                try session.runControl.resume()
+                let (cause, event) = try session.runControl.wait(deadline: max(0, deadline.timeIntervalSinceNow),
+                                                                 until: uartMatched)
+                switch cause {
+                case .stopped:
+                    stop = event
+                case .conditionMet:
+                    return (try settled(session, event, reason: "uart matched", outcome: .uartMatched), fired)
+                case .deadline, .interruptRequested:
+                    return (try settled(session, event, reason: "deadline", outcome: .timedOut), fired)
                 }
-                session.noteGone(event)
-                return (.exited(event.summary), fired)
             }
-            session.noteStopped(reason: stop.description)
+            if stop.targetIsGone {
+                session.noteGone(stop)
+                return (.exited(stop.summary), fired)
+            }
+            session.noteStopped(reason: stop.summary)
             let pc: UInt64
-            do throws(GdbError) { pc = try client.readRegister("pc") } catch {
+            do throws(CommandError) { pc = try session.registerValue("pc") } catch {
                 // Powered off right after this stop: report the exit, not a register error.
-                guard client.state == .stopped else {
+                guard target.runState == .stopped else {
                     session.noteGone(.exited(0))
                     return (.exited("exited"), fired)
                 }
-                throw GdbTarget.translateForFaults(error)
+                throw error
             }
             let handled = try wrap { () throws(FaultInjectionError) in
-                try state.engine.handleStop(pc: pc, watchAddress: stop.watchpoint?.address, kernel: kernel,
+                try state.engine.handleStop(pc: pc, watchAddress: stop.watchAddress, kernel: kernel,
                                             symbolicate: { session.symbols?.describe($0) })
             }
             fired += handled.hits
@@ -116,55 +107,35 @@ public enum FaultDriver {
             if let address = goal.address, pc == address {
                 reached += 1
                 if reached >= goal.count {
-                    try session.refreshStopState(reason: "reached \(session.symbols?.describe(address) ?? hexString(address))")
+                    try session.refreshStopState(reason: "reached \(session.symbols?.describe(address) ?? Hex.format(address))")
                     return (.reachedAddress, fired)
                 }
                 continue
             }
             if handled.isOwnStop { continue }
-            if let pattern = goal.uart, matches(pattern, session) {
+            if let uartMatched, uartMatched() {
                 try session.refreshStopState(reason: "uart matched")
                 return (.uartMatched, fired)
             }
-            let reason = stop.description
-            try session.refreshStopState(reason: reason)
-            return (.otherStop(reason), fired)
+            try session.refreshStopState(reason: stop.summary)
+            return (.otherStop(stop.summary), fired)
         }
     }
 
-    enum Wait {
-        case stopped(StopReason)
-        case uartMatched
-        case deadline
-    }
-
-    /// Waits in short slices so the UART goal and the deadline are checked while the guest runs.
-    static func waitForStop(_ client: GdbClient, _ session: Session, goal: Goal, deadline: Date) throws(CommandError) -> Wait {
-        while true {
-            do throws(GdbError) {
-                return .stopped(try client.waitForStop(timeout: 0.02))
-            } catch {
-                guard case .timedOut = error.kind else { throw GdbTarget.translateForFaults(error) }
-            }
-            if let pattern = goal.uart, matches(pattern, session) { return .uartMatched }
-            if Date() >= deadline || session.interruptRequested() { return .deadline }
-        }
-    }
-
-    /// Stops the running target and records the stop in the session.
-    private static func settle(_ session: Session, _ client: GdbClient, reason: String) throws(CommandError) {
-        // The guest may power off between the match and the interrupt (the
-        // kernel's last lines come right before it): then it is simply gone.
-        let stop = try? client.interrupt(timeout: 5)
-        guard let stop, !stop.hasExited, client.state == .stopped else {
-            if client.state != .stopped { session.noteGone(.exited(0)) }
-            return
+    /// Records the stop that ended a wait the driver cut short (the engine
+    /// interrupted the target); a target that powered off meanwhile is gone.
+    private static func settled(_ session: Session, _ stop: StopEvent, reason: String,
+                                outcome: Outcome) throws(CommandError) -> Outcome {
+        if stop.targetIsGone {
+            session.noteGone(stop)
+            return outcome
         }
         session.noteStopped(reason: reason)
         do throws(CommandError) { try session.refreshStopState(reason: reason) } catch {
-            guard client.state != .stopped else { throw error }
+            guard session.target?.runState != .stopped else { throw error }
             session.noteGone(.exited(0))
         }
+        return outcome
     }
 
     /// Whether the console matches: `outputText` holds all the guest printed,
@@ -174,19 +145,7 @@ public enum FaultDriver {
         return pattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
     }
 
-    private static func gdb<T>(_ body: () throws(GdbError) -> T) throws(CommandError) -> T {
-        do throws(GdbError) { return try body() } catch { throw GdbTarget.translateForFaults(error) }
-    }
-
     static func wrap<T>(_ body: () throws(FaultInjectionError) -> T) throws(CommandError) -> T {
         do throws(FaultInjectionError) { return try body() } catch { throw error.commandError }
-    }
-}
-
-extension GdbTarget {
-    /// GdbRemote's error as the command language reports it (a lost connection stays one).
-    static func translateForFaults(_ error: GdbError) -> CommandError {
-        if case .disconnected = error.kind { return .connectionLost(error.description) }
-        return .target(error.description)
     }
 }

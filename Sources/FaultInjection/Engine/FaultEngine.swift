@@ -1,9 +1,10 @@
+import SeededRandom
 import Foundation
-import GdbRemote
 import Inspect
+import MmdbgCore
 
 /// Arms faults on a stopped target and applies them while driving it. The
-/// engine owns its breakpoints and watchpoints in the GdbRemote client,
+/// engine owns its breakpoints and watchpoints in the session's target,
 /// which steps over them on resume (QEMU re-reports a stop point at the PC
 /// forever otherwise). Every firing runs with the target stopped and lands
 /// in `trace`.
@@ -30,19 +31,13 @@ public final class FaultEngine {
     /// Stop points the engine inserted, by (kind, address): how many owners each has.
     private var owned: [StopPoint: Int] = [:]
 
-    struct StopPoint: Hashable {
-        let kind: BreakpointKind
-        let address: UInt64
-        let length: Int
-    }
-
     public init() {}
 
     // MARK: arming
 
     /// Arms `spec` and inserts its stop point; returns the fault's id.
     @discardableResult
-    public func arm(_ spec: FaultSpec, client: GdbClient, elf: ELFFile?) throws(FaultInjectionError) -> Int {
+    public func arm(_ spec: FaultSpec, target: DebugTarget, elf: ELFFile?) throws(FaultInjectionError) -> Int {
         var callerRange: Range<UInt64>?
         if let caller = spec.selection.caller {
             guard let symbol = elf?.symbol(named: caller) else {
@@ -51,7 +46,7 @@ public final class FaultEngine {
             callerRange = symbol.address..<(symbol.address + max(symbol.size, 4))
         }
         if case .now = spec.trigger { throw .badFile(path: "inject", line: nil, reason: "`now` faults apply at once (applyNow)") }
-        try insert(FaultEngine.stopPoint(spec.trigger), client: client)
+        try insert(FaultEngine.stopPoint(spec.trigger), target: target)
         let armed = Armed(id: nextID, spec: spec, generator: SeededGenerator(seed: spec.selection.seed), callerRange: callerRange)
         nextID += 1
         faults.append(armed)
@@ -59,50 +54,47 @@ public final class FaultEngine {
     }
 
     /// Disarms one fault (or all when `id` is nil) and removes stop points nobody else owns.
-    public func disarm(id: Int?, client: GdbClient?) {
+    public func disarm(id: Int?, target: DebugTarget?) {
         let removed = faults.filter { id == nil || $0.id == id }
         faults.removeAll { id == nil || $0.id == id }
         for fault in removed where !fault.exhausted {
-            if let client { release(FaultEngine.stopPoint(fault.spec.trigger), client: client) }
+            if let target { release(FaultEngine.stopPoint(fault.spec.trigger), target: target) }
         }
     }
-
-    /// Forgets the trace (a fresh run).
-    public func clearTrace() { trace.removeAll() }
 
     static func stopPoint(_ trigger: FaultTrigger) -> StopPoint {
         switch trigger {
         case .now: return StopPoint(kind: .software, address: 0, length: 0)
         case .entry(_, let address): return StopPoint(kind: .software, address: address, length: 4)
         case .watch(let kind, _, let address, let length):
-            let gdbKind: BreakpointKind = kind == .write ? .writeWatchpoint : kind == .read ? .readWatchpoint : .accessWatchpoint
+            let gdbKind: BreakpointKind = kind == .write ? .writeWatch : kind == .read ? .readWatch : .accessWatch
             return StopPoint(kind: gdbKind, address: address, length: length)
         }
     }
 
-    func insert(_ point: StopPoint, client: GdbClient) throws(FaultInjectionError) {
+    func insert(_ point: StopPoint, target: DebugTarget) throws(FaultInjectionError) {
         if let count = owned[point] {
             owned[point] = count + 1
             return
         }
         // A user breakpoint may already sit there: share it rather than insert twice.
-        let alreadyThere = client.breakpoints.contains { $0.kind == point.kind && $0.address == point.address }
+        let alreadyThere = target.insertedStopPoints.contains { $0.kind == point.kind && $0.address == point.address }
         if !alreadyThere {
-            do throws(GdbError) { try client.setBreakpoint(point.kind, at: point.address, length: point.length) } catch {
-                throw .target(error.description)
+            do throws(CommandError) { try target.insertBreakpoint(point.kind, at: point.address, length: point.length) } catch {
+                throw .command(error)
             }
         }
         owned[point] = alreadyThere ? Int.max / 2 : 1  // shared: never removed by the engine
     }
 
-    func release(_ point: StopPoint, client: GdbClient) {
+    func release(_ point: StopPoint, target: DebugTarget) {
         guard let count = owned[point] else { return }
         if count > 1 {
             owned[point] = count - 1
             return
         }
         owned[point] = nil
-        try? client.removeBreakpoint(point.kind, at: point.address, length: point.length)
+        try? target.removeBreakpoint(point.kind, at: point.address, length: point.length)
     }
 
     // MARK: firing
@@ -140,7 +132,7 @@ public final class FaultEngine {
             if fires { faults[index].fired += 1 }
             if spec.selection.isExhausted(hits: hit, fired: faults[index].fired) {
                 faults[index].exhausted = true
-                release(FaultEngine.stopPoint(spec.trigger), client: kernel.client)
+                release(FaultEngine.stopPoint(spec.trigger), target: kernel.target)
             }
             guard fires else { continue }
             if currentPID == nil { currentPID = .some(try kernel.currentPID()) }
@@ -178,33 +170,33 @@ public final class FaultEngine {
             let returnAddress = try readRegister("x30", kernel)
             try writeRegister("x0", value, kernel)
             try writeRegister("pc", returnAddress, kernel)
-            return "x0=\(hexString(value)) pc=\(hexString(returnAddress))"
+            return "x0=\(Hex.format(value)) pc=\(Hex.format(returnAddress))"
         case .setRegisters(let writes):
             for write in writes { try writeRegister(write.name, write.value, kernel) }
-            return writes.map { "\($0.name)=\(hexString($0.value))" }.joined(separator: " ")
+            return writes.map { "\($0.name)=\(Hex.format($0.value))" }.joined(separator: " ")
         case .writeMemory(let address, let value, let size):
             let old = try kernel.readWord(address)
             try kernel.writeWord(address, value, size: size)
             let mask: UInt64 = size == 8 ? ~0 : (1 << UInt64(8 * size)) - 1
-            return "[\(hexString(address))] \(hexString(old & mask))→\(hexString(value & mask))"
+            return "[\(Hex.format(address))] \(Hex.format(old & mask))→\(Hex.format(value & mask))"
         case .corruptPTE(let pid, let va, let corruption):
             let (old, new) = try kernel.corruptPTE(pid: pid, virtualAddress: va, corruption)
-            return "pte \(hexString(old))→\(hexString(new))"
+            return "pte \(Hex.format(old))→\(Hex.format(new))"
         case .setBrk(let pid, let value):
             let old = try kernel.setBrk(pid: pid, to: value)
-            return "brk \(hexString(old))→\(hexString(value))"
+            return "brk \(Hex.format(old))→\(Hex.format(value))"
         case .skipInstruction:
             let pc = try readRegister("pc", kernel)
             try writeRegister("pc", pc &+ 4, kernel)
-            return "pc=\(hexString(pc &+ 4))"
+            return "pc=\(Hex.format(pc &+ 4))"
         }
     }
 
     private func readRegister(_ name: String, _ kernel: KernelAccess) throws(FaultInjectionError) -> UInt64 {
-        try kernel.call { () throws(GdbError) in try kernel.client.readRegister(name) }
+        try kernel.readRegister(name)
     }
 
     private func writeRegister(_ name: String, _ value: UInt64, _ kernel: KernelAccess) throws(FaultInjectionError) {
-        try kernel.call { () throws(GdbError) in try kernel.client.writeRegister(name, value: value) }
+        try kernel.writeRegister(name, value)
     }
 }

@@ -1,3 +1,4 @@
+import SeededRandom
 /// Which of a trigger's eligible hits fire. A hit is eligible when the
 /// filters hold (the current task is `pid`; the caller, x30, lies in
 /// `caller`); the counters below then count eligible hits only, so

@@ -1,4 +1,3 @@
-import GdbRemote
 import Inspect
 import MmdbgCore
 
@@ -25,22 +24,13 @@ public final class FaultSessionState {
         return state
     }
 
-    /// The protocol client behind the session's target (the engine needs writes).
-    static func client(_ session: Session, for command: String) throws(CommandError) -> GdbClient {
-        let target = try session.requireStoppedTarget(for: command)
-        guard let gdb = target as? GdbTarget else {
-            throw .unavailable("\(command): fault injection needs a gdbstub connection")
-        }
-        return gdb.client
-    }
-
-    /// Kernel access over the session's target and ELF.
+    /// Kernel access over the session's stopped target and ELF.
     static func kernel(_ session: Session, for command: String) throws(CommandError) -> KernelAccess {
-        let client = try client(session, for: command)
+        let target = try session.requireStoppedTarget(for: command)
         guard let elf = (session.symbols as? ELFSymbolTable)?.elf else {
             throw .unavailable("\(command): needs the kernel ELF (start with --elf FILE)")
         }
-        do { return try KernelAccess(client: client, elf: elf) } catch { throw error.commandError }
+        do { return try KernelAccess(target: target, elf: elf) } catch { throw error.commandError }
     }
 }
 
@@ -49,6 +39,7 @@ extension FaultInjectionError {
     var commandError: CommandError {
         switch self {
         case .target(let why): return .target(why)
+        case .command(let error): return error
         default: return .failed(description)
         }
     }

@@ -1,3 +1,4 @@
+import GdbRemote
 /// One armed fault: where it fires, which hits, and what it does. `source`
 /// is the `inject` line that created it (traces and replay keep it).
 public struct FaultSpec: Equatable, Sendable, Codable {
@@ -35,7 +36,7 @@ public struct FaultHit: Equatable, Sendable, Codable {
 
     /// `#3 fault 1 hit 2 pid 4 pc 0x… (get_free_page) return 0x0: x0=0x0 pc=0x…`.
     public var description: String {
-        "#\(sequence) fault \(fault) hit \(hit) pid \(pid.map(String.init) ?? "-") pc \(hexString(pc))"
+        "#\(sequence) fault \(fault) hit \(hit) pid \(pid.map(String.init) ?? "-") pc \(Hex.format(pc))"
             + (location.map { " (\($0))" } ?? "") + " \(action): \(detail)"
     }
 }

@@ -1,3 +1,4 @@
+import GdbRemote
 /// Where a fault fires: the entry of a function (a breakpoint on its first
 /// instruction) or an access to data (a watchpoint).
 public enum FaultTrigger: Equatable, Sendable, Codable {
@@ -25,12 +26,10 @@ public enum FaultTrigger: Equatable, Sendable, Codable {
     public var description: String {
         switch self {
         case .now: return "now"
-        case .entry(let symbol, let address): return symbol ?? hexString(address)
+        case .entry(let symbol, let address): return symbol ?? Hex.format(address)
         case .watch(let kind, let symbol, let address, let length):
-            return "watch \(kind.rawValue) \(symbol ?? hexString(address)) (\(length))"
+            return "watch \(kind.rawValue) \(symbol ?? Hex.format(address)) (\(length))"
         }
     }
 }
 
-/// `0x…` lower-case hex, the one format traces and messages use.
-func hexString(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }

@@ -1,4 +1,3 @@
-import GdbRemote
 import Inspect
 import KernelABI
 import MmdbgCore
@@ -8,12 +7,13 @@ import MmdbgCore
 /// selection asks on every hit), tasks and the page pool (Inspect), PTE
 /// locations (Inspect's walker), and raw writes through the kernel's linear map.
 public final class KernelAccess {
-    public let client: GdbClient
+    /// The session's target (registers, memory, stop points).
+    public let target: DebugTarget
     public let elf: ELFFile
     private let symbols: KernelSymbols
 
-    public init(client: GdbClient, elf: ELFFile) throws(FaultInjectionError) {
-        self.client = client
+    public init(target: DebugTarget, elf: ELFFile) throws(FaultInjectionError) {
+        self.target = target
         self.elf = elf
         do { symbols = try KernelSymbols(elf: elf) } catch { throw .inspection(error.description) }
     }
@@ -27,13 +27,11 @@ public final class KernelAccess {
 
     /// A fresh inspector (its caches must not outlive this stop).
     public func inspector() throws(FaultInjectionError) -> KernelInspector {
-        let values = try call { () throws(GdbError) in
-            try client.readRegisters(["SCTLR", "TCR_EL1", "MAIR_EL1", "TTBR0_EL1", "TTBR1_EL1"])
-        }
-        let context = TranslationContext(registers: TranslationRegisters(sctlr: values[0], tcr: values[1], mair: values[2],
-                                                                         ttbr0: values[3], ttbr1: values[4]))
+        let context = TranslationContext(registers: try call { () throws(CommandError) in
+            try TranslationRegisters.read { names throws(CommandError) in try target.readRegisters(names) }
+        })
         do {
-            return try KernelInspector(memory: Inspect.GdbMemorySource(client: client), symbols: symbols, context: context)
+            return try KernelInspector(memory: target.memory, symbols: symbols, context: context)
         } catch { throw .inspection(error.description) }
     }
 
@@ -86,16 +84,24 @@ public final class KernelAccess {
     }
 
     public func readWord(_ address: UInt64) throws(FaultInjectionError) -> UInt64 {
-        let bytes = try call { () throws(GdbError) in try client.readMemory(at: address, count: 8) }
-        return bytes.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        try call { () throws(CommandError) in try target.readMemory(at: address, count: 8, physical: false) }
+            .littleEndianUInt64(at: 0)
     }
 
     public func writeWord(_ address: UInt64, _ value: UInt64, size: Int = 8) throws(FaultInjectionError) {
         let bytes = (0..<size).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) }
-        try call { () throws(GdbError) in try client.writeMemory(at: address, bytes: bytes) }
+        try call { () throws(CommandError) in try target.writeMemory(at: address, bytes: bytes) }
     }
 
-    func call<T>(_ body: () throws(GdbError) -> T) throws(FaultInjectionError) -> T {
-        do throws(GdbError) { return try body() } catch { throw .target(error.description) }
+    func call<T>(_ body: () throws(CommandError) -> T) throws(FaultInjectionError) -> T {
+        do throws(CommandError) { return try body() } catch { throw .command(error) }
+    }
+
+    func readRegister(_ name: String) throws(FaultInjectionError) -> UInt64 {
+        try call { () throws(CommandError) in try target.readRegisters([name])[0] }
+    }
+
+    func writeRegister(_ name: String, _ value: UInt64) throws(FaultInjectionError) {
+        try call { () throws(CommandError) in try target.writeRegister(name, value: value) }
     }
 }

@@ -59,12 +59,8 @@ public struct ScenarioRunner: Sendable {
 
         let session = Session(registry: FaultCommands.makeRegistry())
         session.runTimeout = scenario.timeout
-        session.connector = { address throws(CommandError) in try GdbTarget.connect(to: address) }
         do throws(CommandError) {
-            session.symbols = try ELFSymbolTable(path: kernel)
-            InspectKernelViews.install(on: session)
-            session.adoptLaunched(qemu)
-            try session.attach(to: qemu.gdbAddress ?? "")
+            try session.attachLaunched(qemu, elf: kernel)
         } catch {
             return finish("cannot attach: \(error.description)", [])
         }

@@ -18,7 +18,8 @@ public struct ELFFile: Sendable {
     /// Contents of the `.note.gnu.build-id` note as hex, or nil when the image has none.
     public let buildID: String?
 
-    private let bytes: [UInt8]
+    /// The whole file.
+    public let bytes: [UInt8]
     private let symbolsByName: [String: Int]
     /// Indices into `symbols` of code/data symbols, sorted by address (for `symbolicate`).
     private let addressOrder: [Int]
@@ -36,13 +37,19 @@ public struct ELFFile: Sendable {
     }
 
     /// Parses an in-memory image.
+    /// `e_machine` of a 64-bit little-endian ELF from its first bytes (at least
+    /// the 64-byte header); the one check of ELF identification on the host.
+    public static func machine(ofHeader header: [UInt8]) throws(ELFError) -> UInt16 {
+        guard header.starts(with: [0x7F, 0x45, 0x4C, 0x46]) else { throw .notELF }
+        guard header.count >= 64 else { throw .truncated(what: "ELF header", offset: 0) }
+        guard header[4] == 2 else { throw .unsupported("only 64-bit ELF (ELFCLASS64) is supported") }
+        guard header[5] == 1 else { throw .unsupported("only little-endian ELF is supported") }
+        return UInt16(header[18]) | UInt16(header[19]) << 8
+    }
+
     public init(bytes: [UInt8]) throws(ELFError) {
         let reader = ELFByteReader(bytes: bytes)
-        guard bytes.count >= 64, bytes[0] == 0x7F, bytes[1] == 0x45, bytes[2] == 0x4C, bytes[3] == 0x46 else {
-            throw .notELF
-        }
-        guard bytes[4] == 2 else { throw .unsupported("only 64-bit ELF (ELFCLASS64) is supported") }
-        guard bytes[5] == 1 else { throw .unsupported("only little-endian ELF is supported") }
+        _ = try ELFFile.machine(ofHeader: bytes)
         self.bytes = bytes
         fileType = try reader.u16(16)
         machine = try reader.u16(18)

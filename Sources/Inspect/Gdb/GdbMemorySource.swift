@@ -10,7 +10,7 @@ import GdbRemote
 /// once: inside it, every physical batch is exactly one round trip, which is
 /// what makes `vtop` one round trip per level. Outside it, each physical
 /// batch switches the mode on and off by itself (correct, just slower).
-public final class GdbMemorySource: WritableMemorySource {
+public final class GdbMemorySource: WritableMemorySource, PhysicalScopedMemorySource {
     /// The connection reads and writes go through.
     public let client: GdbClient
     /// Pipelined exchanges made for reads and writes (mode switches excluded):

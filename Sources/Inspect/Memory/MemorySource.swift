@@ -99,6 +99,14 @@ extension MemorySource {
 
 /// A source that can also write guest memory (tests corrupt a PTE with it;
 /// fault injection patches memory). Writers must drop any cache they keep.
+/// A source whose physical reads can run inside one scope that is set up
+/// once (QEMU's gdbstub switches into physical-memory mode and back: three
+/// round trips). Callers that read many tables group them with it.
+public protocol PhysicalScopedMemorySource: MemorySource {
+    /// Runs `body` with physical reads served in one scope; nested scopes are free.
+    func withPhysicalMode<T, Failure: MemoryFailureCarrying>(_ body: () throws(Failure) -> T) throws(Failure) -> T
+}
+
 public protocol WritableMemorySource: MemorySource {
     /// Writes `bytes` at `address` in `space`.
     func write(_ bytes: [UInt8], to address: UInt64, in space: AddressSpace) throws(MemoryError)

@@ -8,34 +8,20 @@ import Inspect
 /// inside ONE physical-memory scope of Inspect's `GdbMemorySource`: the mode
 /// switch (three round trips) is paid once per command, not once per batch,
 /// and `vtop` costs one round trip per level.
-public final class InspectKernelViews: KernelViews, SessionCache {
+public final class InspectKernelViews: KernelViews {
     private unowned let session: Session
     private var memory: CachingMemorySource?
-    private var gdbMemory: GdbMemorySource?
+    /// The target memory `memory` caches (a re-attach brings a new one).
+    private weak var cachedTargetMemory: WritableMemorySource?
     /// The device-memory guard for virtual reads; its tables are valid for one stop.
     private var guardedReader: GuardedMemoryReader?
-    private weak var memoryClient: AnyObject?
     private var cachedContext: TranslationContext?
     private var cachedInspector: KernelInspector?
     /// Page tables as they were at the previous stop (captured before each resume).
     private var previousStop: AddressSpaceSnapshot?
     private var named: [String: AddressSpaceSnapshot] = [:]
 
-    /// Installs the views on `session`: `kernelViews`, the register decoders,
-    /// the prompt's task id, and cache invalidation on resume.
-    public static func install(on session: Session) {
-        let views = InspectKernelViews(session: session)
-        session.kernelViews = views
-        session.extensions["InspectKernelViews"] = views
-        session.registerDecoder = { name, value throws(CommandError) in RegisterFields.decode(name, value) }
-        session.currentTask = { [unowned views] () throws(CommandError) -> Int? in
-            guard session.symbols is ELFSymbolTable else { return nil }
-            let snapshot = try views.physically { () throws(CommandError) in try views.kernelSnapshot() }
-            return snapshot.currentSlot.map { Int(snapshot.slots[$0].pid) }
-        }
-    }
-
-    init(session: Session) { self.session = session }
+    public init(session: Session) { self.session = session }
 
     public func invalidate() {
         memory?.invalidate()
@@ -46,32 +32,44 @@ public final class InspectKernelViews: KernelViews, SessionCache {
 
     // MARK: inputs
 
+    /// The target's memory, uncached (virtual reads for commands).
+    private func targetMemory() throws(CommandError) -> WritableMemorySource {
+        try session.requireTarget(for: "reading memory").memory
+    }
+
+    /// The target's memory behind a per-stop cache (tables, kernel structures).
     private func memorySource() throws(CommandError) -> CachingMemorySource {
-        guard let target = session.target as? GdbTarget else {
-            throw .unavailable("kernel views need a gdbstub connection")
-        }
-        if let memory, memoryClient === target.client { return memory }
-        let source = GdbMemorySource(client: target.client)
-        let fresh = CachingMemorySource(source)
+        let target = try targetMemory()
+        if let memory, cachedTargetMemory === target { return memory }
+        let fresh = CachingMemorySource(target)
         memory = fresh
-        gdbMemory = source
-        memoryClient = target.client
+        cachedTargetMemory = target
         return fresh
     }
 
-    /// Runs `body` inside one physical-memory scope. Without a stopped gdbstub
-    /// target the body runs as is and fails with its own, more precise error.
+    /// Runs `body` inside one physical-memory scope when the target's memory
+    /// has one (the stub's mode switch costs three round trips: paid once per
+    /// command, not once per batch). Without a stopped target the body runs
+    /// as is and fails with its own, more precise error.
     fileprivate func physically<T>(_ body: () throws(CommandError) -> T) throws(CommandError) -> T {
-        guard session.state != .running, (try? memorySource()) != nil, let gdbMemory else { return try body() }
-        return try gdbMemory.withPhysicalMode(body)
+        guard session.state != .running, let scoped = try? targetMemory() as? PhysicalScopedMemorySource else {
+            return try body()
+        }
+        return try scoped.withPhysicalMode(body)
+    }
+
+    public func currentTaskID() throws(CommandError) -> Int? {
+        guard session.symbols is ELFSymbolTable else { return nil }
+        let snapshot = try physically { () throws(CommandError) in try kernelSnapshot() }
+        return snapshot.currentSlot.map { Int(snapshot.slots[$0].pid) }
     }
 
     private func context() throws(CommandError) -> TranslationContext {
         if let cachedContext { return cachedContext }
-        let values = try session.requireStoppedTarget(for: "page tables")
-            .readRegisters(["SCTLR", "TCR_EL1", "MAIR_EL1", "TTBR0_EL1", "TTBR1_EL1"])
-        let context = TranslationContext(registers: TranslationRegisters(sctlr: values[0], tcr: values[1], mair: values[2],
-                                                                         ttbr0: values[3], ttbr1: values[4]))
+        let target = try session.requireStoppedTarget(for: "page tables")
+        let context = TranslationContext(registers: try TranslationRegisters.read { names throws(CommandError) in
+            try target.readRegisters(names)
+        })
         cachedContext = context
         return context
     }
@@ -288,8 +286,7 @@ public final class InspectKernelViews: KernelViews, SessionCache {
     }
 
     public func readVirtualMemory(at address: UInt64, count: Int) throws(CommandError) -> [UInt8] {
-        _ = try memorySource()
-        guard let gdbMemory else { throw .unavailable("reading memory needs a gdbstub connection") }
+        let memory = try targetMemory()
         // MMU off: VA = PA, no MAIR to consult. The stub's own read is exact there (an address
         // beyond the physical range fails instead of reading as zeros in physical mode) and the
         // QEMU adapter already refuses device memory for it.
@@ -298,19 +295,17 @@ public final class InspectKernelViews: KernelViews, SessionCache {
             return try session.requireStoppedTarget(for: "reading memory").readMemory(at: address, count: count, physical: false)
         }
         let reader: GuardedMemoryReader
-        if let guardedReader, guardedReader.memory === gdbMemory {
+        if let guardedReader, guardedReader.memory === memory {
             reader = guardedReader
         } else {
-            // Data reads go uncached to the stub; the reader caches only the tables.
-            reader = GuardedMemoryReader(memory: gdbMemory, context: context)
+            // Data reads go uncached to the target; the reader caches only the tables.
+            reader = GuardedMemoryReader(memory: memory, context: context)
             guardedReader = reader
         }
         do throws(GuardedReadError) { return try reader.read(virtual: address, length: count) } catch {
             throw .target(error.description)
         }
     }
-
-    public func targetStopped() {}
 
     public func targetWillResume() {
         // What `pt diff` without a name compares with; a failure (MMU off) just means no baseline.

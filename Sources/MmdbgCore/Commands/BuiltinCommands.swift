@@ -1,5 +1,5 @@
 /// The commands every session has. Other modules add theirs on top
-/// (`FaultInjection` replaces the `inject` and `run` placeholders).
+/// (`FaultInjection` adds `inject`, `go`, `expect`, `baseline` and `run`).
 public enum BuiltinCommands {
     /// A registry with every built-in command.
     public static func makeRegistry() -> CommandRegistry {
@@ -11,8 +11,7 @@ public enum BuiltinCommands {
     /// Adds every built-in command to `registry`.
     public static func register(into registry: CommandRegistry) {
         for spec in SessionCommands.all + RegisterCommands.all + MemoryCommands.all + SymbolCommands.all
-            + BreakpointCommands.all + RunControlCommands.all + KernelViewCommands.all + ConsoleCommands.all
-            + PlaceholderCommands.all {
+            + BreakpointCommands.all + RunControlCommands.all + KernelViewCommands.all + ConsoleCommands.all {
             registry.register(spec)
         }
     }

@@ -26,14 +26,10 @@ enum RegisterCommands {
             table.rows.append([name, Hex.padded(value), symbol ?? ""])
             json.append(.object([("name", .string(name)), ("value", .hex(value)),
                                  ("symbol", symbol.map(JSONValue.string) ?? .null)]))
-            if args.flag("decode"), let decoder = session.registerDecoder,
-               let fields = try decoder(name, value) {
+            if args.flag("decode"), let fields = RegisterFields.decode(name, value) {
                 decoded.append(.fields([(name, Hex.padded(value))] + fields.map { ("  " + $0.0, $0.1) }))
                 decodedJSON.append((name, .object(fields.map { ($0.0, .string($0.1)) })))
             }
-        }
-        if args.flag("decode") && session.registerDecoder == nil {
-            throw .notAvailableYet(command: "regs --decode", reason: "the register decoders come with the Inspect module")
         }
         if args.flag("decode") && decoded.isEmpty {
             throw args.usageError("--decode knows TCR_EL1, SCTLR and ESR_EL1; name at least one")

@@ -2,7 +2,7 @@ import Foundation
 
 /// `help`, `quit`, `attach`, `detach`, `status`.
 enum SessionCommands {
-    static var all: [CommandSpec] { [help, quit, attach, status] }
+    static var all: [CommandSpec] { [help, quit, attach, status, show] }
 
     static let help = CommandSpec(
         name: "help", aliases: ["h", "?"], group: "session",
@@ -104,5 +104,26 @@ enum SessionCommands {
             ("symbols", session.symbols.map { .string($0.source) } ?? .null),
         ])
         return CommandOutput(blocks: [.fields(fields)], json: json)
+    }
+
+    static let show = CommandSpec(
+        name: "show", group: "session",
+        summary: "show session facts: `show last-error` prints the last protocol error with the packets before it",
+        usage: "show last-error",
+        details: "The ring keeps the last 32 packets exchanged with the stub (`->` sent, `<-` received),\nclipped to 60 bytes each; it is taken when a protocol call fails and kept after the\nconnection is gone.",
+        examples: ["show last-error"],
+        completions: [.keywords(["last-error"])]
+    ) { args, session throws(CommandError) in
+        try args.expectCount(1...1)
+        guard args.positionals[0].text == "last-error" else {
+            throw args.usageError("unknown setting \"\(CommandError.clip(args.positionals[0].text))\" (known: last-error)")
+        }
+        guard let record = session.lastProtocolError else {
+            return .message("no protocol error in this session", json: .object([("error", .null)]))
+        }
+        let text = (["\(record.operation): \(record.message)", "recent packets:"] + record.recentPackets.map { "  " + $0 })
+            .joined(separator: "\n")
+        return .message(text, json: .object([("error", .string(record.message)), ("operation", .string(record.operation)),
+                                             ("recentPackets", .array(record.recentPackets.map(JSONValue.string)))]))
     }
 }

@@ -1,3 +1,6 @@
+// Hex formatting is GdbRemote's (one helper for the package), re-exported to
+// every MmdbgCore client.
+@_exported import enum GdbRemote.Hex
 import Foundation
 
 /// A JSON value with ordered object keys, so `--json` output is stable and
@@ -86,12 +89,4 @@ public indirect enum JSONValue: Equatable, Sendable {
     }
 }
 
-/// Hex formatting shared by text and JSON output.
-public enum Hex {
-    public static func format(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
-    /// Zero-padded to `digits` hex digits.
-    public static func padded(_ value: UInt64, digits: Int = 16) -> String {
-        let s = String(value, radix: 16)
-        return "0x" + String(repeating: "0", count: max(0, digits - s.count)) + s
-    }
-}
+

@@ -11,8 +11,6 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownRegister(String)
     /// The command needs something the session does not have (an ELF, a target…).
     case unavailable(String)
-    /// The backing module is not in this build yet.
-    case notAvailableYet(command: String, reason: String)
     /// The target refused or failed (unmapped address, stub error…).
     case target(String)
     /// The connection to the stub is gone; at the prompt `attach` re-attaches (see `promptHint`).
@@ -40,7 +38,6 @@ public enum CommandError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unknownSymbol(let name): return "no symbol \"\(CommandError.clip(name))\" in the ELF"
         case .unknownRegister(let name): return "no register \"\(CommandError.clip(name))\" (see `regs` for the names)"
         case .unavailable(let why): return CommandError.clip(why, limit: 300)
-        case .notAvailableYet(let command, let reason): return "\(command): not available yet (\(reason))"
         // Reasons may quote user text or stub replies: clipped too, so an error stays one short line.
         case .target(let why): return "target: \(CommandError.clip(why, limit: 300))"
         case .connectionLost(let why): return "connection lost: \(CommandError.clip(why, limit: 300))"

@@ -51,7 +51,7 @@ public enum CompletionEngine {
         case .address:
             return text.hasPrefix("$") ? registerNames(session).map { "$" + $0 } : (session.symbols?.names ?? [])
         case .taskID:
-            guard case .stopped = session.state, let ids = try? session.kernelViews?.taskIDs() else { return [] }
+            guard case .stopped = session.state, let ids = try? session.kernelViews.taskIDs() else { return [] }
             return ids.map(String.init)
         case .keywords(let words): return words
         case .oneOf(let kinds): return kinds.flatMap { pool($0, text: text, session: session) ?? [] }

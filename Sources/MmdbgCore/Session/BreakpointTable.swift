@@ -10,6 +10,16 @@ public struct BreakpointTable: Sendable {
         public var hits: Int
         /// What the user typed (`map_page`, `$pc+4`).
         public var expression: String
+        /// Who set it and why: the run-control engine names a stop by it.
+        public var role: Role = .user
+    }
+
+    /// Why a breakpoint exists.
+    public enum Role: Equatable, Sendable {
+        /// The user's (`break`, `tbreak`, `watch`…).
+        case user
+        /// `finish`'s temporary breakpoint at the return address: its hit is a `returned` stop.
+        case finishReturn
     }
 
     /// In creation order.
@@ -19,9 +29,10 @@ public struct BreakpointTable: Sendable {
     public init() {}
 
     /// Records a breakpoint the target accepted; returns it with its number.
-    public mutating func add(kind: BreakpointKind, address: UInt64, length: Int, temporary: Bool, expression: String) -> Entry {
+    public mutating func add(kind: BreakpointKind, address: UInt64, length: Int, temporary: Bool, expression: String,
+                             role: Role = .user) -> Entry {
         let entry = Entry(id: nextID, kind: kind, address: address, length: length, temporary: temporary, hits: 0,
-                          expression: expression)
+                          expression: expression, role: role)
         nextID += 1
         entries.append(entry)
         return entry

@@ -1,28 +1,90 @@
-/// The narrow view of a debug connection the commands need. Backed by the
-/// GdbRemote client (see `GdbTarget`); nothing here speaks the protocol.
+import Inspect
+
+/// The narrow view of a debug connection the session needs: the seam between
+/// MmdbgCore and a target. `GdbTarget` is the real one (QEMU's gdbstub
+/// through GdbRemote); TestSupport's `FakeTarget` is the double that tests
+/// run control, breakpoints and stop classification in milliseconds.
+/// Nothing here speaks the protocol.
 public protocol DebugTarget: AnyObject {
     /// Register names the target describes (core and system), for `regs` and completion.
     var registerNames: [String] { get }
     /// Reads registers by name (case-insensitive), in the order given: exactly one value per name or an error.
     func readRegisters(_ names: [String]) throws(CommandError) -> [UInt64]
+    /// Writes one register of the stopped target.
+    func writeRegister(_ name: String, value: UInt64) throws(CommandError)
     /// Reads memory; `physical` uses the stub's physical-memory mode, scoped to this call.
     func readMemory(at address: UInt64, count: Int, physical: Bool) throws(CommandError) -> [UInt8]
+    /// Writes memory of the stopped target (virtual, through the CPU's translation).
+    func writeMemory(at address: UInt64, bytes: [UInt8]) throws(CommandError)
+    /// Guest memory as Inspect reads it (batched, virtual and physical), for
+    /// the walker, the kernel views and fault injection.
+    var memory: WritableMemorySource { get }
     func insertBreakpoint(_ kind: BreakpointKind, at address: UInt64, length: Int) throws(CommandError)
     func removeBreakpoint(_ kind: BreakpointKind, at address: UInt64, length: Int) throws(CommandError)
+    /// Every stop point inserted in the target, by whoever inserted it.
+    var insertedStopPoints: [StopPoint] { get }
     /// Resumes the target (stepping over a breakpoint at PC first); returns at once.
-    func resume() throws(CommandError)
+    func resume(_ direction: RunDirection) throws(CommandError)
     /// Waits up to `timeout` seconds for the running target to stop; nil = still running.
     func waitForStop(timeout: Double) throws(CommandError) -> StopEvent?
     /// Executes one instruction and returns the stop.
-    func stepInstruction() throws(CommandError) -> StopEvent
+    func stepInstruction(_ direction: RunDirection) throws(CommandError) -> StopEvent
     /// Stops a running target.
     func interrupt(timeout: Double) throws(CommandError) -> StopEvent
+    /// Whether the target is stopped, running or gone.
+    var runState: TargetRunState { get }
+    /// The last stop the target reported (nil before the first).
+    var lastStop: StopEvent? { get }
+    /// The CPU that reported the last stop (1-based), when the target names one.
+    var lastStopCPU: Int? { get }
     /// A QEMU monitor command; returns its text output.
     func monitor(_ command: String) throws(CommandError) -> String
+    /// The last protocol error with the packets exchanged before it (`show last-error`).
+    var lastProtocolError: ProtocolErrorRecord? { get }
     /// Leaves the target running and closes the connection.
     func detach()
     /// Closes the connection without resuming.
     func close()
+}
+
+/// Whether a target can take commands.
+public enum TargetRunState: String, Sendable {
+    case stopped
+    case running
+    /// Exited, closed or disconnected.
+    case gone
+}
+
+/// A breakpoint or watchpoint as the target holds it.
+public struct StopPoint: Hashable, Sendable {
+    public var kind: BreakpointKind
+    public var address: UInt64
+    public var length: Int
+
+    public init(kind: BreakpointKind, address: UInt64, length: Int) {
+        self.kind = kind
+        self.address = address
+        self.length = length
+    }
+
+    /// A code breakpoint at `pc`.
+    public func covers(_ pc: UInt64) -> Bool { !kind.isWatchpoint && pc >= address && pc < address &+ UInt64(max(length, 1)) }
+}
+
+/// A protocol failure as `show last-error` prints it.
+public struct ProtocolErrorRecord: Sendable {
+    /// The one-line error.
+    public var message: String
+    /// The operation that failed (`readMemory`, `step`…).
+    public var operation: String
+    /// The last packets exchanged before it, oldest first (`-> m4000,8`, `<- E14`).
+    public var recentPackets: [String]
+
+    public init(message: String, operation: String, recentPackets: [String]) {
+        self.message = message
+        self.operation = operation
+        self.recentPackets = recentPackets
+    }
 }
 
 /// Breakpoint and watchpoint kinds (GDB `Z0`–`Z4`).
@@ -64,32 +126,10 @@ public enum StopEvent: Equatable, Sendable {
         default: return false
         }
     }
-}
 
-/// ELF symbols for expressions, `sym`, `addr` and completion.
-public protocol SymbolTable: AnyObject {
-    func address(of name: String) -> UInt64?
-    /// `(name, offset)` of the symbol that contains `address` (a sized symbol its
-    /// `[start, start+size)`, a label up to the next symbol within its section),
-    /// or nil: no label is ever invented from a distant symbol.
-    func symbolicate(_ address: UInt64) -> (name: String, offset: UInt64)?
-    /// Every symbol name (for completion).
-    var names: [String] { get }
-    /// Where the symbols came from (file path).
-    var source: String { get }
-}
-
-extension SymbolTable {
-    /// `describe(address)` only when the address is plausibly code or data
-    /// (within 1 MiB of the symbol), so plain register values stay unlabelled.
-    public func nearby(_ address: UInt64) -> String? {
-        guard let (_, offset) = symbolicate(address), offset < 0x10_0000 else { return nil }
-        return describe(address)
-    }
-
-    /// `name+0x10`, `name`, or nil.
-    public func describe(_ address: UInt64) -> String? {
-        guard let (name, offset) = symbolicate(address) else { return nil }
-        return offset == 0 ? name : "\(name)+\(Hex.format(offset))"
+    /// The watched address of a watchpoint stop.
+    public var watchAddress: UInt64? {
+        if case .watchpoint(_, let address) = self { return address }
+        return nil
     }
 }

@@ -42,9 +42,11 @@ public protocol KernelViews: AnyObject {
     /// walk and refused when any page is Device memory (a stub read of MMIO has
     /// side effects and can crash QEMU).
     func readVirtualMemory(at address: UInt64, count: Int) throws(CommandError) -> [UInt8]
-    /// Called when the target stops, before any command runs (so `pt diff`
-    /// can compare with the previous stop). Must be cheap or lazy.
-    func targetStopped()
+    /// The pid of the task the CPU runs (`mm_current`), or nil before the kernel has one
+    /// or without the kernel ELF (the prompt shows it).
+    func currentTaskID() throws(CommandError) -> Int?
+    /// Forgets everything read from the stopped target (it resumed or was written).
+    func invalidate()
     /// Called just before the target resumes (what `pt diff` compares with).
     func targetWillResume()
 }

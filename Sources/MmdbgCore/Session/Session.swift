@@ -7,55 +7,65 @@ public protocol ProgressSink: AnyObject {
     func end()
 }
 
-/// Everything one debugging session knows: the connection, the ELF symbols,
-/// breakpoints, snapshots, and the QEMU it launched (if any). Commands run
-/// through `execute(line:)`, which never throws and never traps: a bad line
-/// becomes a failed `CommandResult` with one error line, and nothing the
-/// session already learned is lost.
+/// Everything one debugging session knows: the target connection, the ELF
+/// symbols, breakpoints, the kernel views and the run-control engine.
+/// Commands run through `execute(line:)`, which never throws and never traps:
+/// a bad line becomes a failed `CommandResult` with one error line, and
+/// nothing the session already learned is lost.
+///
+///     let session = Session(registry: FaultCommands.makeRegistry())   // services: .standard
+///     try session.attachLaunched(qemu, elf: kernel)
+///     let result = session.execute(line: "vtop $pc")
 public final class Session: ExpressionContext {
-    /// How the session got its target, which decides what `quit` does.
-    public enum Ownership: Equatable, Sendable {
-        /// mmdbg started this QEMU: `quit` kills it.
-        case launched
-        /// mmdbg attached to someone else's QEMU: `quit` detaches and leaves it running.
-        case attached
-    }
-
     /// The commands this session understands (extensible).
     public let registry: CommandRegistry
-    /// The live connection; nil when detached or after a lost connection.
-    public private(set) var target: DebugTarget?
+    /// What the session is built from (connections, symbols, kernel views).
+    public let services: SessionServices
+    /// The link to the target and its state.
+    public let connection: TargetConnection
+    /// Task, page-table and log views over the target.
+    public private(set) lazy var kernelViews: KernelViews = services.makeKernelViews(self)
+    /// The one resume-and-wait engine (commands, fault driver, scenarios).
+    public private(set) lazy var runControl = RunControl(session: self)
     /// ELF symbols for expressions, locations and completion (nil without an ELF).
     public var symbols: SymbolTable?
-    /// The QEMU mmdbg started, if it did.
-    public private(set) var launchedQEMU: QEMUInstance?
-    /// Decides what `quit` does with QEMU.
-    public private(set) var ownership: Ownership = .attached
-    /// The gdbstub address last attached to (for re-attach).
-    public private(set) var address: String?
-    /// What the prompt shows.
-    public private(set) var state: TargetState = .detached
     /// The user's breakpoints; kept across a lost connection and restored on re-attach.
     public var breakpoints = BreakpointTable()
-    /// Opens a connection to a gdbstub address (`host:port` or a socket path).
-    /// Nil when the build has no protocol client.
-    public var connector: ((String) throws(CommandError) -> DebugTarget)?
     /// Polled while the target runs; true means the user pressed Ctrl-C.
     public var interruptRequested: () -> Bool = { false }
     /// Where progress lines go (stderr in the executable; nil = none).
     public var progress: ProgressSink?
-    /// Values learned while the target is stopped; dropped when it resumes.
-    public private(set) var registerCache: [String: UInt64] = [:]
     /// Extra state other modules keep per session (fault injection, …).
     public var extensions: [String: AnyObject] = [:]
     /// True at the prompt: run control then waits without a deadline (Ctrl-C interrupts).
     public var interactive = false
     /// Default deadline for run control in non-interactive use (seconds).
     public var runTimeout: Double = 30
+    /// Set by `quit`'s handler.
+    public var quitRequested = false
+    /// The last protocol failure with its packet ring (`show last-error`); kept after the connection is gone.
+    public private(set) var lastProtocolError: ProtocolErrorRecord?
+    /// Registers learned while the target is stopped; dropped when it resumes.
+    public private(set) var registerCache: [String: UInt64] = [:]
 
-    public init(registry: CommandRegistry) {
+    public init(registry: CommandRegistry = BuiltinCommands.makeRegistry(), services: SessionServices = .standard) {
         self.registry = registry
+        self.services = services
+        self.connection = TargetConnection(connect: services.connect)
     }
+
+    // MARK: the connection, as commands see it
+
+    /// The live connection; nil when detached or after a lost connection.
+    public var target: DebugTarget? { connection.target }
+    /// What the prompt shows.
+    public var state: TargetState { connection.state }
+    /// The QEMU mmdbg started, if it did.
+    public var launchedQEMU: QEMUInstance? { connection.launchedQEMU }
+    /// Decides what `quit` does with QEMU.
+    public var ownership: TargetConnection.Ownership { connection.ownership }
+    /// The gdbstub address last attached to (for re-attach).
+    public var address: String? { connection.address }
 
     // MARK: running commands
 
@@ -82,42 +92,38 @@ public final class Session: ExpressionContext {
             let arguments = try CommandArguments(tokens: Array(tokens.dropFirst()), spec: spec, invokedAs: name)
             outcome = .success(try spec.handler(arguments, self))
         } catch {
-            noteFailure(error)
+            if let record = connection.target?.lastProtocolError { lastProtocolError = record }
+            connection.noteFailure(error)
             outcome = .failure(error)
         }
         return CommandResult(line: line, command: spec.name, outcome: outcome, endsSession: quitRequested)
     }
 
-    /// Set by `quit`'s handler.
-    public var quitRequested = false
-
     // MARK: target lifecycle
 
-    /// Adopts a QEMU that mmdbg launched; `quit` will kill it.
-    public func adoptLaunched(_ qemu: QEMUInstance) {
-        launchedQEMU = qemu
-        ownership = .launched
-        address = qemu.gdbAddress
+    /// Adopts a QEMU the caller launched (`quit`/`end()` will kill it), loads
+    /// the kernel's symbols if given, and attaches to its gdbstub.
+    public func attachLaunched(_ qemu: QEMUInstance, elf: String?) throws(CommandError) {
+        adoptLaunched(qemu)
+        if let elf { symbols = try services.loadSymbols(elf) }
+        guard let address = qemu.gdbAddress else { throw .unavailable("QEMU was started without a gdbstub") }
+        try attach(to: address)
     }
 
-    /// Connects to `address` through the connector and records the stop state.
+    /// Adopts a QEMU that mmdbg launched; `quit` will kill it.
+    public func adoptLaunched(_ qemu: QEMUInstance) { connection.adoptLaunched(qemu) }
+
+    /// Connects to `address` and records the stop state; the session's
+    /// breakpoints are put back into the (re-)attached stub.
     public func attach(to address: String) throws(CommandError) {
-        guard let connector else {
-            throw .notAvailableYet(command: "attach", reason: "the GdbRemote client is not in this build")
-        }
-        // Connect first: a bad address must not cost the connection we have.
-        let connection = try connector(address)
-        target?.close()
-        target = connection
-        self.address = address
+        let target = try connection.open(address)
         invalidateCaches()
         try refreshStopState(reason: "attached")
-        try restoreBreakpoints(on: connection)
+        try restoreBreakpoints(on: target)
     }
 
-    /// Puts the session's breakpoints into a (re-)attached stub. QEMU keeps
-    /// breakpoints across connections and counts insertions, so each is
-    /// removed first: the stub ends up with exactly one of each either way.
+    /// QEMU keeps breakpoints across connections and counts insertions, so
+    /// each is removed first: the stub ends up with exactly one of each either way.
     private func restoreBreakpoints(on target: DebugTarget) throws(CommandError) {
         for entry in breakpoints.entries {
             try? target.removeBreakpoint(entry.kind, at: entry.address, length: entry.length)
@@ -132,31 +138,11 @@ public final class Session: ExpressionContext {
     }
 
     /// Ends the session as the user chose: kill what we launched, detach from what we attached to.
-    public func end() {
-        if let target {
-            // Attached elsewhere after launching: that QEMU is not ours to stop.
-            if ownership == .launched && address == launchedQEMU?.gdbAddress { target.close() } else { target.detach() }
-        }
-        launchedQEMU?.stop()
-        target = nil
-        state = .detached
-    }
+    public func end() { connection.end() }
 
     /// The connection, or a one-line reason there is none.
     public func requireTarget(for command: String) throws(CommandError) -> DebugTarget {
-        if let qemu = launchedQEMU, !qemu.isRunning {
-            if case .exited = state {} else { state = .exited("no longer running") }
-            if case .exited(let why) = state { throw .qemuExited(why) }
-        }
-        guard let target else {
-            if connector == nil {
-                throw .notAvailableYet(command: command, reason: "the GdbRemote client is not in this build")
-            }
-            if case .connectionLost(let why) = state { throw .connectionLost(why) }
-            if case .exited(let why) = state { throw .qemuExited(why) }
-            throw .unavailable("\(command): not attached to a target (use `attach HOST:PORT`)")
-        }
-        return target
+        try connection.require(for: command)
     }
 
     /// The connection, with the target stopped (most commands read state).
@@ -168,82 +154,49 @@ public final class Session: ExpressionContext {
         return target
     }
 
-    /// Records a failure that means the connection or QEMU is gone.
-    private func noteFailure(_ error: CommandError) {
-        switch error {
-        case .connectionLost(let why):
-            target?.close()
-            target = nil
-            state = .connectionLost(why)
-        case .qemuExited(let why):
-            target?.close()
-            target = nil
-            if case .exited = state {} else { state = .exited(why) }
-        default: break
-        }
-    }
+    // MARK: stop state
 
     /// Forgets everything learned from the stopped target (it resumed or was written).
     public func invalidateCaches() {
         registerCache.removeAll()
+        kernelViews.invalidate()
         for case let cache as SessionCache in extensions.values { cache.invalidate() }
     }
 
-    /// Called after the target stopped: reads PC and updates the prompt state.
-    /// `task` comes from `currentTask` (set by the kernel-view wiring).
+    /// Called after the target stopped: reads PC and the current task and updates the prompt state.
     public func refreshStopState(reason: String) throws(CommandError) {
         invalidateCaches()
         let pc = try registerValue("pc")
-        let location = symbols?.describe(pc)
-        let task = try? currentTask?()
-        state = .stopped(pc: pc, location: location, task: task ?? nil, reason: reason)
-        kernelViews?.targetStopped()
+        let task = symbols == nil ? nil : try? kernelViews.currentTaskID()
+        connection.state = .stopped(pc: pc, location: symbols?.describe(pc), task: task ?? nil, reason: reason)
     }
-
-    /// Decodes a system register into named fields (`T0SZ` → `16`); nil if
-    /// the register has no decoder. Set by the Inspect wiring.
-    public var registerDecoder: ((String, UInt64) throws(CommandError) -> [(String, String)]?)?
-
-    /// Task, page-table and log views (Inspect). Nil until wired.
-    public var kernelViews: KernelViews?
-
-    /// The kernel views, or a one-line reason they are missing.
-    public func requireKernelViews(for command: String) throws(CommandError) -> KernelViews {
-        guard let kernelViews else {
-            throw .notAvailableYet(command: command, reason: "needs the Inspect module (page tables, tasks, log)")
-        }
-        _ = try requireStoppedTarget(for: command)
-        return kernelViews
-    }
-
-    /// Guest memory by virtual address for commands (`x`, `finish`): through the
-    /// kernel views' device-memory guard when they are wired, else the stub's read.
-    public func readVirtualMemory(at address: UInt64, count: Int) throws(CommandError) -> [UInt8] {
-        let target = try requireStoppedTarget(for: "reading memory")
-        guard let kernelViews else { return try target.readMemory(at: address, count: count, physical: false) }
-        return try kernelViews.readVirtualMemory(at: address, count: count)
-    }
-
-    /// Reads the current task's pid; set when kernel structures can be decoded.
-    public var currentTask: (() throws(CommandError) -> Int?)?
 
     /// Marks the target stopped before its state is read (the PC comes next).
     public func noteStopped(reason: String) {
         invalidateCaches()
-        state = .stopped(pc: 0, location: nil, task: nil, reason: reason)
+        connection.state = .stopped(pc: 0, location: nil, task: nil, reason: reason)
     }
 
     /// Marks the target running (after resume) and drops caches.
     public func noteResumed() {
         invalidateCaches()
-        state = .running
+        connection.state = .running
     }
 
     /// Marks the target gone after a stop event that ended it.
-    public func noteGone(_ event: StopEvent) {
-        target?.close()
-        target = nil
-        state = .exited(event.summary)
+    public func noteGone(_ event: StopEvent) { connection.noteGone(event) }
+
+    /// The kernel views, once the target is stopped.
+    public func requireKernelViews(for command: String) throws(CommandError) -> KernelViews {
+        _ = try requireStoppedTarget(for: command)
+        return kernelViews
+    }
+
+    /// Guest memory by virtual address for commands (`x`, `finish`), through
+    /// the kernel views' device-memory guard.
+    public func readVirtualMemory(at address: UInt64, count: Int) throws(CommandError) -> [UInt8] {
+        _ = try requireStoppedTarget(for: "reading memory")
+        return try kernelViews.readVirtualMemory(at: address, count: count)
     }
 
     // MARK: ExpressionContext

@@ -1,4 +1,5 @@
 import Foundation
+import Inspect
 
 /// Whether a file is something `qemu-system-aarch64 -kernel` can boot on this
 /// machine: an AArch64 ELF, or an arm64 Linux `Image` (raw, with its header).
@@ -10,8 +11,6 @@ enum BootableImage {
         let description: String
     }
 
-    /// `e_machine` of AArch64.
-    static let machineAArch64: UInt16 = 183
     /// The arm64 Linux boot header's magic, "ARM\x64" at offset 0x38 (Documentation/arch/arm64/booting.rst).
     static let imageMagic: [UInt8] = [0x41, 0x52, 0x4D, 0x64]
     static let imageMagicOffset = 0x38
@@ -32,10 +31,13 @@ enum BootableImage {
     /// Nil when `header` (the first 64 bytes) starts a bootable image, else why not.
     static func reason(_ header: [UInt8]) -> String? {
         if header.starts(with: [0x7F, 0x45, 0x4C, 0x46]) {
-            guard header.count >= 20 else { return "is a truncated ELF file" }
-            guard header[4] == 2, header[5] == 1 else { return "is not a 64-bit little-endian ELF" }
-            let machine = UInt16(header[18]) | UInt16(header[19]) << 8
-            return machine == machineAArch64 ? nil : "is an ELF for machine \(machine), not AArch64 (183)"
+            do throws(ELFError) {
+                let machine = try ELFFile.machine(ofHeader: header)
+                return machine == ELFFile.machineAArch64 ? nil : "is an ELF for machine \(machine), not AArch64 (183)"
+            } catch {
+                if case .truncated = error { return "is a truncated ELF file" }
+                return "is not a 64-bit little-endian ELF"
+            }
         }
         if header.count >= imageMagicOffset + imageMagic.count,
            Array(header[imageMagicOffset..<imageMagicOffset + imageMagic.count]) == imageMagic {

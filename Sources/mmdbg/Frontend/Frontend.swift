@@ -1,4 +1,5 @@
 import Foundation
+import FaultInjection
 import MmdbgCore
 
 /// Drives one session from the command line: builds it, attaches, then runs
@@ -22,9 +23,9 @@ final class Frontend: @unchecked Sendable {
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
+    /// The standard session (SessionServices.standard) with every module's commands.
     func makeSession() -> Session {
-        let session = Session.standard(registry: CommandRegistryFactory.make())
-        session.connector = Backends.connector
+        let session = Session(registry: FaultCommands.makeRegistry())
         session.progress = StderrProgress()
         session.runTimeout = options.runTimeout
         session.interruptRequested = { [interrupts] in interrupts.consume() }
@@ -33,7 +34,7 @@ final class Frontend: @unchecked Sendable {
 
     func loadSymbols(into session: Session, default path: String) {
         do {
-            session.symbols = try Backends.loadSymbols(path)
+            session.symbols = try session.services.loadSymbols(path)
         } catch {
             status("warning: \(error.description)")
         }
@@ -41,10 +42,6 @@ final class Frontend: @unchecked Sendable {
 
     /// Attaches, or exits with status 3 when the stub cannot be reached.
     func attach(_ session: Session, to address: String) throws {
-        guard session.connector != nil else {
-            status("warning: the GdbRemote client is not in this build yet: only help, status, uart and quit work")
-            return
-        }
         do {
             try session.attach(to: address)
         } catch {

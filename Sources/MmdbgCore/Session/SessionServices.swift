@@ -1,0 +1,27 @@
+/// What a session is built from, as values: how it reaches a target, how it
+/// reads symbols, and the kernel views over a target. `.standard` is the one
+/// wiring the REPL, scenario files, benchmarks and tests use; a test swaps in
+/// a double (TestSupport's fake target) for one service and keeps the rest.
+public struct SessionServices {
+    /// Opens a connection to a gdbstub address (`HOST:PORT`, `:PORT` or a Unix socket path).
+    public var connect: (String) throws(CommandError) -> DebugTarget
+    /// Loads ELF symbols from a path.
+    public var loadSymbols: (String) throws(CommandError) -> SymbolTable
+    /// Makes the kernel and translation views of a session.
+    public var makeKernelViews: (Session) -> KernelViews
+
+    public init(connect: @escaping (String) throws(CommandError) -> DebugTarget,
+                loadSymbols: @escaping (String) throws(CommandError) -> SymbolTable,
+                makeKernelViews: @escaping (Session) -> KernelViews) {
+        self.connect = connect
+        self.loadSymbols = loadSymbols
+        self.makeKernelViews = makeKernelViews
+    }
+
+    /// GdbRemote for connections, Inspect's ELF reader for symbols, Inspect's views.
+    public static var standard: SessionServices {
+        SessionServices(connect: { address throws(CommandError) in try GdbTarget.connect(to: address) },
+                        loadSymbols: { path throws(CommandError) in try ELFSymbolTable(path: path) },
+                        makeKernelViews: { session in InspectKernelViews(session: session) })
+    }
+}
