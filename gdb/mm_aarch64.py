@@ -498,20 +498,27 @@ class TranslationTableWalker:
             return result
         first_level = {space.table_pa: space.start_level}
         frontier = [(space.table_pa, space.start_level, low, NO_LIMITS)]
-        leaves = []
+        rounds = []
         while frontier:
+            # One round is one level: its leaves are all one size and arrive in VA order, so runs
+            # form within the round and never continue across rounds (a different leaf size).
+            leaves = WalkResult(keep_leaves)
             deeper = []
             for table in frontier:
                 self._walk_table(table, va_low, va_high, accept, result, first_level, leaves, deeper)
+            rounds.append(leaves)
             frontier = deeper
-        # Each level's leaves are in VA order: sorting the concatenation is a merge.
-        leaves.sort(key=lambda leaf: leaf[0])
-        add_leaf = result.add_leaf
-        for leaf in leaves:
-            add_leaf(*leaf)
+        result.runs = sorted((run for part in rounds for run in part.runs), key=lambda run: run.start)
+        if keep_leaves:
+            result.leaves = sorted((leaf for part in rounds for leaf in part.leaves), key=lambda leaf: leaf.va)
+        for part in rounds:
+            for level, count in part.leaf_counts.items():
+                result.leaf_counts[level] = result.leaf_counts.get(level, 0) + count
         return result
 
     def _walk_table(self, table, va_low, va_high, accept, result, first_level, leaves, deeper):
+        """Decodes one table: problems and tables into `result`, leaves into this round's `leaves`,
+        the tables to walk next onto `deeper`."""
         table_pa, level, base_va, limits = table
         result.tables.setdefault(level, []).append(table_pa)
         result.table_bytes += self.entries(level) * 8
@@ -522,7 +529,7 @@ class TranslationTableWalker:
                                            "unreadableTable"))
             return
         span = 1 << self.space.level_shift(level)
-        classify, attributes_of, hpd = self._classify, self.attributes, self.space.hpd
+        classify, attributes_of, hpd, add_leaf = self._classify, self.attributes, self.space.hpd, leaves.add_leaf
         for index, descriptor in enumerate(entries):
             if not descriptor & 1:
                 continue
@@ -549,4 +556,4 @@ class TranslationTableWalker:
                 continue
             attributes = attributes_of(descriptor, limits)
             if accept is None or accept(attributes):
-                leaves.append((va, span, next_pa, level, attributes, descriptor))
+                add_leaf(va, span, next_pa, level, attributes, descriptor)
