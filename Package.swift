@@ -41,6 +41,9 @@ let package = Package(
         .executableTarget(name: "gdbremote-bench", dependencies: ["GdbRemote", "QEMULauncher", "TestSupport"],
                           path: "Sources/gdbremote-bench"),
         .target(name: "Inspect", dependencies: ["GdbRemote", "KernelABI"], path: "Sources/Inspect"),
+        // Writes Tests/Vectors/translation/*.json from Inspect's walker (`--check`: diff only).
+        .executableTarget(name: "gen-walker-vectors", dependencies: ["TestSupport", "Inspect", "QEMULauncher"],
+                          path: "Sources/gen-walker-vectors"),
         .executableTarget(name: "inspect-bench", dependencies: ["Inspect", "GdbRemote", "QEMULauncher", "TestSupport"],
                           path: "Sources/inspect-bench"),
         // SplitMix64, seeded: fault selection and property tests draw from the same generator.

@@ -4,12 +4,15 @@ wrong; the last line counts them."""
 import gdb
 
 import mm_layout
-import mm_pgtable
+import mm_space
 import mm_target
 import mm_tasks
 import mmdbg_layout as L
 
 POISON_BYTES = L.MM_PAGE_POISON.to_bytes(8, "little") * 8   # the first 64 bytes of a freed page
+
+
+_PROBLEM_WORDS = {"repeatedTable": "table named twice", "loop": "table loop", "unreadableTable": "unreadable table"}
 
 
 def leaf_containing(leaves, va):
@@ -24,10 +27,11 @@ def check_task(task, findings, mapped):
     """Checks one task's mm against a walk of its own tables; records what it maps in `mapped`."""
     pid = task.pid
     space = mm_tasks.task_space(task)
-    result = mm_pgtable.walk(space, keep_leaves=True)
+    result = mm_space.walk(space, keep_leaves=True)
     flag_mask = ~space.oa_mask() & (2**64 - 1)
     for problem in result.problems:
-        findings.append("pid %d va 0x%x: malformed descriptor: %s" % (pid, problem.va, problem.text()))
+        what = _PROBLEM_WORDS.get(problem.kind, "malformed descriptor")
+        findings.append("pid %d va 0x%x: %s: %s" % (pid, problem.va, what, problem.text()))
 
     recorded = task.user_pages()
     recorded_by_va = {}
@@ -105,7 +109,11 @@ For every task with page tables (walked from its own mm.pgd):
   no descriptor is malformed; no mapped page still holds the free poison.
 Across the kernel: no page is both mapped and on the pool's free list, and
 the free list agrees with mm_pool.free_pages.
-Each finding is one line `pid P va V: what`; the last line counts them."""
+Each finding is one line `pid P va V: what`; the last line counts them
+(mmdbg: check).
+
+Example:
+  mm-check"""
 
     def __init__(self):
         super().__init__("mm-check", gdb.COMMAND_DATA)

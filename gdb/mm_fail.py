@@ -74,8 +74,11 @@ Usage: mm-fail SYMBOL --nth N --return V [--stop]
 Sets a breakpoint at SYMBOL's first instruction. Calls 1..N-1 run normally;
 on call N the function returns V at once (x0 = V, pc = x30) and the kernel
 continues (with --stop, gdb stops there instead). The breakpoint is then
-disabled; --list shows every injection and its state, --clear deletes them. Example: `mm-fail get_free_page --nth 3 --return 0` then `continue`
-makes the third page allocation fail."""
+disabled; --list shows every injection and its state, --clear deletes them.
+The options are named as in mmdbg's `inject SYMBOL --nth N --return V`.
+
+Example (then `continue`: the third page allocation fails):
+  mm-fail get_free_page --nth 3 --return 0"""
 
     def __init__(self):
         super().__init__("mm-fail", gdb.COMMAND_RUNNING, gdb.COMPLETE_SYMBOL)

@@ -130,7 +130,10 @@ Usage: mm-layout
 
 Prints every member of the record with the value this extension was
 generated with (from Sources/KernelABI/include/kernel_abi.h) and fails if
-they disagree."""
+they disagree. (mmdbg checks the same record on attach; it has no command.)
+
+Example:
+  mm-layout"""
 
     def __init__(self):
         super().__init__("mm-layout", gdb.COMMAND_DATA)

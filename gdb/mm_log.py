@@ -31,28 +31,29 @@ def read_log():
 
 
 class LogCommand(gdb.Command):
-    """Print the kernel log ring (mm_log).
+    """Print the kernel log ring (mm_log) (mmdbg: log).
 
-Usage: mm-log [--tail N]
+Usage: mm-log [--last N]
 
 Prints the live window of the ring: the last min(head, size) bytes the
-kernel wrote, oldest first; with --tail, only the last N lines. When the
-ring has wrapped, the first line may be cut."""
+kernel wrote, oldest first; with --last, only the last N lines (N >= 1).
+When the ring has wrapped, the first line may be cut.
+
+Examples:
+  mm-log
+  mm-log --last 20"""
 
     def __init__(self):
         super().__init__("mm-log", gdb.COMMAND_DATA)
 
     def invoke(self, argument, from_tty):
-        args = gdb.string_to_argv(argument)
-        tail = None
+        args, options = mm_target.parse_arguments(argument, "mm-log", valued=("last",))
         if args:
-            if len(args) != 2 or args[0] != "--tail":
-                raise gdb.GdbError("usage: mm-log [--tail N]")
-            tail = mm_target.parse_int(args[1], "line count")
+            raise gdb.GdbError("usage: mm-log [--last N]")
+        last = mm_target.parse_count(options["last"], "last") if "last" in options else None
         text, head = read_log()
-        if tail is not None:
-            lines = text.splitlines(True)
-            text = "".join(lines[-tail:] if tail else [])
+        if last is not None:
+            text = "".join(text.splitlines(True)[-last:])
         gdb.write(text)
         if text and not text.endswith("\n"):
             gdb.write("\n")

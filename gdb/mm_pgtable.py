@@ -1,71 +1,25 @@
-"""Page-table views: mm-pt (merged dump of an address space) and mm-vtop
-(one translation, every level decoded).
+"""Page-table views: mm-pt (merged dump of an address space, like mmdbg's
+`pt`) and mm-vtop (one translation, every level decoded, like `vtop`).
 
-Registers come from the selected frame (TCR_EL1, MAIR_EL1, TTBRn_EL1); tables
-are read whole (one read per table, cached for the command) in QEMU's
-physical-memory mode, entered once per command and always left.
+Address spaces and the physical-memory walks come from mm_space.
 """
 import gdb
 
 import mm_aarch64 as A
+import mm_space
 import mm_target
-
-
-def current_space(half):
-    """The CPU's current TTBR0 or TTBR1 half."""
-    ttbr = "TTBR1_EL1" if half == "ttbr1" else "TTBR0_EL1"
-    try:
-        return A.AddressSpace(mm_target.register("TCR_EL1"), half, mm_target.register(ttbr),
-                              mair=mm_target.register("MAIR_EL1"), name=ttbr)
-    except A.TranslationError as error:
-        raise gdb.GdbError(str(error))
-
-
-def table_space(table_pa, half, name):
-    """Any table (e.g. a task's mm.pgd) walked with the CPU's TCR geometry for `half`."""
-    try:
-        return A.AddressSpace(mm_target.register("TCR_EL1"), half, table_pa,
-                              mair=mm_target.register("MAIR_EL1"), name=name)
-    except A.TranslationError as error:
-        raise gdb.GdbError(str(error))
-
-
-def physical_table_reader(pa, length):
-    return mm_target.read_memory(pa, length, "translation table")
-
-
-def walker(space):
-    """A walker over `space` that reads tables physically; use inside mm_target.physical_memory()."""
-    return A.TranslationTableWalker(space, physical_table_reader)
-
-
-def walk(space, va_low=None, va_high=None, accept=None, keep_leaves=False):
-    with mm_target.physical_memory():
-        try:
-            return walker(space).walk(va_low, va_high, accept, keep_leaves)
-        except A.TranslationError as error:
-            raise gdb.GdbError(str(error))
-
-
-def translate(space, va):
-    with mm_target.physical_memory():
-        try:
-            return walker(space).translate(va)
-        except A.TranslationError as error:
-            raise gdb.GdbError(str(error))
+import mm_tasks
 
 
 def spaces_for_target(target):
-    """Address spaces named by an mm-pt/mm-vtop target word."""
+    """Address spaces named by an mm-pt target word (all, kernel, user, PID)."""
     if target in (None, "all"):
-        return [current_space("ttbr0"), current_space("ttbr1")]
+        return [mm_space.current_space("ttbr0"), mm_space.current_space("ttbr1")]
     if target == "kernel":
-        return [current_space("ttbr1")]
+        return [mm_space.current_space("ttbr1")]
     if target == "user":
-        return [current_space("ttbr0")]
-    import mm_tasks
-    task = mm_tasks.find_task(mm_target.parse_int(target, "pid"))
-    return [mm_tasks.task_space(task)]
+        return [mm_space.current_space("ttbr0")]
+    return [mm_tasks.task_space(mm_tasks.find_task(mm_target.parse_int(target, "pid")))]
 
 
 def step_text(step, space):
@@ -81,37 +35,41 @@ def step_text(step, space):
 
 
 class VtopCommand(gdb.Command):
-    """Translate a virtual address, decoding every level of the walk.
+    """Translate a virtual address, decoding every level of the walk (mmdbg: vtop).
 
-Usage: mm-vtop VA [PID]
+Usage: mm-vtop VA [--pid PID]
 
-VA is a number or gdb expression. Without PID, bit 55 of VA picks the CPU's
-TTBR1_EL1 (kernel) or TTBR0_EL1 (user) tables; with PID, a user VA is
+VA is a number or gdb expression. Without --pid, bit 55 of VA picks the CPU's
+TTBR1_EL1 (kernel) or TTBR0_EL1 (user) tables; with --pid, a user VA is
 translated through that task's own mm.pgd, so tasks that are not running can
 be inspected (kernel VAs always go through TTBR1_EL1). The last line is
-`PA 0x...`; an unmapped VA prints the walk and fails."""
+`PA 0x...`; a VA that does not translate prints the walk and fails with the
+fault (translation, malformed descriptor, access flag, ...).
+
+Examples:
+  mm-vtop $pc
+  mm-vtop 0x400000 --pid 1"""
 
     def __init__(self):
         super().__init__("mm-vtop", gdb.COMMAND_DATA)
 
     def invoke(self, argument, from_tty):
-        args = gdb.string_to_argv(argument)
-        if len(args) not in (1, 2):
-            raise gdb.GdbError("usage: mm-vtop VA [PID]")
+        args, options = mm_target.parse_arguments(argument, "mm-vtop", valued=("pid",))
+        if len(args) != 1:
+            raise gdb.GdbError("usage: mm-vtop VA [--pid PID]")
         va = mm_target.parse_int(args[0], "VA")
         half = "ttbr1" if va >> 55 & 1 else "ttbr0"
-        if len(args) == 2 and half == "ttbr0":
-            space = spaces_for_target(args[1])[0]
+        if "pid" in options and half == "ttbr0":
+            space = mm_tasks.task_space(mm_tasks.find_task(mm_target.parse_int(options["pid"], "pid")))
         else:
-            space = current_space(half)
-        steps, pa = translate(space, va)
+            space = mm_space.current_space(half)
+        translation = mm_space.translate(space, va)
         gdb.write("VA 0x%x via %s\n" % (va, space.describe()))
-        for step in steps:
+        for step in translation.steps:
             gdb.write("  " + step_text(step, space) + "\n")
-        if pa is None:
-            raise gdb.GdbError("VA 0x%x is not mapped (level %d: %s)" % (va, steps[-1].level,
-                                                                       steps[-1].problem or steps[-1].kind))
-        gdb.write("PA 0x%x\n" % pa)
+        if not translation.mapped:
+            raise gdb.GdbError("VA 0x%x is not mapped (%s)" % (va, translation.fault.text()))
+        gdb.write("PA 0x%x\n" % translation.pa)
 
 
 class DumpFilter:
@@ -138,35 +96,25 @@ class DumpFilter:
 
 
 def parse_pt_arguments(argument):
-    target, raw, dump_filter = None, False, DumpFilter()
-    args = gdb.string_to_argv(argument)
-    i = 0
-    while i < len(args):
-        word = args[i]
-        if word == "--raw":
-            raw = True
-        elif word == "--user":
-            dump_filter.user = True
-        elif word == "--kernel":
-            dump_filter.kernel = True
-        elif word == "--writable":
-            dump_filter.writable = True
-        elif word == "--exec":
-            dump_filter.executable = True
-        elif word == "--range":
-            if i + 2 >= len(args):
-                raise gdb.GdbError("--range needs LOW and HIGH (end exclusive)")
-            dump_filter.va_low = mm_target.parse_int(args[i + 1], "range start")
-            dump_filter.va_high = mm_target.parse_int(args[i + 2], "range end")
-            i += 2
-        elif word.startswith("-"):
-            raise gdb.GdbError("unknown option %s (see `help mm-pt`)" % word)
-        elif target is None:
-            target = word
-        else:
-            raise gdb.GdbError("more than one target: %s and %s" % (target, word))
-        i += 1
-    return target, raw, dump_filter
+    args, options = mm_target.parse_arguments(
+        argument, "mm-pt", flags=("raw", "user", "kernel-only", "writable", "exec"), valued=("from", "to"))
+    if len(args) > 1:
+        raise gdb.GdbError("more than one target: %s (see `help mm-pt`)" % " and ".join(args))
+    dump_filter = DumpFilter()
+    dump_filter.user = "user" in options
+    dump_filter.kernel = "kernel-only" in options
+    if dump_filter.user and dump_filter.kernel:
+        raise gdb.GdbError("--user and --kernel-only exclude each other")
+    dump_filter.writable = "writable" in options
+    dump_filter.executable = "exec" in options
+    if "from" in options or "to" in options:
+        dump_filter.va_low = mm_target.parse_int(options["from"], "--from VA") if "from" in options else 0
+        dump_filter.va_high = mm_target.parse_int(options["to"], "--to VA") if "to" in options else 1 << 64
+        # --to is exclusive: `--to 0` is an empty range, not the whole address space.
+        if dump_filter.va_low >= dump_filter.va_high:
+            raise gdb.GdbError("--to must be above 0 (it is exclusive)" if "from" not in options
+                               else "--from must be below --to (--to is exclusive)")
+    return (args[0] if args else None), "raw" in options, dump_filter
 
 
 def statistics_text(result, runs):
@@ -181,22 +129,28 @@ def statistics_text(result, runs):
 class PtCommand(gdb.Command):
     """Dump an address space: one line per run of adjacent mappings with equal attributes.
 
-Usage: mm-pt [all|kernel|user|PID] [--user] [--kernel] [--writable] [--exec]
-             [--range LOW HIGH] [--raw]
+Usage: mm-pt [all|kernel|user|PID] [--user|--kernel-only] [--writable] [--exec]
+             [--from VA] [--to VA] [--raw]
 
   all (default)  the CPU's TTBR0_EL1 and TTBR1_EL1 halves
   kernel         TTBR1_EL1 (the kernel half)
   user           TTBR0_EL1 (the current user half)
   PID            that task's tables, from its mm.pgd
-Filters: --user (EL0-accessible), --kernel (EL1 only), --writable, --exec,
---range LOW HIGH (VA, end exclusive).
+Filters (as mmdbg's `pt`): --user (EL0-accessible), --kernel-only (EL1 only),
+--writable, --exec, --from VA and --to VA (--to exclusive).
 A run merges leaves of one size that are adjacent in VA and PA with equal
-permissions, memory type and flags (shown as `size = count x leaf size`);
-with --range, runs are cut to the range. Attributes: k:EL1 perms, u:EL0 perms (rwx), memory
-type through MAIR_EL1, shareability, AF, nG, NS, CONT. Malformed descriptors
-are listed, never followed.
+attribute bits and table limits, as mmdbg's dump does (shown as `size = count
+x leaf size`); with --from/--to, runs are cut to the range. Attributes: k:EL1
+perms, u:EL0 perms (rwx), memory type through MAIR_EL1, shareability, AF, nG,
+NS, CONT, DBM. Malformed descriptors, unreadable tables and tables named twice
+(repeated or a loop) are listed, never followed.
 --raw prints one line per run, `START END PA ATTRS` (hex, END exclusive,
-ATTRS one comma-separated token), and nothing else."""
+ATTRS one comma-separated token), and nothing else.
+
+Examples:
+  mm-pt kernel
+  mm-pt 1 --user --writable
+  mm-pt --from 0x400000 --to 0x2000000 --raw"""
 
     def __init__(self):
         super().__init__("mm-pt", gdb.COMMAND_DATA)
@@ -204,7 +158,7 @@ ATTRS one comma-separated token), and nothing else."""
     def invoke(self, argument, from_tty):
         target, raw, dump_filter = parse_pt_arguments(argument)
         for space in spaces_for_target(target):
-            result = walk(space, dump_filter.va_low, dump_filter.va_high,
+            result = mm_space.walk(space, dump_filter.va_low, dump_filter.va_high,
                           dump_filter.accepts if dump_filter.active else None)
             runs = result.runs
             if dump_filter.va_low is not None:

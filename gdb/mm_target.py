@@ -112,3 +112,47 @@ def read_kernel(address, length, what="kernel memory"):
             raise gdb.GdbError("cannot read %s at 0x%x" % (what, address))
     with physical_memory():
         return read_memory(address - L.MM_LINEAR_MAP_BASE, length, what)
+
+
+def parse_arguments(argument, command, flags=(), valued=()):
+    """Splits a command's argument string the way mmdbg's command language does:
+    `--name`, `--name VALUE` or `--name=VALUE`, `--` ends the options, any
+    other word is positional. Returns (positionals, {option: value or True});
+    an unknown or repeated option, or one missing its value, is a GdbError."""
+    words = gdb.string_to_argv(argument)
+    positionals, options = [], {}
+    i = 0
+    while i < len(words):
+        word = words[i]
+        i += 1
+        if word == "--":
+            positionals += words[i:]
+            break
+        if not word.startswith("--") or len(word) == 2:
+            positionals.append(word)
+            continue
+        name, equals, value = word[2:].partition("=")
+        if name not in flags and name not in valued:
+            raise gdb.GdbError("unknown option --%s (see `help %s`)" % (name, command))
+        if name in options:
+            raise gdb.GdbError("--%s given twice" % name)
+        if name in flags:
+            if equals:
+                raise gdb.GdbError("--%s takes no value" % name)
+            options[name] = True
+            continue
+        if not equals:
+            if i >= len(words):
+                raise gdb.GdbError("--%s needs a value (see `help %s`)" % (name, command))
+            value = words[i]
+            i += 1
+        options[name] = value
+    return positionals, options
+
+
+def parse_count(text, option):
+    """A count for --last and the like: 1 or more, as mmdbg checks it."""
+    count = parse_int(text, "--%s count" % option)
+    if count < 1 or count >= 2**63:
+        raise gdb.GdbError("--%s must be a count from 1 to %d, got %s" % (option, 2**63 - 1, text))
+    return count

@@ -7,6 +7,7 @@ gdb/mmdbg_layout.py, checked against the kernel's mm_layout record.
 import gdb
 
 import mm_layout
+import mm_space
 import mm_target
 import mmdbg_layout as L
 
@@ -59,10 +60,9 @@ def find_task(pid):
 
 def task_space(task):
     """The task's user half, walked from its own mm.pgd with the CPU's TCR geometry."""
-    import mm_pgtable
     if not task.view.mm.pgd:
         raise gdb.GdbError("task %d has no page tables (mm.pgd = 0)" % task.pid)
-    return mm_pgtable.table_space(task.view.mm.pgd, "ttbr0", "pid %d mm.pgd" % task.pid)
+    return mm_space.table_space(task.view.mm.pgd, "ttbr0", "pid %d mm.pgd" % task.pid)
 
 
 class TasksCommand(gdb.Command):
@@ -72,7 +72,10 @@ Usage: mm-tasks
 
 Columns: current marker (*), pid, parent pid, state, name, mm.pgd (PA),
 mm.brk, table pages (kernel_pages) and user pages (user_pages) in use,
-slot in mm_tasks."""
+slot in mm_tasks (mmdbg: tasks).
+
+Example:
+  mm-tasks"""
 
     def __init__(self):
         super().__init__("mm-tasks", gdb.COMMAND_DATA)
@@ -100,7 +103,10 @@ Usage: mm-task PID
 
 Prints the task's identity and scheduling fields, the callee-saved context
 of its last switch, the EL0 registers saved in its trap frame, its mm (pgd, brk, every table page in kernel_pages and
-every user page in user_pages as `uva -> pa flags`)."""
+every user page in user_pages as `uva -> pa flags`) (mmdbg: task PID).
+
+Example:
+  mm-task 1"""
 
     def __init__(self):
         super().__init__("mm-task", gdb.COMMAND_DATA)

@@ -14,7 +14,7 @@ extension GdbVersusMmdbgSmokeTests {
     @Test func bothDebuggersSeeTheSameFailNthMarker() throws {
         let target = try KernelUnderGdb()
         defer { target.stop() }
-        let gdb = try target.gdb(Self.stop + ["mm-fail get_free_page --nth 1 --return 0", "continue", "mm-log --tail 4"])
+        let gdb = try target.gdb(Self.stop + ["mm-fail get_free_page --nth 1 --return 0", "continue", "mm-log --last 4"])
         let gdbMarkers = gdb.outputs.last.map { $0.split(separator: "\n").filter { $0.hasPrefix("[KERN]") } } ?? []
 
         let qemu = try QEMUInstance(KernelUnderGdb.configuration(kernel: try Tools.kernelImage()))

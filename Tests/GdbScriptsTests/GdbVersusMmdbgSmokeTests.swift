@@ -52,7 +52,7 @@ struct GdbVersusMmdbgSmokeTests {
         defer { target.stop() }
         let registers = "info registers " + Self.registers.joined(separator: " ")
         let commands = [registers] + Self.stop + [registers, "mm-tasks", "mm-pt 1 --raw"]
-            + Self.vas.flatMap { [String(format: "mm-vtop 0x%llx", $0), String(format: "mm-vtop 0x%llx 1", $0)] }
+            + Self.vas.flatMap { [String(format: "mm-vtop 0x%llx", $0), String(format: "mm-vtop 0x%llx --pid 1", $0)] }
         let transcript = try target.gdb(commands)
         var seen = KernelObservation()
         guard transcript.outputs.count == commands.count else { return (seen, transcript.all) }

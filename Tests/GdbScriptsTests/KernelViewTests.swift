@@ -29,8 +29,8 @@ struct KernelViewTests {
         let target = try KernelUnderGdb()
         defer { target.stop() }
         let transcript = try target.gdb(setup: Self.stopAtSecondNewline,
-                                        ["mm-log", "mm-log --tail 1", "mm-log --tail x1"])
-        try #require(transcript.outputs.count == 3, "\(transcript.all)")
+                                        ["mm-log", "mm-log --last 1", "mm-log --last x1", "mm-log --last 0"])
+        try #require(transcript.outputs.count == 4, "\(transcript.all)")
         let log = transcript.outputs[0]
         #expect(log.hasPrefix("mmdbg kernel: booting") && log.contains("\n[BOOT] MMU on: SCTLR_EL1=0x"), "\(log)")
         // The ring holds exactly what went to the UART; gdb adds the missing final newline.
@@ -39,14 +39,15 @@ struct KernelViewTests {
         }
         #expect(serial.hasPrefix(String(log.dropLast())), "mm-log:\n\(log)\nserial:\n\(serial)")
         #expect(transcript.outputs[1] == String(log.split(separator: "\n").last!) + "\n", "\(transcript.outputs[1])")
-        #expect(transcript.stderr.contains("cannot read line count"), "\(transcript.stderr)")
+        #expect(transcript.stderr.contains("cannot read --last count"), "\(transcript.stderr)")
+        #expect(transcript.outputs[3].isEmpty && transcript.stderr.contains("--last must be a count from 1"), "\(transcript.all)")
     }
 
     @Test func failNthForcesTheReturnValueOfTheNthCall() throws {
         let injected = try KernelUnderGdb()
         defer { injected.stop() }
         let transcript = try injected.gdb(setup: ["mm-fail mm_read_sctlr --nth 1 --return 0x1234abcd"] + Self.stopAtSecondNewline,
-                                          ["mm-fail --list", "mm-log --tail 1"])
+                                          ["mm-fail --list", "mm-log --last 1"])
         try #require(transcript.outputs.count == 2, "\(transcript.all)")
         #expect(transcript.stdout.contains("[mm-fail] mm_read_sctlr call #1: forced return 0x1234abcd"), "\(transcript.all)")
         #expect(transcript.outputs[0].contains("injected (returned to 0xffff"), "\(transcript.all)")
@@ -59,7 +60,7 @@ struct KernelViewTests {
         let control = try KernelUnderGdb()
         defer { control.stop() }
         let untouched = try control.gdb(setup: ["mm-fail mm_read_sctlr --nth 2 --return 0x1234abcd"] + Self.stopAtSecondNewline,
-                                        ["mm-fail --list", "mm-log --tail 1", "info registers SCTLR"])
+                                        ["mm-fail --list", "mm-log --last 1", "info registers SCTLR"])
         try #require(untouched.outputs.count == 3, "\(untouched.all)")
         #expect(untouched.outputs[0].contains("armed, 1 calls so far"), "\(untouched.all)")
         let printed = untouched.outputs[1].split(separator: "=").last.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
@@ -71,7 +72,7 @@ struct KernelViewTests {
         let target = try KernelUnderGdb()
         defer { target.stop() }
         let transcript = try target.gdb(setup: syntheticTaskSetup(),
-                                        ["mm-tasks", "mm-task 7", "mm-pt 7 --raw", "mm-vtop 0x400123 7",
+                                        ["mm-tasks", "mm-task 7", "mm-pt 7 --raw", "mm-vtop 0x400123 --pid 7",
                                          "mm-check", "mm-task 99", "mm-layout"])
         try #require(transcript.outputs.count == 7, "\(transcript.all)")
         let tasks = transcript.outputs[0]

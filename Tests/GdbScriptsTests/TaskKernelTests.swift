@@ -69,7 +69,7 @@ struct TaskKernelTests {
         let transcript = try target.gdb(setup: firstDataAbortSetup(fixture: "task_crosscheck.py") + [
             "mm-fail get_free_page --nth 1 --return 0",
             "break *mm_uart_putc if $x0 == 10", "continue",
-        ], ["mm-log --tail 1", "mm-fail --list"])
+        ], ["mm-log --last 1", "mm-fail --list"])
         try #require(transcript.outputs.count == 2, "\(transcript.all)")
         #expect(transcript.outputs[0].hasPrefix(MM_MARK_OOM), "\(transcript.all)")
         #expect(transcript.outputs[1].contains("get_free_page --nth 1 --return 0x0: injected"), "\(transcript.all)")

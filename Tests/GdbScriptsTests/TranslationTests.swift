@@ -159,10 +159,10 @@ struct TranslationTests {
 
     @Test func ptFiltersSelectTheMatchingRuns() throws {
         let transcript = try atMain(["mm-pt kernel --raw", "mm-pt kernel --raw --exec", "mm-pt kernel --raw --writable",
-                                     "mm-pt kernel --raw --range 0xffff000040000000 0xffff000040200000",
+                                     "mm-pt kernel --raw --from 0xffff000040000000 --to 0xffff000040200000",
                                      "mm-pt kernel --raw --user", "mm-pt kernel", "mm-pt kernel --bogus",
-                                     "mm-pt kernel --raw --kernel"])
-        try #require(transcript.outputs.count == 8, "\(transcript.all)")
+                                     "mm-pt kernel --raw --kernel-only", "mm-pt kernel --raw --range 0xffff000040000000 0xffff000040200000"])
+        try #require(transcript.outputs.count == 9, "\(transcript.all)")
         let all = try #require(rawRuns(transcript.outputs[0]))
         let executable = try #require(rawRuns(transcript.outputs[1]))
         let writable = try #require(rawRuns(transcript.outputs[2]))
@@ -172,7 +172,7 @@ struct TranslationTests {
         #expect(!executable.contains { $0.attributes.contains("device") }, "device memory is never executable here: \(executable)")
         #expect(writable.allSatisfy { $0.attributes.hasPrefix("k:rw") || $0.attributes.range(of: "u:.w", options: .regularExpression) != nil })
         #expect(!ranged.isEmpty && ranged.allSatisfy { $0.end > 0xFFFF_0000_4000_0000 && $0.start < 0xFFFF_0000_4020_0000 }, "\(ranged)")
-        // --user (EL0 can read or execute) and --kernel (EL1 only) split the leaves between them.
+        // --user (EL0 can read or execute) and --kernel-only (EL1 only) split the leaves between them.
         let user = try #require(rawRuns(transcript.outputs[4]))
         let kernelOnly = try #require(rawRuns(transcript.outputs[7]))
         #expect(user.allSatisfy { !$0.attributes.contains("u:---") }, "\(user)")
@@ -182,5 +182,7 @@ struct TranslationTests {
         #expect(transcript.outputs[5].contains("TTBR1_EL1 table 0x") && transcript.outputs[5].contains("4K granule"))
         #expect(transcript.outputs[5].contains("\(all.count) runs;"), "\(transcript.outputs[5])")
         #expect(transcript.stderr.contains("unknown option --bogus"), "\(transcript.stderr)")
+        // The old spelling is gone: mm-pt takes mmdbg's --from/--to.
+        #expect(transcript.outputs[8].isEmpty && transcript.stderr.contains("unknown option --range"), "\(transcript.all)")
     }
 }

@@ -35,7 +35,7 @@ def crosscheck_user_pages():
         running = task.address == current
         for uva, pa, _ in task.user_pages():
             gdb.write("xcheck %d 0x%x 0x%x %s %s %s\n" % (
-                task.pid, uva, pa, _vtop("mm-vtop 0x%x %d" % (uva, task.pid)),
+                task.pid, uva, pa, _vtop("mm-vtop 0x%x --pid %d" % (uva, task.pid)),
                 _vtop("mm-vtop 0x%x" % uva) if running else "-", _gva2gpa(uva) if running else "-"))
 
 

@@ -1,7 +1,12 @@
 """Synthetic-memory tests of gdb/mm_aarch64.py (pure Python, no gdb): every
 granule, blocks at each legal level, hierarchical table attributes, TBI,
-ASID bits in a TTBR, malformed descriptors. Run by GdbScriptsTests with
-PYTHONPATH=gdb: python3 -m unittest walker_selftest."""
+ASID bits in a TTBR, malformed descriptors, and every shared walker vector
+in Tests/Vectors/translation (expected values from Inspect, the Swift
+walker). Run by GdbScriptsTests with PYTHONPATH=gdb:
+python3 -m unittest walker_selftest. It prints `walker vectors checked: N`."""
+import glob
+import json
+import os
 import struct
 import unittest
 
@@ -58,12 +63,14 @@ class WalkerTests(unittest.TestCase):
         m.put(0x4000, 5, 0x9000 | PAGE | NORMAL_LEAF | AP_EL0)    # page at VA 0x5000
         space, walker = self.walker(m, tcr())
         self.assertEqual((space.start_level, space.top_entries), (0, 512))
-        steps, pa = walker.translate(0x5123)
-        self.assertEqual(pa, 0x9123)
-        self.assertEqual([s.level for s in steps], [0, 1, 2, 3])
-        self.assertEqual(walker.translate(0x40001234)[1], 0x40001234)
-        self.assertEqual(walker.translate(0x600abc)[1], 0x80200abc)
-        self.assertIsNone(walker.translate(0x7000)[1])
+        translation = walker.translate(0x5123)
+        self.assertEqual(translation.pa, 0x9123)
+        self.assertEqual([s.level for s in translation.steps], [0, 1, 2, 3])
+        self.assertEqual(walker.translate(0x40001234).pa, 0x40001234)
+        self.assertEqual(walker.translate(0x600abc).pa, 0x80200abc)
+        unmapped = walker.translate(0x7000)
+        self.assertIsNone(unmapped.pa)
+        self.assertEqual((unmapped.fault.kind, unmapped.fault.level), ("translation", 3))
         result = walker.walk(keep_leaves=True)
         self.assertEqual([(l.va, l.size, l.pa, l.level) for l in result.leaves],
                          [(0x5000, 0x1000, 0x9000, 3), (0x600000, 0x200000, 0x80200000, 2),
@@ -120,9 +127,9 @@ class WalkerTests(unittest.TestCase):
         m.put(0x2000, 0, 0x3000 | TABLE | ap_table_no_el0 | pxn_table)
         m.put(0x3000, 0, 0x4000 | TABLE)
         m.put(0x4000, 0, 0x9000 | PAGE | NORMAL_LEAF | AP_EL0)   # EL0 RW at the leaf
-        steps, pa = self.walker(m, tcr())[1].translate(0x10)
-        self.assertEqual(pa, 0x9010)
-        self.assertEqual(steps[-1].attributes.permissions(), ("r--", "---"))
+        translation = self.walker(m, tcr())[1].translate(0x10)
+        self.assertEqual(translation.pa, 0x9010)
+        self.assertEqual(translation.steps[-1].attributes.permissions(), ("r--", "---"))
 
     def test_el0_writable_is_never_el1_executable(self):
         m = Memory()
@@ -130,7 +137,7 @@ class WalkerTests(unittest.TestCase):
         m.put(0x2000, 0, 0x3000 | TABLE)
         m.put(0x3000, 0, 0x4000 | TABLE)
         m.put(0x4000, 0, 0x9000 | PAGE | NORMAL_LEAF | AP_EL0)
-        attributes = self.walker(m, tcr())[1].translate(0)[0][-1].attributes
+        attributes = self.walker(m, tcr())[1].translate(0).steps[-1].attributes
         self.assertEqual(attributes.permissions(), ("rw-", "rwx"))
 
     def test_memory_types_through_mair(self):
@@ -147,10 +154,10 @@ class WalkerTests(unittest.TestCase):
         m.put(0x2000, 1, 0x40000000 | BLOCK | NORMAL_LEAF)
         space, walker = self.walker(m, tcr(tbi1=True), half="ttbr1", root=(0x42 << 48) | 0x1000)
         self.assertEqual(space.table_pa, 0x1000)
-        self.assertEqual(walker.translate(0xFFFF000040000010)[1], 0x40000010)
-        self.assertEqual(walker.translate(0x5AFF000040000010)[1], 0x40000010)   # tagged
-        with self.assertRaises(A.TranslationError):
-            self.walker(m, tcr(tbi1=False), half="ttbr1")[1].translate(0x5AFF000040000010)
+        self.assertEqual(walker.translate(0xFFFF000040000010).pa, 0x40000010)
+        self.assertEqual(walker.translate(0x5AFF000040000010).pa, 0x40000010)   # tagged
+        untagged = self.walker(m, tcr(tbi1=False), half="ttbr1")[1].translate(0x5AFF000040000010)
+        self.assertEqual((untagged.pa, untagged.fault.kind), (None, "outsideAddressSpace"))
 
     def test_16k_granule(self):
         m = Memory()
@@ -162,8 +169,8 @@ class WalkerTests(unittest.TestCase):
         m.put(0x10000, 3, 0x100000 | PAGE | NORMAL_LEAF)
         space, walker = self.walker(m, tcr(granule=14), root=0x4000)
         self.assertEqual((space.start_level, space.top_entries), (0, 2))
-        self.assertEqual(walker.translate(0xC123)[1], 0x100123)
-        self.assertEqual(walker.translate(0x2001234)[1], 0x2001234)
+        self.assertEqual(walker.translate(0xC123).pa, 0x100123)
+        self.assertEqual(walker.translate(0x2001234).pa, 0x2001234)
         leaves = walker.walk(keep_leaves=True).leaves
         self.assertEqual([(l.va, l.size) for l in leaves], [(0xC000, 0x4000), (0x2000000, 0x2000000)])
 
@@ -176,17 +183,17 @@ class WalkerTests(unittest.TestCase):
         m.put(0x30000, 2, 0x50000 | PAGE | NORMAL_LEAF)
         space, walker = self.walker(m, tcr(granule=16), root=0x10000)
         self.assertEqual((space.start_level, space.top_entries), (1, 64))
-        self.assertEqual(walker.translate(0x2ABCD)[1], 0x5ABCD)
-        self.assertEqual(walker.translate(0x20000010)[1], 0x20000010)
+        self.assertEqual(walker.translate(0x2ABCD).pa, 0x5ABCD)
+        self.assertEqual(walker.translate(0x20000010).pa, 0x20000010)
 
     def test_39_bit_va_starts_at_level_1(self):
         m = Memory()
         m.put(0x1000, 2, 0x80000000 | BLOCK | NORMAL_LEAF)
         space, walker = self.walker(m, tcr(t0sz=25))
         self.assertEqual(space.start_level, 1)
-        self.assertEqual(walker.translate(0x80000042)[1], 0x80000042)
-        with self.assertRaises(A.TranslationError):
-            walker.translate(1 << 40)
+        self.assertEqual(walker.translate(0x80000042).pa, 0x80000042)
+        outside = walker.translate(1 << 40)
+        self.assertEqual((outside.pa, outside.fault.kind, outside.fault.level), (None, "outsideAddressSpace", None))
 
     def test_malformed_descriptors_are_reported_not_followed(self):
         m = Memory()
@@ -200,18 +207,120 @@ class WalkerTests(unittest.TestCase):
         _, walker = self.walker(m, tcr(ips=2))
         result = walker.walk(keep_leaves=True)
         self.assertEqual([(l.va, l.pa) for l in result.leaves], [(0x1000, 0xA000)])
-        self.assertEqual([(p.level, p.va) for p in result.problems], [(3, 0), (1, 0x40000000), (0, 1 << 39)])
-        self.assertIn("level 3", result.problems[0].what)
+        # Breadth first, like Inspect: level 0's problem, then level 1's, then level 3's.
+        self.assertEqual([(p.level, p.va, p.kind) for p in result.problems],
+                         [(0, 1 << 39, "reserved"), (1, 0x40000000, "addressSize"), (3, 0, "reserved")])
+        self.assertIn("level 3", result.problems[2].what)
         self.assertIn("address size", result.problems[1].what)
-        steps, pa = walker.translate(0x10)
-        self.assertIsNone(pa)
-        self.assertEqual(steps[-1].kind, "reserved")
+        translation = walker.translate(0x10)
+        self.assertIsNone(translation.pa)
+        self.assertEqual(translation.steps[-1].kind, "reserved")
+        self.assertEqual((translation.fault.kind, translation.fault.level), ("malformedDescriptor", 3))
 
     def test_disabled_walks_and_reserved_granule(self):
-        with self.assertRaises(A.TranslationError):
-            self.walker(Memory(), tcr(epd0=True))[1].translate(0)
+        disabled = self.walker(Memory(), tcr(epd0=True))[1].translate(0)
+        self.assertEqual((disabled.pa, disabled.fault.kind, disabled.steps), (None, "walkDisabled", []))
         with self.assertRaises(A.TranslationError):
             A.AddressSpace(0b11 << 14, "ttbr0", 0)
+
+
+VECTOR_DIR = os.environ.get("MMDBG_WALKER_VECTORS") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "Vectors", "translation")
+
+
+class VectorMemory:
+    """A vector's sparse physical memory; ranges listed as unreadable fail like device memory."""
+
+    def __init__(self, vector):
+        self.words = {int(pa, 16): int(value, 16) for pa, value in vector["memory"].items()}
+        self.unreadable = [(int(first, 16), int(last, 16)) for first, last in vector["unreadable"]]
+
+    def read(self, pa, length):
+        if any(first <= pa + length - 1 and pa <= last for first, last in self.unreadable):
+            raise A.UnreadableTable("E14 (synthetic failure)")
+        return b"".join(struct.pack("<Q", self.words.get(pa + 8 * i, 0)) for i in range(length // 8))
+
+
+def _hex(value):
+    return None if value is None else "0x%x" % value
+
+
+def attributes_as_vector(attributes):
+    """mm_aarch64.Attributes in the vectors' form (Inspect's MappingAttributes)."""
+    el1, el0 = attributes.permissions()
+    return {"el1": el1, "el0": el0, "memoryAttr": _hex(attributes.memory_attr),
+            "sh": A.SHAREABILITY_NAMES[attributes.shareability], "af": attributes.af, "nG": attributes.ng,
+            "ns": attributes.ns, "cont": attributes.contiguous, "dbm": attributes.dbm}
+
+
+HALF_NAMES = {"ttbr0": "TTBR0", "ttbr1": "TTBR1"}
+
+
+def python_answers(vector):
+    """What gdb/mm_aarch64.py answers for a vector's inputs, in the vector's form."""
+    registers = {name: int(value, 16) for name, value in vector["registers"].items()}
+    memory = VectorMemory(vector)
+    spaces = {half: A.AddressSpace(registers["tcr"], half, registers[half], mair=registers["mair"],
+                                   sctlr=registers["sctlr"]) for half in ("ttbr0", "ttbr1")}
+    queries = []
+    for query in vector["queries"]:
+        va = int(query["va"], 16)
+        half = "ttbr1" if va >> 55 & 1 else "ttbr0"
+        t = A.TranslationTableWalker(spaces[half], memory.read).translate(va)
+        fault = None if t.fault is None else {"kind": t.fault.kind, "level": t.fault.level}
+        outside = t.fault is not None and t.fault.kind in ("outsideAddressSpace", "walkDisabled")
+        queries.append({"va": _hex(va), "half": None if outside else HALF_NAMES[half], "pa": _hex(t.pa),
+                        "leafLevel": t.level, "leafSize": _hex(t.size),
+                        "attributes": None if t.attributes is None else attributes_as_vector(t.attributes),
+                        "fault": fault,
+                        "steps": [[s.level, _hex(s.entry_pa), _hex(s.descriptor), s.kind] for s in t.steps]})
+    runs, problems = [], []
+    tables, blocks, pages = [0, 0, 0, 0], [0, 0, 0, 0], 0
+    for half in ("ttbr0", "ttbr1"):
+        result = A.TranslationTableWalker(spaces[half], memory.read).walk()
+        for run in result.runs:
+            runs.append({"half": HALF_NAMES[half], "va": _hex(run.start), "size": _hex(run.end - run.start),
+                         "pa": _hex(run.pa), "leafLevel": run.level, "leafSize": _hex(run.leaf_size),
+                         "leafCount": run.leaves, "attributes": attributes_as_vector(run.attributes)})
+        for p in result.problems:
+            problems.append({"half": HALF_NAMES[half], "level": p.level, "entry": _hex(p.entry_pa), "va": _hex(p.va),
+                             "raw": _hex(p.descriptor), "kind": p.kind})
+        for level, pas in result.tables.items():
+            tables[level] += len(pas)
+        level_blocks, level_pages = result.statistics()
+        for level, count in level_blocks.items():
+            blocks[level] += count
+        pages += level_pages
+    return queries, {"tablesPerLevel": tables, "blocksPerLevel": blocks, "pages": pages, "runs": runs,
+                     "problems": problems}
+
+
+class SharedVectorTests(unittest.TestCase):
+    """gdb/mm_aarch64.py against every vector Inspect wrote (scripts: `swift run gen-walker-vectors`)."""
+
+    def test_every_shared_vector(self):
+        files = sorted(glob.glob(os.path.join(VECTOR_DIR, "*.json")))
+        self.assertTrue(files, "no walker vectors in %s" % VECTOR_DIR)
+        checked = 0
+        for path in files:
+            with open(path) as handle:
+                vector = json.load(handle)
+            with self.subTest(vector=os.path.basename(path)):
+                queries, dump = python_answers(vector)
+                for expected, got in zip(vector["queries"], queries):
+                    self.assertEqual(got, expected, "VA %s" % expected["va"])
+                self.assertEqual(len(queries), len(vector["queries"]))
+                expected_dump = dict(vector["dump"])
+                expected_dump["problems"] = [{key: value for key, value in problem.items() if key != "detail"}
+                                             for problem in expected_dump["problems"]]
+                for key in ("tablesPerLevel", "blocksPerLevel", "pages", "problems"):
+                    self.assertEqual(dump[key], expected_dump[key], key)
+                for index, (expected, got) in enumerate(zip(expected_dump["runs"], dump["runs"])):
+                    self.assertEqual(got, expected, "run %d" % index)
+                self.assertEqual(len(dump["runs"]), len(expected_dump["runs"]), "runs")
+                checked += 1
+        print("\nwalker vectors checked: %d" % checked)
+        self.assertEqual(checked, len(files))
 
 
 if __name__ == "__main__":
