@@ -12,7 +12,7 @@ import TestSupport
 /// against the real kernel under the real QEMU. Serialized: each test
 /// already runs two QEMUs at once (the 2-core budget).
 @Suite("Fault injection under QEMU: library, determinism, replay, mutants", .serialized)
-struct FaultRunTests {
+struct FaultRunSystemTests {
     @Test func theWholeScenarioLibraryPassesOnTheRealKernel() throws {
         let kernel = try Tools.kernelImage()
         let scenarios = try ScenarioFixtures.libraryPaths().map { try Scenario(contentsOf: $0) }

@@ -8,7 +8,7 @@ import TestSupport
 /// assembly guest (deterministic addresses), and on the bundled kernel for
 /// memory-vs-ELF and system registers after the MMU is on.
 @Suite("Client against the real QEMU gdbstub", .serialized)
-struct QEMUClientTests {
+struct QEMUClientSystemTests {
     @Test func connectsAndReadsCoreRegistersByName() throws {
         let session = try QEMUGdbSession()
         defer { session.stop() }

@@ -6,7 +6,7 @@ import TestSupport
 
 /// The fail-nth half of issue 9's smoke comparison: gdb's `mm-fail` against mmdbg's `inject`/`go`
 /// (FaultInjection).
-extension GdbVersusMmdbgSmokeTests {
+extension GdbVersusMmdbgSmokeSystemTests {
     /// One fail-nth injection through each debugger: the first page allocation after the first
     /// data abort returns 0; both see the kernel's OOM marker before the next data abort.
     /// Without -icount: under it, the kernel stalls once gdb has resumed it from a breakpoint

@@ -25,7 +25,7 @@ struct KernelObservation: Equatable, CustomStringConvertible {
 /// The CI smoke test of issue 9: the same questions asked through stock gdb-multiarch with the
 /// gdb/ extension and through mmdbg in batch mode, each on its own QEMU; the answers must agree.
 @Suite("CI smoke: gdb-multiarch with gdb/ and mmdbg see the same kernel", .serialized)
-struct GdbVersusMmdbgSmokeTests {
+struct GdbVersusMmdbgSmokeSystemTests {
     static let registers = ["TCR_EL1", "TTBR0_EL1", "TTBR1_EL1", "MAIR_EL1", "SCTLR"]
     /// Text, data, heap, stack, a wild VA, the kernel image and the UART in the linear map.
     static let vas: [UInt64] = [MM_TEXT_BASE, MM_TEXT_BASE + 0x123, MM_DATA_BASE, MM_HEAP_BASE,

@@ -6,7 +6,7 @@ import TestSupport
 /// structures the gdb/ views name are there) and quiet (no warning or
 /// complaint, which the other suites hide with `set complaints 0`).
 @Suite("kernel.elf debug info in gdb-multiarch")
-struct KernelDebugInfoTests {
+struct KernelDebugInfoSystemTests {
     @Test func loadingTheKernelIsQuietAndItsStructuresAreDescribed() throws {
         let gdb = try Tools.require("gdb-multiarch", package: "gdb-multiarch")
         let kernel = try Tools.kernelImage()

@@ -20,7 +20,7 @@ enum Synthetic {
 }
 
 @Suite("mm-log, mm-fail, mm-tasks, mm-task and mm-check on the real kernel", .serialized)
-struct KernelViewTests {
+struct KernelViewSystemTests {
     /// Stops where the kernel is about to print the newline that ends its second line
     /// ("[BOOT] MMU on: SCTLR_EL1=0x..."): early, so the test is quick on any kernel.
     static let stopAtSecondNewline = ["break *mm_uart_putc if $x0 == 10", "ignore $bpnum 1", "continue"]

@@ -39,7 +39,7 @@ func generatedMembers(of structName: String, in text: String) -> [String: (offse
 }
 
 @Suite("gdb/mmdbg_layout.py is generated from kernel_abi.h")
-struct LayoutTests {
+struct LayoutSystemTests {
     @Test func committedLayoutMatchesTheHeader() throws {
         let (status, stdout, stderr) = try runLayoutGenerator("--check")
         #expect(status == 0, "gdb/mmdbg_layout.py drifted from kernel_abi.h (run scripts/gen-gdb-layout):\n\(stdout)\(stderr)")

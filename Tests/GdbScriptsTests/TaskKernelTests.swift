@@ -10,7 +10,7 @@ func firstDataAbortSetup(fixture: String) throws -> [String] {
 }
 
 @Suite("Task views on the kernel's own tasks (real QEMU)", .serialized)
-struct TaskKernelTests {
+struct TaskKernelSystemTests {
     @Test func taskListPagesAndChecksAgreeWithTheKernelAndQEMU() throws {
         let target = try KernelUnderGdb()
         defer { target.stop() }

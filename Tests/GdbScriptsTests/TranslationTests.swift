@@ -122,7 +122,7 @@ func expectKernelRunsAgreeWithQEMU(at stop: KernelStop) throws -> (runs: [RawRun
 }
 
 @Suite("mm-vtop and mm-pt agree with QEMU's translation", .serialized)
-struct TranslationTests {
+struct TranslationSystemTests {
     func atMain(_ commands: [String]) throws -> GdbTranscript { try KernelStop.main.run(commands) }
 
     func expectAgreement(_ vas: [UInt64]) throws { try expectVtopAgreesWithQEMU(vas, at: .main) }

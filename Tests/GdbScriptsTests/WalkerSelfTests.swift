@@ -27,7 +27,7 @@ func runPythonUnittest(_ module: String) throws -> (Int32, String) {
 }
 
 @Suite("gdb/mm_aarch64.py on synthetic memory and the shared walker vectors")
-struct WalkerSelfTests {
+struct WalkerSelfSystemTests {
     /// Runs Fixtures/walker_selftest.py (Python unittest, no gdb) against gdb/mm_aarch64.py:
     /// its own cases and every file of Tests/Vectors/translation, whose expected values Inspect wrote.
     @Test func everyGranuleBlockLevelMalformedDescriptorAndSharedVector() throws {
@@ -43,7 +43,7 @@ struct WalkerSelfTests {
 }
 
 @Suite("gdb/ modules import one another as a DAG")
-struct GdbModuleImportTests {
+struct GdbModuleImportSystemTests {
     /// Runs Fixtures/gdb_import_graph.py: every import in gdb/*.py, including imports inside functions.
     @Test func noGdbModuleImportsAnotherInACycle() throws {
         let (status, text) = try runPythonUnittest("gdb_import_graph")

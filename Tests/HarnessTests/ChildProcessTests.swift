@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// The shared runner of test-support child processes.
-struct ChildProcessTests {
+struct ChildProcessSystemTests {
     @Test("stdout and stderr far past a pipe's 64 KiB are drained while the child runs")
     func drainsLargeOutput() throws {
         let result = try ChildProcess.run("/bin/sh", ["-c", "head -c 300000 /dev/zero | tr '\\0' a; head -c 200000 /dev/zero | tr '\\0' b >&2; exit 3"],

@@ -8,7 +8,7 @@ import Glibc
 
 /// Another process may take the port `freeTCPPort` found before QEMU binds it.
 @Suite(.serialized)
-struct FreePortRaceTests {
+struct FreePortRaceSystemTests {
     /// A socket of this test process listening on 127.0.0.1:port (closed on deinit).
     final class Listener {
         let fd: Int32

@@ -12,7 +12,7 @@ struct ProbeFailure: Error, CustomStringConvertible { let description: String }
 /// A host process (qemu-launch-probe) starts a real QEMU and then dies; its
 /// QEMU must be gone within a deadline, however the host died.
 @Suite(.serialized)
-struct QEMUOutlivesNoHostTests {
+struct QEMUOutlivesNoHostSystemTests {
     /// How the probe dies: a signal the test sends, or a crash it commits itself.
     enum Death: String, CustomTestStringConvertible, CaseIterable {
         case sigkill, sigint, sigterm, sighup, segv, fatal, abort

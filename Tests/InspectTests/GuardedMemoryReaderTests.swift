@@ -78,7 +78,7 @@ import TestSupport
 /// The guard against the real kernel with two CPUs: the kernel's GIC window
 /// is refused without a single access to it, and QEMU lives on.
 @Suite("GuardedMemoryReader under QEMU -smp 2", .serialized)
-struct QEMUGuardedMemoryReaderTests {
+struct QEMUGuardedMemoryReaderSystemTests {
     @Test func theGICWindowIsRefusedAndQEMUSurvives() throws {
         let kernel = try StoppedKernel(smp: 2)
         defer { kernel.stop() }

@@ -8,7 +8,7 @@ import TestSupport
 /// init's scenarios (`-append tests=...`), checked against what the kernel
 /// prints and against QEMU's `gva2gpa`.
 @Suite("Inspect kernel views under QEMU", .serialized)
-struct QEMUKernelTaskTests {
+struct QEMUKernelTaskSystemTests {
     /// Guest time by instruction count: with host time, a loaded host let the tick
     /// preempt init before its sys_wait, and the stop found the fork test's own
     /// child (pid 3) and pid 2 running.

@@ -6,7 +6,7 @@ import TestSupport
 /// GdbMemorySource against QEMU's stub: virtual and physical reads agree,
 /// physical mode is scoped and restored, one bad range fails alone.
 @Suite("GdbMemorySource under QEMU", .serialized)
-struct QEMUMemorySourceTests {
+struct QEMUMemorySourceSystemTests {
     @Test func virtualAndPhysicalReadsAgreeAndPhysicalModeIsRestored() throws {
         let kernel = try StoppedKernel(append: nil, stopAt: "main")
         defer { kernel.stop() }

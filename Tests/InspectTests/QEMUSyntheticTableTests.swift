@@ -7,7 +7,7 @@ import TestSupport
 /// real guest that turns its MMU on with them: Inspect's walk must agree with
 /// QEMU's (`gva2gpa`) on every probe, mapped or not.
 @Suite("Synthetic tables of every granule against QEMU's walker", .serialized)
-struct QEMUSyntheticTableTests {
+struct QEMUSyntheticTableSystemTests {
     /// Cortex-A53 implements the 4K and 64K granules; 16K needs `-cpu max`.
     static let shapes: [(TranslationGranule, Int, String)] = [
         (.size4KiB, 48, "cortex-a53"), (.size4KiB, 39, "cortex-a53"),

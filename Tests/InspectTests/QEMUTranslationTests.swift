@@ -8,7 +8,7 @@ import TestSupport
 /// translation (`gva2gpa`), stopped at power-off with `linear=pages` (a
 /// page-granular linear map: 68 tables in the kernel half).
 @Suite("Inspect against the real kernel under QEMU", .serialized)
-struct QEMUTranslationTests {
+struct QEMUTranslationSystemTests {
     /// A number printed by the kernel after `prefix` in its last line containing it.
     static func number(after prefix: String, in lines: [String]) -> UInt64? {
         guard let line = lines.last(where: { $0.contains(prefix) }),

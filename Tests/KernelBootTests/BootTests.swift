@@ -3,7 +3,7 @@ import Foundation
 import QEMULauncher
 import TestSupport
 
-@Suite("Kernel boots under the real QEMU", .serialized) struct BootTests {
+@Suite("Kernel boots under the real QEMU", .serialized) struct BootSystemTests {
     @Test func bootsPrintsBannerAndPowersOff() throws {
         let kernel = try Tools.kernelImage()
         let qemu = try QEMUInstance(QEMUConfiguration(kernel: kernel))

@@ -37,7 +37,7 @@ private struct Boot {
     }
 }
 
-@Suite("Kernel memory bring-up under the real QEMU", .serialized) struct MemoryBootTests {
+@Suite("Kernel memory bring-up under the real QEMU", .serialized) struct MemoryBootSystemTests {
     /// pgd + pud + a pmd for the RAM GiB + a pmd for the device window GiB.
     static let topLevelTables = 4
 
@@ -104,7 +104,7 @@ private struct Boot {
 
 /// The functions a debugger breaks on or forces to fail must be real,
 /// out-of-line functions with plain names that their callers really call.
-@Suite("Kernel ELF symbols") struct KernelSymbolTests {
+@Suite("Kernel ELF symbols") struct KernelSymbolSystemTests {
     /// mm functions the part-1 boot path already reaches (the EL0 fault
     /// entries join once the exception routing of part 2 calls them).
     static let bootReachable = ["get_free_page", "free_page", "map_table", "map_page", "allocate_user_page",

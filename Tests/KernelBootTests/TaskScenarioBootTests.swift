@@ -9,7 +9,7 @@ import TestSupport
 /// `[KERN] <kind> at 0x…` line per fault, init's summary and leak check,
 /// and the power-off.
 @Suite("Kernel part 2: EL0 scenarios under the real QEMU", .serialized)
-struct TaskScenarioBootTests {
+struct TaskScenarioBootSystemTests {
     /// Every scenario init knows, in run order, with the fault lines it must
     /// provoke, in order (empty: the scenario must not fault at all).
     static let scenarios: [(name: String, faults: [String])] = [

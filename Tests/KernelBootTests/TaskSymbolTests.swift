@@ -4,7 +4,7 @@ import TestSupport
 
 /// Part 2's functions a debugger breaks on or forces to fail: plain
 /// symbols, no specialised clones, and really called by name.
-@Suite("Kernel part 2 ELF symbols") struct TaskSymbolTests {
+@Suite("Kernel part 2 ELF symbols") struct TaskSymbolSystemTests {
     /// Called through `bl <name>` somewhere in the image.
     static let calledByName = ["sys_write", "sys_getpid", "sys_fork", "sys_exit", "sys_wait", "sys_brk",
                                "sys_yield", "sys_sleep", "sys_free_pages", "sys_pool_limit",

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-extension EndToEnd {
+extension SystemTests {
     /// Every bad line gets exactly one error line; mmdbg neither crashes nor hangs.
     @Suite("mmdbg bad-input corpus through batch mode", .serialized)
     struct BadInputCorpusTests {

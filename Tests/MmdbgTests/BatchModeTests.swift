@@ -3,7 +3,7 @@ import Testing
 import QEMULauncher
 import TestSupport
 
-extension EndToEnd {
+extension SystemTests {
     /// The real mmdbg binary against the real QEMU and kernel, without a prompt.
     @Suite("mmdbg batch mode: outputs and exit codes", .serialized)
     struct BatchModeTests {

@@ -3,7 +3,7 @@ import QEMULauncher
 import Testing
 import TestSupport
 
-extension EndToEnd {
+extension SystemTests {
     /// A lost connection gives one error line, keeps what the session learned,
     /// and `attach` re-attaches.
     @Suite("mmdbg lost connection and re-attach", .serialized)

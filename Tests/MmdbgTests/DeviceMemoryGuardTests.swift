@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-extension EndToEnd {
+extension SystemTests {
     /// `x` reads virtual memory through Inspect's `GuardedMemoryReader`: a VA
     /// the kernel maps as Device memory (the GIC, which crashes QEMU when the
     /// stub reads it under -smp 2) is refused with one line and QEMU lives on;

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-extension EndToEnd {
+extension SystemTests {
     /// gdb's `x/NFMT ADDR` reads what `x ADDR N /FMT` reads.
     @Suite("gdb-style x/NFMT against the real QEMU", .serialized)
     struct GdbStyleExamineTests {

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-extension EndToEnd {
+extension SystemTests {
     /// What `help` and `--help` promise works: every example of every command
     /// runs on the real kernel, and every subcommand's `--help` reads well.
     @Suite("mmdbg help: examples run, --help reads well")

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-extension EndToEnd {
+extension SystemTests {
     /// Task and page-table views on the real kernel, cross-checked against
     /// each other and against QEMU's own translation.
     @Suite("mmdbg kernel views on the real kernel")

@@ -5,7 +5,7 @@ import QEMULauncher
 import Testing
 import TestSupport
 
-extension EndToEnd {
+extension SystemTests {
     /// Kernel views read through Inspect's `GdbMemorySource` inside one
     /// physical-memory scope per command: QEMU's PhyMemMode is switched on once
     /// for a whole `vtop`, not once per table level.

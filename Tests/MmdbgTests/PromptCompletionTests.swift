@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-extension EndToEnd {
+extension SystemTests {
     /// TAB at the prompt through a pseudo-terminal, for what needs a stopped kernel (task ids).
     @Suite("TAB completion at the prompt", .serialized)
     struct PromptCompletionTests {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-extension EndToEnd {
+extension SystemTests {
     /// Ctrl-C at the prompt (not during a command): interrupts a target left running,
     /// else drops the half-typed line like gdb and bash. Waits on what the terminal shows.
     @Suite("Ctrl-C at the prompt", .serialized)

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-extension EndToEnd {
+extension SystemTests {
     /// The interactive prompt through a pseudo-terminal.
     @Suite("mmdbg prompt through a pseudo-terminal", .serialized)
     struct PromptTests {

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
-extension EndToEnd {
+extension SystemTests {
     /// Run control's `{event, reason, target, …}` results (README "JSON output"): a fixed
     /// `event` vocabulary, and a deadline or step limit that runs out is a failed command.
     @Suite("run-control results against the real QEMU", .serialized)

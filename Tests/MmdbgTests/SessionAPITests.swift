@@ -4,7 +4,7 @@ import QEMULauncher
 import Testing
 import TestSupport
 
-extension EndToEnd {
+extension SystemTests {
     /// `Session.execute(line:)` without a terminal, as scenario files use it.
     @Suite("MmdbgCore session API against the real QEMU")
     struct SessionAPITests {

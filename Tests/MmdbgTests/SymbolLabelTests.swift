@@ -3,7 +3,7 @@ import Inspect
 import Testing
 import TestSupport
 
-extension EndToEnd {
+extension SystemTests {
     /// `sym` and breakpoint labels name only a symbol that contains the address
     /// (the reviewer saw `_start_phys+0xfe00000`, `__kernel_end+0x44000` and
     /// `<_start_phys+0xfffeffffffe80000>`).

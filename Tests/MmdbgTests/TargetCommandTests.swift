@@ -4,7 +4,7 @@ import QEMULauncher
 import Testing
 import TestSupport
 
-extension EndToEnd {
+extension SystemTests {
     /// Commands that talk to the target, checked against the ELF and QEMU itself.
     @Suite("mmdbg commands against the real QEMU and kernel", .serialized)
     struct TargetCommandTests {

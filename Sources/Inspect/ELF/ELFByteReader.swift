@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// Bounds-checked little-endian field reads from an ELF image.
 ///
 /// Every position is `base + delta`, summed with overflow checking: offsets
@@ -40,9 +43,13 @@ struct ELFByteReader {
     /// The NUL-terminated string at `base + delta` (to the end of the image if unterminated).
     func cString(_ base: UInt64, plus delta: UInt64 = 0) throws(ELFError) -> String {
         let start = try checked(base, delta, 0, "string")
-        var end = start
-        while end < bytes.count && bytes[end] != 0 { end += 1 }
-        return String(decoding: bytes[start..<end], as: UTF8.self)
+        // One scan over raw bytes (memchr): symbol and section names are read by the thousand.
+        return bytes.withUnsafeBufferPointer { buffer in
+            let rest = UnsafeBufferPointer(rebasing: buffer[start...])
+            guard let base = rest.baseAddress, !rest.isEmpty else { return "" }
+            let length = memchr(base, 0, rest.count).map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? rest.count
+            return String(decoding: UnsafeBufferPointer(start: base, count: length), as: UTF8.self)
+        }
     }
 
     /// `base + delta` as an index, after checking that `length` bytes from there lie in the image.
