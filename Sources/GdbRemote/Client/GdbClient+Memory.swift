@@ -90,46 +90,15 @@ extension GdbClient {
     }
 }
 
-extension Hex {
-    /// Decodes hex text into exactly `destination.count` bytes; false if not hex or the wrong length.
-    static func decode(_ text: [UInt8], into destination: UnsafeMutableBufferPointer<UInt8>) -> Bool {
-        guard text.count == destination.count * 2 else { return false }
-        var bad: UInt8 = 0
-        text.withUnsafeBufferPointer { src in
-            nibbleTable.withUnsafeBufferPointer { table in
-                for i in 0..<destination.count {
-                    let h = table[Int(src[2 * i])], l = table[Int(src[2 * i + 1])]
-                    bad |= (h | l) & 0xF0
-                    destination[i] = (h << 4) | (l & 0xF)
-                }
-            }
-        }
-        return bad == 0
-    }
-}
-
 /// Builds `m`/`M` packet bodies without going through String (thousands per megabyte).
 enum MemoryPacket {
-    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
-
-    static func appendHex(_ value: UInt64, to out: inout [UInt8]) {
-        var started = false
-        for shift in stride(from: 60, through: 0, by: -4) {
-            let nibble = Int((value >> UInt64(shift)) & 0xF)
-            if nibble != 0 || started || shift == 0 {
-                out.append(digits[nibble])
-                started = true
-            }
-        }
-    }
-
     /// `m<addr>,<count>`.
     static func read(address: UInt64, count: Int) -> [UInt8] {
         var out: [UInt8] = [UInt8(ascii: "m")]
         out.reserveCapacity(24)
-        appendHex(address, to: &out)
+        Hex.appendNumber(address, to: &out)
         out.append(UInt8(ascii: ","))
-        appendHex(UInt64(count), to: &out)
+        Hex.appendNumber(UInt64(count), to: &out)
         return out
     }
 }

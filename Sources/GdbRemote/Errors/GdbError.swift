@@ -76,7 +76,7 @@ public struct GdbError: Error, CustomStringConvertible, Sendable, Equatable {
         case .connectFailed(let why): return "connection failed: \(why)"
         case .timedOut(let seconds): return "no reply within \(seconds)s"
         case .disconnected(let why): return "stub disconnected: \(why)"
-        case .stubError(let code): return "stub answered error E\(hex2(code))\(GdbError.meaning(of: code))"
+        case .stubError(let code): return "stub answered error E\(Hex.encode([code]))\(GdbError.meaning(of: code))"
         case .unsupported: return "not supported by the stub (empty reply)"
         case .malformedReply(let why): return "malformed reply: \(GdbError.clip(why, to: 160))"
         case .retryLimitExceeded(let attempts): return "gave up after \(attempts) attempts (stub keeps rejecting)"
@@ -122,9 +122,4 @@ public struct GdbError: Error, CustomStringConvertible, Sendable, Equatable {
         }
         return String(out)
     }
-}
-
-@inline(__always) func hex2(_ byte: UInt8) -> String {
-    let s = String(byte, radix: 16)
-    return s.count == 1 ? "0" + s : s
 }
