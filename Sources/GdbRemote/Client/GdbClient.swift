@@ -125,14 +125,6 @@ public final class GdbClient: @unchecked Sendable {
     /// Breakpoints and watchpoints inserted through this client.
     public var breakpoints: [Breakpoint] { locked { insertedBreakpoints } }
 
-    /// Sends one raw packet body and returns the raw reply (for the REPL's `packet` command).
-    public func sendRaw(_ packet: String) throws(GdbError) -> String {
-        try locked { () throws(GdbError) -> String in
-            invalidateStopCaches()  // a raw packet may change anything
-            return String(decoding: try connection.exchange(GdbRequest(packet, expecting: .anyReply, idempotent: false), operation: "packet"), as: UTF8.self)
-        }
-    }
-
     /// One request whose effect the caller knows (no cache invalidation); raw reply text.
     func request(_ packet: String, operation: String) throws(GdbError) -> String {
         try locked { () throws(GdbError) -> String in

@@ -40,9 +40,6 @@ public final class GdbConnection: @unchecked Sendable {
     /// Output of one monitor command kept at most (the newest bytes).
     public static let monitorOutputCapacity = 16 << 20
 
-    /// `O` packets that belonged to no request (console output while running), at most
-    /// `consoleOutputCapacity` bytes: the newest.
-    public var consoleOutput: [UInt8] { console.elements }
     /// Console bytes dropped because nobody took them before the cap was reached.
     public var droppedConsoleByteCount: Int { console.droppedCount }
     /// Stop replies that arrived while no resume was pending, oldest first (at most
@@ -50,8 +47,6 @@ public final class GdbConnection: @unchecked Sendable {
     public var asynchronousStops: [[UInt8]] { unclaimedStops.elements }
     /// Stop replies dropped because nobody took them before the cap was reached.
     public var droppedStopCount: Int { unclaimedStops.droppedCount }
-    /// Bytes the decoder dropped (garbage between packets, truncated packets).
-    public var discardedByteCount: Int { decoder.discardedByteCount }
 
     private var decoder: FrameDecoder
     private var console = BoundedBuffer<UInt8>(capacity: GdbConnection.consoleOutputCapacity)

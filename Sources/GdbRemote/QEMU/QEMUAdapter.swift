@@ -36,13 +36,6 @@ public struct QEMUAdapter: Sendable {
     /// Usually reached as `client.qemu`.
     public init(client: GdbClient) { self.client = client }
 
-    /// What `qqemu.Supported` lists (`sstepbits`, `sstep`, `PhyMemMode`); empty on other stubs.
-    public func supportedFeatures() throws(GdbError) -> [String] {
-        let reply = try client.request("qqemu.Supported", operation: "qemu.supportedFeatures")
-        return reply.split(separator: ";").map(String.init)
-    }
-
-
     /// Whether memory accesses currently use physical addresses (`qqemu.PhyMemMode`).
     public func isPhysicalMemoryMode() throws(GdbError) -> Bool {
         let reply = try client.request("qqemu.PhyMemMode", operation: "isPhysicalMemoryMode")
