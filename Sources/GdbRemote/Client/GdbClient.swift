@@ -60,6 +60,9 @@ public final class GdbClient: @unchecked Sendable {
     /// The stub identified itself as QEMU's (`qqemu.Supported`).
     public internal(set) var isQEMU = false
 
+    /// What the client announces in `qSupported`.
+    static let clientFeatures = ["multiprocess+", "swbreak+", "hwbreak+", "vContSupported+", "xmlRegisters=aarch64"]
+
     /// Connects to a stub and performs the handshake (qSupported, no-ack mode if
     /// offered, vCont?, target description).
     public static func connect(to address: GdbAddress, timeout: Double = 5) throws(GdbError) -> GdbClient {
@@ -77,9 +80,7 @@ public final class GdbClient: @unchecked Sendable {
         let connection = GdbConnection(transport: transport)
         connection.replyTimeout = timeout
         self.connection = connection
-        let supported = try connection.exchange(
-            GdbRequest("qSupported:multiprocess+;swbreak+;hwbreak+;vContSupported+;xmlRegisters=aarch64"),
-            operation: "connect")
+        let supported = try connection.exchange(.query(.supported(features: GdbClient.clientFeatures)), operation: "connect")
         let features = StubFeatures(reply: String(decoding: supported, as: UTF8.self))
         self.features = features
         connection.maximumPacketSize = features.packetSize
@@ -88,10 +89,10 @@ public final class GdbClient: @unchecked Sendable {
         self.memoryWriteChunkSize = max(1, (features.packetSize - 40) / 2)
         self.registerMap = RegisterMap(registers: [])
         if features.supports("QStartNoAckMode") {
-            let reply = try connection.exchange(GdbRequest("QStartNoAckMode"), operation: "connect")
+            let reply = try connection.exchange(.query(.startNoAckMode), operation: "connect")
             if reply == Array("OK".utf8) { connection.ackMode = false }
         }
-        let vCont = String(decoding: try connection.exchange(GdbRequest("vCont?"), operation: "connect"), as: UTF8.self)
+        let vCont = String(decoding: try connection.exchange(.runControl(.vContQuery), operation: "connect"), as: UTF8.self)
         if vCont.hasPrefix("vCont") {
             vContActions = Set(vCont.split(separator: ";").dropFirst().map(String.init))
         }
@@ -126,9 +127,9 @@ public final class GdbClient: @unchecked Sendable {
     public var breakpoints: [Breakpoint] { locked { insertedBreakpoints } }
 
     /// One request whose effect the caller knows (no cache invalidation); raw reply text.
-    func request(_ packet: String, operation: String) throws(GdbError) -> String {
+    func request(_ packet: Packet, operation: String) throws(GdbError) -> String {
         try locked { () throws(GdbError) -> String in
-            String(decoding: try connection.exchange(GdbRequest(packet, expecting: .anyReply), operation: operation), as: UTF8.self)
+            String(decoding: try connection.exchange(packet, operation: operation), as: UTF8.self)
         }
     }
 
@@ -145,9 +146,9 @@ public final class GdbClient: @unchecked Sendable {
     public func detach() throws(GdbError) {
         try locked { () throws(GdbError) in
             defer { connection.close() }
-            let packet = multiprocess ? "D;" + String(lastStop?.thread?.process ?? 1, radix: 16) : "D"
-            let reply = try connection.exchange(GdbRequest(packet, idempotent: false), operation: "detach")
-            try expectOK(reply, operation: "detach", packet: packet)
+            let packet = Packet.runControl(.detach(process: multiprocess ? lastStop?.thread?.process ?? 1 : nil))
+            let reply = try connection.exchange(packet, operation: "detach")
+            try expectOK(reply, operation: "detach", packet: packet.description)
         }
     }
 
@@ -155,7 +156,7 @@ public final class GdbClient: @unchecked Sendable {
     public func kill() throws(GdbError) {
         try locked { () throws(GdbError) in
             defer { connection.close() }
-            try connection.sendWithoutReply(GdbRequest("k", idempotent: false), operation: "kill")
+            try connection.sendWithoutReply(.runControl(.kill), operation: "kill")
         }
     }
 
@@ -201,14 +202,14 @@ public final class GdbClient: @unchecked Sendable {
         var data: [UInt8] = []
         let chunk = max(64, features.packetSize - 16)
         for _ in 0..<GdbClient.maximumXferReplies {
-            let packet = "qXfer:\(object):read:\(annex):\(String(data.count, radix: 16)),\(String(chunk, radix: 16))"
-            let reply = try checkReply(try connection.exchange(GdbRequest(packet), operation: operation), operation: operation, packet: packet)
+            let packet = Packet.query(.readObject(object: object, annex: annex, offset: data.count, length: chunk))
+            let reply = try checkReply(try connection.exchange(packet, operation: operation), operation: operation, packet: packet.description)
             data += reply.dropFirst()
             if reply[0] == UInt8(ascii: "l") { return data }
             guard reply[0] == UInt8(ascii: "m"), reply.count > 1 else {
-                throw error(.malformedReply("qXfer reply must start with m or l"), operation, packet: packet)
+                throw error(.malformedReply("qXfer reply must start with m or l"), operation, packet: packet.description)
             }
-            if data.count > limit { throw error(.malformedReply("qXfer object over \(limit) bytes"), operation, packet: packet) }
+            if data.count > limit { throw error(.malformedReply("qXfer object over \(limit) bytes"), operation, packet: packet.description) }
         }
         throw error(.malformedReply("qXfer object not complete after \(GdbClient.maximumXferReplies) replies"), operation,
                     packet: "qXfer:\(object):read:\(annex):\(String(data.count, radix: 16))")

@@ -10,9 +10,10 @@
 /// idempotent request is re-issued, because QEMU only keeps its latest reply.
 public final class GdbConnection: @unchecked Sendable {
     private struct InFlight {
-        var request: GdbRequest
         var frame: [UInt8]
         var index: Int
+        var expectation: ReplyExpectation
+        var isIdempotent: Bool
         var acked = false
         var sendAttempts = 1
         var replyAttempts = 0
@@ -101,44 +102,44 @@ public final class GdbConnection: @unchecked Sendable {
 
     // MARK: Exchanges
 
-    /// Sends `requests` (pipelined) and returns their reply bodies in order.
-    public func exchange(_ requests: [GdbRequest], operation: String) throws(GdbError) -> [[UInt8]] {
-        var replies = [[UInt8]](repeating: [], count: requests.count)
-        try exchange(requests, operation: operation) { index, body in replies[index] = body }
+    /// Sends `packets` (pipelined) and returns their reply bodies in order.
+    public func exchange(_ packets: [Packet], operation: String) throws(GdbError) -> [[UInt8]] {
+        var replies = [[UInt8]](repeating: [], count: packets.count)
+        try exchange(packets, operation: operation) { index, body in replies[index] = body }
         return replies
     }
 
-    /// Sends one request and returns its reply body.
-    public func exchange(_ request: GdbRequest, operation: String) throws(GdbError) -> [UInt8] {
-        try exchange([request], operation: operation)[0]
+    /// Sends one packet and returns its reply body.
+    public func exchange(_ packet: Packet, operation: String) throws(GdbError) -> [UInt8] {
+        try exchange([packet], operation: operation)[0]
     }
 
-    /// Sends one request that collects console output (qRcmd); returns (output, final reply).
-    public func exchangeCollectingConsole(_ request: GdbRequest, operation: String) throws(GdbError) -> (output: [UInt8], reply: [UInt8]) {
+    /// Sends one packet that collects console output (qRcmd); returns (output, final reply).
+    public func exchangeCollectingConsole(_ packet: Packet, operation: String) throws(GdbError) -> (output: [UInt8], reply: [UInt8]) {
         var output = BoundedBuffer<UInt8>(capacity: GdbConnection.monitorOutputCapacity)
         consoleSink = { _, bytes in output.append(contentsOf: bytes) }
         defer { consoleSink = nil }
-        let reply = try exchange(request, operation: operation)
+        let reply = try exchange(packet, operation: operation)
         return (output.elements, reply)
     }
 
-    /// Sends `requests` with up to `pipelineWindow` in flight; `onReply(index, body)`
+    /// Sends `packets` with up to `pipelineWindow` in flight; `onReply(index, body)`
     /// is called for each reply (in completion order, which is request order unless
     /// a retry reordered them). All replies are drained before an oversized reply
     /// is reported, so the stream stays in step.
-    public func exchange(_ requests: [GdbRequest], operation: String,
+    public func exchange(_ packets: [Packet], operation: String,
                          onReply: @escaping (Int, [UInt8]) -> Void) throws(GdbError) {
         currentOperation = operation
-        try requireState(.stopped, operation: operation, packet: requests.first?.text)
+        try requireState(.stopped, operation: operation, packet: packets.first?.description)
         guard inFlight.isEmpty else {
-            throw error(.invalidState(state), operation, packet: requests.first?.text)
+            throw error(.invalidState(state), operation, packet: packets.first?.description)
         }
         var frames: [[UInt8]] = []
-        frames.reserveCapacity(requests.count)
-        for request in requests {
-            let frame = PacketEncoder.packet(request.body)
+        frames.reserveCapacity(packets.count)
+        for packet in packets {
+            let frame = packet.framed()
             if frame.count > maximumPacketSize {
-                throw error(.packetTooLarge(bytes: frame.count, limit: maximumPacketSize), operation, packet: request.text)
+                throw error(.packetTooLarge(bytes: frame.count, limit: maximumPacketSize), operation, packet: packet.description)
             }
             frames.append(frame)
         }
@@ -149,48 +150,50 @@ public final class GdbConnection: @unchecked Sendable {
         var completed = 0
         // The deadline is for silence: it restarts whenever a reply completes.
         var activityDeadline = Deadline.after(seconds: replyTimeout)
-        while completed < requests.count {
+        while completed < packets.count {
             // Refill in batches: when half the window has drained, or when we are about to
             // wait anyway. One write then carries many requests and acks, so neither side
             // wakes up once per packet.
             func topUp() {
-                while nextToSend < requests.count && inFlight.count < pipelineWindow {
-                    enqueue(requests[nextToSend], frame: frames[nextToSend], index: nextToSend)
+                while nextToSend < packets.count && inFlight.count < pipelineWindow {
+                    let packet = packets[nextToSend]
+                    enqueue(frame: frames[nextToSend], index: nextToSend, expecting: packet.expectation, idempotent: packet.isIdempotent)
                     nextToSend += 1
                 }
             }
             if inFlight.count <= pipelineWindow / 2 { topUp() }
             let before = repliesMatched
-            try pump(until: activityDeadline, beforeWaiting: topUp) { inFlight.first?.request.text ?? requests[requests.count - 1].text }
+            try pump(until: activityDeadline, beforeWaiting: topUp) {
+                (inFlight.first.map { packets[$0.index] } ?? packets[packets.count - 1]).description
+            }
             if repliesMatched > before {
                 completed += repliesMatched - before
                 activityDeadline = Deadline.after(seconds: replyTimeout)
             }
         }
         if let index = oversizedReplies.first {
-            throw error(.malformedReply("reply larger than \(decoder.maximumBodySize) bytes"), operation, packet: requests[index].text)
+            throw error(.malformedReply("reply larger than \(decoder.maximumBodySize) bytes"), operation, packet: packets[index].description)
         }
     }
 
     /// Sends a resume packet (`c`, `s`, `vCont;...`) and returns at once; the
     /// state becomes `running` and `waitForStop` collects the stop reply.
-    public func sendResume(_ request: GdbRequest, operation: String) throws(GdbError) {
+    public func sendResume(_ packet: Packet, operation: String) throws(GdbError) {
         currentOperation = operation
-        try requireState(.stopped, operation: operation, packet: request.text)
-        let frame = PacketEncoder.packet(request.body)
-        enqueue(GdbRequest(request.body, expecting: .stopReply, idempotent: false), frame: frame, index: 0)
+        try requireState(.stopped, operation: operation, packet: packet.description)
+        enqueue(frame: packet.framed(), index: 0, expecting: .stopReply, idempotent: false)
         state = .running
         deliver = nil
-        try flush(packet: request.text)
+        try flush(packet: packet.description)
     }
 
     /// Sends a request that gets no reply (`k` on some stubs, `D` then the stub closes).
-    public func sendWithoutReply(_ request: GdbRequest, operation: String) throws(GdbError) {
+    public func sendWithoutReply(_ packet: Packet, operation: String) throws(GdbError) {
         currentOperation = operation
-        let frame = PacketEncoder.packet(request.body)
-        ring.record(sent: request.body)
+        let frame = packet.framed()
+        ring.record(sentFrame: frame)
         outgoing += frame
-        try flush(packet: request.text)
+        try flush(packet: packet.description)
     }
 
     /// Waits for the pending resume's stop reply until `deadline`. Returns the
@@ -258,11 +261,11 @@ public final class GdbConnection: @unchecked Sendable {
         guard state == wanted else { throw error(.invalidState(state), operation, packet: packet) }
     }
 
-    private func enqueue(_ request: GdbRequest, frame: [UInt8], index: Int) {
-        ring.record(sent: request.body)
+    private func enqueue(frame: [UInt8], index: Int, expecting expectation: ReplyExpectation, idempotent: Bool) {
+        ring.record(sentFrame: frame)
         outgoing += frame
         outgoingHasRequests = true
-        inFlight.append(InFlight(request: request, frame: frame, index: index, acked: !ackMode))
+        inFlight.append(InFlight(frame: frame, index: index, expectation: expectation, isIdempotent: idempotent, acked: !ackMode))
     }
 
     private func flush(packet: String?) throws(GdbError) {
@@ -323,7 +326,7 @@ public final class GdbConnection: @unchecked Sendable {
             pendingError = nil
             throw desynchronised(kind, packet: describe())
         }
-        if state == .exited, !inFlight.isEmpty, inFlight.allSatisfy({ $0.request.expectation != .stopReply }) {
+        if state == .exited, !inFlight.isEmpty, inFlight.allSatisfy({ $0.expectation != .stopReply }) {
             // The target is gone; nothing will answer the requests still in flight.
             throw desynchronised(.disconnected("the target exited"), packet: describe())
         }
@@ -343,7 +346,7 @@ public final class GdbConnection: @unchecked Sendable {
                 pendingError = .retryLimitExceeded(attempts: entry.sendAttempts - 1)
                 return
             }
-            ring.record(sent: entry.request.body)
+            ring.record(sentFrame: entry.frame)
             outgoing += entry.frame
             outgoingHasRequests = true
             inFlight.append(entry)
@@ -378,11 +381,11 @@ public final class GdbConnection: @unchecked Sendable {
         if ackMode && inFlight.count == 1 {
             outgoing.append(UInt8(ascii: "-"))  // the stub still holds this reply: ask again
             outgoingHasRequests = true
-        } else if inFlight[0].request.isIdempotent {
+        } else if inFlight[0].isIdempotent {
             if ackMode { outgoing.append(UInt8(ascii: "+")) }
             var entry = inFlight.removeFirst()
             entry.acked = !ackMode
-            ring.record(sent: entry.request.body)
+            ring.record(sentFrame: entry.frame)
             outgoing += entry.frame
             outgoingHasRequests = true
             inFlight.append(entry)
@@ -395,9 +398,9 @@ public final class GdbConnection: @unchecked Sendable {
         if ackMode { outgoing.append(UInt8(ascii: "+")) }
         ring.record(received: body)
         let head = inFlight.first
-        if StopReplyShape.isConsoleOutput(body), head?.request.expectation != .anyReply {
+        if StopReplyShape.isConsoleOutput(body), head?.expectation != .anyReply {
             let text = Hex.decode(body.dropFirst()) ?? []
-            if let head, head.request.expectation == .consoleThenReply, let sink = consoleSink {
+            if let head, head.expectation == .consoleThenReply, let sink = consoleSink {
                 sink(head.index, text)
             } else {
                 console.append(contentsOf: text)
@@ -408,13 +411,13 @@ public final class GdbConnection: @unchecked Sendable {
             if StopReplyShape.matches(body) { recordAsynchronousStop(body) } else { ring.note("   (unexpected packet ignored)") }
             return
         }
-        if head.request.expectation == .reply || head.request.expectation == .consoleThenReply, StopReplyShape.matches(body) {
+        if head.expectation == .reply || head.expectation == .consoleThenReply, StopReplyShape.matches(body) {
             recordAsynchronousStop(body)
             return
         }
         inFlight.removeFirst()
         repliesMatched += 1
-        if head.request.expectation == .stopReply {
+        if head.expectation == .stopReply {
             state = StopReplyShape.isExit(body) ? .exited : .stopped
         }
         deliver?(head.index, body)

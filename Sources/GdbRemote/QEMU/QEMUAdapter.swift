@@ -38,10 +38,11 @@ public struct QEMUAdapter: Sendable {
 
     /// Whether memory accesses currently use physical addresses (`qqemu.PhyMemMode`).
     public func isPhysicalMemoryMode() throws(GdbError) -> Bool {
-        let reply = try client.request("qqemu.PhyMemMode", operation: "isPhysicalMemoryMode")
+        let packet = Packet.qemu(.physicalMemoryMode)
+        let reply = try client.request(packet, operation: "isPhysicalMemoryMode")
         guard reply == "0" || reply == "1" else {
             throw GdbError(reply.isEmpty ? .unsupported : .malformedReply("expected 0 or 1, got \(reply)"),
-                           operation: "isPhysicalMemoryMode", packet: "qqemu.PhyMemMode", recentPackets: client.recentPackets)
+                           operation: "isPhysicalMemoryMode", packet: packet.description, recentPackets: client.recentPackets)
         }
         return reply == "1"
     }
@@ -81,18 +82,20 @@ public struct QEMUAdapter: Sendable {
 
     /// The current `qqemu.sstep` flags.
     public func singleStepFlags() throws(GdbError) -> SingleStepFlags {
-        let reply = try client.request("qqemu.sstep", operation: "singleStepFlags")
+        let packet = Packet.qemu(.singleStepFlags)
+        let reply = try client.request(packet, operation: "singleStepFlags")
         guard let flags = SingleStepFlags(reply: reply) else {
             throw GdbError(reply.isEmpty ? .unsupported : .malformedReply("sstep flags \(reply)"), operation: "singleStepFlags",
-                           packet: "qqemu.sstep", recentPackets: client.recentPackets)
+                           packet: packet.description, recentPackets: client.recentPackets)
         }
         return flags
     }
 
     /// Sets the `qqemu.sstep` flags (e.g. `[.enable]` to let interrupts fire while stepping).
     public func setSingleStepFlags(_ flags: SingleStepFlags) throws(GdbError) {
-        let packet = "Qqemu.sstep=" + String(flags.rawValue, radix: 16)
-        try client.expectOK(Array(try client.request(packet, operation: "setSingleStepFlags").utf8), operation: "setSingleStepFlags", packet: packet)
+        let packet = Packet.qemu(.setSingleStepFlags(flags.rawValue))
+        try client.expectOK(Array(try client.request(packet, operation: "setSingleStepFlags").utf8), operation: "setSingleStepFlags",
+                            packet: packet.description)
     }
 
     /// Translates a guest virtual address with the monitor's `gva2gpa` (current CPU's MMU).
@@ -110,8 +113,9 @@ public struct QEMUAdapter: Sendable {
     }
 
     private func setPhysicalMemoryMode(_ on: Bool) throws(GdbError) {
-        let packet = "Qqemu.PhyMemMode:" + (on ? "1" : "0")
-        try client.expectOK(Array(try client.request(packet, operation: "setPhysicalMemoryMode").utf8), operation: "setPhysicalMemoryMode", packet: packet)
+        let packet = Packet.qemu(.setPhysicalMemoryMode(on))
+        try client.expectOK(Array(try client.request(packet, operation: "setPhysicalMemoryMode").utf8), operation: "setPhysicalMemoryMode",
+                            packet: packet.description)
     }
 
     /// Called once per connection: if the stub is QEMU's, installs the device-memory
@@ -119,7 +123,7 @@ public struct QEMUAdapter: Sendable {
     /// is off (SCTLR.M clear: virtual = physical). Reads elsewhere cost nothing extra;
     /// reads near devices cost one (cached) SCTLR read.
     static func configure(_ client: GdbClient) throws(GdbError) {
-        let reply = try client.request("qqemu.Supported", operation: "connect")
+        let reply = try client.request(.qemu(.supported), operation: "connect")
         guard reply.split(separator: ";").contains("PhyMemMode") else { return }
         client.isQEMU = true
         client.memoryReadGuard = { (client, range) throws(GdbError) -> String? in
@@ -142,6 +146,33 @@ public struct QEMUAdapter: Sendable {
             return "\(range) is a bulk read of device memory (0x8000000-0x3fffffff); read at most \(largestDeviceRead) bytes"
         }
         return nil
+    }
+}
+
+/// QEMU's own packets. Every reply is taken as it comes (`.anyReply`: the answers
+/// are bare numbers and words), and sending one twice is harmless.
+public enum QEMUPacket: Sendable, Equatable {
+    /// `qqemu.Supported`: `sstepbits;sstep;PhyMemMode` on QEMU, empty elsewhere.
+    case supported
+    /// `qqemu.PhyMemMode`: `1` while memory accesses use physical addresses.
+    case physicalMemoryMode
+    /// `Qqemu.PhyMemMode:<0|1>`.
+    case setPhysicalMemoryMode(Bool)
+    /// `qqemu.sstep`: the single-step flags, in hex.
+    case singleStepFlags
+    /// `Qqemu.sstep=<hex flags>`.
+    case setSingleStepFlags(Int)
+
+    func encode(into out: inout [UInt8]) {
+        switch self {
+        case .supported: Packet.append("qqemu.Supported", to: &out)
+        case .physicalMemoryMode: Packet.append("qqemu.PhyMemMode", to: &out)
+        case .setPhysicalMemoryMode(let on): Packet.append(on ? "Qqemu.PhyMemMode:1" : "Qqemu.PhyMemMode:0", to: &out)
+        case .singleStepFlags: Packet.append("qqemu.sstep", to: &out)
+        case .setSingleStepFlags(let flags):
+            Packet.append("Qqemu.sstep=", to: &out)
+            Packet.appendNumber(flags, to: &out)
+        }
     }
 }
 
