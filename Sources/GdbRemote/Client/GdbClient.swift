@@ -112,7 +112,8 @@ public final class GdbClient: @unchecked Sendable {
     /// The connection's run state.
     public var state: ConnectionState { locked { connection.state } }
 
-    /// The last packets exchanged, oldest first ("-> m4000,800", "<- E14").
+    /// The last packets exchanged, oldest first ("-> m4000,800", "<- E14"). Every
+    /// `GdbError` from the connection carries a snapshot of it (`recentPackets`).
     public var recentPackets: [String] { locked { connection.recentPackets } }
 
     /// The last stop reply received, if any.
@@ -174,8 +175,9 @@ public final class GdbClient: @unchecked Sendable {
         return body()
     }
 
+    /// An error carrying the packet ring (every error the client throws is made here or by the connection).
     func error(_ kind: GdbError.Kind, _ operation: String, packet: String? = nil, address: UInt64? = nil) -> GdbError {
-        connection.error(kind, operation, packet: packet, address: address)
+        locked { connection.error(kind, operation, packet: packet, address: address) }
     }
 
     /// Turns `Exx` and the empty reply into errors; passes anything else through.
@@ -221,9 +223,16 @@ public final class GdbClient: @unchecked Sendable {
     static let maximumTargetDescriptionSize = 1 << 20
 
     private func readTargetDescription() throws(GdbError) -> RegisterMap {
-        try TargetDescriptionParser.registerMap(root: "target.xml") { (annex) throws(GdbError) -> String in
-            String(decoding: try readXfer(object: "features", annex: annex, operation: "read target description",
-                                          limit: GdbClient.maximumTargetDescriptionSize), as: UTF8.self)
+        do throws(GdbError) {
+            return try TargetDescriptionParser.registerMap(root: "target.xml") { (annex) throws(GdbError) -> String in
+                String(decoding: try readXfer(object: "features", annex: annex, operation: "read target description",
+                                              limit: GdbClient.maximumTargetDescriptionSize), as: UTF8.self)
+            }
+        } catch {
+            // The parser knows no connection: give its errors the packet ring too.
+            var error = error
+            if error.recentPackets.isEmpty { error.recentPackets = connection.recentPackets }
+            throw error
         }
     }
 }

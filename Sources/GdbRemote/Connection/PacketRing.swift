@@ -1,4 +1,4 @@
-/// The last packets exchanged, oldest first, for error reports and the REPL
+/// The last packets exchanged, oldest first, attached to every protocol error (`GdbError.recentPackets`)
 /// (`-> ` sent, `<- ` received). Recording copies at most 60 bytes into
 /// preallocated storage, so a megabyte read through it costs no allocations;
 /// text is only made when someone asks.

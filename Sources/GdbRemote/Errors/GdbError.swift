@@ -37,7 +37,9 @@ public struct GdbError: Error, CustomStringConvertible, Sendable, Equatable {
     public var packet: String?
     /// The target address involved, if any.
     public var address: UInt64?
-    /// The last packets exchanged before the failure, oldest first ("-> m1000,4", "<- E14").
+    /// The last packets exchanged before the failure, oldest first ("-> m1000,4", "<- E14"):
+    /// every error the connection or the client creates carries it (empty only for
+    /// `connectFailed`, before any packet).
     public var recentPackets: [String]
 
     /// An error of `kind` in `operation`; `packet` is clipped to 80 characters.
@@ -66,7 +68,8 @@ public struct GdbError: Error, CustomStringConvertible, Sendable, Equatable {
         return GdbError.singleLine(text)
     }
 
-    /// The description followed by the recent-packet ring, one packet per line (for `show last error`).
+    /// The description followed by the recent-packet ring, one packet per line: what
+    /// mmdbg's `show last-error` prints for the last failed command.
     public var detailedDescription: String {
         ([description, "recent packets:"] + recentPackets.map { "  " + $0 }).joined(separator: "\n")
     }

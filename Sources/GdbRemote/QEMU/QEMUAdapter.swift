@@ -41,8 +41,8 @@ public struct QEMUAdapter: Sendable {
         let packet = Packet.qemu(.physicalMemoryMode)
         let reply = try client.request(packet, operation: "isPhysicalMemoryMode")
         guard reply == "0" || reply == "1" else {
-            throw GdbError(reply.isEmpty ? .unsupported : .malformedReply("expected 0 or 1, got \(reply)"),
-                           operation: "isPhysicalMemoryMode", packet: packet.description, recentPackets: client.recentPackets)
+            throw client.error(reply.isEmpty ? .unsupported : .malformedReply("expected 0 or 1, got \(reply)"),
+                               "isPhysicalMemoryMode", packet: packet.description)
         }
         return reply == "1"
     }
@@ -85,8 +85,8 @@ public struct QEMUAdapter: Sendable {
         let packet = Packet.qemu(.singleStepFlags)
         let reply = try client.request(packet, operation: "singleStepFlags")
         guard let flags = SingleStepFlags(reply: reply) else {
-            throw GdbError(reply.isEmpty ? .unsupported : .malformedReply("sstep flags \(reply)"), operation: "singleStepFlags",
-                           packet: packet.description, recentPackets: client.recentPackets)
+            throw client.error(reply.isEmpty ? .unsupported : .malformedReply("sstep flags \(reply)"), "singleStepFlags",
+                               packet: packet.description)
         }
         return flags
     }
@@ -102,12 +102,12 @@ public struct QEMUAdapter: Sendable {
     public func translate(virtualAddress: UInt64) throws(GdbError) -> UInt64 {
         let text = try client.monitor("gva2gpa 0x" + String(virtualAddress, radix: 16))
         guard let range = text.range(of: "0x") else {
-            throw GdbError(.malformedReply(text.trimmingCharacters(in: .whitespacesAndNewlines)), operation: "translate",
-                           packet: "qRcmd gva2gpa", address: virtualAddress, recentPackets: client.recentPackets)
+            throw client.error(.malformedReply(text.trimmingCharacters(in: .whitespacesAndNewlines)), "translate",
+                               packet: "qRcmd gva2gpa", address: virtualAddress)
         }
         let digits = text[range.upperBound...].prefix { $0.isHexDigit }
         guard let value = Hex.number(digits) else {
-            throw GdbError(.malformedReply(text), operation: "translate", address: virtualAddress)
+            throw client.error(.malformedReply(text), "translate", address: virtualAddress)
         }
         return value
     }
