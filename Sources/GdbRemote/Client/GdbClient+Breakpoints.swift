@@ -4,9 +4,9 @@ extension GdbClient {
     public func setBreakpoint(_ kind: BreakpointKind = .software, at address: UInt64, length: Int = 4) throws(GdbError) {
         try locked { () throws(GdbError) in
             guard length > 0 else { throw error(.invalidArgument("length must be positive"), "setBreakpoint", address: address) }
-            let packet = "Z\(kind.rawValue),\(String(address, radix: 16)),\(String(length, radix: 16))"
-            let reply = try connection.exchange(GdbRequest(packet, idempotent: false), operation: "set \(kind)")
-            try expectOK(reply, operation: "set \(kind)", packet: packet, address: address)
+            let packet = Packet.breakpoint(.insert(kind, address: address, length: length))
+            let reply = try connection.exchange(packet, operation: "set \(kind)")
+            try expectOK(reply, operation: "set \(kind)", packet: packet.description, address: address)
             insertedBreakpoints.append(Breakpoint(kind: kind, address: address, length: length))
         }
     }
@@ -14,9 +14,9 @@ extension GdbClient {
     /// Removes a breakpoint or watchpoint (`z<kind>,addr,length`).
     public func removeBreakpoint(_ kind: BreakpointKind = .software, at address: UInt64, length: Int = 4) throws(GdbError) {
         try locked { () throws(GdbError) in
-            let packet = "z\(kind.rawValue),\(String(address, radix: 16)),\(String(length, radix: 16))"
-            let reply = try connection.exchange(GdbRequest(packet, idempotent: false), operation: "remove \(kind)")
-            try expectOK(reply, operation: "remove \(kind)", packet: packet, address: address)
+            let packet = Packet.breakpoint(.remove(kind, address: address, length: length))
+            let reply = try connection.exchange(packet, operation: "remove \(kind)")
+            try expectOK(reply, operation: "remove \(kind)", packet: packet.description, address: address)
             let target = Breakpoint(kind: kind, address: address, length: length)
             if let i = insertedBreakpoints.firstIndex(of: target) { insertedBreakpoints.remove(at: i) }
         }

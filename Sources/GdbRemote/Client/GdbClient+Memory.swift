@@ -40,11 +40,11 @@ extension GdbClient {
             }
             var buffers = ranges.map { [UInt8](repeating: 0, count: $0.count) }
             var failures = [GdbError?](repeating: nil, count: ranges.count)
-            let requests = chunks.map { GdbRequest(MemoryPacket.read(address: $0.address, count: $0.count)) }
-            try connection.exchange(requests, operation: "readMemory") { index, reply in
+            let packets = chunks.map { Packet.memory(.read(address: $0.address, count: $0.count)) }
+            try connection.exchange(packets, operation: "readMemory") { index, reply in
                 let chunk = chunks[index]
                 guard failures[chunk.range] == nil else { return }
-                var packet: String { String(decoding: MemoryPacket.read(address: chunk.address, count: chunk.count), as: UTF8.self) }
+                var packet: String { packets[index].description }
                 if reply.count == 3, reply[0] == UInt8(ascii: "E"), let code = Hex.number(reply[1...]) {
                     failures[chunk.range] = self.error(.stubError(code: UInt8(code)), "readMemory", packet: packet, address: chunk.address)
                     return
@@ -70,66 +70,20 @@ extension GdbClient {
             guard MemoryRange(address: address, count: bytes.count).end != nil else {
                 throw error(.invalidArgument("write of \(bytes.count) bytes wraps past 2^64"), "writeMemory", address: address)
             }
-            var requests: [GdbRequest] = []
+            var packets: [Packet] = []
             var addresses: [UInt64] = []
             var offset = 0
             while offset < bytes.count {
                 let n = min(memoryWriteChunkSize, bytes.count - offset)
                 let chunkAddress = address &+ UInt64(offset)
-                var body = Array(("M" + String(chunkAddress, radix: 16) + "," + String(n, radix: 16) + ":").utf8)
-                Hex.append(bytes[offset..<offset + n], to: &body)
-                requests.append(GdbRequest(body, idempotent: true))
+                packets.append(.memory(.write(address: chunkAddress, bytes: Array(bytes[offset..<offset + n]))))
                 addresses.append(chunkAddress)
                 offset += n
             }
-            let replies = try connection.exchange(requests, operation: "writeMemory")
+            let replies = try connection.exchange(packets, operation: "writeMemory")
             for (i, reply) in replies.enumerated() {
                 try expectOK(reply, operation: "writeMemory", packet: "M" + String(addresses[i], radix: 16) + ",...", address: addresses[i])
             }
         }
-    }
-}
-
-extension Hex {
-    /// Decodes hex text into exactly `destination.count` bytes; false if not hex or the wrong length.
-    static func decode(_ text: [UInt8], into destination: UnsafeMutableBufferPointer<UInt8>) -> Bool {
-        guard text.count == destination.count * 2 else { return false }
-        var bad: UInt8 = 0
-        text.withUnsafeBufferPointer { src in
-            nibbleTable.withUnsafeBufferPointer { table in
-                for i in 0..<destination.count {
-                    let h = table[Int(src[2 * i])], l = table[Int(src[2 * i + 1])]
-                    bad |= (h | l) & 0xF0
-                    destination[i] = (h << 4) | (l & 0xF)
-                }
-            }
-        }
-        return bad == 0
-    }
-}
-
-/// Builds `m`/`M` packet bodies without going through String (thousands per megabyte).
-enum MemoryPacket {
-    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
-
-    static func appendHex(_ value: UInt64, to out: inout [UInt8]) {
-        var started = false
-        for shift in stride(from: 60, through: 0, by: -4) {
-            let nibble = Int((value >> UInt64(shift)) & 0xF)
-            if nibble != 0 || started || shift == 0 {
-                out.append(digits[nibble])
-                started = true
-            }
-        }
-    }
-
-    /// `m<addr>,<count>`.
-    static func read(address: UInt64, count: Int) -> [UInt8] {
-        var out: [UInt8] = [UInt8(ascii: "m")]
-        out.reserveCapacity(24)
-        appendHex(address, to: &out)
-        out.append(UInt8(ascii: ","))
-        appendHex(UInt64(count), to: &out)
-        return out
     }
 }

@@ -3,10 +3,10 @@ extension GdbClient {
     /// (on QEMU: HMP commands such as `info registers`, `gva2gpa 0x...`, `xp`).
     public func monitor(_ command: String) throws(GdbError) -> String {
         try locked { () throws(GdbError) -> String in
-            let packet = "qRcmd," + Hex.encode(Array(command.utf8))
+            let request = Packet.query(.monitor(command: command))
+            let packet = request.description
             invalidateStopCaches()  // a monitor command may change the machine
-            let (output, reply) = try connection.exchangeCollectingConsole(
-                GdbRequest(packet, expecting: .consoleThenReply, idempotent: false), operation: "monitor \(command)")
+            let (output, reply) = try connection.exchangeCollectingConsole(request, operation: "monitor \(command)")
             try checkReply(reply, operation: "monitor \(command)", packet: packet)
             if reply != Array("OK".utf8) {
                 // Some stubs answer with the hex text itself instead of O packets.

@@ -41,10 +41,10 @@ extension GdbClient {
                 return cached
             }
             if let thread { try selectThreadLocked(thread, operation: "readRegister") }
-            let packet = "p" + String(info.number, radix: 16)
-            let reply = try checkReply(try connection.exchange(GdbRequest(packet), operation: "readRegister \(info.name)"),
-                                       operation: "readRegister \(info.name)", packet: packet)
-            let bytes = try registerValue(reply, of: info, packet: packet)
+            let packet = Packet.register(.read(number: info.number))
+            let reply = try checkReply(try connection.exchange(packet, operation: "readRegister \(info.name)"),
+                                       operation: "readRegister \(info.name)", packet: packet.description)
+            let bytes = try registerValue(reply, of: info, packet: packet.description)
             registerCache[key] = bytes
             return bytes
         }
@@ -59,11 +59,11 @@ extension GdbClient {
             let missing = infos.filter { registerCache[RegisterCacheKey(thread: thread, number: $0.number)] == nil }
             if !missing.isEmpty {
                 if let thread { try selectThreadLocked(thread, operation: "readRegisters") }
-                let packets = missing.map { "p" + String($0.number, radix: 16) }
-                let replies = try connection.exchange(packets.map { GdbRequest($0) }, operation: "readRegisters")
+                let packets = missing.map { Packet.register(.read(number: $0.number)) }
+                let replies = try connection.exchange(packets, operation: "readRegisters")
                 for (i, reply) in replies.enumerated() {
-                    try checkReply(reply, operation: "readRegister \(missing[i].name)", packet: packets[i])
-                    let bytes = try registerValue(reply, of: missing[i], packet: packets[i])
+                    try checkReply(reply, operation: "readRegister \(missing[i].name)", packet: packets[i].description)
+                    let bytes = try registerValue(reply, of: missing[i], packet: packets[i].description)
                     registerCache[RegisterCacheKey(thread: thread, number: missing[i].number)] = bytes
                 }
             } else {
@@ -78,10 +78,10 @@ extension GdbClient {
         try locked { () throws(GdbError) in
             let info = try registerInfo(name)
             if let thread { try selectThreadLocked(thread, operation: "writeRegister") }
-            let packet = "P" + String(info.number, radix: 16) + "=" + Hex.encode(Hex.littleEndianBytes(value, count: info.byteSize))
+            let packet = Packet.register(.write(number: info.number, value: Hex.littleEndianBytes(value, count: info.byteSize)))
             invalidateStopCaches()  // even on failure: the stub may have applied part of it
-            let reply = try connection.exchange(GdbRequest(packet), operation: "writeRegister \(info.name)")
-            try expectOK(reply, operation: "writeRegister \(info.name)", packet: packet)
+            let reply = try connection.exchange(packet, operation: "writeRegister \(info.name)")
+            try expectOK(reply, operation: "writeRegister \(info.name)", packet: packet.description)
         }
     }
 
@@ -89,7 +89,7 @@ extension GdbClient {
     public func readGeneralRegisters(thread: ThreadID? = nil) throws(GdbError) -> RegisterSnapshot {
         try locked { () throws(GdbError) -> RegisterSnapshot in
             if let thread { try selectThreadLocked(thread, operation: "readGeneralRegisters") }
-            let reply = try checkReply(try connection.exchange(GdbRequest("g"), operation: "readGeneralRegisters"),
+            let reply = try checkReply(try connection.exchange(.register(.readGeneral), operation: "readGeneralRegisters"),
                                        operation: "readGeneralRegisters", packet: "g")
             guard let bytes = Hex.decode(reply) else {
                 let why = reply.count % 2 == 1 ? "g reply has an odd number of hex digits" : "g reply is not hex"
@@ -111,10 +111,9 @@ extension GdbClient {
     public func writeGeneralRegisters(_ snapshot: RegisterSnapshot, thread: ThreadID? = nil) throws(GdbError) {
         try locked { () throws(GdbError) in
             if let thread { try selectThreadLocked(thread, operation: "writeGeneralRegisters") }
-            var packet: [UInt8] = [UInt8(ascii: "G")]
-            for entry in snapshot.registers { Hex.append(entry.bytes, to: &packet) }
+            let values = snapshot.registers.flatMap(\.bytes)
             invalidateStopCaches()
-            let reply = try connection.exchange(GdbRequest(packet, idempotent: true), operation: "writeGeneralRegisters")
+            let reply = try connection.exchange(.register(.writeGeneral(values: values)), operation: "writeGeneralRegisters")
             try expectOK(reply, operation: "writeGeneralRegisters", packet: "G...")
         }
     }

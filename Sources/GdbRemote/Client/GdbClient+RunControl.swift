@@ -12,12 +12,12 @@ extension GdbClient {
             if let stop = try stepOverStopPoint(thread: thread), stop.hasExited || stop.signal != StopReason.sigtrap {
                 return  // the step itself ended the run (exit, fault): report it from waitForStop
             }
-            let packet = thread.map { "vCont;c:" + $0.encoded(multiprocess: multiprocess) } ?? "c"
+            let packet = Packet.runControl(thread.map { .vCont(.continue, thread: $0, multiprocess: multiprocess) } ?? .continue)
             if thread != nil, !vContActions.contains("c") {
-                throw error(.unsupported, "resume", packet: packet)
+                throw error(.unsupported, "resume", packet: packet.description)
             }
             resumeGeneration = stopGeneration
-            try connection.sendResume(GdbRequest(packet, expecting: .stopReply, idempotent: false), operation: "resume")
+            try connection.sendResume(packet, operation: "resume")
         }
     }
 
@@ -90,7 +90,7 @@ extension GdbClient {
     /// CPU's breakpoints when it answers this.
     public func queryStopReason() throws(GdbError) -> StopReason {
         try locked { () throws(GdbError) -> StopReason in
-            let reply = try connection.exchange(GdbRequest("?", expecting: .stopReply), operation: "queryStopReason")
+            let reply = try connection.exchange(.runControl(.stopReason), operation: "queryStopReason")
             return try record(stop: reply, operation: "queryStopReason")
         }
     }
@@ -110,19 +110,19 @@ extension GdbClient {
     }
 
     private func rawStep(thread: ThreadID?, timeout: Double) throws(GdbError) -> StopReason {
-        let packet: String
+        let packet: Packet
         if let thread {
             guard vContActions.contains("s") else { throw error(.unsupported, "step", packet: "vCont;s") }
-            packet = "vCont;s:" + thread.encoded(multiprocess: multiprocess)
+            packet = .runControl(.vCont(.step, thread: thread, multiprocess: multiprocess))
         } else {
-            packet = "s"
+            packet = .runControl(.step)
         }
         resumeGeneration = stopGeneration
-        try connection.sendResume(GdbRequest(packet, expecting: .stopReply, idempotent: false), operation: "step")
+        try connection.sendResume(packet, operation: "step")
         let deadline = Deadline.after(seconds: timeout)
         guard let body = try connection.waitForStop(until: deadline, operation: "step") else {
             _ = try? interrupt(timeout: connection.replyTimeout)
-            throw error(.timedOut(seconds: timeout), "step", packet: packet)
+            throw error(.timedOut(seconds: timeout), "step", packet: packet.description)
         }
         return try record(stop: body, operation: "step")
     }

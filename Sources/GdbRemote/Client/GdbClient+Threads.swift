@@ -1,11 +1,3 @@
-/// Which operations an `H` packet selects a thread for.
-public enum ThreadSelection: String, Sendable {
-    /// `Hg`: register and memory access.
-    case general = "g"
-    /// `Hc`: continue and step.
-    case execution = "c"
-}
-
 extension GdbClient {
     /// Threads `threads()` accepts before calling the list hostile (QEMU: one per vCPU, at most a few hundred).
     static let maximumThreadCount = 65536
@@ -14,9 +6,10 @@ extension GdbClient {
     public func threads() throws(GdbError) -> [ThreadID] {
         try locked { () throws(GdbError) -> [ThreadID] in
             var result: [ThreadID] = []
-            var packet = "qfThreadInfo"
+            var request = Packet.thread(.firstThreadInfo)
             for _ in 0..<4096 {
-                let reply = try checkReply(try connection.exchange(GdbRequest(packet), operation: "threads"),
+                let packet = request.description
+                let reply = try checkReply(try connection.exchange(request, operation: "threads"),
                                            operation: "threads", packet: packet)
                 let text = String(decoding: reply, as: UTF8.self)
                 if text.hasPrefix("l") { return result }
@@ -32,16 +25,16 @@ extension GdbClient {
                     }
                     result.append(id)
                 }
-                packet = "qsThreadInfo"
+                request = .thread(.nextThreadInfo)
             }
-            throw error(.malformedReply("thread list never ended"), "threads", packet: packet)
+            throw error(.malformedReply("thread list never ended"), "threads", packet: request.description)
         }
     }
 
     /// The current thread (`qC`). QEMU always answers the first vCPU.
     public func currentThread() throws(GdbError) -> ThreadID {
         try locked { () throws(GdbError) -> ThreadID in
-            let reply = try checkReply(try connection.exchange(GdbRequest("qC"), operation: "currentThread"),
+            let reply = try checkReply(try connection.exchange(.thread(.current), operation: "currentThread"),
                                        operation: "currentThread", packet: "qC")
             let text = String(decoding: reply, as: UTF8.self)
             guard text.hasPrefix("QC"), let id = ThreadID(parsing: text.dropFirst(2)) else {
@@ -58,16 +51,16 @@ extension GdbClient {
                 invalidateStopCaches()  // cached values of "the current thread" belong to the old one
                 try selectThreadLocked(thread, operation: "selectThread")
             } else {
-                let packet = "H" + selection.rawValue + thread.encoded(multiprocess: multiprocess)
-                try expectOK(try connection.exchange(GdbRequest(packet), operation: "selectThread"), operation: "selectThread", packet: packet)
+                let packet = Packet.thread(.select(selection, thread, multiprocess: multiprocess))
+                try expectOK(try connection.exchange(packet, operation: "selectThread"), operation: "selectThread", packet: packet.description)
             }
         }
     }
 
     func selectThreadLocked(_ thread: ThreadID, operation: String) throws(GdbError) {
         guard selectedGeneralThread != thread else { return }
-        let packet = "Hg" + thread.encoded(multiprocess: multiprocess)
-        try expectOK(try connection.exchange(GdbRequest(packet), operation: operation), operation: operation, packet: packet)
+        let packet = Packet.thread(.select(.general, thread, multiprocess: multiprocess))
+        try expectOK(try connection.exchange(packet, operation: operation), operation: operation, packet: packet.description)
         selectedGeneralThread = thread
     }
 }

@@ -60,6 +60,9 @@ public final class GdbClient: @unchecked Sendable {
     /// The stub identified itself as QEMU's (`qqemu.Supported`).
     public internal(set) var isQEMU = false
 
+    /// What the client announces in `qSupported`.
+    static let clientFeatures = ["multiprocess+", "swbreak+", "hwbreak+", "vContSupported+", "xmlRegisters=aarch64"]
+
     /// Connects to a stub and performs the handshake (qSupported, no-ack mode if
     /// offered, vCont?, target description).
     public static func connect(to address: GdbAddress, timeout: Double = 5) throws(GdbError) -> GdbClient {
@@ -77,9 +80,7 @@ public final class GdbClient: @unchecked Sendable {
         let connection = GdbConnection(transport: transport)
         connection.replyTimeout = timeout
         self.connection = connection
-        let supported = try connection.exchange(
-            GdbRequest("qSupported:multiprocess+;swbreak+;hwbreak+;vContSupported+;xmlRegisters=aarch64"),
-            operation: "connect")
+        let supported = try connection.exchange(.query(.supported(features: GdbClient.clientFeatures)), operation: "connect")
         let features = StubFeatures(reply: String(decoding: supported, as: UTF8.self))
         self.features = features
         connection.maximumPacketSize = features.packetSize
@@ -88,10 +89,10 @@ public final class GdbClient: @unchecked Sendable {
         self.memoryWriteChunkSize = max(1, (features.packetSize - 40) / 2)
         self.registerMap = RegisterMap(registers: [])
         if features.supports("QStartNoAckMode") {
-            let reply = try connection.exchange(GdbRequest("QStartNoAckMode"), operation: "connect")
+            let reply = try connection.exchange(.query(.startNoAckMode), operation: "connect")
             if reply == Array("OK".utf8) { connection.ackMode = false }
         }
-        let vCont = String(decoding: try connection.exchange(GdbRequest("vCont?"), operation: "connect"), as: UTF8.self)
+        let vCont = String(decoding: try connection.exchange(.runControl(.vContQuery), operation: "connect"), as: UTF8.self)
         if vCont.hasPrefix("vCont") {
             vContActions = Set(vCont.split(separator: ";").dropFirst().map(String.init))
         }
@@ -111,7 +112,8 @@ public final class GdbClient: @unchecked Sendable {
     /// The connection's run state.
     public var state: ConnectionState { locked { connection.state } }
 
-    /// The last packets exchanged, oldest first ("-> m4000,800", "<- E14").
+    /// The last packets exchanged, oldest first ("-> m4000,800", "<- E14"). Every
+    /// `GdbError` from the connection carries a snapshot of it (`recentPackets`).
     public var recentPackets: [String] { locked { connection.recentPackets } }
 
     /// The last stop reply received, if any.
@@ -125,18 +127,10 @@ public final class GdbClient: @unchecked Sendable {
     /// Breakpoints and watchpoints inserted through this client.
     public var breakpoints: [Breakpoint] { locked { insertedBreakpoints } }
 
-    /// Sends one raw packet body and returns the raw reply (for the REPL's `packet` command).
-    public func sendRaw(_ packet: String) throws(GdbError) -> String {
-        try locked { () throws(GdbError) -> String in
-            invalidateStopCaches()  // a raw packet may change anything
-            return String(decoding: try connection.exchange(GdbRequest(packet, expecting: .anyReply, idempotent: false), operation: "packet"), as: UTF8.self)
-        }
-    }
-
     /// One request whose effect the caller knows (no cache invalidation); raw reply text.
-    func request(_ packet: String, operation: String) throws(GdbError) -> String {
+    func request(_ packet: Packet, operation: String) throws(GdbError) -> String {
         try locked { () throws(GdbError) -> String in
-            String(decoding: try connection.exchange(GdbRequest(packet, expecting: .anyReply), operation: operation), as: UTF8.self)
+            String(decoding: try connection.exchange(packet, operation: operation), as: UTF8.self)
         }
     }
 
@@ -153,9 +147,9 @@ public final class GdbClient: @unchecked Sendable {
     public func detach() throws(GdbError) {
         try locked { () throws(GdbError) in
             defer { connection.close() }
-            let packet = multiprocess ? "D;" + String(lastStop?.thread?.process ?? 1, radix: 16) : "D"
-            let reply = try connection.exchange(GdbRequest(packet, idempotent: false), operation: "detach")
-            try expectOK(reply, operation: "detach", packet: packet)
+            let packet = Packet.runControl(.detach(process: multiprocess ? lastStop?.thread?.process ?? 1 : nil))
+            let reply = try connection.exchange(packet, operation: "detach")
+            try expectOK(reply, operation: "detach", packet: packet.description)
         }
     }
 
@@ -163,7 +157,7 @@ public final class GdbClient: @unchecked Sendable {
     public func kill() throws(GdbError) {
         try locked { () throws(GdbError) in
             defer { connection.close() }
-            try connection.sendWithoutReply(GdbRequest("k", idempotent: false), operation: "kill")
+            try connection.sendWithoutReply(.runControl(.kill), operation: "kill")
         }
     }
 
@@ -181,8 +175,9 @@ public final class GdbClient: @unchecked Sendable {
         return body()
     }
 
+    /// An error carrying the packet ring (every error the client throws is made here or by the connection).
     func error(_ kind: GdbError.Kind, _ operation: String, packet: String? = nil, address: UInt64? = nil) -> GdbError {
-        connection.error(kind, operation, packet: packet, address: address)
+        locked { connection.error(kind, operation, packet: packet, address: address) }
     }
 
     /// Turns `Exx` and the empty reply into errors; passes anything else through.
@@ -209,14 +204,14 @@ public final class GdbClient: @unchecked Sendable {
         var data: [UInt8] = []
         let chunk = max(64, features.packetSize - 16)
         for _ in 0..<GdbClient.maximumXferReplies {
-            let packet = "qXfer:\(object):read:\(annex):\(String(data.count, radix: 16)),\(String(chunk, radix: 16))"
-            let reply = try checkReply(try connection.exchange(GdbRequest(packet), operation: operation), operation: operation, packet: packet)
+            let packet = Packet.query(.readObject(object: object, annex: annex, offset: data.count, length: chunk))
+            let reply = try checkReply(try connection.exchange(packet, operation: operation), operation: operation, packet: packet.description)
             data += reply.dropFirst()
             if reply[0] == UInt8(ascii: "l") { return data }
             guard reply[0] == UInt8(ascii: "m"), reply.count > 1 else {
-                throw error(.malformedReply("qXfer reply must start with m or l"), operation, packet: packet)
+                throw error(.malformedReply("qXfer reply must start with m or l"), operation, packet: packet.description)
             }
-            if data.count > limit { throw error(.malformedReply("qXfer object over \(limit) bytes"), operation, packet: packet) }
+            if data.count > limit { throw error(.malformedReply("qXfer object over \(limit) bytes"), operation, packet: packet.description) }
         }
         throw error(.malformedReply("qXfer object not complete after \(GdbClient.maximumXferReplies) replies"), operation,
                     packet: "qXfer:\(object):read:\(annex):\(String(data.count, radix: 16))")
@@ -228,9 +223,16 @@ public final class GdbClient: @unchecked Sendable {
     static let maximumTargetDescriptionSize = 1 << 20
 
     private func readTargetDescription() throws(GdbError) -> RegisterMap {
-        try TargetDescriptionParser.registerMap(root: "target.xml") { (annex) throws(GdbError) -> String in
-            String(decoding: try readXfer(object: "features", annex: annex, operation: "read target description",
-                                          limit: GdbClient.maximumTargetDescriptionSize), as: UTF8.self)
+        do throws(GdbError) {
+            return try TargetDescriptionParser.registerMap(root: "target.xml") { (annex) throws(GdbError) -> String in
+                String(decoding: try readXfer(object: "features", annex: annex, operation: "read target description",
+                                              limit: GdbClient.maximumTargetDescriptionSize), as: UTF8.self)
+            }
+        } catch {
+            // The parser knows no connection: give its errors the packet ring too.
+            var error = error
+            if error.recentPackets.isEmpty { error.recentPackets = connection.recentPackets }
+            throw error
         }
     }
 }

@@ -2,7 +2,8 @@
 /// order for register values. Table driven because megabytes of memory pass
 /// through here.
 public enum Hex {
-    private static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+    /// The sixteen lower-case digits, by value.
+    static let digits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// 0-15 for a hex digit, 0xFF otherwise.
     @usableFromInline static let nibbleTable: [UInt8] = {
@@ -24,6 +25,20 @@ public enum Hex {
         for b in bytes {
             out.append(digits[Int(b >> 4)])
             out.append(digits[Int(b & 0xF)])
+        }
+    }
+
+    /// Appends `value` in hex without leading zeros (`0` for zero), as addresses,
+    /// lengths and register numbers are written in packets. No String involved:
+    /// thousands of `m` packets per megabyte are built with it.
+    public static func appendNumber(_ value: UInt64, to out: inout [UInt8]) {
+        var started = false
+        for shift in stride(from: 60, through: 0, by: -4) {
+            let nibble = Int((value >> UInt64(shift)) & 0xF)
+            if nibble != 0 || started || shift == 0 {
+                out.append(digits[nibble])
+                started = true
+            }
         }
     }
 
@@ -54,6 +69,23 @@ public enum Hex {
             }
         }
         return ok && bad == 0 ? out : nil
+    }
+
+    /// Decodes hex text into exactly `destination.count` bytes; false if not hex or the wrong length.
+    /// Memory replies are decoded straight into the caller's buffer with it.
+    static func decode(_ text: [UInt8], into destination: UnsafeMutableBufferPointer<UInt8>) -> Bool {
+        guard text.count == destination.count * 2 else { return false }
+        var bad: UInt8 = 0
+        text.withUnsafeBufferPointer { src in
+            nibbleTable.withUnsafeBufferPointer { table in
+                for i in 0..<destination.count {
+                    let h = table[Int(src[2 * i])], l = table[Int(src[2 * i + 1])]
+                    bad |= (h | l) & 0xF0
+                    destination[i] = (h << 4) | (l & 0xF)
+                }
+            }
+        }
+        return bad == 0
     }
 
     /// Decodes hex text given as a String.

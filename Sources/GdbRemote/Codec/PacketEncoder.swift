@@ -1,7 +1,5 @@
 /// Builds the bytes that go on the wire. No I/O.
 public enum PacketEncoder {
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
     /// The modulo-256 sum the protocol uses as a checksum.
     public static func checksum<C: Sequence>(_ bytes: C) -> UInt8 where C.Element == UInt8 {
         bytes.reduce(0, &+)
@@ -87,9 +85,10 @@ public enum PacketEncoder {
         return out
     }
 
-    private static func appendChecksum(_ sum: UInt8, to out: inout [UInt8]) {
+    /// Appends `#` and the two checksum digits.
+    static func appendChecksum(_ sum: UInt8, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "#"))
-        out.append(hexDigits[Int(sum >> 4)])
-        out.append(hexDigits[Int(sum & 0xF)])
+        out.append(Hex.digits[Int(sum >> 4)])
+        out.append(Hex.digits[Int(sum & 0xF)])
     }
 }

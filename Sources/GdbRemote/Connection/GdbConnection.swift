@@ -1,69 +1,55 @@
-/// The framing, acknowledgement and pipelining layer. Not thread-safe: the
-/// client serialises calls with its lock; only `sendInterruptByte` may be
-/// called concurrently (it writes straight to the transport).
+/// The pump: the only part of the connection that does I/O. It encodes requests,
+/// feeds what the transport delivers through the `FrameDecoder` into the
+/// `ReplyMatcher`, carries out the matcher's actions (replies to the caller,
+/// unasked-for output to the `Inbox`), writes what the matcher queued, and keeps
+/// the deadlines. Not thread-safe: the client serialises every call with its lock
+/// (an interrupt from another thread waits for the lock between `waitForStop` slices).
 ///
-/// Requests go out up to `pipelineWindow` at a time; replies are matched in
-/// order. In ack mode a `-` from the stub re-sends the oldest unacknowledged
-/// packet (which the stub will then answer after the ones it already took, so
-/// it moves to the back of the queue). A corrupted reply is answered with `-`
-/// when it is the only one outstanding (the stub resends it), otherwise the
-/// idempotent request is re-issued, because QEMU only keeps its latest reply.
+/// Requests go out up to `pipelineWindow` at a time; see `ReplyMatcher` for how
+/// replies, acks, nacks and retries are matched.
 public final class GdbConnection: @unchecked Sendable {
-    private struct InFlight {
-        var request: GdbRequest
-        var frame: [UInt8]
-        var index: Int
-        var acked = false
-        var sendAttempts = 1
-        var replyAttempts = 0
-    }
-
     /// The byte stream underneath.
     public let transport: GdbTransport
     /// The run state (see `ConnectionState` for the transition table).
-    public private(set) var state: ConnectionState = .stopped
+    public var state: ConnectionState { matcher.state }
     /// Whether `+`/`-` are exchanged (until `QStartNoAckMode` succeeds).
-    public var ackMode = true
+    public var ackMode: Bool {
+        get { matcher.ackMode }
+        set { matcher.ackMode = newValue }
+    }
     /// The largest packet (framing included) the stub accepts.
     public var maximumPacketSize = 4096
     /// How often a packet is re-sent (or a reply re-requested) before giving up.
-    public var retryLimit = 4
+    public var retryLimit: Int {
+        get { matcher.retryLimit }
+        set { matcher.retryLimit = newValue }
+    }
     /// Requests in flight at once.
     public var pipelineWindow = 32
     /// Inactivity limit: an exchange fails when nothing arrives for this long.
     public var replyTimeout: Double = 5
 
     /// Console output kept at most (the newest bytes); older output is dropped and counted.
-    public static let consoleOutputCapacity = 1 << 20
+    public static let consoleOutputCapacity = Inbox.consoleCapacity
     /// Unclaimed stop replies kept at most (the newest); older ones are dropped and counted.
-    public static let asynchronousStopCapacity = 256
+    public static let asynchronousStopCapacity = Inbox.stopCapacity
     /// Output of one monitor command kept at most (the newest bytes).
     public static let monitorOutputCapacity = 16 << 20
 
-    /// `O` packets that belonged to no request (console output while running), at most
-    /// `consoleOutputCapacity` bytes: the newest.
-    public var consoleOutput: [UInt8] { console.elements }
     /// Console bytes dropped because nobody took them before the cap was reached.
-    public var droppedConsoleByteCount: Int { console.droppedCount }
+    public var droppedConsoleByteCount: Int { inbox.console.droppedCount }
     /// Stop replies that arrived while no resume was pending, oldest first (at most
     /// `asynchronousStopCapacity`: the newest).
-    public var asynchronousStops: [[UInt8]] { unclaimedStops.elements }
+    public var asynchronousStops: [[UInt8]] { inbox.stops.elements }
     /// Stop replies dropped because nobody took them before the cap was reached.
-    public var droppedStopCount: Int { unclaimedStops.droppedCount }
-    /// Bytes the decoder dropped (garbage between packets, truncated packets).
-    public var discardedByteCount: Int { decoder.discardedByteCount }
+    public var droppedStopCount: Int { inbox.stops.droppedCount }
 
     private var decoder: FrameDecoder
-    private var console = BoundedBuffer<UInt8>(capacity: GdbConnection.consoleOutputCapacity)
-    private var unclaimedStops = BoundedBuffer<[UInt8]>(capacity: GdbConnection.asynchronousStopCapacity)
-    private var ring = PacketRing()
-    private var inFlight: [InFlight] = []
-    private var outgoing: [UInt8] = []
-    /// `outgoing` holds more than acks: a reply depends on it being sent.
-    private var outgoingHasRequests = false
+    private var matcher = ReplyMatcher()
+    private var inbox = Inbox()
     private let readBuffer: UnsafeMutableRawBufferPointer
     private var failure: GdbError?
-    /// Set by the frame handler, thrown by the pump (closures cannot throw typed errors).
+    /// Set while handling frames, thrown once they are handled (closures cannot throw typed errors).
     private var pendingError: GdbError.Kind?
     private var currentOperation = ""
     /// Reply sink of the exchange in progress.
@@ -86,64 +72,65 @@ public final class GdbConnection: @unchecked Sendable {
     }
 
     /// The last packets exchanged, oldest first.
-    public var recentPackets: [String] { ring.snapshot }
+    public var recentPackets: [String] { matcher.ring.snapshot }
 
     /// Takes the console output collected so far.
-    public func takeConsoleOutput() -> [UInt8] { console.take() }
+    public func takeConsoleOutput() -> [UInt8] { inbox.console.take() }
 
     /// Takes the asynchronous stop replies collected so far.
-    public func takeAsynchronousStops() -> [[UInt8]] { unclaimedStops.take() }
+    public func takeAsynchronousStops() -> [[UInt8]] { inbox.stops.take() }
 
     /// Closes the transport; the state becomes `closed`.
     public func close() {
         transport.close()
-        state = .closed
+        matcher.abandon()
     }
 
+    /// An error of `kind` in `operation`, carrying the packet ring.
     func error(_ kind: GdbError.Kind, _ operation: String, packet: String? = nil, address: UInt64? = nil) -> GdbError {
-        GdbError(kind, operation: operation, packet: packet, address: address, recentPackets: ring.snapshot)
+        GdbError(kind, operation: operation, packet: packet, address: address, recentPackets: matcher.ring.snapshot)
     }
 
     // MARK: Exchanges
 
-    /// Sends `requests` (pipelined) and returns their reply bodies in order.
-    public func exchange(_ requests: [GdbRequest], operation: String) throws(GdbError) -> [[UInt8]] {
-        var replies = [[UInt8]](repeating: [], count: requests.count)
-        try exchange(requests, operation: operation) { index, body in replies[index] = body }
+    /// Sends `packets` (pipelined) and returns their reply bodies in order.
+    public func exchange(_ packets: [Packet], operation: String) throws(GdbError) -> [[UInt8]] {
+        var replies = [[UInt8]](repeating: [], count: packets.count)
+        try exchange(packets, operation: operation) { index, body in replies[index] = body }
         return replies
     }
 
-    /// Sends one request and returns its reply body.
-    public func exchange(_ request: GdbRequest, operation: String) throws(GdbError) -> [UInt8] {
-        try exchange([request], operation: operation)[0]
+    /// Sends one packet and returns its reply body.
+    public func exchange(_ packet: Packet, operation: String) throws(GdbError) -> [UInt8] {
+        try exchange([packet], operation: operation)[0]
     }
 
-    /// Sends one request that collects console output (qRcmd); returns (output, final reply).
-    public func exchangeCollectingConsole(_ request: GdbRequest, operation: String) throws(GdbError) -> (output: [UInt8], reply: [UInt8]) {
+    /// Sends one packet that collects console output (qRcmd); returns (output, final reply).
+    public func exchangeCollectingConsole(_ packet: Packet, operation: String) throws(GdbError) -> (output: [UInt8], reply: [UInt8]) {
         var output = BoundedBuffer<UInt8>(capacity: GdbConnection.monitorOutputCapacity)
         consoleSink = { _, bytes in output.append(contentsOf: bytes) }
         defer { consoleSink = nil }
-        let reply = try exchange(request, operation: operation)
+        let reply = try exchange(packet, operation: operation)
         return (output.elements, reply)
     }
 
-    /// Sends `requests` with up to `pipelineWindow` in flight; `onReply(index, body)`
+    /// Sends `packets` with up to `pipelineWindow` in flight; `onReply(index, body)`
     /// is called for each reply (in completion order, which is request order unless
     /// a retry reordered them). All replies are drained before an oversized reply
     /// is reported, so the stream stays in step.
-    public func exchange(_ requests: [GdbRequest], operation: String,
+    public func exchange(_ packets: [Packet], operation: String,
                          onReply: @escaping (Int, [UInt8]) -> Void) throws(GdbError) {
         currentOperation = operation
-        try requireState(.stopped, operation: operation, packet: requests.first?.text)
-        guard inFlight.isEmpty else {
-            throw error(.invalidState(state), operation, packet: requests.first?.text)
+        try requireState(.stopped, operation: operation, packet: packets.first)
+        guard matcher.inFlight.isEmpty else {
+            throw error(.invalidState(state), operation, packet: packets.first?.description)
         }
         var frames: [[UInt8]] = []
-        frames.reserveCapacity(requests.count)
-        for request in requests {
-            let frame = PacketEncoder.packet(request.body)
+        frames.reserveCapacity(packets.count)
+        for packet in packets {
+            let frame = packet.framed()
             if frame.count > maximumPacketSize {
-                throw error(.packetTooLarge(bytes: frame.count, limit: maximumPacketSize), operation, packet: request.text)
+                throw error(.packetTooLarge(bytes: frame.count, limit: maximumPacketSize), operation, packet: packet.description)
             }
             frames.append(frame)
         }
@@ -154,55 +141,54 @@ public final class GdbConnection: @unchecked Sendable {
         var completed = 0
         // The deadline is for silence: it restarts whenever a reply completes.
         var activityDeadline = Deadline.after(seconds: replyTimeout)
-        while completed < requests.count {
+        while completed < packets.count {
             // Refill in batches: when half the window has drained, or when we are about to
             // wait anyway. One write then carries many requests and acks, so neither side
             // wakes up once per packet.
             func topUp() {
-                while nextToSend < requests.count && inFlight.count < pipelineWindow {
-                    enqueue(requests[nextToSend], frame: frames[nextToSend], index: nextToSend)
+                while nextToSend < packets.count && matcher.inFlight.count < pipelineWindow {
+                    let packet = packets[nextToSend]
+                    matcher.send(frame: frames[nextToSend], index: nextToSend, expecting: packet.expectation, idempotent: packet.isIdempotent)
                     nextToSend += 1
                 }
             }
-            if inFlight.count <= pipelineWindow / 2 { topUp() }
+            if matcher.inFlight.count <= pipelineWindow / 2 { topUp() }
             let before = repliesMatched
-            try pump(until: activityDeadline, beforeWaiting: topUp) { inFlight.first?.request.text ?? requests[requests.count - 1].text }
+            try pump(until: activityDeadline, beforeWaiting: topUp) {
+                (matcher.inFlight.first.map { packets[$0.index] } ?? packets[packets.count - 1]).description
+            }
             if repliesMatched > before {
                 completed += repliesMatched - before
                 activityDeadline = Deadline.after(seconds: replyTimeout)
             }
         }
         if let index = oversizedReplies.first {
-            throw error(.malformedReply("reply larger than \(decoder.maximumBodySize) bytes"), operation, packet: requests[index].text)
+            throw error(.malformedReply("reply larger than \(decoder.maximumBodySize) bytes"), operation, packet: packets[index].description)
         }
     }
 
     /// Sends a resume packet (`c`, `s`, `vCont;...`) and returns at once; the
     /// state becomes `running` and `waitForStop` collects the stop reply.
-    public func sendResume(_ request: GdbRequest, operation: String) throws(GdbError) {
+    public func sendResume(_ packet: Packet, operation: String) throws(GdbError) {
         currentOperation = operation
-        try requireState(.stopped, operation: operation, packet: request.text)
-        let frame = PacketEncoder.packet(request.body)
-        enqueue(GdbRequest(request.body, expecting: .stopReply, idempotent: false), frame: frame, index: 0)
-        state = .running
+        try requireState(.stopped, operation: operation, packet: packet)
+        matcher.sendResume(frame: packet.framed())
         deliver = nil
-        try flush(packet: request.text)
+        try flush(packet: packet.description)
     }
 
-    /// Sends a request that gets no reply (`k` on some stubs, `D` then the stub closes).
-    public func sendWithoutReply(_ request: GdbRequest, operation: String) throws(GdbError) {
+    /// Sends a packet that gets no reply (`k` on some stubs, `D` then the stub closes).
+    public func sendWithoutReply(_ packet: Packet, operation: String) throws(GdbError) {
         currentOperation = operation
-        let frame = PacketEncoder.packet(request.body)
-        ring.record(sent: request.body)
-        outgoing += frame
-        try flush(packet: request.text)
+        matcher.sendUnanswered(frame: packet.framed())
+        try flush(packet: packet.description)
     }
 
     /// Waits for the pending resume's stop reply until `deadline`. Returns the
     /// stop reply, or nil when the deadline passed first (the target still runs).
     public func waitForStop(until deadline: Deadline, operation: String) throws(GdbError) -> [UInt8]? {
         currentOperation = operation
-        if state == .stopped || state == .exited, let stop = unclaimedStops.popFirst() {
+        if state == .stopped || state == .exited, let stop = inbox.stops.popFirst() {
             return stop
         }
         guard state == .running || state == .interrupting else {
@@ -218,7 +204,7 @@ public final class GdbConnection: @unchecked Sendable {
                 if case .timedOut = error.kind { return nil }
                 throw error
             }
-            if stopBody == nil, state != .running, state != .interrupting, let stop = unclaimedStops.popFirst() {
+            if stopBody == nil, state != .running, state != .interrupting, let stop = inbox.stops.popFirst() {
                 return stop
             }
         }
@@ -237,12 +223,7 @@ public final class GdbConnection: @unchecked Sendable {
             throw fail(transportError: error, packet: nil)
         }
         guard n > 0 else { return }
-        let bytes = UnsafeBufferPointer(start: readBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n)
-        decoder.feed(bytes) { frame in handle(frame) }
-        if let kind = pendingError {
-            pendingError = nil
-            throw desynchronised(kind, packet: nil)
-        }
+        try handleReceived(count: n, packet: nil)
     }
 
     /// Writes 0x03 (after any pending acks, which QEMU needs before it listens
@@ -250,24 +231,15 @@ public final class GdbConnection: @unchecked Sendable {
     public func sendInterrupt(operation: String) throws(GdbError) {
         currentOperation = operation
         guard state == .running || state == .interrupting else { throw error(.invalidState(state), operation) }
-        outgoing.append(0x03)
-        ring.note("-> ^C")
-        state = .interrupting
+        matcher.sendInterrupt()
         try flush(packet: "^C")
     }
 
     // MARK: Internals
 
-    private func requireState(_ wanted: ConnectionState, operation: String, packet: String?) throws(GdbError) {
-        if let failure { throw error(failure.kind, operation, packet: packet) }
-        guard state == wanted else { throw error(.invalidState(state), operation, packet: packet) }
-    }
-
-    private func enqueue(_ request: GdbRequest, frame: [UInt8], index: Int) {
-        ring.record(sent: request.body)
-        outgoing += frame
-        outgoingHasRequests = true
-        inFlight.append(InFlight(request: request, frame: frame, index: index, acked: !ackMode))
+    private func requireState(_ wanted: ConnectionState, operation: String, packet: Packet?) throws(GdbError) {
+        if let failure { throw error(failure.kind, operation, packet: packet?.description) }
+        guard state == wanted else { throw error(.invalidState(state), operation, packet: packet?.description) }
     }
 
     private func flush(packet: String?) throws(GdbError) {
@@ -275,10 +247,9 @@ public final class GdbConnection: @unchecked Sendable {
     }
 
     private func flushOrThrow() throws(TransportError) {
-        guard !outgoing.isEmpty else { return }
-        try transport.write(outgoing, deadline: .after(seconds: replyTimeout))
-        outgoing.removeAll(keepingCapacity: true)
-        outgoingHasRequests = false
+        guard !matcher.outgoing.isEmpty else { return }
+        try transport.write(matcher.outgoing, deadline: .after(seconds: replyTimeout))
+        matcher.didWrite()
     }
 
     private func fail(transportError: TransportError, packet: String?) -> GdbError {
@@ -294,11 +265,10 @@ public final class GdbConnection: @unchecked Sendable {
     /// Records a failure after which replies can no longer be matched: the connection closes.
     private func desynchronised(_ kind: GdbError.Kind, packet: String?) -> GdbError {
         let e = error(kind, currentOperation, packet: packet)
-        ring.note("!! \(e.description)")
+        matcher.ring.note("!! \(e.description)")
         failure = e
-        inFlight.removeAll()
+        matcher.abandon()
         transport.close()
-        state = .closed
         return e
     }
 
@@ -309,128 +279,53 @@ public final class GdbConnection: @unchecked Sendable {
                       packet describe: () -> String?) throws(GdbError) {
         var n = 0
         do throws(TransportError) {
-            if outgoingHasRequests || outgoing.isEmpty {
-                if !outgoing.isEmpty { try flushOrThrow() }
+            if matcher.outgoingHasRequests || matcher.outgoing.isEmpty {
+                if !matcher.outgoing.isEmpty { try flushOrThrow() }
             } else {
                 n = try transport.readAvailable(into: readBuffer)
                 if n == 0 { beforeWaiting(); try flushOrThrow() }
             }
             if n == 0 { n = try transport.read(into: readBuffer, deadline: deadline) }
         } catch {
-            if error == .timedOut && (!closeOnTimeout || inFlight.isEmpty) {
+            if error == .timedOut && (!closeOnTimeout || matcher.inFlight.isEmpty) {
                 throw self.error(.timedOut(seconds: replyTimeout), currentOperation, packet: describe())
             }
             throw fail(transportError: error, packet: describe())
         }
-        let bytes = UnsafeBufferPointer(start: readBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n)
-        decoder.feed(bytes) { frame in handle(frame) }
-        if let kind = pendingError {
-            pendingError = nil
-            throw desynchronised(kind, packet: describe())
-        }
-        if state == .exited, !inFlight.isEmpty, inFlight.allSatisfy({ $0.request.expectation != .stopReply }) {
+        try handleReceived(count: n, packet: describe())
+        if matcher.repliesCannotCome {
             // The target is gone; nothing will answer the requests still in flight.
             throw desynchronised(.disconnected("the target exited"), packet: describe())
         }
     }
 
-    private func handle(_ frame: Frame) {
-        guard pendingError == nil else { return }
-        switch frame {
-        case .ack:
-            if let i = inFlight.firstIndex(where: { !$0.acked }) { inFlight[i].acked = true }
-        case .nack:
-            ring.note("<- -")
-            guard ackMode, let i = inFlight.firstIndex(where: { !$0.acked }) else { return }
-            var entry = inFlight.remove(at: i)
-            entry.sendAttempts += 1
-            if entry.sendAttempts > retryLimit + 1 {
-                pendingError = .retryLimitExceeded(attempts: entry.sendAttempts - 1)
-                return
-            }
-            ring.record(sent: entry.request.body)
-            outgoing += entry.frame
-            outgoingHasRequests = true
-            inFlight.append(entry)
-        case .interrupt:
-            ring.note("<- ^C (ignored)")
-        case .notification(let body, _):
-            ring.record(received: [UInt8(ascii: "%")] + body)
-        case .oversized:
-            ring.note("<- (oversized reply dropped)")
-            if ackMode { outgoing.append(UInt8(ascii: "+")) }
-            guard !inFlight.isEmpty else { return }
-            let entry = inFlight.removeFirst()
-            oversizedReplies.append(entry.index)
+    /// Decodes the first `count` bytes of the read buffer and carries out what they mean.
+    private func handleReceived(count n: Int, packet: @autoclosure () -> String?) throws(GdbError) {
+        let bytes = UnsafeBufferPointer(start: readBuffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n)
+        decoder.feed(bytes) { frame in
+            if let action = matcher.receive(frame) { perform(action) }
+        }
+        if let kind = pendingError {
+            pendingError = nil
+            throw desynchronised(kind, packet: packet())
+        }
+    }
+
+    private func perform(_ action: ReplyMatcher.Action) {
+        switch action {
+        case .deliver(let index, let body):
             repliesMatched += 1
-            deliver?(entry.index, [])
-        case .packet(let body, let valid):
-            if valid { handleValidPacket(body) } else { handleCorruptedPacket(body) }
-        }
-    }
-
-    private func handleCorruptedPacket(_ body: [UInt8]) {
-        ring.note("<- (bad checksum) " + String(decoding: body.prefix(40), as: UTF8.self))
-        guard !inFlight.isEmpty else {
-            if ackMode { outgoing.append(UInt8(ascii: "-")) }
-            return
-        }
-        inFlight[0].replyAttempts += 1
-        if inFlight[0].replyAttempts > retryLimit {
-            pendingError = .retryLimitExceeded(attempts: inFlight[0].replyAttempts)
-            return
-        }
-        if ackMode && inFlight.count == 1 {
-            outgoing.append(UInt8(ascii: "-"))  // the stub still holds this reply: ask again
-            outgoingHasRequests = true
-        } else if inFlight[0].request.isIdempotent {
-            if ackMode { outgoing.append(UInt8(ascii: "+")) }
-            var entry = inFlight.removeFirst()
-            entry.acked = !ackMode
-            ring.record(sent: entry.request.body)
-            outgoing += entry.frame
-            outgoingHasRequests = true
-            inFlight.append(entry)
-        } else {
-            pendingError = .malformedReply("corrupted reply to a request that cannot be repeated")
-        }
-    }
-
-    private func handleValidPacket(_ body: [UInt8]) {
-        if ackMode { outgoing.append(UInt8(ascii: "+")) }
-        ring.record(received: body)
-        let head = inFlight.first
-        if StopReplyShape.isConsoleOutput(body), head?.request.expectation != .anyReply {
-            let text = Hex.decode(body.dropFirst()) ?? []
-            if let head, head.request.expectation == .consoleThenReply, let sink = consoleSink {
-                sink(head.index, text)
-            } else {
-                console.append(contentsOf: text)
-            }
-            return
-        }
-        guard let head else {
-            if StopReplyShape.matches(body) { recordAsynchronousStop(body) } else { ring.note("   (unexpected packet ignored)") }
-            return
-        }
-        if head.request.expectation == .reply || head.request.expectation == .consoleThenReply, StopReplyShape.matches(body) {
-            recordAsynchronousStop(body)
-            return
-        }
-        inFlight.removeFirst()
-        repliesMatched += 1
-        if head.request.expectation == .stopReply {
-            state = StopReplyShape.isExit(body) ? .exited : .stopped
-        }
-        deliver?(head.index, body)
-    }
-
-    private func recordAsynchronousStop(_ body: [UInt8]) {
-        unclaimedStops.append(body)
-        if StopReplyShape.isExit(body) {
-            state = .exited
-        } else if state == .running || state == .interrupting {
-            state = .stopped
+            deliver?(index, body)
+        case .deliverOversized(let index):
+            oversizedReplies.append(index)
+            repliesMatched += 1
+            deliver?(index, [])
+        case .console(let text, let request):
+            if let request, let sink = consoleSink { sink(request, text) } else { inbox.console.append(contentsOf: text) }
+        case .asynchronousStop(let body):
+            inbox.stops.append(body)
+        case .fail(let kind):
+            pendingError = kind
         }
     }
 }

@@ -1,4 +1,4 @@
-/// The last packets exchanged, oldest first, for error reports and the REPL
+/// The last packets exchanged, oldest first, attached to every protocol error (`GdbError.recentPackets`)
 /// (`-> ` sent, `<- ` received). Recording copies at most 60 bytes into
 /// preallocated storage, so a megabyte read through it costs no allocations;
 /// text is only made when someone asks.
@@ -21,21 +21,26 @@ struct PacketRing: Sendable {
         self.entries = [Entry](repeating: .note(""), count: capacity)
     }
 
-    mutating func record(sent body: [UInt8]) { record(body, sent: true) }
-    mutating func record(received body: [UInt8]) { record(body, sent: false) }
+    mutating func record(received body: [UInt8]) { body.withUnsafeBufferPointer { record($0, sent: false) } }
+
+    /// Records the body of a framed packet (`$body#cs`) as sent: what went on the wire.
+    mutating func record(sentFrame frame: [UInt8]) {
+        frame.withUnsafeBufferPointer { buffer in
+            let body = buffer.count >= 4 ? UnsafeBufferPointer(rebasing: buffer[1..<buffer.count - 3]) : buffer
+            record(body, sent: true)
+        }
+    }
 
     mutating func note(_ text: String) {
         entries[next] = .note(text)
         advance()
     }
 
-    private mutating func record(_ body: [UInt8], sent: Bool) {
+    private mutating func record(_ body: UnsafeBufferPointer<UInt8>, sent: Bool) {
         let n = min(body.count, PacketRing.clip)
         let base = next * PacketRing.clip
         storage.withUnsafeMutableBufferPointer { dst in
-            body.withUnsafeBufferPointer { src in
-                for i in 0..<n { dst[base + i] = src[i] }
-            }
+            for i in 0..<n { dst[base + i] = body[i] }
         }
         entries[next] = .packet(sent: sent, length: body.count, storedCount: n)
         advance()

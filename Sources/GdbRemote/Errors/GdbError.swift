@@ -37,7 +37,9 @@ public struct GdbError: Error, CustomStringConvertible, Sendable, Equatable {
     public var packet: String?
     /// The target address involved, if any.
     public var address: UInt64?
-    /// The last packets exchanged before the failure, oldest first ("-> m1000,4", "<- E14").
+    /// The last packets exchanged before the failure, oldest first ("-> m1000,4", "<- E14"):
+    /// every error the connection or the client creates carries it (empty only for
+    /// `connectFailed`, before any packet).
     public var recentPackets: [String]
 
     /// An error of `kind` in `operation`; `packet` is clipped to 80 characters.
@@ -66,7 +68,8 @@ public struct GdbError: Error, CustomStringConvertible, Sendable, Equatable {
         return GdbError.singleLine(text)
     }
 
-    /// The description followed by the recent-packet ring, one packet per line (for `show last error`).
+    /// The description followed by the recent-packet ring, one packet per line: what
+    /// mmdbg's `show last-error` prints for the last failed command.
     public var detailedDescription: String {
         ([description, "recent packets:"] + recentPackets.map { "  " + $0 }).joined(separator: "\n")
     }
@@ -76,7 +79,7 @@ public struct GdbError: Error, CustomStringConvertible, Sendable, Equatable {
         case .connectFailed(let why): return "connection failed: \(why)"
         case .timedOut(let seconds): return "no reply within \(seconds)s"
         case .disconnected(let why): return "stub disconnected: \(why)"
-        case .stubError(let code): return "stub answered error E\(hex2(code))\(GdbError.meaning(of: code))"
+        case .stubError(let code): return "stub answered error E\(Hex.encode([code]))\(GdbError.meaning(of: code))"
         case .unsupported: return "not supported by the stub (empty reply)"
         case .malformedReply(let why): return "malformed reply: \(GdbError.clip(why, to: 160))"
         case .retryLimitExceeded(let attempts): return "gave up after \(attempts) attempts (stub keeps rejecting)"
@@ -122,9 +125,4 @@ public struct GdbError: Error, CustomStringConvertible, Sendable, Equatable {
         }
         return String(out)
     }
-}
-
-@inline(__always) func hex2(_ byte: UInt8) -> String {
-    let s = String(byte, radix: 16)
-    return s.count == 1 ? "0" + s : s
 }

@@ -36,19 +36,13 @@ public struct QEMUAdapter: Sendable {
     /// Usually reached as `client.qemu`.
     public init(client: GdbClient) { self.client = client }
 
-    /// What `qqemu.Supported` lists (`sstepbits`, `sstep`, `PhyMemMode`); empty on other stubs.
-    public func supportedFeatures() throws(GdbError) -> [String] {
-        let reply = try client.request("qqemu.Supported", operation: "qemu.supportedFeatures")
-        return reply.split(separator: ";").map(String.init)
-    }
-
-
     /// Whether memory accesses currently use physical addresses (`qqemu.PhyMemMode`).
     public func isPhysicalMemoryMode() throws(GdbError) -> Bool {
-        let reply = try client.request("qqemu.PhyMemMode", operation: "isPhysicalMemoryMode")
+        let packet = Packet.qemu(.physicalMemoryMode)
+        let reply = try client.request(packet, operation: "isPhysicalMemoryMode")
         guard reply == "0" || reply == "1" else {
-            throw GdbError(reply.isEmpty ? .unsupported : .malformedReply("expected 0 or 1, got \(reply)"),
-                           operation: "isPhysicalMemoryMode", packet: "qqemu.PhyMemMode", recentPackets: client.recentPackets)
+            throw client.error(reply.isEmpty ? .unsupported : .malformedReply("expected 0 or 1, got \(reply)"),
+                               "isPhysicalMemoryMode", packet: packet.description)
         }
         return reply == "1"
     }
@@ -88,37 +82,40 @@ public struct QEMUAdapter: Sendable {
 
     /// The current `qqemu.sstep` flags.
     public func singleStepFlags() throws(GdbError) -> SingleStepFlags {
-        let reply = try client.request("qqemu.sstep", operation: "singleStepFlags")
+        let packet = Packet.qemu(.singleStepFlags)
+        let reply = try client.request(packet, operation: "singleStepFlags")
         guard let flags = SingleStepFlags(reply: reply) else {
-            throw GdbError(reply.isEmpty ? .unsupported : .malformedReply("sstep flags \(reply)"), operation: "singleStepFlags",
-                           packet: "qqemu.sstep", recentPackets: client.recentPackets)
+            throw client.error(reply.isEmpty ? .unsupported : .malformedReply("sstep flags \(reply)"), "singleStepFlags",
+                               packet: packet.description)
         }
         return flags
     }
 
     /// Sets the `qqemu.sstep` flags (e.g. `[.enable]` to let interrupts fire while stepping).
     public func setSingleStepFlags(_ flags: SingleStepFlags) throws(GdbError) {
-        let packet = "Qqemu.sstep=" + String(flags.rawValue, radix: 16)
-        try client.expectOK(Array(try client.request(packet, operation: "setSingleStepFlags").utf8), operation: "setSingleStepFlags", packet: packet)
+        let packet = Packet.qemu(.setSingleStepFlags(flags.rawValue))
+        try client.expectOK(Array(try client.request(packet, operation: "setSingleStepFlags").utf8), operation: "setSingleStepFlags",
+                            packet: packet.description)
     }
 
     /// Translates a guest virtual address with the monitor's `gva2gpa` (current CPU's MMU).
     public func translate(virtualAddress: UInt64) throws(GdbError) -> UInt64 {
         let text = try client.monitor("gva2gpa 0x" + String(virtualAddress, radix: 16))
         guard let range = text.range(of: "0x") else {
-            throw GdbError(.malformedReply(text.trimmingCharacters(in: .whitespacesAndNewlines)), operation: "translate",
-                           packet: "qRcmd gva2gpa", address: virtualAddress, recentPackets: client.recentPackets)
+            throw client.error(.malformedReply(text.trimmingCharacters(in: .whitespacesAndNewlines)), "translate",
+                               packet: "qRcmd gva2gpa", address: virtualAddress)
         }
         let digits = text[range.upperBound...].prefix { $0.isHexDigit }
         guard let value = Hex.number(digits) else {
-            throw GdbError(.malformedReply(text), operation: "translate", address: virtualAddress)
+            throw client.error(.malformedReply(text), "translate", address: virtualAddress)
         }
         return value
     }
 
     private func setPhysicalMemoryMode(_ on: Bool) throws(GdbError) {
-        let packet = "Qqemu.PhyMemMode:" + (on ? "1" : "0")
-        try client.expectOK(Array(try client.request(packet, operation: "setPhysicalMemoryMode").utf8), operation: "setPhysicalMemoryMode", packet: packet)
+        let packet = Packet.qemu(.setPhysicalMemoryMode(on))
+        try client.expectOK(Array(try client.request(packet, operation: "setPhysicalMemoryMode").utf8), operation: "setPhysicalMemoryMode",
+                            packet: packet.description)
     }
 
     /// Called once per connection: if the stub is QEMU's, installs the device-memory
@@ -126,7 +123,7 @@ public struct QEMUAdapter: Sendable {
     /// is off (SCTLR.M clear: virtual = physical). Reads elsewhere cost nothing extra;
     /// reads near devices cost one (cached) SCTLR read.
     static func configure(_ client: GdbClient) throws(GdbError) {
-        let reply = try client.request("qqemu.Supported", operation: "connect")
+        let reply = try client.request(.qemu(.supported), operation: "connect")
         guard reply.split(separator: ";").contains("PhyMemMode") else { return }
         client.isQEMU = true
         client.memoryReadGuard = { (client, range) throws(GdbError) -> String? in
@@ -149,6 +146,33 @@ public struct QEMUAdapter: Sendable {
             return "\(range) is a bulk read of device memory (0x8000000-0x3fffffff); read at most \(largestDeviceRead) bytes"
         }
         return nil
+    }
+}
+
+/// QEMU's own packets. Every reply is taken as it comes (`.anyReply`: the answers
+/// are bare numbers and words), and sending one twice is harmless.
+public enum QEMUPacket: Sendable, Equatable {
+    /// `qqemu.Supported`: `sstepbits;sstep;PhyMemMode` on QEMU, empty elsewhere.
+    case supported
+    /// `qqemu.PhyMemMode`: `1` while memory accesses use physical addresses.
+    case physicalMemoryMode
+    /// `Qqemu.PhyMemMode:<0|1>`.
+    case setPhysicalMemoryMode(Bool)
+    /// `qqemu.sstep`: the single-step flags, in hex.
+    case singleStepFlags
+    /// `Qqemu.sstep=<hex flags>`.
+    case setSingleStepFlags(Int)
+
+    func encode(into out: inout [UInt8]) {
+        switch self {
+        case .supported: Packet.append("qqemu.Supported", to: &out)
+        case .physicalMemoryMode: Packet.append("qqemu.PhyMemMode", to: &out)
+        case .setPhysicalMemoryMode(let on): Packet.append(on ? "Qqemu.PhyMemMode:1" : "Qqemu.PhyMemMode:0", to: &out)
+        case .singleStepFlags: Packet.append("qqemu.sstep", to: &out)
+        case .setSingleStepFlags(let flags):
+            Packet.append("Qqemu.sstep=", to: &out)
+            Packet.appendNumber(flags, to: &out)
+        }
     }
 }
 

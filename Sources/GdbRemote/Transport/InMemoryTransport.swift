@@ -57,15 +57,6 @@ public final class InMemoryTransport: GdbTransport, @unchecked Sendable {
         }
     }
 
-    /// Half-close, like shutdown(SHUT_WR): the peer drains what was written, then reads
-    /// fail with `.closed`; this end can still read, and the peer can still write.
-    public func closeWriting() {
-        outgoing.condition.lock()
-        outgoing.writerClosed = true
-        outgoing.condition.broadcast()
-        outgoing.condition.unlock()
-    }
-
     public func close() {
         for (channel, isIncoming) in [(incoming, true), (outgoing, false)] {
             channel.condition.lock()
