@@ -69,7 +69,7 @@ public final class StoppedKernel {
         try client.setBreakpoint(.software, at: address)
         let stop = try client.continueAndWait(timeout: timeout)
         guard try client.readRegister("pc") == address else {
-            throw StoppedKernelError.didNotStop(at: name ?? hex(address), stop: "\(stop)", output: qemu.outputText)
+            throw StoppedKernelError.didNotStop(at: name ?? Hex.format(address), stop: "\(stop)", output: qemu.outputText)
         }
     }
 

@@ -44,7 +44,7 @@ struct Space {
 struct Range: Hashable, Comparable {
     var start: UInt64, end: UInt64, pa: UInt64
     static func < (a: Range, b: Range) -> Bool { (a.start, a.end, a.pa) < (b.start, b.end, b.pa) }
-    var text: String { "\(hex(start))-\(hex(end)) -> \(hex(pa))" }
+    var text: String { "\(Hex.format(start))-\(Hex.format(end)) -> \(Hex.format(pa))" }
 }
 
 /// Dumps every space in one walk through `memory` (physical mode entered once, one batch per level).
@@ -178,7 +178,7 @@ func run() throws {
     print("tables: \(tables) (L0 \(perLevel[0]), L1 \(perLevel[1]), L2 \(perLevel[2]), L3 \(perLevel[3])), \(tableBytes / 1024) KiB; runs: \(ours.reduce(0) { $0 + $1.count })")
     print("Inspect cold   \(milliseconds(cold))  \(Int(Double(tables) / cold)) tables/s  (\(roundTrips) batched round trips per full dump)")
     print("Inspect warm   \(milliseconds(warm))  \(Int(Double(tables) / warm)) tables/s  (decode only)")
-    print("vtop cold      \(vtopRoundTrips) round trips for \(vtop.steps.count) levels (\(hex(probe)) -> \(vtop.physicalAddress.map(hex) ?? "unmapped"))")
+    print("vtop cold      \(vtopRoundTrips) round trips for \(vtop.steps.count) levels (\(Hex.format(probe)) -> \(vtop.physicalAddress.map(Hex.format) ?? "unmapped"))")
 
     // gdb-multiarch on the same stub: our client lets go first (the stub takes one debugger).
     target.client.close()

@@ -102,6 +102,25 @@ struct SampleAddressSpace {
         #expect(before.changes(since: before).isEmpty)
     }
 
+    /// What `pt diff` shows: spaces that appeared or went, then each space's mapping changes.
+    @Test func snapshotsDiffBySpaceThenByAddress() throws {
+        let sample = SampleAddressSpace()
+        let walker = sample.space.walker()
+        let before = AddressSpaceSnapshot(spaces: ["cpu": try walker.dump(), "pid 2": try walker.dump()])
+        sample.space.lower.map(0x1000_0000, to: 0x4500_0000, leafLevel: 3, attributes: Bits.userData)
+        let after = AddressSpaceSnapshot(spaces: ["cpu": try walker.dump(), "pid 3": try walker.dump()])
+        let changes = after.changes(since: before)
+        #expect(changes.map(\.space) == ["cpu", "pid 2", "pid 3"])
+        #expect(changes[1] == .disappeared(space: "pid 2"))
+        #expect(changes[2] == .appeared(space: "pid 3"))
+        guard case .mapping("cpu", let change) = changes[0] else {
+            Issue.record("expected a mapping change of cpu, got \(changes[0])")
+            return
+        }
+        #expect(change.kind == .mapped && change.virtualStart == 0x1000_0000 && change.newPhysicalStart == 0x4500_0000)
+        #expect(after.changes(since: after).isEmpty)
+    }
+
     @Test func dumpsOfEveryGranuleFindWhatWasMapped() throws {
         for granule in TranslationGranule.allCases {
             let space = SyntheticAddressSpace(granule: granule, inputBits: 39)

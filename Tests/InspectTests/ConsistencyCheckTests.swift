@@ -1,3 +1,4 @@
+import GdbRemote
 import Testing
 import Inspect
 import KernelABI
@@ -77,7 +78,7 @@ import TestSupport
         #expect(kinds.contains(.unrecordedTable))
         #expect(kinds.contains(.sharedPhysicalPage))
         #expect(report.findings.count == 2, "\(report.findings.map(\.description))")
-        #expect(report.findings.first { $0.kind == .unrecordedTable }?.description.contains("L3 table \(hex(l3)) is not in kernel_pages") == true)
+        #expect(report.findings.first { $0.kind == .unrecordedTable }?.description.contains("L3 table \(Hex.format(l3)) is not in kernel_pages") == true)
     }
 
     @Test func aFreeListShorterThanTheCounterIsReported() throws {
@@ -130,7 +131,7 @@ import TestSupport
         let report = try ConsistencyChecker(inspector: try inspector(kernel)).run()
         #expect(!report.freeListComplete)
         #expect(report.findings.map(\.description) == [
-            "kernel: free-list page \(hex(head)) cannot be read: the walk stopped after 0 pages",
+            "kernel: free-list page \(Hex.format(head)) cannot be read: the walk stopped after 0 pages",
         ])
     }
 }

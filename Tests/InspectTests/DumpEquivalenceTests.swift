@@ -1,3 +1,4 @@
+import GdbRemote
 import Testing
 import Inspect
 import TestSupport
@@ -117,7 +118,7 @@ struct ReferenceDump {
                       leafLevel: run.leafLevel, leafSize: run.leafSize, leafCount: run.leafCount, attributes: run.attributes)
         }
 
-        var description: String { "\(hex(virtualStart))+\(hex(size)) -> \(hex(physicalStart)) x\(leafCount) \(attributes)" }
+        var description: String { "\(Hex.format(virtualStart))+\(Hex.format(size)) -> \(Hex.format(physicalStart)) x\(leafCount) \(attributes)" }
     }
 
     var runs: [Run] = []
@@ -168,7 +169,7 @@ struct ReferenceDump {
                     let descriptor = DecodedDescriptor(raw: raw, level: table.level, granule: granule,
                                                        physicalAddressBits: context.physicalAddressBits)
                     let va = table.virtualBase &+ UInt64(index) << UInt64(granule.shift(atLevel: table.level))
-                    let problem = "\(table.config.half) L\(table.level) \(hex(table.address))[\(index)] = \(hex(raw))"
+                    let problem = "\(table.config.half) L\(table.level) \(Hex.format(table.address))[\(index)] = \(Hex.format(raw))"
                     switch descriptor.kind {
                     case .invalid:
                         continue
@@ -248,7 +249,7 @@ struct ReferenceDump {
             #expect(dump.statistics.blocksPerLevel == reference.blocksPerLevel, "\(replay)")
             #expect(dump.statistics.pages == reference.pages, "\(replay)")
             #expect(dump.statistics.mappedBytes == reference.mappedBytes, "\(replay)")
-            #expect(dump.problems.map { "\($0.half) L\($0.level) \(hex($0.tableAddress))[\($0.index)] = \(hex($0.raw))" } == reference.problems,
+            #expect(dump.problems.map { "\($0.half) L\($0.level) \(Hex.format($0.tableAddress))[\($0.index)] = \(Hex.format($0.raw))" } == reference.problems,
                     "\(replay)")
             // The layouts must exercise what they are for: long runs and breaks between them.
             #expect(dump.runs.contains { $0.leafCount > 1 } && dump.runs.count > 2, "\(replay)")

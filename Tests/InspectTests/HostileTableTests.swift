@@ -1,3 +1,4 @@
+import GdbRemote
 import Foundation
 import Testing
 import Inspect
@@ -44,7 +45,7 @@ import TestSupport
         #expect(dump.problems.allSatisfy { $0.detail.contains("repeated table") })
         let first = try #require(dump.problems.first)
         #expect(first.level == 1 && first.index == 1 && first.tableAddress == chain.l1 && first.virtualAddress == 1 << 30)
-        #expect(first.description.contains("L2 table \(hex(chain.l2)) is already walked"))
+        #expect(first.description.contains("L2 table \(Hex.format(chain.l2)) is already walked"))
         #expect(dump.runs.map(\.size) == [512 * 4096])
     }
 
@@ -55,8 +56,8 @@ import TestSupport
         let dump = try chain.space.walker().dump(halves: [.lower])
         #expect(dump.statistics.tablesPerLevel == [1, 1, 1, 1])
         #expect(dump.problems.map(\.detail) == [
-            "table \(hex(chain.l0)) is already an L0 table of this walk (loop, not walked again)",
-            "table \(hex(chain.l1)) is already an L1 table of this walk (loop, not walked again)",
+            "table \(Hex.format(chain.l0)) is already an L0 table of this walk (loop, not walked again)",
+            "table \(Hex.format(chain.l1)) is already an L1 table of this walk (loop, not walked again)",
         ])
         #expect(dump.runs.count == 1 && dump.runs[0].physicalStart == 0x4400_0000)
     }

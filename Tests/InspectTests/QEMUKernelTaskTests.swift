@@ -1,3 +1,4 @@
+import GdbRemote
 import Testing
 import Foundation
 import Inspect
@@ -33,8 +34,8 @@ struct QEMUKernelTaskSystemTests {
         let vas = task.mm.userPages.map { $0.virtualAddress + 0x18 }
         let ours = try kernel.memory.withPhysicalMode { () throws(TranslationError) in try inspector.walker(for: task).translate(vas) }
         for (page, translation) in zip(task.mm.userPages, ours) {
-            #expect(translation.physicalAddress == page.physicalAddress + 0x18, "\(task.label) VA \(hex(page.virtualAddress))")
-            #expect(try kernel.qemuTranslation(page.virtualAddress + 0x18) == translation.physicalAddress, "\(task.label) VA \(hex(page.virtualAddress))")
+            #expect(translation.physicalAddress == page.physicalAddress + 0x18, "\(task.label) VA \(Hex.format(page.virtualAddress))")
+            #expect(try kernel.qemuTranslation(page.virtualAddress + 0x18) == translation.physicalAddress, "\(task.label) VA \(Hex.format(page.virtualAddress))")
         }
     }
 
@@ -107,7 +108,7 @@ struct QEMUKernelTaskSystemTests {
         let finding = try #require(report.findings.first)
         #expect(report.findings.count == 1, "\(report.findings.map(\.description))")
         #expect(finding.kind == .wrongPhysicalPage)
-        #expect(finding.description == "pid 2 (init) va \(hex(victim.virtualAddress)): PTE maps \(hex(wrongPage)), user_pages[\(victim.slot)] records \(hex(victim.physicalAddress))")
+        #expect(finding.description == "pid 2 (init) va \(Hex.format(victim.virtualAddress)): PTE maps \(Hex.format(wrongPage)), user_pages[\(victim.slot)] records \(Hex.format(victim.physicalAddress))")
     }
 
     @Test func afterBrkShrinkTheFreedPageIsGoneAndTheChecksAreClean() throws {

@@ -1,3 +1,4 @@
+import GdbRemote
 import Foundation
 import Testing
 import Inspect
@@ -24,7 +25,7 @@ struct QEMUSyntheticTableSystemTests {
     @Test(arguments: shapes)
     func inspectAndQEMUTranslateAlike(granule: TranslationGranule, inputBits: Int, cpu: String) throws {
         let layout = RandomTableLayout(granule: granule, inputBits: inputBits, seed: Self.replayedSeed ?? UInt64.random(in: 0...UInt64.max))
-        let shape = "\(granule.rawValue)/\(inputBits) seed \(hex(layout.seed))"
+        let shape = "\(granule.rawValue)/\(inputBits) seed \(Hex.format(layout.seed))"
         let (qemu, client) = try MMUGuest.start(cpu: cpu, memory: layout.space.memory, registers: layout.space.registers)
         defer { client.close(); qemu.stop() }
         let source = GdbMemorySource(client: client)
@@ -36,9 +37,9 @@ struct QEMUSyntheticTableSystemTests {
         var mapped = 0
         for (va, translation) in zip(layout.probes, ours) {
             let theirs = try client.qemuTranslation(va)
-            #expect(translation.isMapped == (theirs != nil), "\(shape) VA \(hex(va)): ours \(translation.fault?.description ?? "mapped"), QEMU \(theirs.map(hex) ?? "unmapped")")
+            #expect(translation.isMapped == (theirs != nil), "\(shape) VA \(Hex.format(va)): ours \(translation.fault?.description ?? "mapped"), QEMU \(theirs.map(Hex.format) ?? "unmapped")")
             if let theirs, translation.isMapped {
-                #expect(translation.physicalAddress == theirs, "\(shape) VA \(hex(va))")
+                #expect(translation.physicalAddress == theirs, "\(shape) VA \(Hex.format(va))")
                 mapped += 1
             }
         }

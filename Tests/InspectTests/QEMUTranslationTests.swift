@@ -1,3 +1,4 @@
+import GdbRemote
 import Testing
 import Foundation
 import Inspect
@@ -57,9 +58,9 @@ struct QEMUTranslationSystemTests {
         var compared = 0, unmapped = 0
         for (va, translation) in zip(probes, ours) {
             let theirs = try kernel.qemuTranslation(va)
-            #expect(translation.isMapped == (theirs != nil), "VA \(hex(va)): ours \(translation.fault?.description ?? "mapped"), QEMU \(theirs.map(hex) ?? "unmapped")")
+            #expect(translation.isMapped == (theirs != nil), "VA \(Hex.format(va)): ours \(translation.fault?.description ?? "mapped"), QEMU \(theirs.map(Hex.format) ?? "unmapped")")
             if let theirs, translation.isMapped {
-                #expect(translation.physicalAddress == theirs, "VA \(hex(va))")
+                #expect(translation.physicalAddress == theirs, "VA \(Hex.format(va))")
                 compared += 1
             } else if theirs == nil {
                 unmapped += 1
@@ -137,7 +138,7 @@ struct QEMUTranslationSystemTests {
         let lines = try kernel.consoleLines(waitingFor: MM_BOOT_POWER_OFF)
         let pool = try inspector.pagePool()
         let poolLine = try #require(lines.first { $0.hasPrefix(MM_BOOT_PAGE_POOL) })
-        #expect(poolLine == "\(MM_BOOT_PAGE_POOL)\(pool.pageCount) pages at \(hex(pool.basePhysicalAddress))")
+        #expect(poolLine == "\(MM_BOOT_PAGE_POOL)\(pool.pageCount) pages at \(Hex.format(pool.basePhysicalAddress))")
         #expect(pool.freePages == Self.number(after: "after=", in: lines))   // "[INIT] free pages before=N after=M no leak"
         #expect(pool.allocations >= pool.pageCount - pool.freePages)
         // The log ring holds what the UART printed (like lx-dmesg).

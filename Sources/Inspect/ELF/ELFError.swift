@@ -1,3 +1,5 @@
+import GdbRemote
+
 /// Why an ELF image could not be read. Each prints as one line.
 public enum ELFError: Error, Sendable, Equatable, CustomStringConvertible {
     case unreadableFile(path: String, reason: String)
@@ -12,9 +14,9 @@ public enum ELFError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unreadableFile(let path, let reason): return "cannot read \(path): \(reason)"
         case .notELF: return "not an ELF file (bad magic)"
         case .unsupported(let what): return "unsupported ELF: \(what)"
-        case .truncated(let what, let offset): return "truncated ELF: \(what) at file offset \(hex(offset)) runs past the end"
+        case .truncated(let what, let offset): return "truncated ELF: \(what) at file offset \(Hex.format(offset)) runs past the end"
         case .noSuchSymbol(let name): return "no symbol named \(name) in the ELF"
-        case .addressNotInFile(let address): return "no file-backed section holds address \(hex(address))"
+        case .addressNotInFile(let address): return "no file-backed section holds address \(Hex.format(address))"
         }
     }
 }

@@ -1,3 +1,5 @@
+import GdbRemote
+
 /// One symbol-table entry.
 public struct ELFSymbol: Codable, Sendable, Hashable {
     /// What a symbol names (`STT_*`).
@@ -53,5 +55,5 @@ public struct SymbolicAddress: Codable, Sendable, Hashable, CustomStringConverti
     }
 
     /// `name` or `name+0x1c`.
-    public var description: String { offset == 0 ? symbol : "\(symbol)+\(hex(offset))" }
+    public var description: String { offset == 0 ? symbol : "\(symbol)+\(Hex.format(offset))" }
 }

@@ -1,3 +1,5 @@
+import GdbRemote
+
 /// Why a guarded virtual read was refused. Each prints as one line.
 public enum GuardedReadError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The range touches a mapping whose MAIR type is Device-*: reading it
@@ -15,9 +17,9 @@ public enum GuardedReadError: Error, Sendable, Equatable, CustomStringConvertibl
     public var description: String {
         switch self {
         case .deviceMemory(let va, let pa, let type):
-            return "refusing to read \(hex(va)): it maps \(hex(pa)) as \(type) memory (device registers; a read has side effects)"
-        case .notMapped(let va, let reason): return "cannot read \(hex(va)): not mapped (\(reason))"
-        case .badRange(let address, let length, let reason): return "cannot read \(length) bytes at \(hex(address)): \(reason)"
+            return "refusing to read \(Hex.format(va)): it maps \(Hex.format(pa)) as \(type) memory (device registers; a read has side effects)"
+        case .notMapped(let va, let reason): return "cannot read \(Hex.format(va)): not mapped (\(reason))"
+        case .badRange(let address, let length, let reason): return "cannot read \(length) bytes at \(Hex.format(address)): \(reason)"
         case .translation(let error): return "cannot translate: \(error)"
         case .memory(let error): return error.description
         }

@@ -1,3 +1,4 @@
+import GdbRemote
 import KernelABI
 
 /// The invariants of issue 6, checked across every task at one stop:
@@ -74,16 +75,16 @@ public struct ConsistencyChecker {
                 recorded[record.virtualAddress] = record
                 guard let leaf = translation.steps.last?.descriptor, leaf.kind == .page || leaf.kind == .block else {
                     finding(.missingPTE, va: record.virtualAddress,
-                            "user_pages[\(record.slot)] records \(hex(record.physicalAddress)) but no PTE maps the VA"
+                            "user_pages[\(record.slot)] records \(Hex.format(record.physicalAddress)) but no PTE maps the VA"
                             + (translation.fault.map { " (\($0))" } ?? ""))
                     continue
                 }
                 if leaf.kind == .block || leaf.outputAddress != record.physicalAddress {
                     finding(.wrongPhysicalPage, va: record.virtualAddress,
-                            "PTE maps \(hex(leaf.outputAddress ?? 0)), user_pages[\(record.slot)] records \(hex(record.physicalAddress))")
+                            "PTE maps \(Hex.format(leaf.outputAddress ?? 0)), user_pages[\(record.slot)] records \(Hex.format(record.physicalAddress))")
                 } else if leaf.raw != record.physicalAddress | record.flags {
                     finding(.wrongFlags, va: record.virtualAddress,
-                            "PTE is \(hex(leaf.raw)), user_pages[\(record.slot)] records \(hex(record.physicalAddress | record.flags)) (flags differ by \(hex(leaf.raw ^ (record.physicalAddress | record.flags))))")
+                            "PTE is \(Hex.format(leaf.raw)), user_pages[\(record.slot)] records \(Hex.format(record.physicalAddress | record.flags)) (flags differ by \(Hex.format(leaf.raw ^ (record.physicalAddress | record.flags))))")
                 }
             }
 
@@ -92,14 +93,14 @@ public struct ConsistencyChecker {
                 let a = run.attributes
                 if (a.user.write && a.user.execute) || (a.kernel.write && a.kernel.execute) {
                     finding(.writableAndExecutable, va: run.virtualStart,
-                            "\(hex(run.size)) bytes are writable and executable (\(a))")
+                            "\(Hex.format(run.size)) bytes are writable and executable (\(a))")
                 }
                 var va = run.virtualStart
                 for i in 0..<run.leafCount {
                     let pa = run.physicalStart &+ UInt64(i) &* run.leafSize
                     mapped.append((pa, task, va, "user page"))
                     if recorded[va] == nil {
-                        finding(.unrecordedPTE, va: va, "PTE maps \(hex(pa)) but no user_pages entry records the VA")
+                        finding(.unrecordedPTE, va: va, "PTE maps \(Hex.format(pa)) but no user_pages entry records the VA")
                     }
                     va &+= run.leafSize
                 }
@@ -112,7 +113,7 @@ public struct ConsistencyChecker {
                 mapped.append((table.address, task, nil, "L\(table.level) table"))
                 if !kernelPages.contains(table.address) {
                     finding(.unrecordedTable, va: table.virtualBase,
-                            "L\(table.level) table \(hex(table.address)) is not in kernel_pages")
+                            "L\(table.level) table \(Hex.format(table.address)) is not in kernel_pages")
                 }
             }
             for problem in dump.problems {
@@ -127,7 +128,7 @@ public struct ConsistencyChecker {
                 findings.append(ConsistencyFinding(
                     kind: .sharedPhysicalPage, pid: entry.task.pid, taskName: entry.task.name, virtualAddress: entry.va,
                     physicalAddress: entry.pa,
-                    detail: "\(entry.what) \(hex(entry.pa)) is also mapped as \(first.2) of \(first.0.label)" + (first.1.map { " at \(hex($0))" } ?? "")))
+                    detail: "\(entry.what) \(Hex.format(entry.pa)) is also mapped as \(first.2) of \(first.0.label)" + (first.1.map { " at \(Hex.format($0))" } ?? "")))
             } else {
                 owners[entry.pa] = (entry.task, entry.va, entry.what)
             }
@@ -141,14 +142,14 @@ public struct ConsistencyChecker {
         }
         let (poolBytes, sizeOverflow) = pool.pageCount.multipliedReportingOverflow(by: MM_PAGE_SIZE)
         if sizeOverflow || pool.basePhysicalAddress.addingReportingOverflow(poolBytes).overflow {
-            poolFinding("mm_pool base \(hex(pool.basePhysicalAddress)) + \(pool.pageCount) pages runs past the top of the address space")
+            poolFinding("mm_pool base \(Hex.format(pool.basePhysicalAddress)) + \(pool.pageCount) pages runs past the top of the address space")
         }
         let (free, complete, unreadableLink) = try walkFreeList(pool)
         if let unreadableLink { poolFinding(unreadableLink) }
         for entry in mapped where free.contains(entry.pa) {
             findings.append(ConsistencyFinding(kind: .mappedAndFree, pid: entry.task.pid, taskName: entry.task.name,
                                                virtualAddress: entry.va, physicalAddress: entry.pa,
-                                               detail: "\(entry.what) \(hex(entry.pa)) is mapped and on the free list"))
+                                               detail: "\(entry.what) \(Hex.format(entry.pa)) is mapped and on the free list"))
         }
         if complete && UInt64(free.count) != pool.freePages {
             poolFinding("free list holds \(free.count) pages, mm_pool.free_pages says \(pool.freePages)")
@@ -165,7 +166,7 @@ public struct ConsistencyChecker {
             if bytes.littleEndianUInt64(at: 0) == MM_PAGE_POISON && (link == 0 || snapshot.pool.contains(link)) {
                 findings.append(ConsistencyFinding(kind: .poisonedMappedPage, pid: entry.task.pid, taskName: entry.task.name,
                                                    virtualAddress: entry.va, physicalAddress: entry.pa,
-                                                   detail: "\(entry.what) \(hex(entry.pa)) holds the free-page poison (freed while mapped?)"))
+                                                   detail: "\(entry.what) \(Hex.format(entry.pa)) holds the free-page poison (freed while mapped?)"))
             }
         }
         return Report(findings: findings, tasksChecked: tasksChecked, userPagesChecked: userPagesChecked,
@@ -201,7 +202,7 @@ public struct ConsistencyChecker {
                 if case .success(let bytes) = link, bytes.count == 8 { linkOf[page] = bytes.littleEndianUInt64(at: 0) }
             }
             guard linkOf[next] != nil else {
-                return (free, false, "free-list page \(hex(next)) cannot be read: the walk stopped after \(free.count) pages")
+                return (free, false, "free-list page \(Hex.format(next)) cannot be read: the walk stopped after \(free.count) pages")
             }
             var followed = 0
             while let link = linkOf[next], free.count < freeListLimit {

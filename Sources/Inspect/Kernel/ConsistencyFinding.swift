@@ -1,3 +1,5 @@
+import GdbRemote
+
 /// One broken invariant, printed as one line naming task, VA and problem.
 public struct ConsistencyFinding: Codable, Sendable, Hashable, CustomStringConvertible {
     public enum Kind: String, Codable, Sendable {
@@ -36,8 +38,8 @@ public struct ConsistencyFinding: Codable, Sendable, Hashable, CustomStringConve
     public var description: String {
         var text = ""
         if let pid { text += "pid \(pid) (\(taskName ?? "?"))" } else { text += "kernel" }
-        if let virtualAddress { text += " va \(hex(virtualAddress))" }
-        if let physicalAddress, virtualAddress == nil { text += " pa \(hex(physicalAddress))" }
+        if let virtualAddress { text += " va \(Hex.format(virtualAddress))" }
+        if let physicalAddress, virtualAddress == nil { text += " pa \(Hex.format(physicalAddress))" }
         return text + ": " + detail
     }
 }

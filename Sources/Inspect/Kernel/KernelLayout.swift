@@ -1,3 +1,4 @@
+import GdbRemote
 import KernelABI
 
 /// The kernel's exported `mm_layout` record, and the same record computed on
@@ -82,7 +83,7 @@ public struct KernelLayout: Codable, Sendable, Hashable {
         func compare<T: Equatable>(_ name: String, _ mine: T, _ theirs: T) {
             if mine != theirs { out.append("\(name): kernel \(mine), debugger \(theirs)") }
         }
-        compare("magic", hex(magic), hex(expected.magic))
+        compare("magic", Hex.format(magic), Hex.format(expected.magic))
         compare("version", version, expected.version)
         compare("sizeof(mm_task)", sizeofTask, expected.sizeofTask)
         compare("sizeof(mm_struct)", sizeofMM, expected.sizeofMM)

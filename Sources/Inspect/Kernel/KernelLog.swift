@@ -1,3 +1,4 @@
+import GdbRemote
 import KernelABI
 
 /// The kernel log ring (`mm_log`), like Linux's `lx-dmesg`.
@@ -26,7 +27,7 @@ public struct KernelLog: Codable, Sendable, Hashable {
         guard bytes.count >= KernelLog.structureSize else { throw .corrupt("mm_log read is too short") }
         let magic = bytes.littleEndianUInt64(at: MemoryLayout<mm_log_ring>.offset(of: \.magic)!)
         guard magic == MM_LOG_MAGIC else {
-            throw .corrupt("mm_log magic is \(hex(magic)), expected \(hex(MM_LOG_MAGIC)): not initialised or overwritten")
+            throw .corrupt("mm_log magic is \(Hex.format(magic)), expected \(Hex.format(MM_LOG_MAGIC)): not initialised or overwritten")
         }
         size = bytes.littleEndianUInt64(at: MemoryLayout<mm_log_ring>.offset(of: \.size)!)
         head = bytes.littleEndianUInt64(at: MemoryLayout<mm_log_ring>.offset(of: \.head)!)

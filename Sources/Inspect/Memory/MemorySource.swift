@@ -1,3 +1,5 @@
+import GdbRemote
+
 /// Which address space a read addresses.
 public enum AddressSpace: String, Codable, Sendable, Hashable {
     /// Virtual addresses, translated by the target's current MMU state.
@@ -23,7 +25,7 @@ public struct MemoryRequest: Hashable, Sendable, Codable, CustomStringConvertibl
     }
 
     /// `physical 0x40000000+4096`.
-    public var description: String { "\(space) \(hex(address))+\(length)" }
+    public var description: String { "\(space) \(Hex.format(address))+\(length)" }
 }
 
 /// Why a memory read failed. Each prints as one line.
@@ -120,7 +122,3 @@ extension Array where Element == UInt8 {
     }
 }
 
-/// `0x0000ffff00001000`-style hex, the form every Inspect value prints addresses in.
-public func hex(_ value: UInt64) -> String {
-    "0x" + String(value, radix: 16)
-}

@@ -1,3 +1,5 @@
+import GdbRemote
+
 /// One difference between two dumps of an address space.
 public struct AddressSpaceChange: Codable, Sendable, Hashable, CustomStringConvertible {
     public enum Kind: String, Codable, Sendable {
@@ -21,9 +23,9 @@ public struct AddressSpaceChange: Codable, Sendable, Hashable, CustomStringConve
 
     /// `mapped 0x400000+0x1000 -> 0x41234000 k:rw- u:rw- ...`.
     public var description: String {
-        let range = "\(hex(virtualStart))+\(hex(size))"
+        let range = "\(Hex.format(virtualStart))+\(Hex.format(size))"
         // A change decoded from JSON may lack a side: print "?" rather than trap.
-        let oldPA = oldPhysicalStart.map(hex) ?? "?", newPA = newPhysicalStart.map(hex) ?? "?"
+        let oldPA = oldPhysicalStart.map(Hex.format) ?? "?", newPA = newPhysicalStart.map(Hex.format) ?? "?"
         let oldAttr = oldAttributes?.description ?? "?", newAttr = newAttributes?.description ?? "?"
         switch kind {
         case .mapped: return "mapped \(range) -> \(newPA) \(newAttr)"

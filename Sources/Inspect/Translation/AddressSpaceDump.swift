@@ -1,3 +1,5 @@
+import GdbRemote
+
 /// Adjacent leaves (same half, leaf size and attributes, contiguous in VA and
 /// PA) merged into one line of a dump.
 public struct MappingRun: Codable, Sendable, Hashable {
@@ -44,7 +46,7 @@ public struct WalkProblem: Codable, Sendable, Hashable, CustomStringConvertible 
 
     /// `TTBR0 L2 table 0x40123000[5] (VA 0xa00000) = 0x...: why`.
     public var description: String {
-        "\(half.rawValue) L\(level) table \(hex(tableAddress))[\(index)] (VA \(hex(virtualAddress))) = \(hex(raw)): \(detail)"
+        "\(half.rawValue) L\(level) table \(Hex.format(tableAddress))[\(index)] (VA \(Hex.format(virtualAddress))) = \(Hex.format(raw)): \(detail)"
     }
 }
 

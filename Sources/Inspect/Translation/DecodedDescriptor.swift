@@ -1,3 +1,5 @@
+import GdbRemote
+
 /// What a descriptor is, after looking at its level and type bits.
 public enum DescriptorKind: String, Codable, Sendable, Hashable {
     /// Bit 0 clear: a translation fault if walked.
@@ -141,7 +143,7 @@ public struct DecodedDescriptor: Codable, Sendable, Hashable {
         }
         if physicalAddressBits < 48, address >> UInt64(physicalAddressBits) != 0 {
             // The architecture raises an Address size fault here; do not trust the address.
-            problem = "output address \(hex(address)) exceeds the \(physicalAddressBits)-bit physical address size"
+            problem = "output address \(Hex.format(address)) exceeds the \(physicalAddressBits)-bit physical address size"
             kind = .reserved
         }
     }

@@ -1,3 +1,5 @@
+import GdbRemote
+
 /// A table the dump has queued: where it is, which VAs it translates and
 /// what the tables above it restrict.
 struct PendingTable {
@@ -141,8 +143,8 @@ struct DumpCollector {
         let seen = SeenTable(half: table.config.half == .lower ? 0 : 1, address: address)
         if let firstLevel = seenTables[seen] {
             report(firstLevel == level + 1
-                   ? "L\(level + 1) table \(hex(address)) is already walked from another descriptor (repeated table, not walked again)"
-                   : "table \(hex(address)) is already an L\(firstLevel) table of this walk (loop, not walked again)",
+                   ? "L\(level + 1) table \(Hex.format(address)) is already walked from another descriptor (repeated table, not walked again)"
+                   : "table \(Hex.format(address)) is already an L\(firstLevel) table of this walk (loop, not walked again)",
                    table: table, index: index, virtualAddress: virtualAddress, raw: raw, limit: limits.problems)
             return
         }

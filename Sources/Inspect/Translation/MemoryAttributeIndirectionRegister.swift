@@ -1,3 +1,5 @@
+import GdbRemote
+
 /// MAIR_EL1: eight memory attributes that a descriptor's AttrIndx selects.
 public struct MemoryAttributeIndirectionRegister: Codable, Sendable, Hashable {
     public var rawValue: UInt64
@@ -29,7 +31,7 @@ public struct MemoryType: Codable, Sendable, Hashable, CustomStringConvertible {
             case 0b0100: description = "Device-nGnRE"
             case 0b1000: description = "Device-nGRE"
             case 0b1100: description = "Device-GRE"
-            default: description = "UNPREDICTABLE(\(hex(UInt64(encoding))))"
+            default: description = "UNPREDICTABLE(\(Hex.format(UInt64(encoding))))"
             }
         } else {
             isDevice = false

@@ -1,3 +1,5 @@
+import GdbRemote
+
 /// The architectural registers that define EL1&0 stage 1 translation, as
 /// read from the target (or made up by a test).
 public struct TranslationRegisters: Codable, Sendable, Hashable {
@@ -106,7 +108,7 @@ public struct TranslationContext: Codable, Sendable, Hashable {
         let expected = half.half == .upper ? mustMatchBit55 : 0
         guard highBits == expected else {
             return .failure(TranslationFault(kind: .outsideAddressSpace, level: nil,
-                                             detail: "\(hex(va)) is outside both halves (\(half.half.rawValue) covers \(half.inputBits) bits)"))
+                                             detail: "\(Hex.format(va)) is outside both halves (\(half.half.rawValue) covers \(half.inputBits) bits)"))
         }
         guard !half.walksDisabled else {
             return .failure(TranslationFault(kind: .walkDisabled, level: nil, detail: "walks through \(half.half.rawValue) are disabled (EPD)"))

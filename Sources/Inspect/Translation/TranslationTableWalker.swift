@@ -1,3 +1,5 @@
+import GdbRemote
+
 /// Walks VMSAv8-64 stage 1 translation tables read through a `MemorySource`
 /// in physical space.
 ///
@@ -75,7 +77,7 @@ public final class TranslationTableWalker {
                 case .success(let bytes): table = bytes
                 case .failure(let error):
                     results[walk.resultIndex].fault = TranslationFault(kind: .unreadableTable, level: walk.level,
-                                                                       detail: "table \(hex(walk.table)) cannot be read: \(error)")
+                                                                       detail: "table \(Hex.format(walk.table)) cannot be read: \(error)")
                     continue
                 }
                 let raw = table.littleEndianUInt64(at: index * 8)
@@ -87,7 +89,7 @@ public final class TranslationTableWalker {
                 switch descriptor.kind {
                 case .invalid:
                     results[walk.resultIndex].fault = TranslationFault(kind: .translation, level: walk.level,
-                                                                       detail: "invalid descriptor \(hex(raw))")
+                                                                       detail: "invalid descriptor \(Hex.format(raw))")
                 case .reserved:
                     results[walk.resultIndex].fault = TranslationFault(kind: .malformedDescriptor, level: walk.level,
                                                                        detail: descriptor.problem ?? "reserved descriptor")

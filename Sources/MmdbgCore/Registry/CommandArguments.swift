@@ -93,14 +93,6 @@ public struct CommandArguments: Sendable {
         return value
     }
 
-    /// A plain integer option value (raw 64-bit, see `integer(at:)`), or nil when
-    /// the option is absent. For counts use `countOption(_:in:)`.
-    public func integerOption(_ name: String) throws(CommandError) -> UInt64? {
-        guard let text = options[name] else { return nil }
-        guard let value = NumberParser.parse(text) else { throw .badNumber(text) }
-        return value
-    }
-
     /// A count argument (a plain integer) within `range`. The range is checked on
     /// the parsed 64-bit value before any conversion to `Int`, so `-1` (two's
     /// complement: 2^64-1) or a value past `Int.max` is a usage error naming the
