@@ -40,7 +40,9 @@ let package = Package(
         .target(name: "GdbRemote", path: "Sources/GdbRemote"),
         .executableTarget(name: "gdbremote-bench", dependencies: ["GdbRemote", "QEMULauncher", "TestSupport"],
                           path: "Sources/gdbremote-bench"),
-        .target(name: "Inspect", dependencies: ["GdbRemote", "KernelABI"], path: "Sources/Inspect"),
+        // process_vm_readv and pidfd_open, which the Swift Glibc module does not export.
+        .target(name: "CProcessMemory", path: "Sources/CProcessMemory"),
+        .target(name: "Inspect", dependencies: ["GdbRemote", "KernelABI", "CProcessMemory"], path: "Sources/Inspect"),
         .executableTarget(name: "inspect-bench", dependencies: ["Inspect", "GdbRemote", "QEMULauncher", "TestSupport"],
                           path: "Sources/inspect-bench"),
         .target(name: "FaultInjection", dependencies: ["GdbRemote", "Inspect", "QEMULauncher", "MmdbgCore", "KernelABI"], path: "Sources/FaultInjection"),
