@@ -99,7 +99,7 @@ final class SharedRAMFile: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(seconds)
         let maps = "/proc/\(process.processIdentifier)/maps"
         while Date() < deadline && process.isRunning {
-            if let text = try? String(contentsOfFile: maps, encoding: .utf8), text.contains(path) { return true }
+            if let text = ProcFile.text(maps), text.contains(path) { return true }
             usleep(2_000)
         }
         return false
