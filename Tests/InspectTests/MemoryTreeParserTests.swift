@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Inspect
 
@@ -48,6 +49,8 @@ struct MemoryTreeParserTests {
         // Another address space's view is reachable by name, and only its own lines count.
         let secure = try MemoryTreeParser.flatRanges(Self.sample, addressSpace: "cpu-secure-memory-0")
         #expect(secure.map(\.name) == ["secure-ram"])
+        // The monitor over qRcmd ends its lines with CR LF.
+        #expect(try MemoryTreeParser.flatRanges(Self.sample.replacingOccurrences(of: "\n", with: "\r\n")) == ranges)
     }
 
     @Test func fileLayoutFollowsTheRegionOffsets() throws {

@@ -51,7 +51,8 @@ public enum MemoryTreeParser {
         var inWantedView = false
         var found = false
         var ranges: [FlatMemoryRange] = []
-        for rawLine in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Over qRcmd the monitor ends lines with "\r\n", one Character in Swift: split on any line end.
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             let line = rawLine.trimmingCharacters(in: .whitespaces)[...]
             if line.hasPrefix("FlatView #") {
                 if found { break }

@@ -104,22 +104,24 @@ public enum DirectMemorySelector {
         case process(Int32?)
     }
 
+    /// Builds one candidate; the cheap checks (file, process) come before the monitor is asked.
     static func make(_ option: Option, client: GdbClient, ranges: inout [FlatMemoryRange]?) throws(DirectMemoryUnavailable) -> any DirectRAMSource {
-        let tree: [FlatMemoryRange]
-        if let ranges { tree = ranges } else {
-            tree = try flatRanges(client: client)
-            ranges = tree
+        func tree() throws(DirectMemoryUnavailable) -> [FlatMemoryRange] {
+            if let ranges { return ranges }
+            let found = try flatRanges(client: client)
+            ranges = found
+            return found
         }
         switch option {
         case .ramFile(let file):
-            return try mapped(file, ranges: tree)
+            return try mapped(file, ranges: try tree())
         case .launched(let launched):
-            return try mapped(launched, ranges: tree)
+            return try mapped(launched, ranges: try tree())
         case .process(let given):
             var pid: Int32
             if let given { pid = given } else { pid = try QEMUProcessLocator.pid(behind: client.stubEndpoint) }
             try QEMUProcessLocator.checkIsQEMU(pid)
-            return ProcessMemorySource(pid: pid, layout: try hostVirtualLayout(client: client, ranges: tree))
+            return ProcessMemorySource(pid: pid, layout: try hostVirtualLayout(client: client, ranges: try tree()))
         }
     }
 
@@ -226,7 +228,7 @@ public enum QEMUProcessLocator {
         case .tcp(let local, let remote)?:
             // The stub's socket is the one whose local end is our remote end, and vice versa.
             guard let inode = peerSocketInode(local: local.unmapped, remote: remote.unmapped) else {
-                throw DirectMemoryUnavailable("the gdbstub at \(remote) is not a socket on this host")
+                throw DirectMemoryUnavailable("the gdbstub at \(remote) (connected from \(local)) is not a socket on this host")
             }
             guard let pid = owner(ofSocketInode: inode) else {
                 throw DirectMemoryUnavailable("no visible process holds the gdbstub's socket (inode \(inode))")
@@ -249,7 +251,7 @@ public enum QEMUProcessLocator {
     /// The inode of the ESTABLISHED socket whose ends are `remote` (local side) and `local` (remote side).
     static func peerSocketInode(local: SocketAddress, remote: SocketAddress) -> String? {
         for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+            guard let text = procText(table) else { continue }
             for line in text.split(separator: "\n").dropFirst() {
                 // sl local rem st tx:rx tr:when retrnsmt uid timeout inode
                 let columns = line.split(separator: " ")
@@ -277,6 +279,14 @@ public enum QEMUProcessLocator {
             digits = digits.dropFirst(8)
         }
         return SocketAddress(address: bytes, port: port)
+    }
+
+    /// A /proc file read to its end (`String(contentsOfFile:)` stops after ~4 KB of a
+    /// file whose size reads as 0, cutting /proc/net/tcp short on a busy host).
+    static func procText(_ path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        return String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
     }
 
     /// The process with a descriptor on socket `inode` (QEMU processes looked at first).
