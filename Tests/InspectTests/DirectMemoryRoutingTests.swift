@@ -7,6 +7,7 @@ final class FakeRAM: DirectRAMSource {
     let layout: GuestRAMLayout
     var bytes: [UInt8]
     var pathDescription: String { "direct (fake)" }
+    let scratch = DirectReadScratch()
     var copies = 0
     var failure: String?
 

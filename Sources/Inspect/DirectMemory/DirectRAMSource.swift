@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Guest RAM read without the stub: a mapped RAM file (`MappedRAMMemorySource`)
 /// or QEMU's own memory (`ProcessMemorySource`); tests add a fake. Only
 /// physical ranges inside `layout` are served, and only while the target is
@@ -12,6 +16,40 @@ public protocol DirectRAMSource: MemorySource {
     /// allows (one process_vm_readv for the whole batch). Throws `.transport`
     /// when the mechanism itself fails (QEMU gone).
     func copy(_ pieces: [GuestRAMLayout.Piece], into buffers: [UnsafeMutableRawBufferPointer]) throws(MemoryError)
+    /// Where a batch of small ranges lands before being split into results;
+    /// kept by the source so its pages are faulted in once, not per batch.
+    var scratch: DirectReadScratch { get }
+}
+
+/// A reusable staging buffer for batches of small direct reads. A fresh
+/// allocation per batch (a walk's 1.2 MB of tables) came from a new mmap each
+/// time, and its page faults cost more than the copies (about 2 ms per
+/// page-table dump on this VM).
+public final class DirectReadScratch {
+    private var buffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    /// Kept between batches up to this size; a larger one is released after use.
+    static let keptBytes = 16 << 20
+
+    public init() {}
+
+    deinit { buffer.deallocate() }
+
+    /// A buffer of at least `count` bytes, valid until the next call.
+    func take(_ count: Int) -> UnsafeMutableRawBufferPointer {
+        if buffer.count < count {
+            buffer.deallocate()
+            buffer = .allocate(byteCount: max(count, 64 << 10), alignment: 4096)
+        }
+        return buffer
+    }
+
+    /// Drops an oversized buffer once the batch is done.
+    func trim() {
+        if buffer.count > Self.keptBytes {
+            buffer.deallocate()
+            buffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+        }
+    }
 }
 
 extension DirectRAMSource {
@@ -42,6 +80,7 @@ extension DirectRAMSource {
             var failure: MemoryError? = nil
             let bytes = [UInt8](unsafeUninitializedCapacity: length) { buffer, count in
                 let base = UnsafeMutableRawBufferPointer(buffer)
+                preferHugePages(base)
                 do throws(MemoryError) {
                     try copy(entry.pieces, into: entry.pieces.map { UnsafeMutableRawBufferPointer(rebasing: base[$0.offset..<$0.offset + $0.length]) })
                 } catch { failure = error; base.initializeMemory(as: UInt8.self, repeating: 0) }
@@ -52,8 +91,8 @@ extension DirectRAMSource {
         }
         guard !small.isEmpty else { return results }
         let total = small.reduce(0) { $0 + ranges[$1.index].length }
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: max(total, 1), alignment: 16)
-        defer { scratch.deallocate() }
+        let scratch = self.scratch.take(total)
+        defer { self.scratch.trim() }
         var pieces: [GuestRAMLayout.Piece] = []
         var targets: [UnsafeMutableRawBufferPointer] = []
         var starts: [Int] = []
@@ -85,4 +124,18 @@ extension DirectRAMSource {
         }
         return all
     }
+}
+
+/// Asks for transparent huge pages under a large, fresh result buffer. Filling
+/// it is otherwise one page fault per 4 KiB, which costs more than the copy
+/// itself (measured here: 256 MiB at ~0.7 GiB/s with 4 KiB faults, ~2 GiB/s
+/// with THP in `madvise` mode). Only the 2 MiB-aligned interior can use them;
+/// a no-op where THP is off.
+func preferHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
+    let hugePage = 2 << 20
+    guard buffer.count >= 2 * hugePage, let base = buffer.baseAddress else { return }
+    let start = (Int(bitPattern: base) + hugePage - 1) & ~(hugePage - 1)
+    let end = (Int(bitPattern: base) + buffer.count) & ~(hugePage - 1)
+    guard end > start else { return }
+    _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_HUGEPAGE)
 }

@@ -11,6 +11,7 @@ import Glibc
 public final class MappedRAMMemorySource: DirectRAMSource {
     public let layout: GuestRAMLayout
     public var pathDescription: String { "direct (mmap)" }
+    public let scratch = DirectReadScratch()
     private let base: UnsafeRawPointer
     private let mappedSize: Int
     private let liveness: ProcessLiveness?

@@ -13,6 +13,7 @@ public final class ProcessMemorySource: DirectRAMSource {
     public let layout: GuestRAMLayout
     public let pid: Int32
     public var pathDescription: String { "direct (process_vm_readv)" }
+    public let scratch = DirectReadScratch()
     private let liveness: ProcessLiveness?
 
     /// Reads QEMU `pid`'s memory; `layout` gives host virtual addresses as backing addresses.
