@@ -45,6 +45,9 @@ let package = Package(
         .target(name: "Inspect", dependencies: ["GdbRemote", "KernelABI", "CProcessMemory"], path: "Sources/Inspect"),
         .executableTarget(name: "inspect-bench", dependencies: ["Inspect", "GdbRemote", "QEMULauncher", "TestSupport"],
                           path: "Sources/inspect-bench"),
+        // Guest RAM read directly (mmap, process_vm_readv) vs the stub vs gdb-multiarch, and the page-table dump.
+        .executableTarget(name: "memory-bench", dependencies: ["Inspect", "GdbRemote", "QEMULauncher", "TestSupport"],
+                          path: "Sources/memory-bench"),
         .target(name: "FaultInjection", dependencies: ["GdbRemote", "Inspect", "QEMULauncher", "MmdbgCore", "KernelABI"], path: "Sources/FaultInjection"),
         .systemLibrary(name: "CReadline", path: "Sources/CReadline"),
         // The REPL's command language, registry and session (no terminal): mmdbg, scenario files and tests use it.
