@@ -97,7 +97,7 @@ public final class QEMUInstance: @unchecked Sendable {
     /// runs with anonymous RAM, and after `stop()`, which closes the descriptor.
     public var sharedRAM: SharedGuestRAM? {
         guard let file = sharedRAMFile, !stopLock.withLock({ stopped }) else { return nil }
-        return file.description
+        return file.exposed
     }
     /// Why `sharedRAM` is nil (off in the configuration, unknown -m syntax, file not created).
     public let sharedRAMUnavailableReason: String?

@@ -86,7 +86,7 @@ final class SharedRAMFile: @unchecked Sendable {
     }
 
     /// The public description (valid until `closeDescriptor`).
-    var description: SharedGuestRAM {
+    var exposed: SharedGuestRAM {
         let base: UInt64? = machine.split(separator: ",").first.map { $0.hasPrefix("virt") } == true ? 0x4000_0000 : nil
         return SharedGuestRAM(fileDescriptor: lock.withLock { descriptor }, path: path, size: size,
                               backendID: Self.backendID, expectedGuestPhysicalBase: base)
