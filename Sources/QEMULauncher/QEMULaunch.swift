@@ -89,6 +89,11 @@ struct Launch {
         if configuration.machine.contains("memory-backend") || configuration.extraArguments.contains(where: { $0.contains("memory-backend") }) {
             return (nil, "the configuration chooses its own memory backend")
         }
+        // An extra -m or -M overrides ours (the last one wins) and the backend's size or
+        // machine would no longer match: QEMU would refuse to start.
+        if let option = configuration.extraArguments.first(where: { ["-m", "-M", "-machine"].contains($0) || $0.hasPrefix("-machine=") }) {
+            return (nil, "the extra QEMU arguments set \(option) themselves")
+        }
         guard let size = SharedRAMFile.guestRAMBytes(configuration.memory) else {
             return (nil, "-m \(configuration.memory) is not a size the launcher understands")
         }

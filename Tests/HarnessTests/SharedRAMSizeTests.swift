@@ -26,5 +26,8 @@ struct SharedRAMSizeTests {
         configuration.memory = "128M"
         configuration.machine = "virt,memory-backend=mine"
         #expect(Launch.sharedRAMFile(for: configuration).1 == "the configuration chooses its own memory backend")
+        configuration.machine = "virt"
+        configuration.extraArguments = ["-smp", "2", "-m", "1G"]   // mmdbg launch --qemu-arg=-m --qemu-arg=1G
+        #expect(Launch.sharedRAMFile(for: configuration).1 == "the extra QEMU arguments set -m themselves")
     }
 }
