@@ -40,12 +40,17 @@ let package = Package(
         .target(name: "GdbRemote", path: "Sources/GdbRemote"),
         .executableTarget(name: "gdbremote-bench", dependencies: ["GdbRemote", "QEMULauncher", "TestSupport"],
                           path: "Sources/gdbremote-bench"),
-        .target(name: "Inspect", dependencies: ["GdbRemote", "KernelABI"], path: "Sources/Inspect"),
+        // process_vm_readv and pidfd_open, which the Swift Glibc module does not export.
+        .target(name: "CProcessMemory", path: "Sources/CProcessMemory"),
+        .target(name: "Inspect", dependencies: ["GdbRemote", "KernelABI", "CProcessMemory"], path: "Sources/Inspect"),
         // Writes Tests/Vectors/translation/*.json from Inspect's walker (`--check`: diff only).
         .executableTarget(name: "gen-walker-vectors", dependencies: ["TestSupport", "Inspect", "QEMULauncher"],
                           path: "Sources/gen-walker-vectors"),
         .executableTarget(name: "inspect-bench", dependencies: ["Inspect", "GdbRemote", "QEMULauncher", "TestSupport"],
                           path: "Sources/inspect-bench"),
+        // Guest RAM read directly (mmap, process_vm_readv) vs the stub vs gdb-multiarch, and the page-table dump.
+        .executableTarget(name: "memory-bench", dependencies: ["Inspect", "GdbRemote", "QEMULauncher", "TestSupport"],
+                          path: "Sources/memory-bench"),
         // SplitMix64, seeded: fault selection and property tests draw from the same generator.
         .target(name: "SeededRandom", path: "Sources/SeededRandom"),
         .target(name: "FaultInjection", dependencies: ["GdbRemote", "Inspect", "QEMULauncher", "MmdbgCore", "KernelABI", "SeededRandom"],

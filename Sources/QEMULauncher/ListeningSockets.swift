@@ -8,7 +8,7 @@ enum ListeningSockets {
         let hexPort = String(format: ":%04X", port)
         var found = Set<String>()
         for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+            guard let text = ProcFile.text(table) else { continue }
             for line in text.split(separator: "\n").dropFirst() {
                 let columns = line.split(separator: " ")
                 // sl local rem st tx:rx tr:when retrnsmt uid timeout inode
@@ -37,7 +37,7 @@ enum ListeningSockets {
     /// 0x10000, in the Flags column of /proc/net/unix). The socket file exists
     /// from bind(); a connect before listen() is refused.
     static func inodes(listeningAt path: String) -> Set<String> {
-        guard let text = try? String(contentsOfFile: "/proc/net/unix", encoding: .utf8) else { return [] }
+        guard let text = ProcFile.text("/proc/net/unix") else { return [] }
         var found = Set<String>()
         for line in text.split(separator: "\n").dropFirst() {
             // Num RefCount Protocol Flags Type St Inode Path (the path may hold spaces)

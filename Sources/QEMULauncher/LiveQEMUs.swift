@@ -8,6 +8,9 @@ import Glibc
 /// signal (SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGABRT, SIGTERM, SIGHUP).
 /// SIGKILL cannot be caught: `ParentDeathWatchdog` covers it.
 ///
+/// The same paths unlink the shared RAM files of launches still in progress
+/// (created, not yet mapped and unlinked: `SharedRAMFile`).
+///
 /// SIGINT is deliberately left out: mmdbg installs its own SIGINT handler to
 /// interrupt the target, and Ctrl-C must not kill QEMU. If SIGINT's default
 /// action does end the process, the watchdog still kills QEMU.
@@ -26,6 +29,7 @@ final class LiveQEMUs: @unchecked Sendable {
     private init() {
         // Touch the globals now: the handler must never be the first to initialise them.
         _ = liveQEMUSlots
+        _ = pendingFileSlots
         _ = previousSignalActions
         atexit { killEveryLiveQEMU() }
         for signal in Self.fatalSignals { installKillingHandler(for: signal) }
@@ -45,6 +49,24 @@ final class LiveQEMUs: @unchecked Sendable {
         for slot in 0..<Self.capacity where liveQEMUSlots[slot] == pid { liveQEMUSlots[slot] = 0 }
     }
 
+    /// A file to unlink if this process ends before `removePendingFile(path)`.
+    func addPendingFile(_ path: String) {
+        lock.lock(); defer { lock.unlock() }
+        for slot in 0..<Self.capacity where pendingFileSlots[slot] == nil {
+            pendingFileSlots[slot] = strdup(path)
+            return
+        }
+    }
+
+    func removePendingFile(_ path: String) {
+        lock.lock(); defer { lock.unlock() }
+        for slot in 0..<Self.capacity {
+            guard let entry = pendingFileSlots[slot], String(cString: entry) == path else { continue }
+            pendingFileSlots[slot] = nil
+            free(entry)
+        }
+    }
+
     func snapshot() -> [Int32] {
         lock.lock(); defer { lock.unlock() }
         return (0..<Self.capacity).map { liveQEMUSlots[$0] }.filter { $0 > 0 }
@@ -55,6 +77,13 @@ final class LiveQEMUs: @unchecked Sendable {
 nonisolated(unsafe) private let liveQEMUSlots: UnsafeMutablePointer<Int32> = {
     let slots = UnsafeMutablePointer<Int32>.allocate(capacity: LiveQEMUs.capacity)
     slots.initialize(repeating: 0, count: LiveQEMUs.capacity)
+    return slots
+}()
+
+/// Paths (strdup'ed C strings) unlinked by the handler; nil = free slot.
+nonisolated(unsafe) private let pendingFileSlots: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
+    let slots = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: LiveQEMUs.capacity)
+    slots.initialize(repeating: nil, count: LiveQEMUs.capacity)
     return slots
 }()
 
@@ -69,6 +98,11 @@ private func killEveryLiveQEMU() {
     for slot in 0..<LiveQEMUs.capacity {
         let pid = liveQEMUSlots[slot]
         if pid > 0 { kill(pid, SIGKILL) }
+    }
+    // unlink() is async-signal-safe; a slot being freed concurrently is a race
+    // the handler accepts (the file is then unlinked by its owner anyway).
+    for slot in 0..<LiveQEMUs.capacity {
+        if let path = pendingFileSlots[slot] { unlink(path) }
     }
 }
 

@@ -17,8 +17,9 @@ final class ParentDeathWatchdog: @unchecked Sendable {
     private let lock = NSLock()
     private var disarmed = false
 
-    /// Starts watching `pid`. Fails if `sh` cannot be started.
-    init(watching pid: Int32) throws(QEMUError) {
+    /// Starts watching `pid`; after killing it, also removes `file` (QEMU's
+    /// shared RAM file, if it is still there). Fails if `sh` cannot be started.
+    init(watching pid: Int32, removing file: String? = nil) throws(QEMUError) {
         var ends: [Int32] = [-1, -1]
         // A socket pair, because it can be made close-on-exec atomically (pipe2
         // is not imported): a spawn on another thread never inherits it.
@@ -28,8 +29,9 @@ final class ParentDeathWatchdog: @unchecked Sendable {
         let supervisor = Process()
         supervisor.executableURL = URL(fileURLWithPath: "/bin/sh")
         // Ctrl-C goes to the whole foreground group: only EOF may end the supervisor.
-        supervisor.arguments = ["-c", "trap '' INT QUIT TSTP; while read -r _; do :; done; kill -KILL \"$1\" 2>/dev/null",
-                                "mmdbg-qemu-watchdog", String(pid)]
+        supervisor.arguments = ["-c", "trap '' INT QUIT TSTP; while read -r _; do :; done; kill -KILL \"$1\" 2>/dev/null; "
+                                    + "if [ -n \"$2\" ]; then rm -f -- \"$2\"; fi",
+                                "mmdbg-qemu-watchdog", String(pid), file ?? ""]
         supervisor.standardInput = FileHandle(fileDescriptor: ends[0], closeOnDealloc: false)
         supervisor.standardOutput = FileHandle.nullDevice
         supervisor.standardError = FileHandle.nullDevice

@@ -39,6 +39,11 @@ public struct QEMUConfiguration: Sendable {
     /// `-no-shutdown`: power-off stops the VM instead of exiting QEMU.
     public var noShutdown = false
     public var extraArguments: [String] = []
+    /// Back guest RAM with a file the debugger maps (`memory-backend-file,share=on`,
+    /// same size as `memory`): physical reads of a stopped target become memcpy.
+    /// On by default; when off, or when the file cannot be made, QEMU keeps its
+    /// anonymous RAM (`QEMUInstance.sharedRAMUnavailableReason` says why).
+    public var sharedRAM = true
     /// Start a supervisor that kills QEMU if this process is SIGKILLed
     /// (`ParentDeathWatchdog`). Tests turn it off to check the signal handlers alone.
     public var killWhenHostDies = true
@@ -88,9 +93,21 @@ public final class QEMUInstance: @unchecked Sendable {
     /// The PID of the supervisor that kills QEMU if this process dies; nil when disabled.
     public var watchdogPID: Int32? { watchdog?.pid }
 
+    /// Guest RAM's backing file (descriptor, size, backend id), nil when QEMU
+    /// runs with anonymous RAM, and after `stop()`, which closes the descriptor.
+    public var sharedRAM: SharedGuestRAM? {
+        guard let file = sharedRAMFile, !stopLock.withLock({ stopped }) else { return nil }
+        return file.exposed
+    }
+    /// Why `sharedRAM` is nil (off in the configuration, unknown -m syntax, file not created).
+    public let sharedRAMUnavailableReason: String?
+
     private let process: Process
     private let watchdog: ParentDeathWatchdog?
     private let output: CapturedOutput
+    private let sharedRAMFile: SharedRAMFile?
+    private let stopLock = NSLock()
+    private var stopped = false
 
     /// How many fresh ports `.tcpFreePort` tries when another process takes the
     /// chosen port between our probe and QEMU's bind.
@@ -121,12 +138,15 @@ public final class QEMUInstance: @unchecked Sendable {
             let launch = try Launch(configuration: configuration, executable: exe, freePort: port)
             do {
                 if configuration.gdb != .none { try launch.waitForGdbStub(configuration.gdb, deadline: 30) }  // generous: suites boot QEMUs side by side on few cores
+                try launch.releaseSharedRAMName(deadline: 30)
                 self.arguments = launch.arguments
                 self.gdbAddress = launch.gdbAddress
                 self.gdbPort = launch.gdbPort
                 self.process = launch.process
                 self.watchdog = launch.watchdog
                 self.output = launch.output
+                self.sharedRAMFile = launch.sharedRAM
+                self.sharedRAMUnavailableReason = launch.sharedRAMUnavailable
                 return
             } catch {
                 launch.stop()
@@ -177,9 +197,11 @@ public final class QEMUInstance: @unchecked Sendable {
         return process.terminationStatus
     }
 
-    /// Kills QEMU (SIGKILL by PID) if it is still running, and reaps it.
+    /// Kills QEMU (SIGKILL by PID) if it is still running, and reaps it; closes
+    /// the RAM file descriptor (mappings made from it stay valid until unmapped).
     public func stop() {
-        Launch.stop(process: process, watchdog: watchdog)
+        stopLock.withLock { stopped = true }
+        Launch.stop(process: process, watchdog: watchdog, sharedRAM: sharedRAMFile)
     }
 
     /// True when a port-in-use failure (not a real error) ended QEMU.

@@ -12,14 +12,25 @@ struct Launch {
     let process: Process
     let watchdog: ParentDeathWatchdog?
     let output: CapturedOutput
+    /// The file guest RAM lives in (nil: QEMU's anonymous RAM), and why there is none.
+    let sharedRAM: SharedRAMFile?
+    let sharedRAMUnavailable: String?
 
     /// Starts QEMU; `freePort` is the port chosen for `.tcpFreePort`.
     init(configuration: QEMUConfiguration, executable: String, freePort: Int?) throws(QEMUError) {
-        var args = ["-M", configuration.machine, "-cpu", configuration.cpu, "-m", configuration.memory,
+        let (sharedRAM, sharedRAMUnavailable) = Self.sharedRAMFile(for: configuration)
+        var machine = configuration.machine
+        if sharedRAM != nil {
+            // One -M: the machine's own options stay, the backend joins them; -m keeps the
+            // size the backend was made with (QEMU refuses a mismatch).
+            machine += ",memory-backend=\(SharedRAMFile.backendID)"
+        }
+        var args = ["-M", machine, "-cpu", configuration.cpu, "-m", configuration.memory,
                     "-smp", String(configuration.smp),
                     "-display", "none", "-monitor", "none", "-serial", "stdio",
                     "-kernel", configuration.kernel]
         if let append = configuration.append { args += ["-append", append] }
+        if let sharedRAM { args += ["-object", sharedRAM.objectArgument] }
         var address: String? = nil
         var port: Int? = nil
         switch configuration.gdb {
@@ -50,14 +61,15 @@ struct Launch {
         let output = CapturedOutput()
         output.capture(from: process)
         do { try process.run() } catch {
+            sharedRAM?.unlinkPath()
             throw .launchFailed("\(executable): \(error)")
         }
         // Registered before anything else can fail, so every exit path kills it.
         LiveQEMUs.shared.add(process.processIdentifier)
         var watchdog: ParentDeathWatchdog? = nil
         if configuration.killWhenHostDies {
-            do { watchdog = try ParentDeathWatchdog(watching: process.processIdentifier) } catch {
-                Self.stop(process: process, watchdog: nil)
+            do { watchdog = try ParentDeathWatchdog(watching: process.processIdentifier, removing: sharedRAM?.path) } catch {
+                Self.stop(process: process, watchdog: nil, sharedRAM: sharedRAM)
                 throw error
             }
         }
@@ -66,6 +78,42 @@ struct Launch {
         self.process = process
         self.watchdog = watchdog
         self.output = output
+        self.sharedRAM = sharedRAM
+        self.sharedRAMUnavailable = sharedRAMUnavailable
+    }
+
+    /// The shared RAM file this configuration asks for, or why there is none (never fatal:
+    /// QEMU then keeps its anonymous RAM and debuggers read through the stub).
+    static func sharedRAMFile(for configuration: QEMUConfiguration) -> (SharedRAMFile?, String?) {
+        guard configuration.sharedRAM else { return (nil, "shared RAM is off in the configuration") }
+        if configuration.machine.contains("memory-backend") || configuration.extraArguments.contains(where: { $0.contains("memory-backend") }) {
+            return (nil, "the configuration chooses its own memory backend")
+        }
+        // An extra -m or -M overrides ours (the last one wins) and the backend's size or
+        // machine would no longer match: QEMU would refuse to start.
+        if let option = configuration.extraArguments.first(where: { ["-m", "-M", "-machine"].contains($0) || $0.hasPrefix("-machine=") }) {
+            return (nil, "the extra QEMU arguments set \(option) themselves")
+        }
+        guard let size = SharedRAMFile.guestRAMBytes(configuration.memory) else {
+            return (nil, "-m \(configuration.memory) is not a size the launcher understands")
+        }
+        do throws(QEMUError) {
+            return (try SharedRAMFile(size: size, machine: configuration.machine), nil)
+        } catch {
+            return (nil, error.description)
+        }
+    }
+
+    /// Once QEMU has mapped its RAM file, unlinks the name (see `SharedGuestRAM`).
+    /// A QEMU that exits first needs no file; one that is still running without
+    /// having mapped it by the deadline is a launch failure.
+    func releaseSharedRAMName(deadline seconds: Double) throws(QEMUError) {
+        guard let sharedRAM else { return }
+        let mapped = sharedRAM.waitUntilMapped(by: process, deadline: seconds)
+        sharedRAM.unlinkPath()
+        if !mapped && process.isRunning {
+            throw .timedOut(waitingFor: "QEMU to map its RAM file \(sharedRAM.path)", seconds: seconds, lastOutput: output.everything)
+        }
     }
 
     /// Waits until QEMU (this PID, not another process on the port) accepts debugger connections.
@@ -89,15 +137,18 @@ struct Launch {
         throw .timedOut(waitingFor: "the gdbstub to listen", seconds: seconds, lastOutput: output.everything)
     }
 
-    func stop() { Self.stop(process: process, watchdog: watchdog) }
+    func stop() { Self.stop(process: process, watchdog: watchdog, sharedRAM: sharedRAM) }
 
-    /// Disarms the watchdog, then kills QEMU by PID (if running) and reaps it.
-    static func stop(process: Process, watchdog: ParentDeathWatchdog?) {
+    /// Disarms the watchdog, then kills QEMU by PID (if running) and reaps it;
+    /// removes the RAM file's name and closes our descriptor to it.
+    static func stop(process: Process, watchdog: ParentDeathWatchdog?, sharedRAM: SharedRAMFile?) {
         watchdog?.disarm()
         if process.isRunning {
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
         LiveQEMUs.shared.remove(process.processIdentifier)
+        sharedRAM?.unlinkPath()
+        sharedRAM?.closeDescriptor()
     }
 }

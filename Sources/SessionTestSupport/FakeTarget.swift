@@ -77,6 +77,8 @@ public final class FakeTarget: DebugTarget {
 
     public var memory: WritableMemorySource { ram }
 
+    public var memoryPath: String { "fake (synthetic memory)" }
+
     public var lastStopCPU: Int? { lastStop == nil ? nil : cpu }
 
     public func readRegisters(_ names: [String]) throws(CommandError) -> [UInt64] {
@@ -258,8 +260,10 @@ extension SessionServices {
     /// (`attach ADDRESS` to an unknown one fails like a refused connection).
     public static func fake(_ targets: [String: FakeTarget]) -> SessionServices {
         var services = SessionServices.standard
-        services.connect = { address throws(CommandError) in
-            guard let target = targets[address] else { throw .failed("cannot connect to \(address): connection refused") }
+        services.connect = { request throws(CommandError) in
+            guard let target = targets[request.address] else {
+                throw .failed("cannot connect to \(request.address): connection refused")
+            }
             return target
         }
         return services

@@ -31,8 +31,9 @@ public final class StoppedKernel {
     /// `icountShift` (-icount) makes guest time count instructions, so where the
     /// timer tick preempts a task no longer depends on how loaded the host is:
     /// use it when the stop must find the tasks in one schedule.
+    /// `sharedRAM: false` gives QEMU anonymous RAM instead of the launcher's RAM file.
     public init(append: String? = "linear=pages", stopAt symbol: String = "mm_psci_system_off", smp: Int = 1,
-                memory ram: String = "128M", icountShift: Int? = nil, timeout: Double = 30) throws {
+                memory ram: String = "128M", icountShift: Int? = nil, sharedRAM: Bool = true, timeout: Double = 30) throws {
         let kernel = try Tools.kernelImage()
         elf = try ELFFile(path: kernel)
         _ = try elf.address(of: symbol)
@@ -41,6 +42,7 @@ public final class StoppedKernel {
         configuration.smp = smp
         configuration.memory = ram
         configuration.icountShift = icountShift
+        configuration.sharedRAM = sharedRAM
         let qemu = try QEMUInstance(configuration)
         do {
             client = try GdbClient.connect(to: .tcp(host: "127.0.0.1", port: qemu.gdbPort!), timeout: 30)

@@ -123,6 +123,8 @@ struct QEMUOutlivesNoHostSystemTests {
         #expect(Self.deathSignal(of: probe.process) == death.sentSignal!, "\(probe.log_)")
         #expect(HostProcess.eventually(within: 15) { !HostProcess.isAlive(probe.qemuPID) }, "QEMU \(probe.qemuPID) outlived a host killed by \(death)")
         #expect(HostProcess.eventually(within: 15) { !HostProcess.isAlive(probe.watchdogPID) }, "the watchdog outlived its QEMU")
+        // Its shared RAM file is gone too (unlinked once QEMU mapped it; the watchdog removes it otherwise).
+        #expect(SharedRAMFiles.left(byHost: probe.process.processIdentifier).isEmpty)
     }
 
     @Test("without the watchdog a SIGKILLed host orphans its QEMU (why the watchdog exists)")

@@ -17,6 +17,7 @@ extension SystemTests {
             defer { qemu.stop() }
             let session = Session()
             defer { session.end() }
+            session.connection.directMemory = false  // this is about the stub's physical mode
             try session.attachLaunched(qemu, elf: kernel)
             for line in ["break map_page", "continue"] {
                 let result = session.execute(line: line)

@@ -112,6 +112,10 @@ public final class GdbClient: @unchecked Sendable {
     /// The connection's run state.
     public var state: ConnectionState { locked { connection.state } }
 
+    /// Where the stub is, from the operating system's view of the socket (nil for
+    /// in-memory transports and closed connections): how a local QEMU is found.
+    public var stubEndpoint: StubEndpoint? { (connection.transport as? SocketTransport)?.endpoint }
+
     /// The last packets exchanged, oldest first ("-> m4000,800", "<- E14"). Every
     /// `GdbError` from the connection carries a snapshot of it (`recentPackets`).
     public var recentPackets: [String] { locked { connection.recentPackets } }

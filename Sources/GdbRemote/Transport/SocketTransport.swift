@@ -53,6 +53,12 @@ public final class SocketTransport: GdbTransport, @unchecked Sendable {
 
     deinit { close() }
 
+    /// Both ends of the connection (nil once closed).
+    public var endpoint: StubEndpoint? {
+        lock.lock(); defer { lock.unlock() }
+        return isClosed ? nil : StubEndpoint.of(socket: fd)
+    }
+
     public func write(_ bytes: UnsafeRawBufferPointer, deadline: Deadline) throws(TransportError) {
         var offset = 0
         while offset < bytes.count {

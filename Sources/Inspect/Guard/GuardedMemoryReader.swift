@@ -113,10 +113,10 @@ public final class GuardedMemoryReader {
         }
     }
 
-    /// Over a gdbstub, enters QEMU's physical-memory mode once for the walk and the read.
+    /// Over a gdbstub, enters QEMU's physical-memory mode once for the walk and the read (a direct source needs none).
     private func inPhysicalScope<T>(_ body: () throws(GuardedReadError) -> T) throws(GuardedReadError) -> T {
-        let gdb = (memory as? GdbMemorySource) ?? ((memory as? CachingMemorySource)?.underlying as? GdbMemorySource)
-        guard let gdb else { return try body() }
-        return try gdb.withPhysicalMode(body)
+        let scoped = (memory as? any PhysicalScopedMemorySource) ?? ((memory as? CachingMemorySource)?.underlying as? any PhysicalScopedMemorySource)
+        guard let scoped else { return try body() }
+        return try scoped.withPhysicalMode(body)
     }
 }

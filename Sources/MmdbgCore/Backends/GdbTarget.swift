@@ -1,4 +1,5 @@
 import GdbRemote
+import Foundation
 import Inspect
 
 /// `DebugTarget` backed by the GdbRemote client: the only place MmdbgCore
@@ -6,30 +7,58 @@ import Inspect
 public final class GdbTarget: DebugTarget {
     /// The protocol client (benchmarks and tests reach the stub through it).
     public let client: GdbClient
-    /// Guest memory through the stub, batched (Inspect's source).
-    public let gdbMemory: GdbMemorySource
+    /// Guest memory: physical reads inside RAM straight from the host (the
+    /// launched QEMU's RAM file, or process_vm_readv) while the target is
+    /// stopped; everything else, and every write, through the stub.
+    public let directMemory: DirectPhysicalMemorySource
     public private(set) var lastProtocolError: ProtocolErrorRecord?
 
-    public init(client: GdbClient) {
+    /// A target over `client`; the memory path is chosen now (the target must be stopped).
+    /// `direct: false` keeps every read on the stub.
+    public init(client: GdbClient, direct: Bool = true, launched: LaunchedRAMFile? = nil, qemuPID: Int32? = nil,
+                ramFile: RAMFileArgument? = nil) {
         self.client = client
-        self.gdbMemory = GdbMemorySource(client: client)
+        let stub = GdbMemorySource(client: client)
+        self.directMemory = direct
+            ? DirectMemorySelector.select(client: client, stub: stub, launched: launched, qemuPID: qemuPID, ramFile: ramFile)
+            : DirectPhysicalMemorySource(stub: stub, direct: nil, fallbackReason: "direct reads off (--memory gdbstub)",
+                                         targetIsStopped: true, stubIsStopped: { [weak client] in client?.state == .stopped })
     }
 
-    /// Connects to `HOST:PORT`, `:PORT` or a Unix socket path.
-    public static func connect(to text: String, timeout: Double = 5) throws(CommandError) -> GdbTarget {
-        guard let address = GdbAddress(parsing: text) else {
-            throw .failed("\"\(CommandError.clip(text))\" is not HOST:PORT or a Unix socket path")
+    /// Connects to the request's gdbstub and chooses how guest RAM is read.
+    public static func connect(_ request: ConnectRequest, timeout: Double = 5) throws(CommandError) -> GdbTarget {
+        guard let address = GdbAddress(parsing: request.address) else {
+            throw .failed("\"\(CommandError.clip(request.address))\" is not HOST:PORT or a Unix socket path")
+        }
+        var ramFile: RAMFileArgument?
+        if let text = request.ramFile {
+            do throws(DirectMemoryUnavailable) { ramFile = try RAMFileArgument(parsing: text) } catch {
+                throw .failed("--ram-file: \(error.description)")
+            }
+        }
+        let launched = request.launched.flatMap { qemu in
+            qemu.sharedRAM.map { LaunchedRAMFile(descriptor: $0.fileDescriptor, size: $0.size, backendID: $0.backendID,
+                                                 qemuPID: qemu.pid) }
         }
         do throws(GdbError) {
-            return GdbTarget(client: try GdbClient.connect(to: address, timeout: timeout))
+            return GdbTarget(client: try GdbClient.connect(to: address, timeout: timeout), direct: request.directMemory,
+                             launched: launched,
+                             qemuPID: request.qemuPID, ramFile: ramFile)
         } catch {
             throw GdbTarget.translate(error)
         }
     }
 
+    /// Connects to `HOST:PORT`, `:PORT` or a Unix socket path (memory: found from the socket's peer, else the stub).
+    public static func connect(to text: String, timeout: Double = 5) throws(CommandError) -> GdbTarget {
+        try connect(ConnectRequest(address: text), timeout: timeout)
+    }
+
     public var registerNames: [String] { client.registerMap.registers.map(\.name) }
 
-    public var memory: WritableMemorySource { gdbMemory }
+    public var memory: WritableMemorySource { directMemory }
+
+    public var memoryPath: String { directMemory.statusLine.replacingOccurrences(of: "memory: ", with: "") }
 
     public func readRegisters(_ names: [String]) throws(CommandError) -> [UInt64] {
         let values = try call { () throws(GdbError) in try client.readRegisters(names) }
@@ -45,9 +74,11 @@ public final class GdbTarget: DebugTarget {
     }
 
     public func readMemory(at address: UInt64, count: Int, physical: Bool) throws(CommandError) -> [UInt8] {
-        try call { () throws(GdbError) in
-            physical ? try client.qemu.readPhysicalMemory(at: address, count: count)
-                : try client.readMemory(at: address, count: count)
+        guard physical else { return try call { () throws(GdbError) in try client.readMemory(at: address, count: count) } }
+        do throws(MemoryError) {
+            return try directMemory.read(MemoryRequest(.physical, address: address, length: count))
+        } catch {
+            throw .target(error.description)
         }
     }
 
@@ -69,12 +100,15 @@ public final class GdbTarget: DebugTarget {
 
     public func resume(_ direction: RunDirection) throws(CommandError) {
         try GdbTarget.forwardOnly(direction)
+        directMemory.targetResumed()
         try call { () throws(GdbError) in try client.resume() }
     }
 
     public func waitForStop(timeout: Double) throws(CommandError) -> StopEvent? {
         do throws(GdbError) {
-            return GdbTarget.event(try client.waitForStop(timeout: timeout))
+            let stop = GdbTarget.event(try client.waitForStop(timeout: timeout))
+            directMemory.targetStopped()
+            return stop
         } catch {
             if case .timedOut = error.kind { return nil }
             throw translating(error)
@@ -83,11 +117,16 @@ public final class GdbTarget: DebugTarget {
 
     public func stepInstruction(_ direction: RunDirection) throws(CommandError) -> StopEvent {
         try GdbTarget.forwardOnly(direction)
-        return GdbTarget.event(try call { () throws(GdbError) in try client.step() })
+        directMemory.targetResumed()
+        let stop = GdbTarget.event(try call { () throws(GdbError) in try client.step() })
+        directMemory.targetStopped()
+        return stop
     }
 
     public func interrupt(timeout: Double) throws(CommandError) -> StopEvent {
-        GdbTarget.event(try call { () throws(GdbError) in try client.interrupt(timeout: timeout) })
+        let stop = GdbTarget.event(try call { () throws(GdbError) in try client.interrupt(timeout: timeout) })
+        directMemory.targetStopped()
+        return stop
     }
 
     public var runState: TargetRunState {

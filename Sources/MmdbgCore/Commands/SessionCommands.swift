@@ -95,6 +95,7 @@ enum SessionCommands {
             ("gdbstub", session.address ?? "none"),
             ("qemu", session.ownership == .launched ? "launched by mmdbg (pid \(session.launchedQEMU?.pid ?? 0))" : "attached"),
             ("symbols", session.symbols?.source ?? "none"),
+            ("memory", session.target?.memoryPath ?? "none (not attached)"),
         ]
         if let qemu = session.launchedQEMU { fields.append(("qemu running", qemu.isRunning ? "yes" : "no")) }
         let json: JSONValue = .object([
@@ -102,6 +103,7 @@ enum SessionCommands {
             ("ownership", .string(session.ownership == .launched ? "launched" : "attached")),
             ("qemuPid", session.launchedQEMU.map { .int(Int64($0.pid)) } ?? .null),
             ("symbols", session.symbols.map { .string($0.source) } ?? .null),
+            ("memory", session.target.map { .string($0.memoryPath) } ?? .null),
         ])
         return CommandOutput(blocks: [.fields(fields)], json: json)
     }

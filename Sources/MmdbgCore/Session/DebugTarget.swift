@@ -19,6 +19,9 @@ public protocol DebugTarget: AnyObject {
     /// Guest memory as Inspect reads it (batched, virtual and physical), for
     /// the walker, the kernel views and fault injection.
     var memory: WritableMemorySource { get }
+    /// How `memory` reads guest RAM, with the reason for a fallback, for `status`
+    /// (`direct (mmap)`, `direct (process_vm_readv)`, `gdbstub (…why…)`).
+    var memoryPath: String { get }
     func insertBreakpoint(_ kind: BreakpointKind, at address: UInt64, length: Int) throws(CommandError)
     func removeBreakpoint(_ kind: BreakpointKind, at address: UInt64, length: Int) throws(CommandError)
     /// Every stop point inserted in the target, by whoever inserted it.

@@ -1,16 +1,18 @@
+import QEMULauncher
+
 /// What a session is built from, as values: how it reaches a target, how it
 /// reads symbols, and the kernel views over a target. `.standard` is the one
 /// wiring the REPL, scenario files, benchmarks and tests use; a test swaps in
 /// a double (TestSupport's fake target) for one service and keeps the rest.
 public struct SessionServices {
-    /// Opens a connection to a gdbstub address (`HOST:PORT`, `:PORT` or a Unix socket path).
-    public var connect: (String) throws(CommandError) -> DebugTarget
+    /// Opens a connection to a gdbstub (`HOST:PORT`, `:PORT` or a Unix socket path).
+    public var connect: (ConnectRequest) throws(CommandError) -> DebugTarget
     /// Loads ELF symbols from a path.
     public var loadSymbols: (String) throws(CommandError) -> SymbolTable
     /// Makes the kernel and translation views of a session.
     public var makeKernelViews: (Session) -> KernelViews
 
-    public init(connect: @escaping (String) throws(CommandError) -> DebugTarget,
+    public init(connect: @escaping (ConnectRequest) throws(CommandError) -> DebugTarget,
                 loadSymbols: @escaping (String) throws(CommandError) -> SymbolTable,
                 makeKernelViews: @escaping (Session) -> KernelViews) {
         self.connect = connect
@@ -20,8 +22,32 @@ public struct SessionServices {
 
     /// GdbRemote for connections, Inspect's ELF reader for symbols, Inspect's views.
     public static var standard: SessionServices {
-        SessionServices(connect: { address throws(CommandError) in try GdbTarget.connect(to: address) },
+        SessionServices(connect: { request throws(CommandError) in try GdbTarget.connect(request) },
                         loadSymbols: { path throws(CommandError) in try ELFSymbolTable(path: path) },
                         makeKernelViews: { session in InspectKernelViews(session: session) })
+    }
+}
+
+/// What a connection is opened with: the gdbstub address, and what tells the
+/// target where guest RAM can be read directly (the QEMU mmdbg launched, or
+/// the user's `--qemu-pid` / `--ram-file`).
+public struct ConnectRequest {
+    public var address: String
+    /// The QEMU mmdbg launched, when `address` is its gdbstub (its RAM file is mapped).
+    public var launched: QEMUInstance?
+    /// `--qemu-pid`: the QEMU process to read with process_vm_readv.
+    public var qemuPID: Int32?
+    /// `--ram-file FILE[@GPA]`: guest RAM's backing file.
+    public var ramFile: String?
+    /// False (`--memory gdbstub`): every read goes through the stub.
+    public var directMemory: Bool
+
+    public init(address: String, launched: QEMUInstance? = nil, qemuPID: Int32? = nil, ramFile: String? = nil,
+                directMemory: Bool = true) {
+        self.address = address
+        self.launched = launched
+        self.qemuPID = qemuPID
+        self.ramFile = ramFile
+        self.directMemory = directMemory
     }
 }

@@ -29,9 +29,14 @@ public final class TargetConnection {
     public private(set) var address: String?
     /// What the prompt shows.
     public var state: TargetState = .detached
-    private let connect: (String) throws(CommandError) -> DebugTarget
+    /// `--qemu-pid` and `--ram-file`: where guest RAM is, for a target mmdbg did not launch.
+    public var qemuPID: Int32?
+    public var ramFile: String?
+    /// False (`--memory gdbstub`): read guest memory only through the stub.
+    public var directMemory = true
+    private let connect: (ConnectRequest) throws(CommandError) -> DebugTarget
 
-    init(connect: @escaping (String) throws(CommandError) -> DebugTarget) {
+    init(connect: @escaping (ConnectRequest) throws(CommandError) -> DebugTarget) {
         self.connect = connect
     }
 
@@ -45,7 +50,9 @@ public final class TargetConnection {
     /// Connects to `address`. A bad address must not cost the connection we
     /// have, so the old one is closed only once the new one is up.
     func open(_ address: String) throws(CommandError) -> DebugTarget {
-        let connection = try connect(address)
+        let ours = launchedQEMU.flatMap { $0.gdbAddress == address ? $0 : nil }
+        let connection = try connect(ConnectRequest(address: address, launched: ours, qemuPID: qemuPID, ramFile: ramFile,
+                                                    directMemory: directMemory))
         target?.close()
         target = connection
         self.address = address

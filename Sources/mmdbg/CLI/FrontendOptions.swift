@@ -19,6 +19,17 @@ struct FrontendOptions: ParsableArguments {
     @Option(name: .customLong("timeout"), help: ArgumentHelp("Deadline in seconds for `continue`/`finish` outside the prompt.", valueName: "SECONDS"))
     var runTimeout: Double = 30
 
+    /// How guest RAM is read while the target is stopped.
+    enum MemoryPath: String, ExpressibleByArgument, CaseIterable {
+        /// Directly from the host when QEMU runs here (its RAM file, or process_vm_readv), else the stub.
+        case auto
+        /// Always through the gdbstub.
+        case gdbstub
+    }
+
+    @Option(name: .customLong("memory"), help: ArgumentHelp("auto: read guest RAM directly when QEMU runs on this host (`status` says which path); gdbstub: always through the stub.", valueName: "auto|gdbstub"))
+    var memoryPath: MemoryPath = .auto
+
     func validate() throws {
         guard runTimeout > 0, runTimeout < 86_400 else { throw ValidationError("--timeout must be between 0 and 86400 seconds") }
         if let batchFile {

@@ -26,6 +26,7 @@ final class Frontend: @unchecked Sendable {
     /// The standard session (SessionServices.standard) with every module's commands.
     func makeSession() -> Session {
         let session = Session(registry: FaultCommands.makeRegistry())
+        session.connection.directMemory = options.memoryPath == .auto
         session.progress = StderrProgress()
         session.runTimeout = options.runTimeout
         session.interruptRequested = { [interrupts] in interrupts.consume() }
