@@ -6,8 +6,16 @@
 // it prints MiB/s, ratios and milliseconds, and checks every path returned the
 // same bytes and the same runs.
 //
-//   scripts/build-kernel.sh && swift run -c release memory-bench [--runs 3] [--memory 512M] [--sizes 16,256]
-//       [--append 'linear=pages tests=fork'] [--stop-at sys_wait] [--big-memory 4G] [--no-gdb]
+//   scripts/build-kernel.sh && swift build -c release --product mmdbg && swift run -c release memory-bench
+//       [--runs 3] [--memory 512M] [--sizes 16,256] [--append 'linear=pages tests=fork'] [--stop-at sys_wait]
+//       [--big-memory 4G] [--no-gdb]
+//
+// Also: `check` (the consistency checker, free list included) on each target
+// through direct memory and through the stub, and whole processes on the same
+// stopped QEMU: `mmdbg attach ADDR -ex 'pt kernel'` (direct memory and
+// `--memory gdbstub`) against gdb-multiarch with gdb/ (`mm-pt kernel`) and,
+// when $GDB_PT_DUMP names a checkout of gdb-pt-dump, its `pt` (else that row
+// is skipped with a note, never faked).
 //
 // The stub and gdb-multiarch take one debugger at a time: gdb runs last, after
 // our client has let go (the VM stays stopped).
@@ -226,6 +234,7 @@ func run() throws {
     guard mapped.directBatches > 0, process.directBatches > 0 else { throw BenchFailure(description: "a direct source served nothing") }
 
     try pageTableBench(target, mapped: mapped, process: process, runs: max(runs, 5), label: "-m \(ram), \(append)")
+    try checkBench(target, mapped: mapped, label: "-m \(ram)", withStub: true)
 
     // gdb-multiarch last: our client lets go of the stub first.
     var gdbRates: [Int: Double] = [:]
@@ -244,6 +253,8 @@ func run() throws {
             gdbRates[mib] = Double(mib) / median(times)
         }
     }
+
+    try wholeProcessBench(target, runs: runs, gdb: withGdb ? gdbPath : nil, label: "-m \(ram), \(append)")
 
     print("")
     for mib in sizes {
@@ -267,6 +278,74 @@ func run() throws {
         defer { bigTarget.stop() }
         let (bigMapped, bigProcess) = try directSources(bigTarget)
         try pageTableBench(bigTarget, mapped: bigMapped, process: bigProcess, runs: max(runs, 5), label: "-m \(big), \(append)")
+        try checkBench(bigTarget, mapped: bigMapped, label: "-m \(big)", withStub: false)
+        try wholeProcessBench(bigTarget, runs: runs, gdb: withGdb ? gdbPath : nil, label: "-m \(big)")
+    }
+}
+
+/// `check` (tasks, every user page, every table, the whole free list) cold, through
+/// direct memory and (optionally) the stub. The stub walks the free list one
+/// round trip per page, so on a big pool it is skipped.
+func checkBench(_ target: StoppedKernel, mapped: DirectPhysicalMemorySource, label: String, withStub: Bool) throws {
+    let registers = try TranslationRegisters.read(from: target.client)
+    let symbols = try KernelSymbols(elf: target.elf)
+    func check(_ memory: any MemorySource) throws -> (ConsistencyChecker.Report, Double) {
+        let inspector = try KernelInspector(memory: CachingMemorySource(memory), symbols: symbols,
+                                            context: TranslationContext(registers: registers))
+        return try timed { try ConsistencyChecker(inspector: inspector).run() }
+    }
+    let (direct, directTime) = try check(mapped)
+    print("")
+    print("check on \(label): \(direct.findings.count) findings, \(direct.tasksChecked) tasks, \(direct.userPagesChecked) user pages, \(direct.tablesChecked) tables, \(direct.freeListWalked) free pages walked")
+    print("  direct (mmap)               \(String(format: "%9.1f", directTime * 1000)) ms")
+    if withStub {
+        let (stub, stubTime) = try check(target.memory)
+        guard stub.findings.map(\.description) == direct.findings.map(\.description), stub.freeListWalked == direct.freeListWalked else {
+            throw BenchFailure(description: "check through the stub and through direct memory disagree")
+        }
+        print("  GdbRemote over the gdbstub  \(String(format: "%9.1f", stubTime * 1000)) ms  (\(f1(stubTime / directTime))x the direct time; same findings)")
+    } else {
+        print("  GdbRemote over the gdbstub          -  (skipped: one round trip per free page)")
+    }
+}
+
+/// Whole processes against the same stopped QEMU, one debugger at a time:
+/// mmdbg's `pt kernel` (direct and stub) and gdb-multiarch's walkers.
+func wholeProcessBench(_ target: StoppedKernel, runs: Int, gdb: String?, label: String) throws {
+    let mmdbg = try BuiltProduct.path("mmdbg")
+    let kernel = try Tools.kernelImage()
+    target.client.close()  // the stub takes one debugger at a time
+    let address = "127.0.0.1:\(target.qemu.gdbPort!)"
+    func timeProcess(_ executable: String, _ arguments: [String]) throws -> Double {
+        var times: [Double] = []
+        for _ in 0..<runs {
+            let (result, seconds) = try timed { try ChildProcess.run(executable, arguments, timeout: 300) }
+            guard result.status == 0 else {
+                throw BenchFailure(description: "\(executable) failed (\(result.status)): \(result.combined.suffix(400))")
+            }
+            times.append(seconds)
+        }
+        return median(times)
+    }
+    print("")
+    print("whole process, `pt kernel` on \(label) (attach, load symbols, walk, print; median of \(runs))")
+    let direct = try timeProcess(mmdbg, ["attach", address, "--elf", kernel, "-ex", "pt kernel", "-ex", "status"])
+    print("  mmdbg (direct memory)       \(String(format: "%9.1f", direct * 1000)) ms")
+    let stub = try timeProcess(mmdbg, ["attach", address, "--elf", kernel, "--memory", "gdbstub", "-ex", "pt kernel"])
+    print("  mmdbg --memory gdbstub      \(String(format: "%9.1f", stub * 1000)) ms  (\(f1(stub / direct))x)")
+    guard let gdb else { return }
+    let root = KernelImage.packageRoot()!.path
+    let ours = try timeProcess(gdb, ["-nx", "-batch", "-ex", "set pagination off", "-ex", "file \(kernel)",
+                                     "-ex", "target remote \(address)", "-ex", "source \(root)/gdb/mmdbg.py",
+                                     "-ex", "mm-pt kernel", "-ex", "detach"])
+    print("  gdb-multiarch + gdb/ mm-pt  \(String(format: "%9.1f", ours * 1000)) ms  (\(f1(ours / direct))x mmdbg)")
+    if let checkout = ProcessInfo.processInfo.environment["GDB_PT_DUMP"] {
+        let theirs = try timeProcess(gdb, ["-nx", "-batch", "-ex", "set pagination off", "-ex", "file \(kernel)",
+                                           "-ex", "target remote \(address)", "-ex", "source \(checkout)/pt.py",
+                                           "-ex", "pt", "-ex", "detach"])
+        print("  gdb-multiarch + gdb-pt-dump \(String(format: "%9.1f", theirs * 1000)) ms  (\(f1(theirs / direct))x mmdbg)")
+    } else {
+        print("  gdb-multiarch + gdb-pt-dump         -  (skipped: set GDB_PT_DUMP to a gdb-pt-dump checkout)")
     }
 }
 

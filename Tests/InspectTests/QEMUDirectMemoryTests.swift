@@ -13,7 +13,7 @@ import Glibc
 /// own stub on the bundled kernel: same bytes, fresh after the guest runs,
 /// the right fallbacks, no files left behind.
 @Suite("Direct guest memory under QEMU", .serialized)
-struct QEMUDirectMemoryTests {
+struct QEMUDirectMemorySystemTests {
     /// Random physical ranges over RAM (many crossing pages), plus ranges at both
     /// ends of RAM, with the stub's bytes for each.
     static func compare(_ source: DirectPhysicalMemorySource, with stub: GdbMemorySource, seed: UInt64) throws {
