@@ -14,19 +14,10 @@ import TestSupport
 import Glibc
 #endif
 
-struct BenchFailure: Error, CustomStringConvertible {
-    let description: String
-}
-
 func argument(_ name: String, default value: Int) -> Int {
     let args = CommandLine.arguments
     if let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) { return v }
     return value
-}
-
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
 }
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
@@ -86,18 +77,18 @@ func run() throws {
         rawTimes.append(try seconds { try raw.pipelinedRead(from: virtualBase, count: byteCount, window: window) })
         rawRTT += try raw.roundTrips(address: rttAddress, count: roundTrips / runs)
         raw.close()
-        guard virtualBytes == physicalBytes else { throw BenchFailure(description: "virtual and physical reads differ") }
+        guard virtualBytes == physicalBytes else { throw Bench.Failure(description: "virtual and physical reads differ") }
         // gdb-multiarch on the same range of the same QEMU, in the same round.
-        gdbTimes.append(try gdbDump(gdb: gdbPath, port: port, from: virtualBase, count: byteCount, to: dumpPath))
+        gdbTimes.append(try Bench.gdbDump(gdb: gdbPath, port: port, from: virtualBase, count: byteCount, to: dumpPath, physical: false))
         guard let dumped = FileManager.default.contents(atPath: dumpPath), Array(dumped) == virtualBytes else {
-            throw BenchFailure(description: "gdb-multiarch's dump differs from GdbRemote's read")
+            throw Bench.Failure(description: "gdb-multiarch's dump differs from GdbRemote's read")
         }
     }
 
-    let virtualRate = Double(mebibytes) / median(virtualTimes)
-    let physicalRate = Double(mebibytes) / median(physicalTimes)
-    let rawRate = Double(mebibytes) / median(rawTimes)
-    let gdbRate = Double(mebibytes) / median(gdbTimes)
+    let virtualRate = Double(mebibytes) / Bench.median(virtualTimes)
+    let physicalRate = Double(mebibytes) / Bench.median(physicalTimes)
+    let rawRate = Double(mebibytes) / Bench.median(rawTimes)
+    let gdbRate = Double(mebibytes) / Bench.median(gdbTimes)
     func f(_ v: Double) -> String { String(format: "%6.1f", v) }
     print("")
     print("read \(mebibytes) MiB of guest RAM           MiB/s   vs gdb")
@@ -108,7 +99,7 @@ func run() throws {
     print("  bytes identical: yes (virtual = physical = gdb dump)")
     print("  goals: >= 100 MiB/s and >= 7x gdb")
     print("")
-    let clientMedian = median(clientRTT), rawMedian = median(rawRTT)
+    let clientMedian = Bench.median(clientRTT), rawMedian = Bench.median(rawRTT)
     print("1-byte read round trip (median of \(clientRTT.count))")
     print("  GdbRemote                      \(String(format: "%6.1f", clientMedian * 1e6)) µs")
     print("  raw socket loop                \(String(format: "%6.1f", rawMedian * 1e6)) µs")
@@ -123,7 +114,7 @@ final class RawStubSocket {
 
     init(port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw BenchFailure(description: "socket failed") }
+        guard fd >= 0 else { throw Bench.Failure(description: "socket failed") }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
@@ -135,13 +126,13 @@ final class RawStubSocket {
         let connected = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { throw BenchFailure(description: "raw connect failed: errno \(errno)") }
+        guard connected == 0 else { throw Bench.Failure(description: "raw connect failed: errno \(errno)") }
     }
 
     func close() { _ = Glibc.close(fd) }
 
     private func send(_ bytes: [UInt8]) throws {
-        guard Glibc.send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else { throw BenchFailure(description: "raw send failed") }
+        guard Glibc.send(fd, bytes, bytes.count, Int32(MSG_NOSIGNAL)) == bytes.count else { throw Bench.Failure(description: "raw send failed") }
     }
 
     /// `count` sequential 1-byte reads, each acked by the next request; seconds per round trip.
@@ -155,7 +146,7 @@ final class RawStubSocket {
             var hash = -1, total = 0
             while hash < 0 || total < hash + 3 {
                 let n = recv(fd, &buffer[total], buffer.count - total, 0)
-                guard n > 0 else { throw BenchFailure(description: "raw recv failed") }
+                guard n > 0 else { throw Bench.Failure(description: "raw recv failed") }
                 if hash < 0, let h = buffer[total..<total + n].firstIndex(of: UInt8(ascii: "#")) { hash = h }
                 total += n
             }
@@ -176,7 +167,7 @@ final class RawStubSocket {
         try send(out)
         while received < chunks {
             let n = recv(fd, &buffer, buffer.count, 0)
-            guard n > 0 else { throw BenchFailure(description: "raw recv failed") }
+            guard n > 0 else { throw Bench.Failure(description: "raw recv failed") }
             var completed = 0
             for i in 0..<n where buffer[i] == UInt8(ascii: "#") { completed += 1 }
             received += completed
@@ -186,36 +177,6 @@ final class RawStubSocket {
             if !out.isEmpty { try send(out) }
         }
     }
-}
-
-/// Times gdb-multiarch's `dump binary memory` (inside gdb, excluding its start-up).
-func gdbDump(gdb: String, port: Int, from address: UInt64, count: Int, to path: String) throws -> Double {
-    let end = address + UInt64(count)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: gdb)
-    process.arguments = ["-batch", "-nx",
-                         "-ex", "set architecture aarch64",
-                         "-ex", "target remote 127.0.0.1:\(port)",
-                         "-ex", "python import time; t0 = time.monotonic()",
-                         "-ex", "dump binary memory \(path) 0x\(String(address, radix: 16)) 0x\(String(end, radix: 16))",
-                         "-ex", "python print('DUMP-SECONDS', time.monotonic() - t0)",
-                         "-ex", "disconnect"]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let deadline = Date().addingTimeInterval(120)
-    while process.isRunning && Date() < deadline { usleep(10_000) }
-    if process.isRunning {
-        kill(process.processIdentifier, SIGKILL)
-        throw BenchFailure(description: "gdb-multiarch did not finish within 120 s")
-    }
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    guard let line = output.split(separator: "\n").first(where: { $0.hasPrefix("DUMP-SECONDS") }),
-          let value = Double(line.split(separator: " ").last ?? "") else {
-        throw BenchFailure(description: "gdb-multiarch did not report its time: \(output.suffix(400))")
-    }
-    return value
 }
 
 do {

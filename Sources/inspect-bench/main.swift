@@ -14,23 +14,6 @@ import TestSupport
 import Glibc
 #endif
 
-struct BenchFailure: Error, CustomStringConvertible {
-    let description: String
-}
-
-func option(_ name: String) -> String? {
-    let args = CommandLine.arguments
-    guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
-    return args[i + 1]
-}
-
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
-}
-
-func now() -> Double { Double(Deadline.now()) / 1e9 }
-
 func milliseconds(_ seconds: Double) -> String { String(format: "%.2f ms", seconds * 1000) }
 
 /// One address space to dump: what gdb's `mm-pt` calls it, and our walker's context and halves.
@@ -92,7 +75,7 @@ func gdbDump(gdb: String, kernel: String, port: Int, spaces: [Space], runs: Int)
     if process.isRunning {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
-        throw BenchFailure(description: "gdb-multiarch did not finish within 300 s")
+        throw Bench.Failure(description: "gdb-multiarch did not finish within 300 s")
     }
     let text = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
     var seconds: [Double] = []
@@ -108,19 +91,19 @@ func gdbDump(gdb: String, kernel: String, port: Int, spaces: [Space], runs: Int)
         }
     }
     guard seconds.count == runs, ranges.count == spaces.count, text.contains("BENCH-END") else {
-        throw BenchFailure(description: "gdb-multiarch did not report its dump: \(text.suffix(600))")
+        throw Bench.Failure(description: "gdb-multiarch did not report its dump: \(text.suffix(600))")
     }
     return (seconds, ranges)
 }
 
 func run() throws {
-    let runs = Int(option("--runs") ?? "7") ?? 7
+    let runs = Int(Bench.option("--runs") ?? "7") ?? 7
     // In init's fork scenario, parent waiting: the kernel half, init's and the child's tables.
-    let append = option("--append") ?? "linear=pages tests=fork"
-    let stopAt = option("--stop-at") ?? "sys_wait"
-    let hits = Int(option("--hits") ?? "1") ?? 1
+    let append = Bench.option("--append") ?? "linear=pages tests=fork"
+    let stopAt = Bench.option("--stop-at") ?? "sys_wait"
+    let hits = Int(Bench.option("--hits") ?? "1") ?? 1
     // 512 MiB mapped with 4 KiB pages: 260 kernel tables, about 280 with the tasks'.
-    let ram = option("--memory") ?? "512M"
+    let ram = Bench.option("--memory") ?? "512M"
     let gdbPath = try Tools.require("gdb-multiarch", package: "gdb-multiarch")
     let kernelPath = try Tools.kernelImage()
 
@@ -146,9 +129,9 @@ func run() throws {
     for _ in 0..<runs {
         let cache = CachingMemorySource(target.memory)
         let before = target.memory.exchanges
-        let start = now()
+        let start = Bench.now()
         dumps = try dumpAll(spaces, memory: cache, gdbSource: target.memory)
-        coldTimes.append(now() - start)
+        coldTimes.append(Bench.now() - start)
         roundTrips = target.memory.exchanges - before
     }
     // Warm: the same cache, only decoding.
@@ -156,9 +139,9 @@ func run() throws {
     _ = try dumpAll(spaces, memory: cache, gdbSource: target.memory)
     var warmTimes: [Double] = []
     for _ in 0..<runs {
-        let start = now()
+        let start = Bench.now()
         _ = try dumpAll(spaces, memory: cache, gdbSource: target.memory)
-        warmTimes.append(now() - start)
+        warmTimes.append(Bench.now() - start)
     }
     // vtop cold: round trips for one translation through a fresh cache.
     let vtopCache = CachingMemorySource(target.memory)
@@ -174,7 +157,7 @@ func run() throws {
     let perLevel = (0..<4).map { level in dumps.reduce(0) { $0 + $1.statistics.tablesPerLevel[level] } }
     let ours = dumps.map { dump in dump.runs.map { Range(start: $0.virtualStart, end: $0.virtualStart &+ $0.size, pa: $0.physicalStart) }.sorted() }
 
-    let cold = median(coldTimes), warm = median(warmTimes)
+    let cold = Bench.median(coldTimes), warm = Bench.median(warmTimes)
     print("tables: \(tables) (L0 \(perLevel[0]), L1 \(perLevel[1]), L2 \(perLevel[2]), L3 \(perLevel[3])), \(tableBytes / 1024) KiB; runs: \(ours.reduce(0) { $0 + $1.count })")
     print("Inspect cold   \(milliseconds(cold))  \(Int(Double(tables) / cold)) tables/s  (\(roundTrips) batched round trips per full dump)")
     print("Inspect warm   \(milliseconds(warm))  \(Int(Double(tables) / warm)) tables/s  (decode only)")
@@ -185,7 +168,7 @@ func run() throws {
     let gdb = try gdbDump(gdb: gdbPath, kernel: kernelPath, port: port, spaces: spaces, runs: runs)
     let theirs = gdb.ranges.map { $0.sorted() }
 
-    let gdbTime = median(gdb.seconds)
+    let gdbTime = Bench.median(gdb.seconds)
     print("gdb-multiarch  \(milliseconds(gdbTime))  \(Int(Double(tables) / gdbTime)) tables/s  (gdb/ Python walker, mm-pt --raw, timed inside gdb)")
     print(String(format: "ratio          gdb / Inspect cold = %.1fx", gdbTime / cold))
     print("goals          >= 7000 tables/s: \(Double(tables) / cold >= 7000 ? "met" : "MISSED"); >= 5x gdb: \(gdbTime / cold >= 5 ? "met" : "MISSED"); vtop <= 1 round trip per level: \(vtopRoundTrips <= vtop.steps.count ? "met" : "MISSED")")
@@ -195,7 +178,7 @@ func run() throws {
             let onlyTheirs = Set(b).subtracting(a).sorted().prefix(5).map(\.text)
             print("space \(spaces[i].gdbTarget): only Inspect \(onlyOurs); only gdb \(onlyTheirs)")
         }
-        throw BenchFailure(description: "Inspect and the gdb walker found different runs")
+        throw Bench.Failure(description: "Inspect and the gdb walker found different runs")
     }
     print("same ranges    yes (\(ours.reduce(0) { $0 + $1.count }) runs in \(spaces.count) space(s))")
 }

@@ -28,41 +28,18 @@ import TestSupport
 import Glibc
 #endif
 
-struct BenchFailure: Error, CustomStringConvertible {
-    let description: String
-}
-
-func option(_ name: String) -> String? {
-    let args = CommandLine.arguments
-    guard let i = args.firstIndex(of: name), i + 1 < args.count else { return nil }
-    return args[i + 1]
-}
-
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
-}
-
-func now() -> Double { Double(Deadline.now()) / 1e9 }
-
-func timed<T>(_ body: () throws -> T) rethrows -> (T, Double) {
-    let start = now()
-    let value = try body()
-    return (value, now() - start)
-}
-
 func f1(_ value: Double) -> String { String(format: "%8.1f", value) }
 
 /// The direct sources on the launched QEMU: the mapped file and process_vm_readv, both checked.
 func directSources(_ target: StoppedKernel) throws -> (mapped: DirectPhysicalMemorySource, process: DirectPhysicalMemorySource) {
     guard let ram = target.qemu.sharedRAM else {
-        throw BenchFailure(description: "QEMU has no shared RAM file: \(target.qemu.sharedRAMUnavailableReason ?? "?")")
+        throw Bench.Failure(description: "QEMU has no shared RAM file: \(target.qemu.sharedRAMUnavailableReason ?? "?")")
     }
     let launched = LaunchedRAMFile(descriptor: ram.fileDescriptor, size: ram.size, backendID: ram.backendID, qemuPID: target.qemu.pid)
     let mapped = DirectMemorySelector.select(client: target.client, stub: target.memory, launched: launched)
     let process = DirectMemorySelector.select(client: target.client, stub: target.memory, qemuPID: target.qemu.pid)
     guard mapped.path == "direct (mmap)", process.path == "direct (process_vm_readv)" else {
-        throw BenchFailure(description: "direct paths unavailable: \(mapped.statusLine); \(process.statusLine)")
+        throw Bench.Failure(description: "direct paths unavailable: \(mapped.statusLine); \(process.statusLine)")
     }
     return (mapped, process)
 }
@@ -90,11 +67,11 @@ final class TimedSource: MemorySource, PhysicalScopedMemorySource {
     var seconds = 0.0
     init(_ underlying: any PhysicalScopedMemorySource) { self.underlying = underlying }
     func read(_ ranges: [MemoryRequest]) throws(MemoryError) -> [[UInt8]] {
-        let start = now(); defer { seconds += now() - start }
+        let start = Bench.now(); defer { seconds += Bench.now() - start }
         return try underlying.read(ranges)
     }
     func readEach(_ ranges: [MemoryRequest]) throws(MemoryError) -> [Result<[UInt8], MemoryError>] {
-        let start = now(); defer { seconds += now() - start }
+        let start = Bench.now(); defer { seconds += Bench.now() - start }
         return try underlying.readEach(ranges)
     }
     func withPhysicalMode<T, Failure: MemoryFailureCarrying>(_ body: () throws(Failure) -> T) throws(Failure) -> T {
@@ -121,12 +98,12 @@ func pageTableBench(_ target: StoppedKernel, mapped: DirectPhysicalMemorySource,
     var mmapTimes: [Double] = [], processTimes: [Double] = [], stubTimes: [Double] = []
     var reference: [AddressSpaceDump] = []
     for _ in 0..<runs {
-        let (viaMapped, t1) = try timed { try coldDump(spaces, through: mapped) }
-        let (viaProcess, t2) = try timed { try coldDump(spaces, through: process) }
-        let (viaStub, t3) = try timed { try coldDump(spaces, through: target.memory) }
+        let (viaMapped, t1) = try Bench.timed { try coldDump(spaces, through: mapped) }
+        let (viaProcess, t2) = try Bench.timed { try coldDump(spaces, through: process) }
+        let (viaStub, t3) = try Bench.timed { try coldDump(spaces, through: target.memory) }
         mmapTimes.append(t1); processTimes.append(t2); stubTimes.append(t3)
         guard runsOf(viaMapped) == runsOf(viaStub), runsOf(viaProcess) == runsOf(viaStub) else {
-            throw BenchFailure(description: "\(label): direct and stub page-table dumps found different runs")
+            throw Bench.Failure(description: "\(label): direct and stub page-table dumps found different runs")
         }
         reference = viaStub
     }
@@ -139,7 +116,7 @@ func pageTableBench(_ target: StoppedKernel, mapped: DirectPhysicalMemorySource,
     }
     _ = try warmDump()
     var warmTimes: [Double] = []
-    for _ in 0..<runs { warmTimes.append(try timed { try warmDump() }.1) }
+    for _ in 0..<runs { warmTimes.append(try Bench.timed { try warmDump() }.1) }
     var readTimes: [Double] = []
     for _ in 0..<runs {
         let timedSource = TimedSource(mapped)
@@ -148,63 +125,26 @@ func pageTableBench(_ target: StoppedKernel, mapped: DirectPhysicalMemorySource,
     }
     let tables = reference.reduce(0) { $0 + $1.statistics.tables }
     let runCount = reference.reduce(0) { $0 + $1.runs.count }
-    let m = median(mmapTimes), p = median(processTimes), s = median(stubTimes)
+    let m = Bench.median(mmapTimes), p = Bench.median(processTimes), s = Bench.median(stubTimes)
     print("")
     print("page-table dump, cold (\(label)): \(tables) tables in \(spaces.count) address space(s), \(runCount) runs, median of \(runs)")
     print(String(format: "  direct (mmap)               %8.3f ms   %6.1fx faster than the stub", m * 1000, s / m))
     print(String(format: "  direct (process_vm_readv)   %8.3f ms   %6.1fx", p * 1000, s / p))
     print(String(format: "  gdbstub (GdbRemote)         %8.3f ms", s * 1000))
     print(String(format: "  warm (cached, decode only)  %8.3f ms;  reading the tables directly (mmap) takes %.3f ms of a cold dump",
-                 median(warmTimes) * 1000, median(readTimes) * 1000))
+                 Bench.median(warmTimes) * 1000, Bench.median(readTimes) * 1000))
     print("  same runs: yes (mmap = process_vm_readv = stub)")
     let goal = tables > 1000 ? 10.0 : 1.0
     print(String(format: "  goal: <= %.0f ms for ~%d tables via direct memory: %@", goal, tables > 1000 ? 2000 : 284,
                  m * 1000 <= goal ? "met" : "MISSED"))
 }
 
-/// gdb-multiarch's `dump binary memory` of physical RAM (QEMU's physical mode
-/// set with `maint packet`), timed inside gdb; returns seconds and the bytes.
-func gdbDump(gdb: String, port: Int, from address: UInt64, count: Int, to path: String) throws -> Double {
-    let end = address + UInt64(count)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: gdb)
-    process.arguments = ["-batch", "-nx",
-                         "-ex", "set architecture aarch64",
-                         "-ex", "target remote 127.0.0.1:\(port)",
-                         "-ex", "maint packet Qqemu.PhyMemMode:1",
-                         "-ex", "python import time; t0 = time.monotonic()",
-                         "-ex", "dump binary memory \(path) 0x\(String(address, radix: 16)) 0x\(String(end, radix: 16))",
-                         "-ex", "python print('DUMP-SECONDS', time.monotonic() - t0)",
-                         "-ex", "maint packet Qqemu.PhyMemMode:0",
-                         "-ex", "disconnect"]
-    let log = path + ".log"
-    _ = FileManager.default.createFile(atPath: log, contents: nil)
-    defer { try? FileManager.default.removeItem(atPath: log) }
-    let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let deadline = Date().addingTimeInterval(600)
-    while process.isRunning && Date() < deadline { usleep(10_000) }
-    if process.isRunning {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        throw BenchFailure(description: "gdb-multiarch did not finish within 600 s")
-    }
-    let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-    guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("DUMP-SECONDS") }),
-          let value = Double(line.split(separator: " ").last ?? "") else {
-        throw BenchFailure(description: "gdb-multiarch did not report its time: \(text.suffix(400))")
-    }
-    return value
-}
-
 func run() throws {
-    let runs = Int(option("--runs") ?? "3") ?? 3
-    let ram = option("--memory") ?? "512M"
-    let append = option("--append") ?? "linear=pages tests=fork"
-    let stopAt = option("--stop-at") ?? "sys_wait"
-    let sizes = (option("--sizes") ?? "16,256").split(separator: ",").compactMap { Int($0) }
+    let runs = Int(Bench.option("--runs") ?? "3") ?? 3
+    let ram = Bench.option("--memory") ?? "512M"
+    let append = Bench.option("--append") ?? "linear=pages tests=fork"
+    let stopAt = Bench.option("--stop-at") ?? "sys_wait"
+    let sizes = (Bench.option("--sizes") ?? "16,256").split(separator: ",").compactMap { Int($0) }
     let withGdb = !CommandLine.arguments.contains("--no-gdb")
     let gdbPath = withGdb ? try Tools.require("gdb-multiarch", package: "gdb-multiarch") : ""
 
@@ -222,16 +162,16 @@ func run() throws {
         let request = MemoryRequest(.physical, address: base, length: mib << 20)
         var mmapTimes: [Double] = [], processTimes: [Double] = [], stubTimes: [Double] = []
         for _ in 0..<runs {
-            let (a, t1) = try timed { try mapped.read(request) }
-            let (b, t2) = try timed { try process.read(request) }
-            let (c, t3) = try timed { try target.memory.read(request) }
-            guard a == c, b == c else { throw BenchFailure(description: "\(mib) MiB: direct and stub reads differ") }
+            let (a, t1) = try Bench.timed { try mapped.read(request) }
+            let (b, t2) = try Bench.timed { try process.read(request) }
+            let (c, t3) = try Bench.timed { try target.memory.read(request) }
+            guard a == c, b == c else { throw Bench.Failure(description: "\(mib) MiB: direct and stub reads differ") }
             mmapTimes.append(t1); processTimes.append(t2); stubTimes.append(t3)
             reference[mib] = a
         }
-        rates[mib] = (Double(mib) / median(mmapTimes), Double(mib) / median(processTimes), Double(mib) / median(stubTimes))
+        rates[mib] = (Double(mib) / Bench.median(mmapTimes), Double(mib) / Bench.median(processTimes), Double(mib) / Bench.median(stubTimes))
     }
-    guard mapped.directBatches > 0, process.directBatches > 0 else { throw BenchFailure(description: "a direct source served nothing") }
+    guard mapped.directBatches > 0, process.directBatches > 0 else { throw Bench.Failure(description: "a direct source served nothing") }
 
     try pageTableBench(target, mapped: mapped, process: process, runs: max(runs, 5), label: "-m \(ram), \(append)")
     try checkBench(target, mapped: mapped, label: "-m \(ram)", withStub: true)
@@ -245,12 +185,12 @@ func run() throws {
         for mib in sizes {
             var times: [Double] = []
             for _ in 0..<runs {
-                times.append(try gdbDump(gdb: gdbPath, port: target.qemu.gdbPort!, from: base, count: mib << 20, to: dumpPath))
+                times.append(try Bench.gdbDump(gdb: gdbPath, port: target.qemu.gdbPort!, from: base, count: mib << 20, to: dumpPath, physical: true))
                 guard let dumped = FileManager.default.contents(atPath: dumpPath), dumped.elementsEqual(reference[mib]!) else {
-                    throw BenchFailure(description: "\(mib) MiB: gdb-multiarch's dump differs from the direct read")
+                    throw Bench.Failure(description: "\(mib) MiB: gdb-multiarch's dump differs from the direct read")
                 }
             }
-            gdbRates[mib] = Double(mib) / median(times)
+            gdbRates[mib] = Double(mib) / Bench.median(times)
         }
     }
 
@@ -273,7 +213,7 @@ func run() throws {
         print("  goals: " + goals.joined(separator: "; "))
     }
 
-    if let big = option("--big-memory") {
+    if let big = Bench.option("--big-memory") {
         let bigTarget = try StoppedKernel(append: append, stopAt: stopAt, memory: big, timeout: 120)
         defer { bigTarget.stop() }
         let (bigMapped, bigProcess) = try directSources(bigTarget)
@@ -292,7 +232,7 @@ func checkBench(_ target: StoppedKernel, mapped: DirectPhysicalMemorySource, lab
     func check(_ memory: any MemorySource) throws -> (ConsistencyChecker.Report, Double) {
         let inspector = try KernelInspector(memory: CachingMemorySource(memory), symbols: symbols,
                                             context: TranslationContext(registers: registers))
-        return try timed { try ConsistencyChecker(inspector: inspector).run() }
+        return try Bench.timed { try ConsistencyChecker(inspector: inspector).run() }
     }
     let (direct, directTime) = try check(mapped)
     print("")
@@ -301,7 +241,7 @@ func checkBench(_ target: StoppedKernel, mapped: DirectPhysicalMemorySource, lab
     if withStub {
         let (stub, stubTime) = try check(target.memory)
         guard stub.findings.map(\.description) == direct.findings.map(\.description), stub.freeListWalked == direct.freeListWalked else {
-            throw BenchFailure(description: "check through the stub and through direct memory disagree")
+            throw Bench.Failure(description: "check through the stub and through direct memory disagree")
         }
         print("  GdbRemote over the gdbstub  \(String(format: "%9.1f", stubTime * 1000)) ms  (\(f1(stubTime / directTime))x the direct time; same findings)")
     } else {
@@ -319,13 +259,13 @@ func wholeProcessBench(_ target: StoppedKernel, runs: Int, gdb: String?, label: 
     func timeProcess(_ executable: String, _ arguments: [String]) throws -> Double {
         var times: [Double] = []
         for _ in 0..<runs {
-            let (result, seconds) = try timed { try ChildProcess.run(executable, arguments, timeout: 300) }
+            let (result, seconds) = try Bench.timed { try ChildProcess.run(executable, arguments, timeout: 300) }
             guard result.status == 0 else {
-                throw BenchFailure(description: "\(executable) failed (\(result.status)): \(result.combined.suffix(400))")
+                throw Bench.Failure(description: "\(executable) failed (\(result.status)): \(result.combined.suffix(400))")
             }
             times.append(seconds)
         }
-        return median(times)
+        return Bench.median(times)
     }
     print("")
     print("whole process, `pt kernel` on \(label) (attach, load symbols, walk, print; median of \(runs))")
