@@ -269,20 +269,20 @@ func wholeProcessBench(_ target: StoppedKernel, runs: Int, gdb: String?, label: 
     }
     print("")
     print("whole process, `pt kernel` on \(label) (attach, load symbols, walk, print; median of \(runs))")
-    let direct = try timeProcess(mmdbg, ["attach", address, "--elf", kernel, "-ex", "pt kernel", "-ex", "status"])
+    let direct = try timeProcess(mmdbg, ["attach", address, "--elf", kernel, "-ex", "pt kernel", "-ex", "status", "-ex", "disconnect"])
     print("  mmdbg (direct memory)       \(String(format: "%9.1f", direct * 1000)) ms")
-    let stub = try timeProcess(mmdbg, ["attach", address, "--elf", kernel, "--memory", "gdbstub", "-ex", "pt kernel"])
+    let stub = try timeProcess(mmdbg, ["attach", address, "--elf", kernel, "--memory", "gdbstub", "-ex", "pt kernel", "-ex", "disconnect"])
     print("  mmdbg --memory gdbstub      \(String(format: "%9.1f", stub * 1000)) ms  (\(f1(stub / direct))x)")
     guard let gdb else { return }
     let root = KernelImage.packageRoot()!.path
     let ours = try timeProcess(gdb, ["-nx", "-batch", "-ex", "set pagination off", "-ex", "file \(kernel)",
                                      "-ex", "target remote \(address)", "-ex", "source \(root)/gdb/mmdbg.py",
-                                     "-ex", "mm-pt kernel", "-ex", "detach"])
+                                     "-ex", "mm-pt kernel", "-ex", "disconnect"])
     print("  gdb-multiarch + gdb/ mm-pt  \(String(format: "%9.1f", ours * 1000)) ms  (\(f1(ours / direct))x mmdbg)")
     if let checkout = ProcessInfo.processInfo.environment["GDB_PT_DUMP"] {
         let theirs = try timeProcess(gdb, ["-nx", "-batch", "-ex", "set pagination off", "-ex", "file \(kernel)",
                                            "-ex", "target remote \(address)", "-ex", "source \(checkout)/pt.py",
-                                           "-ex", "pt", "-ex", "detach"])
+                                           "-ex", "pt", "-ex", "disconnect"])
         print("  gdb-multiarch + gdb-pt-dump \(String(format: "%9.1f", theirs * 1000)) ms  (\(f1(theirs / direct))x mmdbg)")
     } else {
         print("  gdb-multiarch + gdb-pt-dump         -  (skipped: set GDB_PT_DUMP to a gdb-pt-dump checkout)")

@@ -268,4 +268,16 @@ struct RunControlEngineTests {
         guard case .success(let output) = shown.outcome else { return }
         #expect(output.blocks == [.text("waitForStop: connection lost: stub disconnected: connection reset by peer\nrecent packets:\n  -> c\n  <- (connection closed)")])
     }
+
+    @Test func disconnectClosesWithoutDetachingAndAttachComesBack() throws {
+        let target = FakeTarget(path: Self.path)
+        let session = try session(target)
+        #expect(session.execute(line: "break g").succeeded)
+        let result = session.execute(line: "disconnect")
+        #expect(result.succeeded)
+        #expect(target.log.last == "close", "closed, not detached: \(target.log)")
+        #expect(!target.log.contains("detach"))
+        #expect(session.state == .detached)
+        #expect(session.execute(line: "regs pc").error == .unavailable("regs: not attached to a target (use `attach HOST:PORT`)"))
+    }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// `help`, `quit`, `attach`, `detach`, `status`.
 enum SessionCommands {
-    static var all: [CommandSpec] { [help, quit, attach, status, show] }
+    static var all: [CommandSpec] { [help, quit, attach, disconnect, status, show] }
 
     static let help = CommandSpec(
         name: "help", aliases: ["h", "?"], group: "session",
@@ -65,6 +65,21 @@ enum SessionCommands {
         let what = session.ownership == .launched ? "killing the QEMU mmdbg launched" : "detaching (the target keeps running)"
         session.quitRequested = true
         return .message(what, json: .object([("action", .string(session.ownership == .launched ? "kill" : "detach"))]))
+    }
+
+    static let disconnect = CommandSpec(
+        name: "disconnect", group: "session",
+        summary: "close the connection and leave the target as it is (QEMU keeps a stopped guest stopped)",
+        usage: "disconnect",
+        details: "Unlike `quit` on an attached target, which detaches (QEMU then resumes the guest), this\ncloses the socket only, as gdb's `disconnect` does: the next debugger finds the guest where\nthis one left it. `attach` connects again. A QEMU mmdbg launched is still killed by `quit`.",
+        examples: ["disconnect", "attach"]
+    ) { args, session throws(CommandError) in
+        try args.expectCount(0...0)
+        _ = try session.requireStoppedTarget(for: "disconnect")
+        session.connection.disconnect()
+        return .message("disconnected from \(session.address ?? "?") (the target is left as it is)",
+                        json: .object([("address", session.address.map(JSONValue.string) ?? .null),
+                                       ("target", session.state.jsonValue)]))
     }
 
     static let attach = CommandSpec(

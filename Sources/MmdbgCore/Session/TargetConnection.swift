@@ -70,6 +70,12 @@ public final class TargetConnection {
         state = .detached
     }
 
+    /// Closes the connection without detaching (`disconnect`): the target stays as it is.
+    func disconnect() {
+        drop()
+        state = .detached
+    }
+
     /// The connection, or a one-line reason there is none.
     func require(for command: String) throws(CommandError) -> DebugTarget {
         if let qemu = launchedQEMU, !qemu.isRunning {
