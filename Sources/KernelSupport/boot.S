@@ -16,7 +16,9 @@
 #define TCR_VALUE   0x62B5103510   /* T0SZ=T1SZ=16, 4K granules, WBWA inner-shareable walks, IPS=40 bits, TBI0, TBI1 */
 #define MAIR_VALUE  0x4400FF       /* Attr0 normal WB, Attr1 device nGnRnE, Attr2 normal non-cacheable */
 #define BLOCK_DEVICE 0x0060000000000405  /* UXN PXN AF AttrIndx=1 block */
-#define BLOCK_NORMAL 0x0000000000000701  /* AF SH=inner AttrIndx=0 block */
+#define BLOCK_NORMAL 0x0040000000000701  /* UXN AF SH=inner AttrIndx=0 block: EL0 never executes kernel memory.
+                                            EL1 RWX until MemorySetup installs the W^X tables
+                                            (a 1 GiB block cannot split text from data). */
 
     .section .text.boot, "ax"
     .global _start

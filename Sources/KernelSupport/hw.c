@@ -2,9 +2,11 @@
 #include "kernel_support.h"
 
 #if MM_BARE_METAL
-extern char __kernel_start[], __kernel_end[];
+extern char __kernel_start[], __kernel_end[], __text_end[], __rodata_end[];
 uint64_t mm_kernel_start_va(void) { return (uint64_t)__kernel_start; }
 uint64_t mm_kernel_end_va(void) { return (uint64_t)__kernel_end; }
+uint64_t mm_kernel_text_end_va(void) { return (uint64_t)__text_end; }
+uint64_t mm_kernel_rodata_end_va(void) { return (uint64_t)__rodata_end; }
 
 /* PL011 on -M virt, reached through the linear map once the MMU is on. */
 #define UART_BASE (MM_LINEAR_MAP_BASE + 0x09000000ULL)
@@ -55,12 +57,19 @@ uint64_t mm_translate_el1_read(uint64_t va) {
     __asm__ volatile("at s1e1r, %1\n isb\n mrs %0, par_el1" : "=r"(par) : "r"(va) : "memory");
     return par;
 }
+uint64_t mm_translate_el1_write(uint64_t va) {
+    uint64_t par;
+    __asm__ volatile("at s1e1w, %1\n isb\n mrs %0, par_el1" : "=r"(par) : "r"(va) : "memory");
+    return par;
+}
 void mm_dsb_isb(void) { __asm__ volatile("dsb sy\n isb" ::: "memory"); }
 void mm_halt(void) { for (;;) __asm__ volatile("wfi"); }
 
 #else /* host: inert stand-ins so pure kernel logic links into host tests */
 uint64_t mm_kernel_start_va(void) { return 0; }
 uint64_t mm_kernel_end_va(void) { return 0; }
+uint64_t mm_kernel_text_end_va(void) { return 0; }
+uint64_t mm_kernel_rodata_end_va(void) { return 0; }
 void mm_uart_putc(uint8_t c) { (void)c; }
 uint64_t mm_psci_use_smc;
 void mm_psci_system_off(void) { __builtin_trap(); }
@@ -76,6 +85,7 @@ void mm_write_ttbr1(uint64_t v) { (void)v; }
 void mm_write_mair(uint64_t v) { (void)v; }
 void mm_write_tcr(uint64_t v) { (void)v; }
 uint64_t mm_translate_el1_read(uint64_t va) { (void)va; return 1; }
+uint64_t mm_translate_el1_write(uint64_t va) { (void)va; return 1; }
 void mm_tlb_flush_all(void) { }
 void mm_dsb_isb(void) { }
 void mm_halt(void) { __builtin_trap(); }

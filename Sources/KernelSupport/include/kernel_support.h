@@ -31,9 +31,12 @@ extern const struct mm_layout_record mm_layout;
 extern volatile uint64_t mm_tick;
 /* Physical address of the device tree blob QEMU passed in x0. */
 extern uint64_t mm_boot_dtb;
-/* Linker-provided image bounds (virtual addresses). */
+/* Linker-provided image bounds (virtual addresses, page aligned): text is
+ * [start, text_end), rodata [text_end, rodata_end), data and bss up to end. */
 uint64_t mm_kernel_start_va(void);
 uint64_t mm_kernel_end_va(void);
+uint64_t mm_kernel_text_end_va(void);
+uint64_t mm_kernel_rodata_end_va(void);
 
 /* ---- Array members Swift imports as tuples, as plain element pointers ---- */
 static inline uint64_t *mm_task_kernel_pages(struct mm_task *t) { return t->mm.kernel_pages; }
@@ -78,6 +81,8 @@ void mm_write_mair(uint64_t v);
 void mm_write_tcr(uint64_t v);
 /* AT S1E1R on `va`: returns PAR_EL1 (bit 0 set = translation failed). */
 uint64_t mm_translate_el1_read(uint64_t va);
+/* AT S1E1W on `va`: PAR_EL1, bit 0 set if an EL1 store would fault. */
+uint64_t mm_translate_el1_write(uint64_t va);
 void mm_tlb_flush_all(void);
 void mm_dsb_isb(void);
 void mm_halt(void) __attribute__((noreturn));
