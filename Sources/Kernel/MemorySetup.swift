@@ -98,13 +98,17 @@ private func buildKernelTables(_ hardware: BootHardwareInfo, _ granule: LinearMa
     return tables
 }
 
-/// MAIR and TCR as documented in kernel_abi.h, then TTBR1 (+ TLB flush).
-/// Safe while running from the linear map: the new tables map the image,
-/// the stack and the UART at the same addresses as the boot blocks.
+/// MAIR and TCR as documented in kernel_abi.h, then TTBR1 by
+/// break-before-make (mm_replace_ttbr1: the boot blocks and the new tables
+/// map the image, stack and UART at the same VAs but with other block sizes
+/// and permissions, so no TLB may hold both). Then the boot identity map
+/// (EL1 rwx, only needed for that switch) retires: TTBR0 gets the empty
+/// table until a task installs its own.
 private func switchKernelTables(to tables: KernelTranslationTables) {
     mm_write_mair(MM_MAIR_VALUE)
     mm_write_tcr(MM_TCR_VALUE)
-    mm_write_ttbr1(tables.pgd)
+    mm_replace_ttbr1(tables.pgd, mm_empty_table_pa())
+    mm_write_ttbr0(mm_empty_table_pa())
 }
 
 /// Writes and reads a fresh page through the new linear map, checks that

@@ -7,6 +7,8 @@ uint64_t mm_kernel_start_va(void) { return (uint64_t)__kernel_start; }
 uint64_t mm_kernel_end_va(void) { return (uint64_t)__kernel_end; }
 uint64_t mm_kernel_text_end_va(void) { return (uint64_t)__text_end; }
 uint64_t mm_kernel_rodata_end_va(void) { return (uint64_t)__rodata_end; }
+extern char boot_empty_table[];
+uint64_t mm_empty_table_pa(void) { return (uint64_t)boot_empty_table - MM_LINEAR_MAP_BASE; }
 
 /* PL011 on -M virt, reached through the linear map once the MMU is on. */
 #define UART_BASE (MM_LINEAR_MAP_BASE + 0x09000000ULL)
@@ -70,6 +72,8 @@ uint64_t mm_kernel_start_va(void) { return 0; }
 uint64_t mm_kernel_end_va(void) { return 0; }
 uint64_t mm_kernel_text_end_va(void) { return 0; }
 uint64_t mm_kernel_rodata_end_va(void) { return 0; }
+uint64_t mm_empty_table_pa(void) { return 0; }
+void mm_replace_ttbr1(uint64_t new_ttbr1, uint64_t empty_table_pa) { (void)new_ttbr1; (void)empty_table_pa; }
 void mm_uart_putc(uint8_t c) { (void)c; }
 uint64_t mm_psci_use_smc;
 void mm_psci_system_off(void) { __builtin_trap(); }

@@ -77,6 +77,11 @@ uint64_t mm_read_esr(void);
 uint64_t mm_read_far(void);
 void mm_write_ttbr0(uint64_t v);   /* + TLB flush */
 void mm_write_ttbr1(uint64_t v);   /* + TLB flush */
+/* Break-before-make switch of the whole kernel half (boot.S): from boot.S's
+ * identity map, TTBR1 -> empty table, TLB invalidate, TTBR1 -> new_ttbr1. */
+void mm_replace_ttbr1(uint64_t new_ttbr1, uint64_t empty_table_pa);
+/* PA of boot.S's all-invalid level-0 table. */
+uint64_t mm_empty_table_pa(void);
 void mm_write_mair(uint64_t v);
 void mm_write_tcr(uint64_t v);
 /* AT S1E1R on `va`: returns PAR_EL1 (bit 0 set = translation failed). */
