@@ -65,6 +65,22 @@ uint64_t mm_translate_el1_write(uint64_t va) {
     return par;
 }
 void mm_dsb_isb(void) { __asm__ volatile("dsb sy\n isb" ::: "memory"); }
+void mm_publish_descriptors(void) { __asm__ volatile("dsb ishst\n isb" ::: "memory"); }
+void mm_tlb_invalidate_user_page(uint64_t va) {
+    /* VAAE1IS: every ASID; operand = VA[55:12] in bits [43:0]. */
+    uint64_t operand = (va >> 12) & 0x00000FFFFFFFFFFFULL;
+    __asm__ volatile("dsb ishst\n tlbi vaae1is, %0\n dsb ish\n isb" :: "r"(operand) : "memory");
+}
+void mm_sync_icache(uint64_t kva, uint64_t length) {
+    uint64_t ctr;
+    __asm__ volatile("mrs %0, ctr_el0" : "=r"(ctr));
+    uint64_t dline = 4ULL << ((ctr >> 16) & 0xF), iline = 4ULL << (ctr & 0xF);
+    uint64_t end = kva + length;
+    for (uint64_t a = kva & ~(dline - 1); a < end; a += dline) __asm__ volatile("dc cvau, %0" :: "r"(a) : "memory");
+    __asm__ volatile("dsb ish" ::: "memory");
+    for (uint64_t a = kva & ~(iline - 1); a < end; a += iline) __asm__ volatile("ic ivau, %0" :: "r"(a) : "memory");
+    __asm__ volatile("dsb ish\n isb" ::: "memory");
+}
 void mm_halt(void) { for (;;) __asm__ volatile("wfi"); }
 
 #else /* host: inert stand-ins so pure kernel logic links into host tests */
@@ -92,5 +108,8 @@ uint64_t mm_translate_el1_read(uint64_t va) { (void)va; return 1; }
 uint64_t mm_translate_el1_write(uint64_t va) { (void)va; return 1; }
 void mm_tlb_flush_all(void) { }
 void mm_dsb_isb(void) { }
+void mm_publish_descriptors(void) { }
+void mm_tlb_invalidate_user_page(uint64_t va) { (void)va; }
+void mm_sync_icache(uint64_t kva, uint64_t length) { (void)kva; (void)length; }
 void mm_halt(void) { __builtin_trap(); }
 #endif

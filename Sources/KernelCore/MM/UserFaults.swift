@@ -43,16 +43,17 @@ enum UserRegion {
     var isDemandPaged: Bool { self == .heap || self == .stack }
 }
 
-/// Maps a fresh page at `uva` in `t`. Returns false (pool unchanged) if
-/// the page or a table cannot be allocated.
+/// Maps a fresh page at `uva` in `t`. Idempotent: a page already mapped
+/// there (a fault that raced with another one) is success, with no second
+/// page. Returns false (pool unchanged) if the page or a table cannot be allocated.
 func demandMapPage(_ t: UnsafeMutablePointer<mm_task>, _ uva: UInt64) -> Bool {
+    if let leaf = lookup_pte_slot(t, uva), leaf.pointee & MM_TD_VALID != 0 { return true }
     let page = get_free_page()
     if page == 0 { return false }
-    if map_page(t, uva, page, demandPageFlags) < 0 {
-        free_page(page)
-        return false
-    }
-    return true
+    let status = map_page(t, uva, page, demandPageFlags)
+    if status == 0 { return true }
+    free_page(page)
+    return status == mapPageAlreadyMapped
 }
 
 /// Prints `marker` for `far`, ends the current task; -1 for the caller's

@@ -90,6 +90,12 @@ uint64_t mm_translate_el1_read(uint64_t va);
 uint64_t mm_translate_el1_write(uint64_t va);
 void mm_tlb_flush_all(void);
 void mm_dsb_isb(void);
+/* dsb ishst; isb: descriptor stores visible to the table walker. */
+void mm_publish_descriptors(void);
+/* dsb ishst; tlbi vaae1is, va; dsb ish; isb: forget user VA `va` in every ASID. */
+void mm_tlb_invalidate_user_page(uint64_t va);
+/* dc cvau / ic ivau over [kva, kva + length) + dsb ish; isb (CTR_EL0 line sizes). */
+void mm_sync_icache(uint64_t kva, uint64_t length);
 void mm_halt(void) __attribute__((noreturn));
 
 #endif
