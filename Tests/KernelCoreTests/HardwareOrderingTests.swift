@@ -105,6 +105,24 @@ extension KernelGlobals {
             #expect(mm_pool.free_pages == free && task.upCount == 2)
         }
 
+        /// Gap 4: TBI0 is on, so EL0 may fault on a tagged pointer; the tag is not
+        /// part of the page (it was classified as wild and killed the task).
+        @Test(arguments: [0x5A, 0xFF, 0x01] as [UInt64])
+        func aTaggedFaultAddressIsClassifiedByItsPage(tag: UInt64) throws {
+            let task = TaskBox()
+            task.makeCurrent(heapBytes: 0x1000)
+            #expect(do_data_abort(tag << 56 | MM_HEAP_BASE + 0x40, 0x9200_0007) == 0)
+            #expect(FakeMachine.exitProcessCalls == 0)
+            #expect(!FakeMachine.consoleText.contains("invalid uva"))
+            #expect(task.upCount == 1 && task.userPage(0).uva == MM_HEAP_BASE)
+            // The soft path too: a tagged user pointer in a syscall names the same page.
+            #expect(check_and_prefault_user_range(tag << 56 | MM_STACK_TOP - 0x10, 8) == 0)
+            #expect(task.upCount == 2 && task.userPage(1).uva == MM_STACK_TOP - 0x1000)
+            // A tagged wild pointer is still wild.
+            #expect(do_data_abort(tag << 56 | 0xDEAD_BEEF_000, 0x9200_0007) == -1)
+            #expect(FakeMachine.consoleText.contains("[KERN] invalid uva at 0x"))
+        }
+
         /// Gap 5: fork copies text through the D-side; the child's copy must be
         /// cleaned to the PoU and the I-cache invalidated, for text pages only.
         @Test func forkSyncsTheInstructionCacheForExecutablePagesAfterCopying() {
