@@ -148,4 +148,36 @@ extension KernelGlobals {
             #expect(syncs.first?.copied == true, "after the copy")
         }
     }
+
+    @Suite("free_page double free") struct DoubleFreeTests {
+        init() { FakeMachine.reset() }
+
+        /// Gap 6: a second free_page of the same page panics, naming the function
+        /// and the page (the list would otherwise hand it to two owners).
+        @Test func aDoubleFreePanicsNamingTheFunction() async {
+            await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+                FakeMachine.reset()
+                let pa = get_free_page()
+                free_page(pa)
+                free_page(pa)
+            }.map { result in
+                let text = String(decoding: result.standardErrorContent, as: UTF8.self)
+                #expect(text.contains("[PANIC] free_page: double free of 0x"), "\(text)")
+            }
+        }
+
+        @Test func freeingEveryPageOnceIsFineAndTheBitmapFollowsTheList() {
+            var pages: [UInt64] = []
+            for _ in 0..<10 { pages.append(get_free_page()) }
+            #expect(pages.allSatisfy { !isFree($0) })
+            for pa in pages.reversed() { free_page(pa) }
+            #expect(pages.allSatisfy { isFree($0) })
+            #expect(mm_pool.free_pages == FakeMachine.poolPages)
+            // Reallocated after a free: free again without a panic.
+            let again = get_free_page()
+            #expect(again == pages[0] && !isFree(again))
+            free_page(again)
+            #expect(isFree(again))
+        }
+    }
 }

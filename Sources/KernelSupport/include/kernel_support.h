@@ -29,6 +29,12 @@ extern struct mm_page_pool mm_pool;
 extern struct mm_log_ring mm_log;
 extern const struct mm_layout_record mm_layout;
 extern volatile uint64_t mm_tick;
+/* Which pool pages are free (bit set = on the free list), indexed from
+ * mm_pool.base_pa: free_page's double-free check. Kernel-internal, not part
+ * of the debugger ABI (the debugger walks the free list). The pool never
+ * grows past MM_POOL_MAX_PAGES (4 GiB); RAM beyond that stays unused. */
+#define MM_POOL_MAX_PAGES (1u << 20)
+uint64_t *mm_pool_free_bitmap(void);   /* MM_POOL_MAX_PAGES / 64 words (Swift cannot import the array) */
 /* Physical address of the device tree blob QEMU passed in x0. */
 extern uint64_t mm_boot_dtb;
 /* Linker-provided image bounds (virtual addresses, page aligned): text is
