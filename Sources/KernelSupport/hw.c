@@ -71,6 +71,10 @@ void mm_tlb_invalidate_user_page(uint64_t va) {
     uint64_t operand = (va >> 12) & 0x00000FFFFFFFFFFFULL;
     __asm__ volatile("dsb ishst\n tlbi vaae1is, %0\n dsb ish\n isb" :: "r"(operand) : "memory");
 }
+void mm_tlb_invalidate_asid(uint64_t asid) {
+    __asm__ volatile("dsb ishst\n tlbi aside1is, %0\n dsb ish\n isb" :: "r"(asid << 48) : "memory");
+}
+void mm_set_ttbr0(uint64_t v) { __asm__ volatile("msr ttbr0_el1, %0\n isb" :: "r"(v) : "memory"); }
 void mm_sync_icache(uint64_t kva, uint64_t length) {
     uint64_t ctr;
     __asm__ volatile("mrs %0, ctr_el0" : "=r"(ctr));
@@ -111,5 +115,7 @@ void mm_dsb_isb(void) { }
 void mm_publish_descriptors(void) { }
 void mm_tlb_invalidate_user_page(uint64_t va) { (void)va; }
 void mm_sync_icache(uint64_t kva, uint64_t length) { (void)kva; (void)length; }
+void mm_tlb_invalidate_asid(uint64_t asid) { (void)asid; }
+void mm_set_ttbr0(uint64_t v) { (void)v; }
 void mm_halt(void) { __builtin_trap(); }
 #endif

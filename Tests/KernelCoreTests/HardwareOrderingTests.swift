@@ -74,6 +74,27 @@ extension KernelGlobals {
             #expect(mm_pool.free_count - freesBefore == 1)
         }
 
+        /// ASIDs: a switch no longer flushes the TLB, so releasing an address space
+        /// invalidates its ASID (its slot) before any of its pages or tables is freed.
+        @Test func releasingAnAddressSpaceInvalidatesItsASIDBeforeFreeingAnything() {
+            let t = mm_task_table()! + 3
+            t.pointee = mm_task()
+            defer { t.pointee = mm_task() }
+            #expect(allocate_user_page(t, 0x1000, 0x7) != 0)
+            #expect(userTTBR0(of: t, emptyTable: 0x9000) == t.pointee.mm.pgd | 3 << 48)
+            let freesBefore = mm_pool.free_count
+            let ops = recording(snapshot: { mm_pool.free_count - freesBefore }) { release_task_memory(t) }
+            #expect(ops.map(\.op) == [.invalidateAddressSpace(asid: 3)])
+            #expect(ops.first?.snapshot == 0, "nothing freed before the TLBI")
+            #expect(mm_pool.free_count - freesBefore == 5, "then the page and its 4 tables")
+            #expect(userTTBR0(of: t, emptyTable: 0x9000) == 0x9000 | 3 << 48)
+            // Tasks outside mm_tasks (the boot self-test's scratch tasks) use ASID 0; so does idle.
+            #expect(addressSpaceID(of: TaskBox().t) == 0 && addressSpaceID(of: mm_task_table()!) == 0)
+            // An address space that was never built has nothing to invalidate.
+            let empty = recording(snapshot: { 0 }) { release_task_memory(t) }
+            #expect(empty.isEmpty)
+        }
+
         /// Gap 3: a second demand fault on a page another fault already mapped
         /// (a race on another CPU) succeeds without a second page or slot.
         @Test func demandFaultsAreIdempotent() throws {

@@ -24,6 +24,10 @@ public enum MaintenanceOp: Equatable {
     /// `dc cvau` + `ic ivau` over [kva, kva + length), `dsb ish; isb`: instructions
     /// written there through the linear map are what a later fetch sees.
     case syncInstructionCache(kva: UInt64, length: UInt64)
+    /// `dsb ishst; tlbi aside1is, asid; dsb ish; isb`: no non-global TLB entry of
+    /// ASID `asid` survives; after it, that address space's pages and tables may be
+    /// freed and the ASID given to another.
+    case invalidateAddressSpace(asid: UInt64)
 }
 
 #if !hasFeature(Embedded)
@@ -39,6 +43,7 @@ func perform(_ op: MaintenanceOp) {
     case .publishDescriptors: mm_publish_descriptors()
     case .invalidateUserPage(let va): mm_tlb_invalidate_user_page(va)
     case .syncInstructionCache(let kva, let length): mm_sync_icache(kva, length)
+    case .invalidateAddressSpace(let asid): mm_tlb_invalidate_asid(asid)
     }
     #else
     maintenanceRecorder?(op)

@@ -255,10 +255,30 @@ public func unmap_user_range(_ t: UnsafeMutablePointer<mm_task>, _ startUVA: UIn
     }
 }
 
+/// The ASID of `t`'s address space (TTBR0.ASID; 8-bit ASIDs, TCR_EL1.AS = 0):
+/// its slot in mm_tasks, so live address spaces never share one. Slot 0
+/// (idle) and tasks outside the table (the boot self-test's scratch tasks,
+/// which flush the whole TLB on every TTBR0 write) use ASID 0. User leaves
+/// are non-global (nG), kernel leaves global.
+public func addressSpaceID(of t: UnsafeMutablePointer<mm_task>) -> UInt64 {
+    let slot = mm_task_table().distance(to: t)
+    return slot >= 0 && slot < Int(MM_NR_TASKS) ? UInt64(slot) : 0
+}
+
+/// The TTBR0 value that runs `t`: its pgd (or the empty table) with its ASID.
+public func userTTBR0(of t: UnsafeMutablePointer<mm_task>, emptyTable: UInt64) -> UInt64 {
+    let pgd = t.pointee.mm.pgd
+    return (pgd != 0 ? pgd : emptyTable) | addressSpaceID(of: t) << 48
+}
+
 /// Frees everything `t`'s address space owns (user pages, then every table
 /// page, pgd included) and clears the bookkeeping: the reaper's half of
 /// map_page. Not in the reference module, which leaves it to do_wait.
+/// First it invalidates the ASID: with ASIDs a switch no longer flushes
+/// the TLB, so entries of this space would otherwise outlive its pages and
+/// reach the next task given the slot.
 public func release_task_memory(_ t: UnsafeMutablePointer<mm_task>) {
+    if t.pointee.mm.pgd != 0 { perform(.invalidateAddressSpace(asid: addressSpaceID(of: t))) }
     let users = mm_task_user_pages(t)!
     let tables = mm_task_kernel_pages(t)!
     for i in 0..<Int(MM_MAX_PAGE_COUNT) {

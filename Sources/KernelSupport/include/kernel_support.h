@@ -102,6 +102,10 @@ void mm_publish_descriptors(void);
 void mm_tlb_invalidate_user_page(uint64_t va);
 /* dc cvau / ic ivau over [kva, kva + length) + dsb ish; isb (CTR_EL0 line sizes). */
 void mm_sync_icache(uint64_t kva, uint64_t length);
+/* dsb ishst; tlbi aside1is, asid; dsb ish; isb: forget every non-global entry of `asid`. */
+void mm_tlb_invalidate_asid(uint64_t asid);
+/* TTBR0 := v (BADDR | ASID << 48) with no TLB flush: entries of other ASIDs stay valid. */
+void mm_set_ttbr0(uint64_t v);
 void mm_halt(void) __attribute__((noreturn));
 
 #endif
