@@ -5,7 +5,8 @@ import KernelCore
 // Boot-time memory bring-up, after boot.S turned the MMU on with 1 GiB
 // boot blocks: read the device tree, put the RAM above the kernel image
 // under the page allocator, build the kernel's own 4-level TTBR1 tables
-// (linear map of all RAM + device window), switch to them and check them.
+// (linear map of all RAM + device window, W^X: text r-x, rodata r--, the
+// rest rw- and never executable), switch to them and check them.
 
 /// What memory bring-up found; later boot stages read it.
 struct BootMemory {
@@ -86,9 +87,10 @@ private func printPagePool(from start: UInt64) {
 }
 
 private func buildKernelTables(_ hardware: BootHardwareInfo, _ granule: LinearMapGranule) -> KernelTranslationTables {
+    let image = KernelImageSections(textStart: kvaToPa(mm_kernel_start_va()), textEnd: kvaToPa(mm_kernel_text_end_va()),
+                                    rodataEnd: kvaToPa(mm_kernel_rodata_end_va()))
     guard var tables = KernelTranslationTables(),
-          tables.map(va: paToKva(hardware.ramBase), pa: hardware.ramBase, size: hardware.ramSize,
-                     leaf: MM_TD_KERNEL_NORMAL, granule: granule),
+          tables.mapLinearMap(ramBase: hardware.ramBase, ramSize: hardware.ramSize, image: image, granule: granule),
           tables.map(va: paToKva(MM_DEVICE_WINDOW_PA), pa: MM_DEVICE_WINDOW_PA, size: MM_DEVICE_WINDOW_SIZE,
                      leaf: MM_TD_KERNEL_DEVICE, granule: .blocks) else {
         kernelPanic("out of memory building the kernel page tables")
@@ -96,13 +98,17 @@ private func buildKernelTables(_ hardware: BootHardwareInfo, _ granule: LinearMa
     return tables
 }
 
-/// MAIR and TCR as documented in kernel_abi.h, then TTBR1 (+ TLB flush).
-/// Safe while running from the linear map: the new tables map the image,
-/// the stack and the UART at the same addresses as the boot blocks.
+/// MAIR and TCR as documented in kernel_abi.h, then TTBR1 by
+/// break-before-make (mm_replace_ttbr1: the boot blocks and the new tables
+/// map the image, stack and UART at the same VAs but with other block sizes
+/// and permissions, so no TLB may hold both). Then the boot identity map
+/// (EL1 rwx, only needed for that switch) retires: TTBR0 gets the empty
+/// table until a task installs its own.
 private func switchKernelTables(to tables: KernelTranslationTables) {
     mm_write_mair(MM_MAIR_VALUE)
     mm_write_tcr(MM_TCR_VALUE)
-    mm_write_ttbr1(tables.pgd)
+    mm_replace_ttbr1(tables.pgd, mm_empty_table_pa())
+    mm_write_ttbr0(mm_empty_table_pa())
 }
 
 /// Writes and reads a fresh page through the new linear map, checks that
@@ -119,10 +125,15 @@ private func checkLinearMap(_ hardware: BootHardwareInfo, _ tables: KernelTransl
 
     let par = mm_translate_el1_read(kva)
     if par & 1 != 0 || par & Paging.descriptorAddressMask != pa { kernelPanic("linear map check: AT S1E1R disagrees") }
+    // Blocks map RAM from the first 2 MiB boundary past the image's rodata; pages before it.
+    let blockMapped = granule == .blocks && pa >= (kvaToPa(mm_kernel_rodata_end_va()) + 0x1F_FFFF) & ~0x1F_FFFF
     guard let walk = KernelTranslationTables.translate(pgd: tables.pgd, kva), walk.pa == pa,
-          walk.level == (granule == .pages ? 3 : 2) else {
+          walk.level == (blockMapped ? 2 : 3) else {
         kernelPanic("linear map check: table walk disagrees")
     }
+    // W^X as the MMU sees it: text is not writable at EL1, data is.
+    if mm_translate_el1_write(mm_kernel_start_va()) & 1 == 0 { kernelPanic("linear map check: kernel text is writable") }
+    if mm_translate_el1_write(kva) & 1 != 0 { kernelPanic("linear map check: a pool page is not writable") }
     free_page(pa)
     if words[0] != MM_PAGE_POISON || words[511] != MM_PAGE_POISON { kernelPanic("linear map check: freed page not poisoned") }
 

@@ -16,7 +16,9 @@
 #define TCR_VALUE   0x62B5103510   /* T0SZ=T1SZ=16, 4K granules, WBWA inner-shareable walks, IPS=40 bits, TBI0, TBI1 */
 #define MAIR_VALUE  0x4400FF       /* Attr0 normal WB, Attr1 device nGnRnE, Attr2 normal non-cacheable */
 #define BLOCK_DEVICE 0x0060000000000405  /* UXN PXN AF AttrIndx=1 block */
-#define BLOCK_NORMAL 0x0000000000000701  /* AF SH=inner AttrIndx=0 block */
+#define BLOCK_NORMAL 0x0040000000000701  /* UXN AF SH=inner AttrIndx=0 block: EL0 never executes kernel memory.
+                                            EL1 RWX until MemorySetup installs the W^X tables
+                                            (a 1 GiB block cannot split text from data). */
 
     .section .text.boot, "ax"
     .global _start
@@ -75,6 +77,34 @@ fill_boot_tables:
     str     x2, [x1, #8]
     ret
 
+/*
+ * void mm_replace_ttbr1(uint64_t new_ttbr1, uint64_t empty_table_pa)
+ *
+ * Break-before-make for the whole kernel half, as Linux's
+ * idmap_cpu_replace_ttbr1: the boot blocks and the new tables map the same
+ * kernel VAs with other block sizes and permissions, and a TLB holding
+ * both (one from each) may raise a TLB conflict abort or use either on real
+ * hardware. So: jump to the identity map (TTBR0, boot_l0_ident), point TTBR1
+ * at an empty table (break), invalidate the TLB, then install the new
+ * tables (make) and return to the kernel half. Nothing in the window
+ * touches memory (no stack, no literal loads) or may take an exception:
+ * call with interrupts masked.
+ */
+    .global mm_replace_ttbr1
+mm_replace_ttbr1:
+    dsb     ishst                   /* the new tables are visible to the walker */
+    adr     x2, 1f
+    and     x2, x2, #0x0000ffffffffffff   /* PA = identity-mapped VA of 1f */
+    br      x2
+1:  msr     ttbr1_el1, x1           /* break: the kernel half maps nothing */
+    isb
+    tlbi    vmalle1                 /* drop every boot-block translation */
+    dsb     nsh
+    isb
+    msr     ttbr1_el1, x0           /* make */
+    isb
+    ret                             /* x30 is a kernel-half VA again */
+
 high_start:
     ldr     x0, =boot_stack_top
     mov     sp, x0
@@ -96,6 +126,8 @@ boot_l0_high:   .space 4096
 boot_l1_high:   .space 4096
 boot_l0_ident:  .space 4096
 boot_l1_ident:  .space 4096
+    .global boot_empty_table
+boot_empty_table: .space 4096      /* all invalid: TTBR1 during the break, TTBR0 once the identity map retires */
     .balign 16
     .global boot_stack_bottom, boot_stack_top
 boot_stack_bottom:

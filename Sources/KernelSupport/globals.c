@@ -11,6 +11,8 @@ MM_DEBUGGER_VISIBLE struct mm_page_pool mm_pool;
 MM_DEBUGGER_VISIBLE struct mm_log_ring mm_log = { .magic = MM_LOG_MAGIC, .size = MM_LOG_RING_SIZE, .head = 0 };
 MM_DEBUGGER_VISIBLE volatile uint64_t mm_tick;
 MM_DEBUGGER_VISIBLE uint64_t mm_boot_dtb;
+static uint64_t mm_pool_free_bits[MM_POOL_MAX_PAGES / 64];
+uint64_t *mm_pool_free_bitmap(void) { return mm_pool_free_bits; }
 
 #define OFF(type, member) ((uint32_t)__builtin_offsetof(type, member))
 

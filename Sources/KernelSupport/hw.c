@@ -2,9 +2,13 @@
 #include "kernel_support.h"
 
 #if MM_BARE_METAL
-extern char __kernel_start[], __kernel_end[];
+extern char __kernel_start[], __kernel_end[], __text_end[], __rodata_end[];
 uint64_t mm_kernel_start_va(void) { return (uint64_t)__kernel_start; }
 uint64_t mm_kernel_end_va(void) { return (uint64_t)__kernel_end; }
+uint64_t mm_kernel_text_end_va(void) { return (uint64_t)__text_end; }
+uint64_t mm_kernel_rodata_end_va(void) { return (uint64_t)__rodata_end; }
+extern char boot_empty_table[];
+uint64_t mm_empty_table_pa(void) { return (uint64_t)boot_empty_table - MM_LINEAR_MAP_BASE; }
 
 /* PL011 on -M virt, reached through the linear map once the MMU is on. */
 #define UART_BASE (MM_LINEAR_MAP_BASE + 0x09000000ULL)
@@ -55,12 +59,41 @@ uint64_t mm_translate_el1_read(uint64_t va) {
     __asm__ volatile("at s1e1r, %1\n isb\n mrs %0, par_el1" : "=r"(par) : "r"(va) : "memory");
     return par;
 }
+uint64_t mm_translate_el1_write(uint64_t va) {
+    uint64_t par;
+    __asm__ volatile("at s1e1w, %1\n isb\n mrs %0, par_el1" : "=r"(par) : "r"(va) : "memory");
+    return par;
+}
 void mm_dsb_isb(void) { __asm__ volatile("dsb sy\n isb" ::: "memory"); }
+void mm_publish_descriptors(void) { __asm__ volatile("dsb ishst\n isb" ::: "memory"); }
+void mm_tlb_invalidate_user_page(uint64_t va) {
+    /* VAAE1IS: every ASID; operand = VA[55:12] in bits [43:0]. */
+    uint64_t operand = (va >> 12) & 0x00000FFFFFFFFFFFULL;
+    __asm__ volatile("dsb ishst\n tlbi vaae1is, %0\n dsb ish\n isb" :: "r"(operand) : "memory");
+}
+void mm_tlb_invalidate_asid(uint64_t asid) {
+    __asm__ volatile("dsb ishst\n tlbi aside1is, %0\n dsb ish\n isb" :: "r"(asid << 48) : "memory");
+}
+void mm_set_ttbr0(uint64_t v) { __asm__ volatile("msr ttbr0_el1, %0\n isb" :: "r"(v) : "memory"); }
+void mm_sync_icache(uint64_t kva, uint64_t length) {
+    uint64_t ctr;
+    __asm__ volatile("mrs %0, ctr_el0" : "=r"(ctr));
+    uint64_t dline = 4ULL << ((ctr >> 16) & 0xF), iline = 4ULL << (ctr & 0xF);
+    uint64_t end = kva + length;
+    for (uint64_t a = kva & ~(dline - 1); a < end; a += dline) __asm__ volatile("dc cvau, %0" :: "r"(a) : "memory");
+    __asm__ volatile("dsb ish" ::: "memory");
+    for (uint64_t a = kva & ~(iline - 1); a < end; a += iline) __asm__ volatile("ic ivau, %0" :: "r"(a) : "memory");
+    __asm__ volatile("dsb ish\n isb" ::: "memory");
+}
 void mm_halt(void) { for (;;) __asm__ volatile("wfi"); }
 
 #else /* host: inert stand-ins so pure kernel logic links into host tests */
 uint64_t mm_kernel_start_va(void) { return 0; }
 uint64_t mm_kernel_end_va(void) { return 0; }
+uint64_t mm_kernel_text_end_va(void) { return 0; }
+uint64_t mm_kernel_rodata_end_va(void) { return 0; }
+uint64_t mm_empty_table_pa(void) { return 0; }
+void mm_replace_ttbr1(uint64_t new_ttbr1, uint64_t empty_table_pa) { (void)new_ttbr1; (void)empty_table_pa; }
 void mm_uart_putc(uint8_t c) { (void)c; }
 uint64_t mm_psci_use_smc;
 void mm_psci_system_off(void) { __builtin_trap(); }
@@ -76,7 +109,13 @@ void mm_write_ttbr1(uint64_t v) { (void)v; }
 void mm_write_mair(uint64_t v) { (void)v; }
 void mm_write_tcr(uint64_t v) { (void)v; }
 uint64_t mm_translate_el1_read(uint64_t va) { (void)va; return 1; }
+uint64_t mm_translate_el1_write(uint64_t va) { (void)va; return 1; }
 void mm_tlb_flush_all(void) { }
 void mm_dsb_isb(void) { }
+void mm_publish_descriptors(void) { }
+void mm_tlb_invalidate_user_page(uint64_t va) { (void)va; }
+void mm_sync_icache(uint64_t kva, uint64_t length) { (void)kva; (void)length; }
+void mm_tlb_invalidate_asid(uint64_t asid) { (void)asid; }
+void mm_set_ttbr0(uint64_t v) { (void)v; }
 void mm_halt(void) { __builtin_trap(); }
 #endif

@@ -183,9 +183,33 @@ public final class SyntheticKernel {
         memory.store64(UInt64(bytes.count), at: base + UInt64(MemoryLayout<mm_log_ring>.offset(of: \.head)!))
     }
 
-    /// The kernel's translation registers: 48-bit VA, 4K granules, the kernel's MAIR, TTBR0 = a task's pgd.
+    /// The kernel's translation registers: 48-bit VA, 4K granules, the kernel's MAIR, TTBR0 = a task's pgd,
+    /// TTBR1 = `kernelRoot` (empty until `mapKernelPage`).
     public func registers(ttbr0Slot slot: Int? = nil) -> TranslationRegisters {
         TranslationRegisters(sctlr: 0x30D0_1805, tcr: 0x62B5103510, mair: 0x4400FF,
-                             ttbr0: slot.map { tasks[$0].mm.pgd } ?? 0, ttbr1: 0x4000_0000)
+                             ttbr0: slot.map { tasks[$0].mm.pgd } ?? 0, ttbr1: SyntheticKernel.kernelRoot)
+    }
+
+    // MARK: kernel half
+
+    /// PA of the kernel half's level-0 table. Its tables come from the RAM below
+    /// the image (not from the pool, which the checks account page by page).
+    public static let kernelRoot: UInt64 = 0x4000_0000
+    private var nextKernelTable: UInt64 = SyntheticKernel.kernelRoot + MM_PAGE_SIZE
+
+    /// Writes a level-3 descriptor `pa | leaf` for kernel VA `va` in the TTBR1 tables (creating tables).
+    public func mapKernelPage(va: UInt64, pa: UInt64, leaf: UInt64) {
+        var table = SyntheticKernel.kernelRoot
+        for level in 0..<3 {
+            let slotAddress = table + ((va >> UInt64(39 - 9 * level)) & 511) * 8
+            var descriptor = memory.load64(at: slotAddress)
+            if descriptor & 3 != 3 {
+                descriptor = nextKernelTable | 3
+                nextKernelTable += MM_PAGE_SIZE
+                memory.store64(descriptor, at: slotAddress)
+            }
+            table = descriptor & 0x0000_FFFF_FFFF_F000
+        }
+        memory.store64(pa | leaf, at: table + ((va >> 12) & 511) * 8)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import GdbRemote
 import Testing
 import Inspect
@@ -18,6 +19,35 @@ import TestSupport
         #expect(report.tablesChecked == 18)
         #expect(report.freeListComplete)
         #expect(report.freeListWalked == 512 - 27)
+    }
+
+    /// The kernel half as the W^X kernel maps it (text r-x, rodata r--, data rw-) is clean;
+    /// the old `k:rwx` linear map and the old boot block EL0 could execute are each one finding.
+    @Test func aWritableAndExecutableOrUserExecutableKernelMappingIsFound() throws {
+        let kernel = sampleKernel()
+        let image = MM_LINEAR_MAP_BASE + MM_KERNEL_LOAD_PA
+        kernel.mapKernelPage(va: image, pa: MM_KERNEL_LOAD_PA, leaf: MM_TD_KERNEL_TEXT)
+        kernel.mapKernelPage(va: image + 0x1000, pa: MM_KERNEL_LOAD_PA + 0x1000, leaf: MM_TD_KERNEL_RODATA)
+        kernel.mapKernelPage(va: image + 0x2000, pa: MM_KERNEL_LOAD_PA + 0x2000, leaf: MM_TD_KERNEL_NORMAL)
+        let clean = try findings(kernel)
+        #expect(clean.findings.isEmpty, "\(clean.findings.map(\.description))")
+        #expect(clean.kernelRunsChecked == 3)
+
+        let rwx = MM_TD_KERNEL_NORMAL & ~MM_TD_PXN              // EL1 may write and execute
+        let el0Executable = MM_TD_KERNEL_RODATA & ~MM_TD_UXN     // read-only, but EL0 may execute
+        kernel.mapKernelPage(va: image + 0x10_0000, pa: MM_KERNEL_LOAD_PA + 0x10_0000, leaf: rwx)
+        kernel.mapKernelPage(va: image + 0x20_0000, pa: MM_KERNEL_LOAD_PA + 0x20_0000, leaf: el0Executable)
+        let report = try findings(kernel)
+        #expect(report.findings.map(\.kind) == [.kernelWritableAndExecutable, .kernelUserExecutable])
+        #expect(report.findings.map(\.virtualAddress) == [image + 0x10_0000, image + 0x20_0000])
+        #expect(report.findings.allSatisfy { $0.pid == nil })
+        #expect(report.findings[0].description.hasPrefix(
+            "kernel va 0xffff000040300000: kernel mapping of 0x1000 bytes at 0x40300000 is writable and executable (k:rwx u:--- "))
+        #expect(report.findings[1].description.hasPrefix(
+            "kernel va 0xffff000040400000: kernel mapping of 0x1000 bytes at 0x40400000 is executable at EL0 (k:r-- u:--x "))
+        // JSON carries the kind by name (README: check → findings[].kind).
+        let json = String(decoding: try JSONEncoder().encode(report.findings[0]), as: UTF8.self)
+        #expect(json.contains("\"kind\":\"kernelWritableAndExecutable\""))
     }
 
     @Test func aPTEPointingElsewhereIsFound() throws {

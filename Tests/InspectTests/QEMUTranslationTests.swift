@@ -45,13 +45,18 @@ struct QEMUTranslationSystemTests {
         #expect(UInt64(dump.statistics.tables) == printed)
         #expect(dump.statistics.roundTrips == 4)
         #expect(dump.problems.isEmpty)
-        // Device window and RAM, each one merged run.
+        // The device window, then RAM in four W^X runs: below the image rw-, text r-x, rodata r--, the rest rw-.
         let device = MM_LINEAR_MAP_BASE + 0x0800_0000, ram = MM_LINEAR_MAP_BASE + MM_RAM_BASE
-        #expect(dump.runs.map(\.virtualStart) == [device, ram])
-        #expect(dump.runs.map(\.size) == [0x200_0000, 128 << 20])
-        #expect(dump.runs.map(\.leafSize) == [2 << 20, 4096])   // the device window keeps 2 MiB blocks
+        let text = MM_LINEAR_MAP_BASE + MM_KERNEL_LOAD_PA
+        #expect(dump.runs.count == 5)
+        #expect(dump.runs.map(\.virtualStart).prefix(3) == [device, ram, text])
+        #expect(dump.runs[0].size == 0x200_0000 && dump.runs[0].leafSize == 2 << 20)   // the device window keeps 2 MiB blocks
         #expect(dump.runs[0].attributes.memoryType.isDevice)
-        #expect(dump.runs[1].attributes.kernel.description == "rwx" && dump.runs[1].attributes.user.description == "---")
+        let ramRuns = dump.runs.dropFirst()
+        #expect(ramRuns.allSatisfy { $0.leafSize == 4096 && $0.attributes.user.description == "---" })
+        #expect(zip(ramRuns, ramRuns.dropFirst()).allSatisfy { $0.virtualLast + 1 == $1.virtualStart }, "RAM runs are contiguous")
+        #expect(ramRuns.reduce(0) { $0 + $1.size } == 128 << 20)
+        #expect(ramRuns.map(\.attributes.kernel.description) == ["rw-", "r-x", "r--", "rw-"])
 
         let probes = Self.probes(for: dump.runs) + [MM_LINEAR_MAP_BASE, 0xFFFF_8000_0000_0000, UInt64.max & ~0xFFF]
         let ours = try kernel.memory.withPhysicalMode { () throws(TranslationError) in try walker.translate(probes) }
@@ -68,6 +73,46 @@ struct QEMUTranslationSystemTests {
         }
         #expect(compared > 80)
         #expect(unmapped >= 3)
+    }
+
+    /// W^X on the running kernel (stopped in sys_fork, as issue 19 describes the old
+    /// `k:rwx` linear map), with blocks and with pages: no kernel run is writable and
+    /// executable, none is EL0-accessible, text is r-x, rodata r--, data rw-; QEMU agrees
+    /// with every run's first page; and `check` finds nothing to say about the kernel half.
+    @Test(arguments: ["tests=fork", "linear=pages tests=fork"])
+    func theRunningKernelMapsItselfWriteXorExecute(append: String) throws {
+        let kernel = try StoppedKernel(append: append, stopAt: "sys_fork")
+        defer { kernel.stop() }
+        let context = try kernel.context()
+        let walker = TranslationTableWalker(memory: CachingMemorySource(kernel.memory), context: context)
+        let dump = try kernel.memory.withPhysicalMode { () throws(TranslationError) in try walker.dump(halves: [.upper]) }
+        #expect(dump.problems.isEmpty)
+        #expect(dump.runs.count >= 5)
+        for run in dump.runs {
+            let a = run.attributes
+            #expect(!(a.kernel.write && a.kernel.execute), "W+X kernel run \(hex(run.virtualStart)) +\(hex(run.size)): \(a)")
+            #expect(!a.isUserAccessible, "EL0 reaches kernel run \(hex(run.virtualStart)): \(a)")
+        }
+        func rights(of symbol: String) throws -> String {
+            let va = try kernel.elf.address(of: symbol)
+            let run = try #require(dump.runs.first { $0.virtualStart <= va && va <= $0.virtualLast }, "\(symbol) unmapped")
+            return "k:\(run.attributes.kernel) u:\(run.attributes.user)"
+        }
+        #expect(try rights(of: "map_page") == "k:r-x u:---")       // text
+        #expect(try rights(of: "mm_layout") == "k:r-- u:---")      // const: rodata
+        #expect(try rights(of: "mm_pool") == "k:rw- u:---")        // bss
+        #expect(try rights(of: "mm_tasks") == "k:rw- u:---")
+        // Only the image's text is executable at all.
+        let executable = dump.runs.filter { $0.attributes.isExecutable }
+        #expect(executable.count == 1 && executable.first?.virtualStart == MM_LINEAR_MAP_BASE + MM_KERNEL_LOAD_PA)
+        for run in dump.runs {
+            let pa = try kernel.qemuTranslation(run.virtualStart)
+            #expect(pa == run.physicalStart, "QEMU translates \(hex(run.virtualStart)) to \(pa.map(hex) ?? "nothing")")
+        }
+        let inspector = try KernelInspector(memory: CachingMemorySource(kernel.memory), symbols: try KernelSymbols(elf: kernel.elf),
+                                            context: context)
+        let report = try kernel.memory.withPhysicalMode { () throws(KernelInspectionError) in try ConsistencyChecker(inspector: inspector).run() }
+        #expect(report.findings.isEmpty, "\(report.findings.map(\.description))")
     }
 
     @Test func aTaggedKernelAddressTranslatesLikeItsUntaggedForm() throws {
@@ -120,7 +165,7 @@ struct QEMUTranslationSystemTests {
         #expect(try kernel.qemuTranslation(va) == nil)
         let dump = try kernel.memory.withPhysicalMode { () throws(TranslationError) in try walker.dump(halves: [.upper]) }
         #expect(dump.problems.map(\.virtualAddress) == [va])
-        #expect(dump.runs.count == 3)   // the RAM run is split around the broken page
+        #expect(dump.runs.count == 6)   // device + 4 W^X RAM runs, the last split around the broken page
 
         // Redirect it to another page: we and QEMU follow it to the same place.
         try cache.write(littleEndianBytes(pte.descriptor.raw + 0x5000), to: pte.descriptorAddress, in: .physical)

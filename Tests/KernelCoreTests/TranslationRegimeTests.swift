@@ -70,6 +70,59 @@ extension KernelGlobals {
             expectTrue(!tables.map(va: Self.va + 0x1000, pa: 0x1000, size: 0x1000, leaf: MM_TD_KERNEL_NORMAL, granule: .pages))
         }
 
+        // W^X: the kernel image at 2 MiB into RAM, 0x30000 of text, 0x20000 of rodata.
+        static let image = KernelImageSections(textStart: pa + 0x20_0000, textEnd: pa + 0x23_0000, rodataEnd: pa + 0x25_0000)
+
+        @Test func theLinearMapPlanSplitsTheImageBySection() {
+            var regions: [KernelMapRegion] = []
+            expectTrue(KernelTranslationTables.forEachLinearMapRegion(ramBase: Self.pa, ramSize: 16 << 20, image: Self.image) {
+                regions.append($0)
+            })
+            #expect(regions == [
+                KernelMapRegion(pa: Self.pa, size: 0x20_0000, leaf: MM_TD_KERNEL_NORMAL),
+                KernelMapRegion(pa: Self.pa + 0x20_0000, size: 0x3_0000, leaf: MM_TD_KERNEL_TEXT),
+                KernelMapRegion(pa: Self.pa + 0x23_0000, size: 0x2_0000, leaf: MM_TD_KERNEL_RODATA),
+                KernelMapRegion(pa: Self.pa + 0x25_0000, size: (16 << 20) - 0x25_0000, leaf: MM_TD_KERNEL_NORMAL),
+            ])
+            // Unaligned or out-of-order boundaries are refused, not mapped approximately.
+            var called = false
+            var bad = Self.image
+            bad.textEnd += 8
+            expectTrue(!KernelTranslationTables.forEachLinearMapRegion(ramBase: Self.pa, ramSize: 16 << 20, image: bad) { _ in called = true })
+            bad = Self.image
+            bad.rodataEnd = bad.textStart
+            expectTrue(!KernelTranslationTables.forEachLinearMapRegion(ramBase: Self.pa, ramSize: 16 << 20, image: bad) { _ in called = true })
+            expectTrue(!KernelTranslationTables.forEachLinearMapRegion(ramBase: Self.pa, ramSize: 0x20_0000, image: Self.image) { _ in called = true })
+            #expect(!called)
+        }
+
+        /// Every 4 KiB of the mapped RAM, in both granules: never W+X at EL1,
+        /// never EL0-accessible or EL0-executable; text r-x, rodata r--, the rest rw-.
+        @Test(arguments: [LinearMapGranule.blocks, .pages])
+        func noLinearMapLeafIsWritableAndExecutable(granule: LinearMapGranule) throws {
+            var tables = try #require(KernelTranslationTables())
+            expectTrue(tables.mapLinearMap(ramBase: Self.pa, ramSize: 16 << 20, image: Self.image, granule: granule))
+            var page = Self.pa
+            while page < Self.pa + (16 << 20) {
+                let leaf = try #require(KernelTranslationTables.translate(pgd: tables.pgd, page))
+                #expect(leaf.pa == page)
+                let d = leaf.descriptor
+                let writable = d & MM_TD_AP_RO == 0, executable = d & MM_TD_PXN == 0
+                #expect(!(writable && executable), "W+X at \(String(page, radix: 16))")
+                #expect(d & MM_TD_UXN != 0 && d & MM_TD_AP_EL0 == 0, "EL0 reaches \(String(page, radix: 16))")
+                let isText = page >= Self.image.textStart && page < Self.image.textEnd
+                let isRodata = page >= Self.image.textEnd && page < Self.image.rodataEnd
+                #expect(executable == isText && writable == !(isText || isRodata), "\(String(page, radix: 16)): \(String(d, radix: 16))")
+                page += MM_PAGE_SIZE
+            }
+            // Blocks where the plan allows: below the image and from the next 2 MiB boundary past it.
+            if granule == .blocks {
+                #expect(try #require(KernelTranslationTables.translate(pgd: tables.pgd, Self.pa)).level == 2)
+                #expect(try #require(KernelTranslationTables.translate(pgd: tables.pgd, Self.image.textStart)).level == 3)
+                #expect(try #require(KernelTranslationTables.translate(pgd: tables.pgd, Self.pa + 0x40_0000)).level == 2)
+            }
+        }
+
         /// #expect cannot wrap a mutating call; this takes its result instead.
         private func expectTrue(_ condition: Bool, sourceLocation: SourceLocation = #_sourceLocation) {
             #expect(condition, sourceLocation: sourceLocation)
@@ -105,13 +158,16 @@ extension KernelGlobals {
     }
 
     @Test func kernelLeavesAreNeverUserAccessibleOrExecutable() {
-        for leaf in [MM_TD_KERNEL_NORMAL, MM_TD_KERNEL_DEVICE] {
+        for leaf in [MM_TD_KERNEL_TEXT, MM_TD_KERNEL_RODATA, MM_TD_KERNEL_NORMAL, MM_TD_KERNEL_DEVICE] {
             #expect(leaf & MM_TD_AP_EL0 == 0)
             #expect(leaf & MM_TD_UXN != 0)
             #expect(leaf & MM_TD_AF != 0)
             #expect(leaf & 0b11 == 0b11)
+            #expect(leaf & MM_TD_AP_RO != 0 || leaf & MM_TD_PXN != 0, "W^X: writable leaves are never executable")
         }
+        #expect(MM_TD_KERNEL_TEXT & MM_TD_PXN == 0 && MM_TD_KERNEL_TEXT & MM_TD_AP_RO != 0, "text: r-x")
+        #expect(MM_TD_KERNEL_RODATA & MM_TD_PXN != 0 && MM_TD_KERNEL_RODATA & MM_TD_AP_RO != 0, "rodata: r--")
+        #expect(MM_TD_KERNEL_NORMAL & MM_TD_PXN != 0 && MM_TD_KERNEL_NORMAL & MM_TD_AP_RO == 0, "data, bss, the rest: rw-")
         #expect(MM_TD_KERNEL_DEVICE & MM_TD_PXN != 0)
-        #expect(MM_TD_KERNEL_NORMAL & MM_TD_PXN == 0, "kernel text runs from the linear map")
     }
 }

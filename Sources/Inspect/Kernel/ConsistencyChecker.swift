@@ -7,7 +7,9 @@ import KernelABI
 /// - no page is both mapped and free (free list walked from its head, where
 ///   recent frees sit, plus a poison probe of every mapped page);
 /// - no mapping is writable and executable;
-/// - `kernel_pages` holds every table the walk finds.
+/// - `kernel_pages` holds every table the walk finds;
+/// - the kernel half (TTBR1) has no writable-and-executable run and no run
+///   EL0 may execute, as Linux's CONFIG_DEBUG_WX checks at boot.
 public struct ConsistencyChecker {
     /// Where tasks, pool and tables are read.
     public let inspector: KernelInspector
@@ -36,6 +38,8 @@ public struct ConsistencyChecker {
         public var freeListWalked: Int
         /// The list ended (0 link) within the limit, without a cycle or a link out of the pool.
         public var freeListComplete: Bool
+        /// Runs of the kernel half (TTBR1) checked for W^X (0 when its walks are disabled or the MMU is off).
+        public var kernelRunsChecked: Int = 0
     }
 
     /// Reads everything once (tables of all tasks in one walk) and checks every invariant.
@@ -56,7 +60,16 @@ public struct ConsistencyChecker {
         let checked = snapshot.tasks.filter { $0.mm.pgd != 0 }
         // Every task's tables in one walk; the per-page translations below then hit the cache
         // (when the inspector's memory is a CachingMemorySource).
-        let dumps = try inspector.addressSpaces(of: checked)
+        // The kernel half joins the same walk (one round trip per level for all).
+        let kernelWalker = TranslationTableWalker(memory: inspector.memory, context: inspector.context)
+        var dumps: [AddressSpaceDump]
+        do {
+            dumps = try TranslationTableWalker.dump(checked.map { (inspector.walker(for: $0), [TranslationHalf.lower]) }
+                                                    + [(kernelWalker, [TranslationHalf.upper])])
+        } catch {
+            throw .translation(error)
+        }
+        let kernelDump = dumps.removeLast()
         for (task, dump) in zip(checked, dumps) {
             tasksChecked += 1
             func finding(_ kind: ConsistencyFinding.Kind, va: UInt64?, pa: UInt64? = nil, _ detail: String) {
@@ -121,6 +134,26 @@ public struct ConsistencyChecker {
             }
         }
 
+        // The kernel half: W^X and no EL0 execution (Linux: ptdump_check_wx).
+        func kernelFinding(_ kind: ConsistencyFinding.Kind, va: UInt64?, _ detail: String) {
+            findings.append(ConsistencyFinding(kind: kind, pid: nil, taskName: nil, virtualAddress: va,
+                                               physicalAddress: nil, detail: detail))
+        }
+        for run in kernelDump.runs {
+            let a = run.attributes
+            if a.isWritable && a.isExecutable {
+                kernelFinding(.kernelWritableAndExecutable, va: run.virtualStart,
+                              "kernel mapping of \(hex(run.size)) bytes at \(hex(run.physicalStart)) is writable and executable (\(a))")
+            }
+            if a.user.execute {
+                kernelFinding(.kernelUserExecutable, va: run.virtualStart,
+                              "kernel mapping of \(hex(run.size)) bytes at \(hex(run.physicalStart)) is executable at EL0 (\(a))")
+            }
+        }
+        for problem in kernelDump.problems {
+            kernelFinding(.malformedDescriptor, va: problem.virtualAddress, problem.description)
+        }
+
         // One physical page mapped twice.
         var owners: [UInt64: (TaskInfo, UInt64?, String)] = [:]
         for entry in mapped {
@@ -170,7 +203,8 @@ public struct ConsistencyChecker {
             }
         }
         return Report(findings: findings, tasksChecked: tasksChecked, userPagesChecked: userPagesChecked,
-                      tablesChecked: tablesChecked, freeListWalked: free.count, freeListComplete: complete)
+                      tablesChecked: tablesChecked, freeListWalked: free.count, freeListComplete: complete,
+                      kernelRunsChecked: kernelDump.runs.count)
     }
 
     /// Follows the free list (link in word 1 of each free page). Links are

@@ -25,6 +25,11 @@ public struct ConsistencyFinding: Codable, Sendable, Hashable, CustomStringConve
         case malformedDescriptor
         /// The free list and the pool counters disagree.
         case poolCounters
+        /// A kernel-half (TTBR1) run that some exception level may both write and execute
+        /// (Linux's CONFIG_DEBUG_WX "insecure W+X mapping").
+        case kernelWritableAndExecutable
+        /// A kernel-half (TTBR1) run EL0 may execute (UXN clear).
+        case kernelUserExecutable
     }
 
     public var kind: Kind

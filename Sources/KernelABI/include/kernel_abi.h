@@ -79,13 +79,24 @@ _Static_assert(MM_TD_USER_PAGE_FLAGS_DEFAULT ==
 _Static_assert(MM_TD_USER_TEXT_FLAGS == (MM_TD_USER_PAGE_FLAGS_DEFAULT | MM_TD_AP_RO),
     "user text flag bag");
 
-/* Kernel (TTBR1) leaf attributes. Linear map of RAM: normal WB memory,
- * EL1 RW, EL0 no access, never executable from EL0. Device window: device
- * nGnRnE, never executable. Block (L1/L2) descriptors clear MM_TD_TABLE. */
-#define MM_TD_KERNEL_NORMAL  0x0040000000000703ULL  /* VALID|TABLE(page)|SH_INNER|AF|UXN */
+/* Kernel (TTBR1) leaf attributes, W^X as Linux maps itself with
+ * rodata=full: EL0 never reaches kernel memory (no AP[1], UXN everywhere),
+ * and no kernel mapping is both writable and executable.
+ *   TEXT:   the image's .text ([__text_start, __text_end), kernel.ld), EL1 read-only + executable.
+ *   RODATA: .rodata/.eh_frame ([__rodata_start, __rodata_end)), EL1 read-only, never executable.
+ *   NORMAL: .data, .bss and the rest of the linear map, EL1 read-write, never executable (PXN).
+ *   DEVICE: device nGnRnE, never executable.
+ * Block (L1/L2) descriptors clear MM_TD_TABLE. */
+#define MM_TD_KERNEL_TEXT    0x0040000000000783ULL  /* VALID|TABLE(page)|AP_RO|SH_INNER|AF|UXN */
+#define MM_TD_KERNEL_RODATA  0x0060000000000783ULL  /* VALID|TABLE(page)|AP_RO|SH_INNER|AF|PXN|UXN */
+#define MM_TD_KERNEL_NORMAL  0x0060000000000703ULL  /* VALID|TABLE(page)|SH_INNER|AF|PXN|UXN */
 #define MM_TD_KERNEL_DEVICE  0x0060000000000407ULL  /* VALID|TABLE(page)|ATTR_DEVICE|AF|PXN|UXN */
+_Static_assert(MM_TD_KERNEL_TEXT ==
+    (MM_TD_VALID | MM_TD_TABLE | MM_TD_ATTR_NORMAL | MM_TD_AP_RO | MM_TD_SH_INNER | MM_TD_AF | MM_TD_UXN),
+    "kernel text leaf");
+_Static_assert(MM_TD_KERNEL_RODATA == (MM_TD_KERNEL_TEXT | MM_TD_PXN), "kernel rodata leaf");
 _Static_assert(MM_TD_KERNEL_NORMAL ==
-    (MM_TD_VALID | MM_TD_TABLE | MM_TD_ATTR_NORMAL | MM_TD_SH_INNER | MM_TD_AF | MM_TD_UXN),
+    (MM_TD_VALID | MM_TD_TABLE | MM_TD_ATTR_NORMAL | MM_TD_SH_INNER | MM_TD_AF | MM_TD_PXN | MM_TD_UXN),
     "kernel normal leaf");
 _Static_assert(MM_TD_KERNEL_DEVICE ==
     (MM_TD_VALID | MM_TD_TABLE | MM_TD_ATTR_DEVICE | MM_TD_AF | MM_TD_PXN | MM_TD_UXN),

@@ -21,6 +21,8 @@ let freeListLinkOffset = 8
 public func mm_pool_init(_ basePA: UInt64, _ count: UInt64) {
     mm_pool = mm_page_pool()
     mm_pool.base_pa = basePA
+    let bits = mm_pool_free_bitmap()!
+    for i in 0..<Int(MM_POOL_MAX_PAGES / 64) { bits[i] = 0 }
     linkFreshPages(from: basePA, count: count)
 }
 
@@ -33,7 +35,8 @@ public func mm_pool_grow(_ count: UInt64) {
 
 /// Chains [firstPA, firstPA + count pages) in front of the free list,
 /// lowest page first, writing only the poison word and the link.
-private func linkFreshPages(from firstPA: UInt64, count: UInt64) {
+private func linkFreshPages(from firstPA: UInt64, count requested: UInt64) {
+    let count = min(requested, UInt64(MM_POOL_MAX_PAGES) &- mm_pool.page_count)
     var index = count
     while index > 0 {
         index -= 1
@@ -41,6 +44,7 @@ private func linkFreshPages(from firstPA: UInt64, count: UInt64) {
         page.storeBytes(of: MM_PAGE_POISON, as: UInt64.self)
         page.storeBytes(of: mm_pool.free_list, toByteOffset: freeListLinkOffset, as: UInt64.self)
         mm_pool.free_list = firstPA &+ index &* Paging.pageSize
+        setFree(mm_pool.free_list, true)
     }
     mm_pool.page_count &+= count
     mm_pool.free_pages &+= count
@@ -58,6 +62,7 @@ public func get_free_page() -> UInt64 {
     }
     let page = pageAt(head)
     mm_pool.free_list = page.load(fromByteOffset: freeListLinkOffset, as: UInt64.self)
+    setFree(head, false)
     fillPage(page, with: 0)
     mm_pool.free_pages &-= 1
     mm_pool.alloc_count &+= 1
@@ -66,10 +71,13 @@ public func get_free_page() -> UInt64 {
 
 /// Returns physical page `pa` to the pool, poisoned. Ignores 0 (the OOM
 /// sentinel) and, as a guard against corrupting the list, any PA outside
-/// the pool or not page aligned.
+/// the pool or not page aligned. Panics on a page that is already free: a
+/// second free would put it on the list twice and hand it out to two owners.
 @inline(never) @_silgen_name("free_page")
 public func free_page(_ pa: UInt64) {
     guard isPoolPage(pa) else { return }
+    if isFree(pa) { kernelPanic("free_page: double free of 0x", pa) }
+    setFree(pa, true)
     let page = pageAt(pa)
     fillPage(page, with: MM_PAGE_POISON)
     page.storeBytes(of: mm_pool.free_list, toByteOffset: freeListLinkOffset, as: UInt64.self)
@@ -81,6 +89,18 @@ public func free_page(_ pa: UInt64) {
 /// True if `pa` is a page-aligned address inside the pool.
 public func isPoolPage(_ pa: UInt64) -> Bool {
     pa != 0 && pa & ~Paging.pageMask == 0 && pa >= mm_pool.base_pa && pa < poolEnd
+}
+
+/// Whether pool page `pa` is on the free list (mm_pool_free_bitmap).
+func isFree(_ pa: UInt64) -> Bool {
+    let index = Int((pa &- mm_pool.base_pa) >> Paging.pageShift)
+    return mm_pool_free_bitmap()![index / 64] >> UInt64(index % 64) & 1 != 0
+}
+
+private func setFree(_ pa: UInt64, _ free: Bool) {
+    let index = Int((pa &- mm_pool.base_pa) >> Paging.pageShift)
+    let bits = mm_pool_free_bitmap()!, bit: UInt64 = 1 << UInt64(index % 64)
+    bits[index / 64] = free ? bits[index / 64] | bit : bits[index / 64] & ~bit
 }
 
 /// PA just past the pool's last page.

@@ -16,7 +16,8 @@ public func soft_demand_alloc(_ faultUVA: UInt64) -> Int32 {
 /// demand-allocating heap and stack pages. -1 on overflow, a range above
 /// the stack top, or any page that cannot be mapped.
 @inline(never) @_silgen_name("check_and_prefault_user_range")
-public func check_and_prefault_user_range(_ uva: UInt64, _ len: UInt64) -> Int32 {
+public func check_and_prefault_user_range(_ taggedUVA: UInt64, _ len: UInt64) -> Int32 {
+    let uva = untaggedUserAddress(taggedUVA)   // TBI0: the kernel's access ignores the tag too
     let (end, overflow) = uva.addingReportingOverflow(len)
     if overflow || end > MM_STACK_TOP { return -1 }
     if len == 0 { return 0 }
@@ -45,7 +46,7 @@ public func check_user_range_writable(_ uva: UInt64, _ len: UInt64) -> Int32 {
     if check_and_prefault_user_range(uva, len) < 0 { return -1 }
     if len == 0 { return 0 }
     guard let current = mm_current else { return -1 }
-    return isWritable(current, uva, len) ? 0 : -1
+    return isWritable(current, untaggedUserAddress(uva), len) ? 0 : -1
 }
 
 /// True if every page of the non-empty range [uva, uva + len) has a valid

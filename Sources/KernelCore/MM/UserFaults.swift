@@ -43,17 +43,24 @@ enum UserRegion {
     var isDemandPaged: Bool { self == .heap || self == .stack }
 }
 
-/// Maps a fresh page at `uva` in `t`. Returns false (pool unchanged) if
-/// the page or a table cannot be allocated.
+/// Maps a fresh page at `uva` in `t`. Idempotent: a page already mapped
+/// there (a fault that raced with another one) is success, with no second
+/// page. Returns false (pool unchanged) if the page or a table cannot be allocated.
 func demandMapPage(_ t: UnsafeMutablePointer<mm_task>, _ uva: UInt64) -> Bool {
+    if let leaf = lookup_pte_slot(t, uva), leaf.pointee & MM_TD_VALID != 0 { return true }
     let page = get_free_page()
     if page == 0 { return false }
-    if map_page(t, uva, page, demandPageFlags) < 0 {
-        free_page(page)
-        return false
-    }
-    return true
+    let status = map_page(t, uva, page, demandPageFlags)
+    if status == 0 { return true }
+    free_page(page)
+    return status == mapPageAlreadyMapped
 }
+
+/// `va` without its top byte: TCR_EL1.TBI0 is set (the Swift driver passes
+/// -aarch64-use-tbi), so EL0 may use tagged pointers, and FAR_EL1's top
+/// byte is the tag (or UNKNOWN). Only bits [55:0] name the page.
+@inline(__always)
+func untaggedUserAddress(_ va: UInt64) -> UInt64 { va & 0x00FF_FFFF_FFFF_FFFF }
 
 /// Prints `marker` for `far`, ends the current task; -1 for the caller's
 /// signature (unreachable in the kernel: exit_process does not return).
@@ -63,7 +70,8 @@ private func killCurrent(_ marker: UnsafePointer<CChar>, _ far: UInt64) -> Int32
     return -1
 }
 
-/// EL0 data abort. Permission faults (DFSC 0xC-0xF) end the task
+/// EL0 data abort. FAR's top byte (a TBI0 tag) is ignored, as the MMU
+/// ignored it. Permission faults (DFSC 0xC-0xF) end the task
 /// ("perm fault"); translation faults at any level (DFSC 0x4-0x7) are
 /// dispatched by region: heap below brk and stack are demand-paged (OOM
 /// ends the task: "OOM"), the stack guard is "stack overflow", text is
@@ -76,7 +84,7 @@ public func do_data_abort(_ far: UInt64, _ esr: UInt64) -> Int32 {
     if dfsc < 0x4 || dfsc > 0x7 { return -1 }
     guard let current = mm_current else { return -1 }
 
-    let faultUVA = far & Paging.pageMask
+    let faultUVA = untaggedUserAddress(far) & Paging.pageMask
     switch UserRegion(faultUVA, brk: current.pointee.mm.brk) {
     case .heap, .stack:
         return demandMapPage(current, faultUVA) ? 0 : killCurrent(mm_text_mark_oom(), far)

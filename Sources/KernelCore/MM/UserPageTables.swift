@@ -82,6 +82,7 @@ func rollback_map_tables(_ t: UnsafeMutablePointer<mm_task>, _ kp0: Int32, _ pgd
 /// the slots makes the rollback truly leave the task as it was.
 private struct MapPageUndo {
     let task: UnsafeMutablePointer<mm_task>
+    let uva: UInt64
     let kp0: Int32
     let pgdWasFresh: Bool
     var filledSlots: (UnsafeMutablePointer<UInt64>?, UnsafeMutablePointer<UInt64>?, UnsafeMutablePointer<UInt64>?)
@@ -93,11 +94,15 @@ private struct MapPageUndo {
         else { filledSlots.2 = slot }
     }
 
+    /// Clears the filled slots, then makes sure no walker still uses them
+    /// (a walk cache may hold the table descriptors: break before the
+    /// tables are freed and reused), then frees the tables.
     func rollback() {
         #if !MUTANT_NO_ROLLBACK
         filledSlots.0?.pointee = 0
         filledSlots.1?.pointee = 0
         filledSlots.2?.pointee = 0
+        if filledSlots.0 != nil { perform(.invalidateUserPage(va: uva)) }
         #endif
         rollback_map_tables(task, kp0, pgdWasFresh)
     }
@@ -128,19 +133,30 @@ private func walkLevel(_ undo: inout MapPageUndo, _ tablePA: UInt64, _ shift: UI
     return next
 }
 
+/// map_page's status when `uva` already has a valid leaf: nothing was
+/// written or recorded, and `physPage` still belongs to the caller.
+public let mapPageAlreadyMapped: Int32 = 1
+
 /// Maps `physPage` at user VA `uva` in `t` with leaf `flags`, allocating
 /// the pgd and pud/pmd/pte tables as needed, and records the page in
-/// mm.user_pages. Returns 0, or -1 when the task is out of slots or the
-/// allocator is out of memory; tables allocated by this call are then
-/// rolled back, so a failed call leaves the pool as it found it.
+/// mm.user_pages. Returns 0; `mapPageAlreadyMapped` (1) if `uva` is mapped
+/// already - a racing demand fault found the page there - leaving the
+/// existing page, its slot and `physPage` alone; or -1 when the task is
+/// out of slots or the allocator is out of memory: tables allocated by this
+/// call are then rolled back, so a failed call leaves the pool as it found it.
+/// The leaf is published (dsb ishst; isb) before the call returns, so the
+/// caller may touch `uva` at once.
 @inline(never) @_silgen_name("map_page")
 public func map_page(_ t: UnsafeMutablePointer<mm_task>, _ uva: UInt64, _ physPage: UInt64, _ flags: UInt64) -> Int32 {
+    // Idempotent: the reference writes a second leaf over a valid one,
+    // leaking the first page and recording a second slot for one VA.
+    if let leaf = lookup_pte_slot(t, uva), leaf.pointee & MM_TD_VALID != 0 { return mapPageAlreadyMapped }
     // The reference checks for a free user_pages slot only after writing
     // the leaf, leaving a PTE to a page its caller then frees. Checking
     // first keeps the failure side-effect free.
     let upCount = task_up_count(t)
     if upCount == MM_MAX_PAGE_COUNT { return -1 }
-    var undo = MapPageUndo(task: t, kp0: task_kp_count(t), pgdWasFresh: t.pointee.mm.pgd == 0)
+    var undo = MapPageUndo(task: t, uva: uva, kp0: task_kp_count(t), pgdWasFresh: t.pointee.mm.pgd == 0)
 
     if undo.pgdWasFresh {
         if undo.kp0 == MM_MAX_PAGE_COUNT { return -1 }
@@ -158,22 +174,26 @@ public func map_page(_ t: UnsafeMutablePointer<mm_task>, _ uva: UInt64, _ physPa
     if pte == 0 { return -1 }
 
     map_table_entry(tableAt(pte), uva, physPage, flags)
+    perform(.publishDescriptors)
     mm_task_user_pages(t)![Int(upCount)] = mm_user_page(pa: physPage, uva: uva, flags: flags)
     return 0
 }
 
 /// Allocates a page and maps it at `uva` in `t` with `flags`. Returns the
 /// page's kernel-virtual address, or 0 on failure (the page is then freed
-/// again: the pool ends where it started).
+/// again: the pool ends where it started). If `uva` is mapped already, the
+/// new page goes back and the existing page's KVA is returned.
 @inline(never) @_silgen_name("allocate_user_page")
 public func allocate_user_page(_ t: UnsafeMutablePointer<mm_task>, _ uva: UInt64, _ flags: UInt64) -> UInt64 {
     let physPage = get_free_page()
     if physPage == 0 { return 0 }
-    if map_page(t, uva, physPage, flags) < 0 {
-        free_page(physPage)
-        return 0
+    let status = map_page(t, uva, physPage, flags)
+    if status == 0 { return paToKva(physPage) }
+    free_page(physPage)
+    if status == mapPageAlreadyMapped, let leaf = lookup_pte_slot(t, uva) {
+        return paToKva(leaf.pointee & Paging.descriptorAddressMask)
     }
-    return paToKva(physPage)
+    return 0
 }
 
 /// Clones the current task's user pages into `dst` (same UVA, same per-page
@@ -190,6 +210,8 @@ public func copy_virt_memory(_ dst: UnsafeMutablePointer<mm_task>) -> Int32 {
         if kva == 0 { return -1 }
         UnsafeMutableRawPointer(bitPattern: UInt(kva))!
             .copyMemory(from: UnsafeRawPointer(bitPattern: UInt(up.uva))!, byteCount: Int(Paging.pageSize))
+        // The copy went through the D-side; the child will fetch it as instructions.
+        if up.flags & MM_TD_UXN == 0 { perform(.syncInstructionCache(kva: kva, length: Paging.pageSize)) }
     }
     dst.pointee.mm.brk = current.pointee.mm.brk
     return 0
@@ -214,9 +236,9 @@ private func existingNextTable(_ tablePA: UInt64, _ shift: UInt64, _ uva: UInt64
 }
 
 /// Frees every user page of `t` in [startUVA, endUVA): clears its PTE,
+/// invalidates the VA's TLB entries (break before the page is reused),
 /// frees the page and empties its user_pages slot. Table pages stay (they
-/// map the rest of the space). The caller flushes the TLB before `t` runs
-/// again (set_pgd does); sys_brk's shrink path uses this.
+/// map the rest of the space). sys_brk's shrink path uses this.
 @inline(never) @_silgen_name("unmap_user_range")
 public func unmap_user_range(_ t: UnsafeMutablePointer<mm_task>, _ startUVA: UInt64, _ endUVA: UInt64) {
     if startUVA >= endUVA { return }
@@ -226,16 +248,37 @@ public func unmap_user_range(_ t: UnsafeMutablePointer<mm_task>, _ startUVA: UIn
         guard up.pa != 0, up.uva >= startUVA, up.uva < endUVA else { continue }
         #if !MUTANT_NO_PTE_CLEAR // fault-injection mutant: the stale-PTE bug
         if let pte = lookup_pte_slot(t, up.uva) { pte.pointee = 0 }
+        perform(.invalidateUserPage(va: up.uva))
         #endif
         free_page(up.pa)
         pages[i] = mm_user_page()
     }
 }
 
+/// The ASID of `t`'s address space (TTBR0.ASID; 8-bit ASIDs, TCR_EL1.AS = 0):
+/// its slot in mm_tasks, so live address spaces never share one. Slot 0
+/// (idle) and tasks outside the table (the boot self-test's scratch tasks,
+/// which flush the whole TLB on every TTBR0 write) use ASID 0. User leaves
+/// are non-global (nG), kernel leaves global.
+public func addressSpaceID(of t: UnsafeMutablePointer<mm_task>) -> UInt64 {
+    let slot = mm_task_table().distance(to: t)
+    return slot >= 0 && slot < Int(MM_NR_TASKS) ? UInt64(slot) : 0
+}
+
+/// The TTBR0 value that runs `t`: its pgd (or the empty table) with its ASID.
+public func userTTBR0(of t: UnsafeMutablePointer<mm_task>, emptyTable: UInt64) -> UInt64 {
+    let pgd = t.pointee.mm.pgd
+    return (pgd != 0 ? pgd : emptyTable) | addressSpaceID(of: t) << 48
+}
+
 /// Frees everything `t`'s address space owns (user pages, then every table
 /// page, pgd included) and clears the bookkeeping: the reaper's half of
 /// map_page. Not in the reference module, which leaves it to do_wait.
+/// First it invalidates the ASID: with ASIDs a switch no longer flushes
+/// the TLB, so entries of this space would otherwise outlive its pages and
+/// reach the next task given the slot.
 public func release_task_memory(_ t: UnsafeMutablePointer<mm_task>) {
+    if t.pointee.mm.pgd != 0 { perform(.invalidateAddressSpace(asid: addressSpaceID(of: t))) }
     let users = mm_task_user_pages(t)!
     let tables = mm_task_kernel_pages(t)!
     for i in 0..<Int(MM_MAX_PAGE_COUNT) {

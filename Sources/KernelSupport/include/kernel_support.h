@@ -29,11 +29,20 @@ extern struct mm_page_pool mm_pool;
 extern struct mm_log_ring mm_log;
 extern const struct mm_layout_record mm_layout;
 extern volatile uint64_t mm_tick;
+/* Which pool pages are free (bit set = on the free list), indexed from
+ * mm_pool.base_pa: free_page's double-free check. Kernel-internal, not part
+ * of the debugger ABI (the debugger walks the free list). The pool never
+ * grows past MM_POOL_MAX_PAGES (4 GiB); RAM beyond that stays unused. */
+#define MM_POOL_MAX_PAGES (1u << 20)
+uint64_t *mm_pool_free_bitmap(void);   /* MM_POOL_MAX_PAGES / 64 words (Swift cannot import the array) */
 /* Physical address of the device tree blob QEMU passed in x0. */
 extern uint64_t mm_boot_dtb;
-/* Linker-provided image bounds (virtual addresses). */
+/* Linker-provided image bounds (virtual addresses, page aligned): text is
+ * [start, text_end), rodata [text_end, rodata_end), data and bss up to end. */
 uint64_t mm_kernel_start_va(void);
 uint64_t mm_kernel_end_va(void);
+uint64_t mm_kernel_text_end_va(void);
+uint64_t mm_kernel_rodata_end_va(void);
 
 /* ---- Array members Swift imports as tuples, as plain element pointers ---- */
 static inline uint64_t *mm_task_kernel_pages(struct mm_task *t) { return t->mm.kernel_pages; }
@@ -74,12 +83,29 @@ uint64_t mm_read_esr(void);
 uint64_t mm_read_far(void);
 void mm_write_ttbr0(uint64_t v);   /* + TLB flush */
 void mm_write_ttbr1(uint64_t v);   /* + TLB flush */
+/* Break-before-make switch of the whole kernel half (boot.S): from boot.S's
+ * identity map, TTBR1 -> empty table, TLB invalidate, TTBR1 -> new_ttbr1. */
+void mm_replace_ttbr1(uint64_t new_ttbr1, uint64_t empty_table_pa);
+/* PA of boot.S's all-invalid level-0 table. */
+uint64_t mm_empty_table_pa(void);
 void mm_write_mair(uint64_t v);
 void mm_write_tcr(uint64_t v);
 /* AT S1E1R on `va`: returns PAR_EL1 (bit 0 set = translation failed). */
 uint64_t mm_translate_el1_read(uint64_t va);
+/* AT S1E1W on `va`: PAR_EL1, bit 0 set if an EL1 store would fault. */
+uint64_t mm_translate_el1_write(uint64_t va);
 void mm_tlb_flush_all(void);
 void mm_dsb_isb(void);
+/* dsb ishst; isb: descriptor stores visible to the table walker. */
+void mm_publish_descriptors(void);
+/* dsb ishst; tlbi vaae1is, va; dsb ish; isb: forget user VA `va` in every ASID. */
+void mm_tlb_invalidate_user_page(uint64_t va);
+/* dc cvau / ic ivau over [kva, kva + length) + dsb ish; isb (CTR_EL0 line sizes). */
+void mm_sync_icache(uint64_t kva, uint64_t length);
+/* dsb ishst; tlbi aside1is, asid; dsb ish; isb: forget every non-global entry of `asid`. */
+void mm_tlb_invalidate_asid(uint64_t asid);
+/* TTBR0 := v (BADDR | ASID << 48) with no TLB flush: entries of other ASIDs stay valid. */
+void mm_set_ttbr0(uint64_t v);
 void mm_halt(void) __attribute__((noreturn));
 
 #endif

@@ -30,11 +30,12 @@ enum Scheduler {
     }
 
     /// TTBR0 := the task's pgd (the empty table for idle or a task without
-    /// one). mm_write_ttbr0 flushes the TLB: user mappings are not global
-    /// and we use no ASIDs.
+    /// one) tagged with its ASID (its slot; see addressSpaceID). No TLB
+    /// flush: user leaves are non-global, so entries of other address
+    /// spaces stay valid and unused; release_task_memory invalidates an
+    /// ASID before its pages are freed and its slot is reused.
     static func switchAddressSpace(to t: UnsafeMutablePointer<mm_task>) {
-        let pgd = t.pointee.mm.pgd
-        mm_write_ttbr0(pgd != 0 ? pgd : mm_empty_user_pgd_pa())
+        mm_set_ttbr0(userTTBR0(of: t, emptyTable: mm_empty_user_pgd_pa()))
     }
 
     /// Timer interrupt, first half (before the GIC's end of interrupt):

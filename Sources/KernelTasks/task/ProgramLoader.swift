@@ -76,6 +76,8 @@ enum ProgramLoader {
                 UnsafeMutableRawPointer(bitPattern: UInt(kva + (copyStart - uva)))!
                     .copyMemory(from: source, byteCount: Int(copyEnd - copyStart))
             }
+            // Written through the D-side, fetched by EL0 as instructions (as fork's copy).
+            if flags & MM_TD_UXN == 0 { mm_sync_icache(kva, page) }
             uva += page
         }
     }
