@@ -90,8 +90,8 @@ struct QEMUTranslationSystemTests {
         #expect(dump.runs.count >= 5)
         for run in dump.runs {
             let a = run.attributes
-            #expect(!(a.kernel.write && a.kernel.execute), "W+X kernel run \(hex(run.virtualStart)) +\(hex(run.size)): \(a)")
-            #expect(!a.isUserAccessible, "EL0 reaches kernel run \(hex(run.virtualStart)): \(a)")
+            #expect(!(a.kernel.write && a.kernel.execute), "W+X kernel run \(Hex.format(run.virtualStart)) +\(Hex.format(run.size)): \(a)")
+            #expect(!a.isUserAccessible, "EL0 reaches kernel run \(Hex.format(run.virtualStart)): \(a)")
         }
         func rights(of symbol: String) throws -> String {
             let va = try kernel.elf.address(of: symbol)
@@ -107,7 +107,7 @@ struct QEMUTranslationSystemTests {
         #expect(executable.count == 1 && executable.first?.virtualStart == MM_LINEAR_MAP_BASE + MM_KERNEL_LOAD_PA)
         for run in dump.runs {
             let pa = try kernel.qemuTranslation(run.virtualStart)
-            #expect(pa == run.physicalStart, "QEMU translates \(hex(run.virtualStart)) to \(pa.map(hex) ?? "nothing")")
+            #expect(pa == run.physicalStart, "QEMU translates \(Hex.format(run.virtualStart)) to \(pa.map(Hex.format) ?? "nothing")")
         }
         let inspector = try KernelInspector(memory: CachingMemorySource(kernel.memory), symbols: try KernelSymbols(elf: kernel.elf),
                                             context: context)

@@ -143,11 +143,11 @@ public struct ConsistencyChecker {
             let a = run.attributes
             if a.isWritable && a.isExecutable {
                 kernelFinding(.kernelWritableAndExecutable, va: run.virtualStart,
-                              "kernel mapping of \(hex(run.size)) bytes at \(hex(run.physicalStart)) is writable and executable (\(a))")
+                              "kernel mapping of \(Hex.format(run.size)) bytes at \(Hex.format(run.physicalStart)) is writable and executable (\(a))")
             }
             if a.user.execute {
                 kernelFinding(.kernelUserExecutable, va: run.virtualStart,
-                              "kernel mapping of \(hex(run.size)) bytes at \(hex(run.physicalStart)) is executable at EL0 (\(a))")
+                              "kernel mapping of \(Hex.format(run.size)) bytes at \(Hex.format(run.physicalStart)) is executable at EL0 (\(a))")
             }
         }
         for problem in kernelDump.problems {
