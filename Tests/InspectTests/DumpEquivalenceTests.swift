@@ -169,7 +169,8 @@ struct ReferenceDump {
                     let descriptor = DecodedDescriptor(raw: raw, level: table.level, granule: granule,
                                                        physicalAddressBits: context.physicalAddressBits)
                     let va = table.virtualBase &+ UInt64(index) << UInt64(granule.shift(atLevel: table.level))
-                    let problem = "\(table.config.half) L\(table.level) \(Hex.format(table.address))[\(index)] = \(Hex.format(raw))"
+                    // Made only when reported: most entries are invalid, and interpolating a string for each dominated this reference.
+                    var problem: String { "\(table.config.half) L\(table.level) \(Hex.format(table.address))[\(index)] = \(Hex.format(raw))" }
                     switch descriptor.kind {
                     case .invalid:
                         continue

@@ -221,9 +221,11 @@ public struct ELFFile: Sendable {
 
     /// `$a`, `$d`, `$t`, `$x`, alone or with a `.suffix` (AAELF64 mapping symbols).
     private static func isMappingSymbol(_ name: String) -> Bool {
-        let scalars = Array(name.unicodeScalars)
-        guard scalars.count >= 2, scalars[0] == "$", "adtx".unicodeScalars.contains(scalars[1]) else { return false }
-        return scalars.count == 2 || scalars[2] == "."
+        // On the UTF-8 bytes, with no copy: every symbol of the file passes through here.
+        var bytes = name.utf8.makeIterator()
+        guard bytes.next() == UInt8(ascii: "$"), let kind = bytes.next(), "adtx".utf8.contains(kind) else { return false }
+        guard let next = bytes.next() else { return true }
+        return next == UInt8(ascii: ".")
     }
 
     private static func findBuildID(sections: [ELFSection], programHeaders: [ELFProgramHeader],
