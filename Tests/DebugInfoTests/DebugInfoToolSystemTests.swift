@@ -1,0 +1,139 @@
+import DebugInfo
+import Foundation
+import Inspect
+import Testing
+import TestSupport
+
+/// DebugInfo beside the stock tools on the same ELF file (no QEMU): gdb-multiarch's
+/// `info line *ADDR` (which reads every unit, Swift and C) and gdb's `x/Ni`
+/// disassembly. (eu-addr2line answers `??:0` for every sampled address of this
+/// kernel, C units included, so it cannot serve as a reference here.)
+/// Named …SystemTests: it runs other programs.
+@Suite struct DebugInfoToolSystemTests {
+    /// Addresses spread over the kernel's functions: each function's entry and
+    /// a few instructions inside.
+    static func sampleAddresses(_ elf: ELFFile, every stride: Int = 7) -> [UInt64] {
+        var addresses: [UInt64] = []
+        for (index, symbol) in KernelFixture.functions(elf).enumerated() where index % stride == 0 {
+            for offset in [0, symbol.size / 3, symbol.size / 2, symbol.size - 4] where offset < symbol.size {
+                addresses.append(symbol.address + offset & ~3)
+            }
+        }
+        return Array(Set(addresses)).sorted()
+    }
+
+    struct GdbLine: Equatable {
+        var line: Int
+        var file: String
+        var start: UInt64
+        var end: UInt64
+    }
+
+    /// `Line 22 of "F" starts at address 0x… <…> and ends at 0x… <…>.` → its fields; nil for "No line number information".
+    static func parseInfoLine(_ text: String) -> GdbLine? {
+        guard let match = text.firstMatch(of: /Line (\d+) of "([^"]+)"\s+starts at address (0x[0-9a-f]+).*? and ends at (0x[0-9a-f]+)/) else { return nil }
+        return GdbLine(line: Int(match.1)!, file: String(match.2), start: UInt64(match.3.dropFirst(2), radix: 16)!,
+                       end: UInt64(match.4.dropFirst(2), radix: 16)!)
+    }
+
+    static func gdb(_ commands: [String], kernel: String) throws -> [String] {
+        let gdb = try Tools.require("gdb-multiarch", package: "gdb-multiarch")
+        let marker = "@@debuginfo@@"
+        var arguments = ["-batch", "-nx", "-ex", "set pagination off", "-ex", "set width 0", kernel]
+        for command in commands { arguments += ["-ex", "echo \(marker)\\n", "-ex", command] }
+        arguments += ["-ex", "echo \(marker)\\n"]
+        let result = try ChildProcess.run(gdb, arguments, timeout: 120)
+        return Array(result.stdout.components(separatedBy: "\(marker)\n").dropFirst().dropLast())
+    }
+
+    @Test func lineLookupsMatchGdbOnSwiftAndCUnits() throws {
+        let (info, elf) = try KernelFixture.open()
+        let kernel = try KernelFixture.path()
+        let addresses = Self.sampleAddresses(elf)
+        let outputs = try Self.gdb(addresses.map { "info line *0x" + String($0, radix: 16) }, kernel: kernel)
+        try #require(outputs.count == addresses.count)
+        var compared = 0
+        var mismatches: [String] = []
+        for (address, output) in zip(addresses, outputs) {
+            let gdb = Self.parseInfoLine(output)
+            let ours = try? info.lineRange(at: address)
+            switch (gdb, ours) {
+            case (nil, nil): continue
+            case let (g?, o?):
+                compared += 1
+                let sameFile = (o.location.file as NSString).lastPathComponent == (g.file as NSString).lastPathComponent
+                if !(sameFile && g.line == o.location.line && g.start == o.start && g.end == o.end) {
+                    mismatches.append("0x\(String(address, radix: 16)): gdb \(g.file):\(g.line) [\(String(g.start, radix: 16)),\(String(g.end, radix: 16))) ours \(o.location) [\(String(o.start, radix: 16)),\(String(o.end, radix: 16)))")
+                }
+            case let (g, o):
+                mismatches.append("0x\(String(address, radix: 16)): gdb \(g.map { "\($0.file):\($0.line)" } ?? "none") ours \(o.map { "\($0.location)" } ?? "none")")
+            }
+        }
+        #expect(compared >= 60, "addresses compared: \(compared)")
+        // Known difference (about 3 in 68 here): where a line-table sequence ends and the
+        // next code has only line-0 rows, gdb goes on reporting the last line of the
+        // previous sequence across the end-of-sequence; DebugInfo says "no line".
+        #expect(mismatches.count * 100 <= addresses.count * 5, "\(mismatches.count) of \(addresses.count) differ:\n\(mismatches.prefix(20).joined(separator: "\n"))")
+    }
+
+    /// gdb's operands, Capstone's operands, in one spelling: numbers in decimal,
+    /// no `#`, no `<symbol>` labels, no `// comments`, single spaces.
+    static func normalise(_ text: String) -> String {
+        var s = text
+        if let comment = s.range(of: "//") { s = String(s[..<comment.lowerBound]) }
+        s = s.replacing(/<[^>]*>/, with: "").replacingOccurrences(of: "#", with: "")
+        s = s.replacing(/(-?)0x([0-9a-f]+)/) { match in
+            let value = UInt64(match.2, radix: 16) ?? 0
+            return match.1.isEmpty ? String(value) : "-" + String(value)
+        }
+        s = s.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
+        return preferredAlias(s)
+    }
+
+    /// Capstone 4 prints `movz`/`movn` where gdb (and the Arm ARM) print the `mov`
+    /// alias, and `b.hs`/`b.lo` for gdb's `b.cs`/`b.cc`: both spelt one way.
+    static func preferredAlias(_ text: String) -> String {
+        var parts = text.split(separator: " ", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return text }
+        let synonyms = ["b.hs": "b.cs", "b.lo": "b.cc"]
+        if let same = synonyms[parts[0]] { parts[0] = same }
+        if parts[0] == "movz" || parts[0] == "movn" {
+            let operands = parts[1].components(separatedBy: ", ")
+            let wide = operands[0].hasPrefix("x")
+            if operands.count >= 2, let imm = UInt64(operands[1]) {
+                var shift: UInt64 = 0
+                if operands.count == 3, operands[2].hasPrefix("lsl "), let s = UInt64(operands[2].dropFirst(4)) { shift = s }
+                var value = imm << shift
+                if parts[0] == "movn" { value = ~value }
+                if !wide { value &= 0xffff_ffff }
+                return "mov \(operands[0]), \(value)"
+            }
+        }
+        return parts.joined(separator: " ")
+    }
+
+    @Test func disassemblyMatchesGdb() throws {
+        let (info, elf) = try KernelFixture.open()
+        let kernel = try KernelFixture.path()
+        let functions = ["sys_fork", "map_page", "get_free_page", "copy_process"].compactMap { elf.symbol(named: $0) }
+        try #require(functions.count == 4)
+        let outputs = try Self.gdb(functions.map { "x/\($0.size / 4)i \($0.name)" }, kernel: kernel)
+        var compared = 0
+        var mismatches: [String] = []
+        for (symbol, output) in zip(functions, outputs) {
+            let bytes = try #require(info.fileBytes(at: symbol.address, count: Int(symbol.size)))
+            let ours = try info.disassemble(bytes, at: symbol.address)
+            let gdbLines = output.split(separator: "\n").map(String.init).filter { $0.contains(":\t") }
+            try #require(gdbLines.count == ours.count, "\(symbol.name): gdb \(gdbLines.count) lines, ours \(ours.count)")
+            for (line, instruction) in zip(gdbLines, ours) {
+                let text = String(line[line.range(of: ":\t")!.upperBound...])
+                compared += 1
+                if Self.normalise(text) != Self.normalise(instruction.text) {
+                    mismatches.append("\(symbol.name)+\(instruction.address - symbol.address): gdb `\(text)` ours `\(instruction.text)`")
+                }
+            }
+        }
+        #expect(compared >= 100)
+        #expect(mismatches.isEmpty, "\(mismatches.count) of \(compared) differ:\n\(mismatches.prefix(30).joined(separator: "\n"))")
+    }
+}
