@@ -143,7 +143,8 @@ extension DebugInfoFile {
 
     /// Every line-table range of `file:line` (`info line FILE:LINE`): statement rows only.
     public func lineRanges(file: String, line: Int) throws(DebugInfoError) -> [LineRange] {
-        let match = try addresses(file: file, line: line, exact: true)
+        let match = try addresses(file: file, line: line)
+        guard match.line == line else { return [] }
         var result: [LineRange] = []
         for address in match.addresses { result.append(try lineRange(at: address)) }
         return result

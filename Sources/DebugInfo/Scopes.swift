@@ -44,23 +44,17 @@ extension DebugInfoFile {
 
     /// The function scopes of one unit at `pc` (lock held).
     ///
-    /// `dwarf_getscopes` on the unit DIE cannot be used: it prunes every DIE
-    /// without an address range, and Swift nests its functions in a
-    /// `DW_TAG_module` (and types) that has none. So the unit's functions are
-    /// indexed once by walking the tree, and `dwarf_getscopes` runs from the
-    /// function's DIE, where it finds the inlined subroutines.
+    /// `dwarf_getscopes` cannot be used: it prunes every DIE without an
+    /// address range, and Swift nests its functions in a `DW_TAG_module` (and
+    /// types) that has none, and its inlined subroutines in lexical blocks that
+    /// may have none. So the unit's functions are indexed once by walking the
+    /// tree, and the inlined subroutines under the function are walked the same way.
     private func scopes(in unit: Unit, at pc: UInt64) throws(DebugInfoError) -> [FunctionScope] {
         let functions = try functionIndex(of: unit)
         guard var function = functions.filter({ $0.range.contains(pc) })
                 .min(by: { $0.range.count < $1.range.count })?.die else { return [] }
-        var found: [Dwarf_Die] = []
-        var scopes: UnsafeMutablePointer<Dwarf_Die>?
-        let count = dwarf_getscopes(&function, pc, &scopes)
-        if count > 0, let scopes {
-            for i in 0..<Int(count) { found.append(scopes[i]) }
-            free(scopes)
-        }
-        if !found.contains(where: { var die = $0; return dwarf_tag(&die) == DW_TAG_subprogram }) { found.append(function) }
+        // Innermost first: the inlined subroutines holding `pc`, then the function.
+        let found = Array(inlinedChain(in: &function, at: pc).reversed()) + [function]
         var files: OpaquePointer?
         var fileCount = 0
         if dwarf_getsrcfiles(&unit.die, &files, &fileCount) != 0 { files = nil }
@@ -107,6 +101,35 @@ extension DebugInfoFile {
     }
 
     // MARK: DIE helpers (lock held)
+
+    /// The inlined subroutines under `function` that hold `pc`, outermost first
+    /// (lexical blocks are looked through, with or without ranges of their own).
+    private func inlinedChain(in function: inout Dwarf_Die, at pc: UInt64) -> [Dwarf_Die] {
+        var chain: [Dwarf_Die] = []
+        func walk(_ parent: inout Dwarf_Die, depth: Int) -> Bool {
+            var child = Dwarf_Die()
+            var status = dwarf_child(&parent, &child)
+            while status == 0 {
+                let tag = Int(dwarf_tag(&child))
+                if tag == DW_TAG_inlined_subroutine, dwarf_haspc(&child, pc) == 1 {
+                    chain.append(child)
+                    if depth < 64 { _ = walk(&child, depth: depth + 1) }
+                    return true
+                }
+                let rangeless = dwarf_hasattr(&child, UInt32(DW_AT_low_pc)) == 0 && dwarf_hasattr(&child, UInt32(DW_AT_ranges)) == 0
+                if tag == DW_TAG_lexical_block, rangeless || dwarf_haspc(&child, pc) == 1, depth < 64 {
+                    // A block with ranges that hold pc, or one without ranges: look inside.
+                    if walk(&child, depth: depth + 1) { return true }
+                }
+                var next = Dwarf_Die()
+                status = dwarf_siblingof(&child, &next)
+                child = next
+            }
+            return false
+        }
+        _ = walk(&function, depth: 0)
+        return chain
+    }
 
     /// Every out-of-line function of a unit with its ranges, by walking the
     /// DIE tree through modules, namespaces and types (not into functions).
