@@ -79,11 +79,14 @@ enum BreakpointCommands {
 
     static let info = CommandSpec(
         name: "info", group: "breakpoints",
-        summary: "list breakpoints and watchpoints (`info breaks`)",
-        usage: "info breaks",
-        examples: ["info breaks"],
-        completions: [.keywords(["breaks", "breakpoints", "watchpoints"])]
+        summary: "list breakpoints (`info breaks`); `info line`, `info source`, `info frame`",
+        usage: "info breaks | info line [LOCATION] | info source | info frame",
+        details: "`info line LOCATION` (FUNCTION, FILE:LINE, *ADDR): the addresses a line spans, as gdb prints them.\n`info source`: the current source file. `info frame`: the selected frame (CFA, how it was found, registers).",
+        examples: ["info breaks", "info line map_page", "info line UserPageTables.swift:141", "info line *$pc", "info source", "info frame"],
+        completions: [.keywords(["breaks", "breakpoints", "watchpoints", "line", "source", "frame"]), .address]
     ) { args, session throws(CommandError) in
+        try args.expectCount(1...2)
+        if let topic = SourceCommands.infoTopic(args.positionals[0].text) { return try topic(args, session) }
         try args.expectCount(1...1)
         guard ["breaks", "breakpoints", "break", "b", "watchpoints"].contains(args.positionals[0].text) else {
             throw args.usageError("unknown info topic \"\(args.positionals[0].text)\"")
