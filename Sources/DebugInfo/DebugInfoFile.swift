@@ -108,6 +108,22 @@ public final class DebugInfoFile: @unchecked Sendable {
         return false
     }
 
+    /// The lowest address of the ELF's executable sections (1 when it has none): line rows
+    /// below it describe dropped code.
+    private(set) lazy var lowestCodeAddress: UInt64 = {
+        var lowest = UInt64.max
+        var section: OpaquePointer? = nil
+        while let next = elf_nextscn(elf, section) {
+            section = next
+            var header = GElf_Shdr()
+            if gelf_getshdr(next, &header) != nil, header.sh_flags & UInt64(SHF_ALLOC) != 0,
+               header.sh_flags & UInt64(SHF_EXECINSTR) != 0, header.sh_addr > 0 {
+                lowest = min(lowest, header.sh_addr)
+            }
+        }
+        return lowest == .max ? 1 : lowest
+    }()
+
     /// True when the file has DWARF units libdw can read.
     public var hasDebugInfo: Bool { dwarf != nil }
 
@@ -222,7 +238,7 @@ public final class DebugInfoFile: @unchecked Sendable {
         if let lines = unit.lines { return lines }
         if let error = unit.linesError { throw error }
         do {
-            let table = try LineTable(unitDIE: &unit.die)
+            let table = try LineTable(unitDIE: &unit.die, lowestCode: lowestCodeAddress)
             unit.lines = table
             return table
         } catch {

@@ -46,7 +46,7 @@ struct LineTable {
     var rows: [Row]
     var files: [String]
 
-    init(unitDIE: inout Dwarf_Die) throws(DebugInfoError) {
+    init(unitDIE: inout Dwarf_Die, lowestCode: UInt64) throws(DebugInfoError) {
         var lines: OpaquePointer?
         var count = 0
         guard dwarf_getsrclines(&unitDIE, &lines, &count) == 0, let lines else {
@@ -73,6 +73,8 @@ struct LineTable {
                 files.append(name)
                 fileIndex[name] = file
             }
+            // Rows below the ELF's code describe code the linker dropped (relocated to 0), as unit ranges at 0 do.
+            if address < lowestCode { continue }
             // Line 0 ("no source line": compiler-made code) continues the line before it, as gdb reads it.
             if number == 0 && !end { continue }
             rows.append(Row(address: address, file: file, line: number, column: column, isStatement: statement, endSequence: end))

@@ -76,6 +76,33 @@ import TestSupport
         #expect(mismatches.count * 100 <= addresses.count * 5, "\(mismatches.count) of \(addresses.count) differ:\n\(mismatches.prefix(20).joined(separator: "\n"))")
     }
 
+    /// gdb's `break FILE:LINE` on the ELF: `Breakpoint 1 at 0x…: file F, line N.` (one location).
+    @Test func lineBreakpointsLandWhereGdbPutsThem() throws {
+        let (info, _) = try KernelFixture.open()
+        let kernel = try KernelFixture.path()
+        var queries: [(String, Int)] = []
+        for line in 160...200 { queries.append(("UserPageTables.swift", line)) }
+        for line in 40...80 { queries.append(("PageAllocator.swift", line)) }
+        let outputs = try Self.gdb(queries.map { "break \($0.0):\($0.1)" }, kernel: kernel)
+        try #require(outputs.count == queries.count)
+        var compared = 0
+        var mismatches: [String] = []
+        for ((file, line), output) in zip(queries, outputs) {
+            guard let m = output.firstMatch(of: /Breakpoint \d+ at (0x[0-9a-f]+): file [^,]+, line (\d+)\./) else { continue }
+            let gdbAddress = UInt64(m.1.dropFirst(2), radix: 16)!
+            let gdbLine = Int(m.2)!
+            guard let ours = try? info.addresses(file: file, line: line), ours.addresses.count == 1 else { continue }
+            // gdb skips a function's prologue when the line is the function's first; DebugInfo does not (yet).
+            if let function = try? info.function(containing: ours.addresses[0]), function.lowPC == ours.addresses[0] { continue }
+            compared += 1
+            if ours.addresses[0] != gdbAddress || ours.line != gdbLine {
+                mismatches.append("\(file):\(line): gdb \(gdbLine)@\(String(gdbAddress, radix: 16)) ours \(ours.line)@\(String(ours.addresses[0], radix: 16))")
+            }
+        }
+        #expect(compared >= 20, "lines compared: \(compared)")
+        #expect(mismatches.isEmpty, "\(mismatches.count) of \(compared) differ:\n\(mismatches.joined(separator: "\n"))")
+    }
+
     @Test func disassemblyMatchesGdb() throws {
         let (info, elf) = try KernelFixture.open()
         let kernel = try KernelFixture.path()
