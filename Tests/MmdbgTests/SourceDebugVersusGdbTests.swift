@@ -105,6 +105,31 @@ extension SystemTests {
                          mmdbgLine: mmdbgLine, gdbLine: gdbLine)
         }
 
+        @Test func aLineBreakpointStopsOnItsLine() throws {
+            let kernel = try Tools.kernelImage()
+            let qemu = try QEMUInstance(.stoppedForDebugger(kernel: kernel))
+            defer { qemu.stop() }
+            let session = Session()
+            session.symbols = try ELFSymbolTable(path: kernel)
+            try session.attach(to: try #require(qemu.gdbAddress))
+            let set = session.execute(line: "break UserPageTables.swift:172")
+            try #require(set.succeeded, "\(String(describing: set.error))")
+            let stop = session.execute(line: "continue --timeout 30")
+            guard case .success(let output) = stop.outcome, case .object(let fields) = output.json,
+                  case .object(let source)? = fields.first(where: { $0.0 == "source" })?.1 else {
+                Issue.record("no source in the stop: \(stop.outcome)")
+                return
+            }
+            #expect(source.first { $0.0 == "line" }?.1 == .int(172))
+            #expect(source.first { $0.0 == "function" }?.1 == .string("allocate_user_page"))
+            let text = TextRenderer(colour: false).render(output)
+            #expect(text.hasPrefix("breakpoint 1: stopped at allocate_user_page+0x"), "\(text)")
+            #expect(text.contains("\n172\t    if map_page(t, uva, physPage, flags) < 0 {"), "\(text)")
+            let moved = session.execute(line: "tbreak UserPageTables.swift:168")
+            guard case .success(let movedOutput) = moved.outcome else { Issue.record("\(moved.outcome)"); return }
+            #expect(TextRenderer(colour: false).render(movedOutput).contains("line 168 has no code, so line 169"))
+        }
+
         @Test(arguments: ["sys_fork", "map_page", "get_free_page", "copy_process", "KernelTasks.mmException",
                           "KernelTasks.handleEL0Synchronous", "do_el0_sync_fault"])
         func backtraceAndInstructionsMatchGdb(stop: String) throws {
