@@ -99,3 +99,16 @@ import Testing
         #expect(list.error?.description == "list: \(path) has no DWARF debug information")
     }
 }
+
+@Suite struct SourceCompletionTests {
+    @Test func locationsCompleteFunctionsAndSourceFiles() throws {
+        let session = try SourceCommandTests.kernelSession()
+        let files = try #require(CompletionEngine.candidates(for: "UserPage", lineBeforeWord: "break ", session: session))
+        #expect(files == ["UserPageTables.swift:"])
+        let functions = try #require(CompletionEngine.candidates(for: "allocate_u", lineBeforeWord: "list ", session: session))
+        #expect(functions == ["allocate_user_page"])
+        let paths = try #require(CompletionEngine.candidates(for: "Sources/KernelCore/MM/Pag", lineBeforeWord: "info line ", session: session))
+        #expect(paths.contains("Sources/KernelCore/MM/PageAllocator.swift:"), "\(paths)")
+        #expect(CompletionEngine.candidates(for: "$p", lineBeforeWord: "break ", session: session) == ["$pc"])
+    }
+}

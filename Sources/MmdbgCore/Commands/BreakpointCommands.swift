@@ -20,7 +20,7 @@ enum BreakpointCommands {
             usage: "\(name) ADDR|FILE:LINE",
             details: "ADDR is an address expression (a function name breaks at its first instruction).\nFILE:LINE (a path suffix will do: UserPageTables.swift:170) breaks where the line's code begins;\na line without code moves to the next line that has code, and says so. A line with code in\nseveral places (inlined copies) breaks at the first; the message counts the others.",
             examples: ["\(name) map_page", "\(name) sys_fork+8", "\(name) $x30", "\(name) UserPageTables.swift:170"],
-            completions: [.address]
+            completions: [.location]
         ) { args, session throws(CommandError) in
             try args.expectCount(1...1)
             let expression = args.positionals[0].text
@@ -105,7 +105,7 @@ enum BreakpointCommands {
         usage: "info breaks | info line [LOCATION] | info source | info frame",
         details: "`info line LOCATION` (FUNCTION, FILE:LINE, *ADDR): the addresses a line spans, as gdb prints them.\n`info source`: the current source file. `info frame`: the selected frame (CFA, how it was found, registers).",
         examples: ["info breaks", "info line map_page", "info line UserPageTables.swift:141", "info line *$pc", "info source", "info frame"],
-        completions: [.keywords(["breaks", "breakpoints", "watchpoints", "line", "source", "frame"]), .address]
+        completions: [.keywords(["breaks", "breakpoints", "watchpoints", "line", "source", "frame"]), .location]
     ) { args, session throws(CommandError) in
         try args.expectCount(1...2)
         if let topic = SourceCommands.infoTopic(args.positionals[0].text) { return try topic(args, session) }

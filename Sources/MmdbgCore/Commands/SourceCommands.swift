@@ -91,7 +91,7 @@ enum SourceCommands {
         usage: "list [LOCATION]",
         details: "LOCATION: FUNCTION, FILE:LINE, LINE (in the current file), *ADDR or an address expression.\nWithout one: around the selected frame's line, then on from where the last `list` stopped.\nSource files are read from the paths in the DWARF, or from Sources/… under the working directory.",
         examples: ["list", "list map_page", "list UserPageTables.swift:141", "list *$pc", "list 20"],
-        completions: [.address]
+        completions: [.location]
     ) { args, session throws(CommandError) in
         try args.expectCount(0...1)
         let info = try requireDWARF(session, "list")
