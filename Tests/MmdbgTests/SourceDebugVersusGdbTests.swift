@@ -30,6 +30,9 @@ extension SystemTests {
             /// `info line *$pc`: (line, start, end) from each side.
             var mmdbgLine: (Int, UInt64, UInt64)?
             var gdbLine: (Int, UInt64, UInt64)?
+            /// pc and sp of frame 1 (`frame 1` then `regs pc sp` / `info registers pc sp`).
+            var mmdbgCaller: [UInt64]
+            var gdbCaller: [UInt64]
         }
 
         static func readable(_ name: String) -> String { SwiftSymbolNames.shortName(name) ?? name }
@@ -62,6 +65,8 @@ extension SystemTests {
             let bt = session.execute(line: "bt")
             let x = session.execute(line: "x/20i $pc")
             let infoLine = session.execute(line: "info line *$pc")
+            _ = session.execute(line: "frame 1")
+            let callerRegs = session.execute(line: "regs pc sp")
             guard case .success(let btOutput) = bt.outcome, case .success(let xOutput) = x.outcome else {
                 struct Failed: Error, CustomStringConvertible { var description: String }
                 throw Failed(description: "bt: \(String(describing: bt.error)); x/20i: \(String(describing: x.error))")
@@ -81,6 +86,10 @@ extension SystemTests {
                let line = range["line"] as? Int, let start = range.address("start"), let end = range.address("end") {
                 mmdbgLine = (line, start, end)
             }
+            var mmdbgCaller: [UInt64] = []
+            if case .success(let regsOutput) = callerRegs.outcome {
+                mmdbgCaller = (try document(regsOutput.json).array("registers") ?? []).compactMap { $0.address("value") }
+            }
             let mmdbgInstructions = (try document(xOutput.json).array("instructions") ?? []).map { instruction in
                 GdbDisassemblyText.normalise((instruction.string("mnemonic") ?? "") + " " + (instruction.string("operands") ?? ""))
             }
@@ -89,11 +98,15 @@ extension SystemTests {
             let marker = "@@source-debug@@"
             var arguments = ["-batch", "-nx", "-ex", "set pagination off", "-ex", "set width 0", "-ex", "set confirm off",
                              "-ex", "file \(kernel)", "-ex", "target remote \(address)"]
-            for command in ["bt", "x/20i $pc", "info line *$pc"] { arguments += ["-ex", "echo \(marker)\\n", "-ex", command] }
+            for command in ["bt", "x/20i $pc", "info line *$pc", "frame 1", "info registers pc sp"] { arguments += ["-ex", "echo \(marker)\\n", "-ex", command] }
             arguments += ["-ex", "echo \(marker)\\n"]
             let result = try ChildProcess.run(gdb, arguments, timeout: 60)
             let pieces = Array(result.stdout.components(separatedBy: "\(marker)\n").dropFirst().dropLast())
-            try #require(pieces.count == 3, "gdb printed:\n\(result.combined)")
+            try #require(pieces.count == 5, "gdb printed:\n\(result.combined)")
+            let gdbCaller = pieces[4].split(separator: "\n").compactMap { line -> UInt64? in
+                guard let m = line.firstMatch(of: /^(?:pc|sp)\s+(0x[0-9a-f]+)/) else { return nil }
+                return UInt64(m.1.dropFirst(2), radix: 16)
+            }
             var gdbLine: (Int, UInt64, UInt64)?
             if let m = pieces[2].firstMatch(of: /Line (\d+) of "[^"]+"\s+starts at address (0x[0-9a-f]+).*? and ends at (0x[0-9a-f]+)/) {
                 gdbLine = (Int(m.1)!, UInt64(m.2.dropFirst(2), radix: 16)!, UInt64(m.3.dropFirst(2), radix: 16)!)
@@ -102,7 +115,7 @@ extension SystemTests {
                 .map(GdbDisassemblyText.normalise)
             return Views(mmdbgFrames: mmdbgFrames, gdbFrames: parseGdbBacktrace(pieces[0]),
                          mmdbgInstructions: mmdbgInstructions, gdbInstructions: gdbInstructions, gdbText: pieces[0],
-                         mmdbgLine: mmdbgLine, gdbLine: gdbLine)
+                         mmdbgLine: mmdbgLine, gdbLine: gdbLine, mmdbgCaller: mmdbgCaller, gdbCaller: gdbCaller)
         }
 
         @Test func aLineBreakpointStopsOnItsLine() throws {
@@ -149,6 +162,8 @@ extension SystemTests {
             let gdbLine = try #require(views.gdbLine, "gdb has a line for the stop")
             let ours = try #require(views.mmdbgLine, "mmdbg has a line for the stop")
             #expect(ours == gdbLine, "info line *$pc: mmdbg \(ours) gdb \(gdbLine)")
+            #expect(views.gdbCaller.count == 2)
+            #expect(views.mmdbgCaller == views.gdbCaller, "frame 1 pc, sp: mmdbg \(views.mmdbgCaller) gdb \(views.gdbCaller)")
         }
     }
 }
