@@ -79,8 +79,8 @@ extension DebugInfoFile {
     }
 
     /// Source frames at `pc`: inlined ones first, the enclosing function last.
-    /// `lookupPC` is where to look (a caller frame's return address minus one,
-    /// which is inside the call, not after it).
+    /// For a caller's frame pass its return address minus one (inside the call,
+    /// not after it), as `bt` does.
     public func frames(at pc: UInt64) throws(DebugInfoError) -> [SourceFrame] {
         let scopes = try scopes(at: pc)
         guard !scopes.isEmpty else { throw .notFound("no function scope covers 0x\(String(pc, radix: 16))") }
@@ -181,7 +181,9 @@ extension DebugInfoFile {
         }
         let plain = dwarf_diename(&die).map { String(cString: $0) }
         let raw = linkage ?? plain ?? "??"
-        if let linkage, let short = SwiftSymbolNames.shortName(linkage) { return (short, raw) }
+        if let linkage, let short = SwiftSymbolNames.shortName(linkage) ?? SwiftSymbolNames.closureName(linkage) {
+            return (short, raw)
+        }
         return (plain ?? raw, raw)
     }
 

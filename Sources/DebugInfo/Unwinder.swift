@@ -177,13 +177,13 @@ extension DebugInfoFile {
         // The return address column gives the caller's PC; undefined means outermost.
         guard returnColumn >= 0, let returnAddress = caller[returnColumn] else { return nil }
         // The same PC and stack again: the return address was never saved (outermost frame).
-        if !isInnermostLeaf(frame, returnAddress: returnAddress, cfa: cfa) { return nil }
+        if !makesProgress(frame, returnAddress: returnAddress, cfa: cfa) { return nil }
         caller[RegisterSet.pc] = returnAddress
         return MachineFrame(registers: caller, cfa: cfa, method: method)
     }
 
     /// False when unwinding would yield the same frame again (return address = PC at the same CFA).
-    private func isInnermostLeaf(_ frame: MachineFrame, returnAddress: UInt64, cfa: UInt64) -> Bool {
+    private func makesProgress(_ frame: MachineFrame, returnAddress: UInt64, cfa: UInt64) -> Bool {
         !(returnAddress == frame.pc && frame.registers.sp == cfa)
     }
 

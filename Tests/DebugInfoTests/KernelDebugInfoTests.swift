@@ -130,3 +130,12 @@ import Testing
         #expect(unreadable.end.contains("0x8000"), "\(unreadable.end)")
     }
 }
+
+@Suite struct SwiftClosureNameTests {
+    @Test func closuresReadAsClosureInTheirFunction() {
+        #expect(SwiftSymbolNames.closureName("$e6Kernel17runMemorySelfTestyyFySpySo7mm_taskVGXEfU_yAEXEfU_")
+                == "closure #1 in closure #1 in Kernel.runMemorySelfTest")
+        #expect(SwiftSymbolNames.closureName("$e6Kernel17runMemorySelfTestyyF") == nil, "a plain function is shortName's")
+        #expect(SwiftSymbolNames.closureName("map_page") == nil)
+    }
+}
