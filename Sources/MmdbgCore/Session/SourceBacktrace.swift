@@ -65,8 +65,17 @@ extension Session {
         if let backtraceCache, maxDepth == 64 { return backtraceCache }
         let info = try debugInfo(for: command)
         let registers = try frameRegisters(for: command)
+        // The unwinder asks for 8-byte words; a frame's saved registers sit together
+        // near its CFA, so read 128-byte aligned blocks: about one target read per frame.
+        var blocks: [UInt64: [UInt8]] = [:]   // empty: that block could not be read whole
         let machine = info.backtrace(from: registers, maxDepth: maxDepth) { [unowned self] address, count in
-            try self.readVirtualMemory(at: address, count: count)
+            let base = address & ~UInt64(127)
+            if blocks[base] == nil { blocks[base] = (try? self.readVirtualMemory(at: base, count: 128)) ?? [] }
+            let block = blocks[base]!
+            let offset = Int(address - base)
+            if offset + count <= block.count { return Array(block[offset..<offset + count]) }
+            // Across a block boundary, or a block that could not be read whole: exactly what was asked.
+            return try self.readVirtualMemory(at: address, count: count)
         }
         var frames: [BacktraceFrame] = []
         for (machineIndex, frame) in machine.frames.enumerated() {
