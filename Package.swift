@@ -42,7 +42,15 @@ let package = Package(
                           path: "Sources/gdbremote-bench"),
         // process_vm_readv and pidfd_open, which the Swift Glibc module does not export.
         .target(name: "CProcessMemory", path: "Sources/CProcessMemory"),
-        .target(name: "Inspect", dependencies: ["GdbRemote", "KernelABI", "CProcessMemory"], path: "Sources/Inspect"),
+        // Swift demangling (`Module.function`), shared by Inspect's symbols and DebugInfo's frames.
+        .target(name: "SymbolNames", path: "Sources/SymbolNames"),
+        .target(name: "Inspect", dependencies: ["GdbRemote", "KernelABI", "CProcessMemory", "SymbolNames"], path: "Sources/Inspect"),
+        // libdw (elfutils) and Capstone, as system libraries like CReadline.
+        .systemLibrary(name: "CDwarf", path: "Sources/CDwarf"),
+        .systemLibrary(name: "CCapstone", path: "Sources/CCapstone"),
+        // Source-level debug information for any AArch64 ELF with DWARF: units, lines, scopes,
+        // call-frame unwinding, disassembly. Knows nothing of our kernel or of GdbRemote.
+        .target(name: "DebugInfo", dependencies: ["CDwarf", "CCapstone", "SymbolNames"], path: "Sources/DebugInfo"),
         // Writes Tests/Vectors/translation/*.json from Inspect's walker (`--check`: diff only).
         .executableTarget(name: "gen-walker-vectors", dependencies: ["TestSupport", "Inspect", "QEMULauncher"],
                           path: "Sources/gen-walker-vectors"),
@@ -57,7 +65,7 @@ let package = Package(
                 path: "Sources/FaultInjection"),
         .systemLibrary(name: "CReadline", path: "Sources/CReadline"),
         // The REPL's command language, registry and session (no terminal): mmdbg, scenario files and tests use it.
-        .target(name: "MmdbgCore", dependencies: ["GdbRemote", "Inspect", "QEMULauncher"], path: "Sources/MmdbgCore"),
+        .target(name: "MmdbgCore", dependencies: ["GdbRemote", "Inspect", "QEMULauncher", "DebugInfo"], path: "Sources/MmdbgCore"),
         .executableTarget(name: "mmdbg", dependencies: [
             "MmdbgCore", "GdbRemote", "Inspect", "FaultInjection", "QEMULauncher", "CReadline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -75,6 +83,7 @@ let package = Package(
         .testTarget(name: "KernelBootTests", dependencies: ["TestSupport", "QEMULauncher", "KernelABI", "GdbRemote"]),
         .testTarget(name: "GdbRemoteTests", dependencies: ["GdbRemote", "TestSupport"]),
         .testTarget(name: "InspectTests", dependencies: ["Inspect", "TestSupport", "KernelABI", "QEMULauncher", "GdbRemote"]),
+        .testTarget(name: "DebugInfoTests", dependencies: ["DebugInfo", "SymbolNames", "Inspect", "TestSupport", "QEMULauncher"]),
         .testTarget(name: "MmdbgTests", dependencies: ["MmdbgCore", "TestSupport", "SessionTestSupport", "QEMULauncher", "Inspect"]),
         .testTarget(name: "FaultInjectionTests", dependencies: ["FaultInjection", "TestSupport", "SessionTestSupport", "MmdbgCore", "QEMULauncher", "Inspect", "SeededRandom"]),
         // QEMULauncher process hygiene and the TestSupport process runner.

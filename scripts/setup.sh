@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs what this project needs on a fresh Debian machine (as root), only
-# when something is missing: QEMU for AArch64, gdb-multiarch, libreadline.
+# when something is missing: QEMU for AArch64, gdb-multiarch, libreadline,
+# libdw (elfutils: DWARF) and Capstone (disassembly).
 set -euo pipefail
 need=()
 command -v qemu-system-aarch64 >/dev/null || need+=(qemu-system-arm)
 command -v gdb-multiarch >/dev/null || need+=(gdb-multiarch)
 [ -e /usr/include/readline/readline.h ] || need+=(libreadline-dev)
+[ -e /usr/include/elfutils/libdw.h ] || need+=(libdw-dev)
+[ -e /usr/include/capstone/capstone.h ] || need+=(libcapstone-dev)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi

@@ -108,7 +108,8 @@ struct CompletionTests {
         #expect(CompletionEngine.candidates(for: "x", lineBeforeWord: "frobnicate ", session: session) == [])
         // `pt` takes a keyword or a task id (the ids need a stopped kernel: tested through the terminal).
         #expect(CompletionEngine.candidates(for: "", lineBeforeWord: "pt ", session: session) == ["diff", "kernel"])
-        #expect(CompletionEngine.candidates(for: "", lineBeforeWord: "info ", session: session) == ["breakpoints", "breaks", "watchpoints"])
+        #expect(CompletionEngine.candidates(for: "", lineBeforeWord: "info ", session: session)
+                == ["breakpoints", "breaks", "frame", "line", "source", "watchpoints"])
     }
 }
 

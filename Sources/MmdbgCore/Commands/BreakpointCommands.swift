@@ -1,3 +1,5 @@
+import DebugInfo
+
 /// `break`, `tbreak`, `hbreak`, `watch`, `rwatch`, `awatch`, `delete`, `info`.
 enum BreakpointCommands {
     static var all: [CommandSpec] {
@@ -15,18 +17,38 @@ enum BreakpointCommands {
             name: name, aliases: aliases, group: "breakpoints",
             summary: temporary ? "stop once at an address or function entry, then delete the breakpoint"
                 : kind == .hardware ? "stop at an address using a hardware breakpoint" : "stop at an address or function entry",
-            usage: "\(name) ADDR",
-            examples: ["\(name) map_page", "\(name) sys_fork+8", "\(name) $x30"],
-            completions: [.address]
+            usage: "\(name) ADDR|FILE:LINE",
+            details: "ADDR is an address expression (a function name breaks at its first instruction).\nFILE:LINE (a path suffix will do: UserPageTables.swift:170) breaks where the line's code begins;\na line without code moves to the next line that has code, and says so. A line with code in\nseveral places (inlined copies) breaks at the first; the message counts the others.",
+            examples: ["\(name) map_page", "\(name) sys_fork+8", "\(name) $x30", "\(name) UserPageTables.swift:170"],
+            completions: [.location]
         ) { args, session throws(CommandError) in
             try args.expectCount(1...1)
             let expression = args.positionals[0].text
-            let address = try session.evaluate(expression)
+            var address: UInt64
+            var lineNote = ""
+            var lineFields: [(String, JSONValue)] = []
+            if let (file, line) = fileLine(expression) {
+                let info = try SourceCommands.requireDWARF(session, name)
+                let match: LineAddresses
+                do throws(DebugInfoError) { match = try info.addresses(file: file, line: line) } catch {
+                    throw .failed("\(name): \(error)")
+                }
+                address = match.addresses[0]
+                lineNote = " (\(SourcePaths.display(match.file)):\(match.line))"
+                if match.line != line { lineNote = "; line \(line) has no code, so line \(match.line)" + lineNote }
+                if match.addresses.count > 1 { lineNote += "; \(match.addresses.count - 1) more place(s) with this line's code not set" }
+                lineFields = [("file", .string(match.file)), ("line", .int(Int64(match.line))),
+                              ("requestedLine", .int(Int64(line))), ("locations", .array(match.addresses.map(JSONValue.hex)))]
+            } else {
+                address = try session.evaluate(expression)
+            }
             let target = try session.requireStoppedTarget(for: name)
             try target.insertBreakpoint(kind, at: address, length: 4)
             let entry = session.breakpoints.add(kind: kind, address: address, length: 4, temporary: temporary,
                                                 expression: expression)
-            return .message("breakpoint \(entry.id) at \(describe(address, session))", json: json(entry, session))
+            var entryJSON = json(entry, session)
+            if case .object(let fields) = entryJSON { entryJSON = .object(fields + lineFields) }
+            return .message("breakpoint \(entry.id) at \(describe(address, session))\(lineNote)", json: entryJSON)
         }
     }
 
@@ -79,11 +101,14 @@ enum BreakpointCommands {
 
     static let info = CommandSpec(
         name: "info", group: "breakpoints",
-        summary: "list breakpoints and watchpoints (`info breaks`)",
-        usage: "info breaks",
-        examples: ["info breaks"],
-        completions: [.keywords(["breaks", "breakpoints", "watchpoints"])]
+        summary: "list breakpoints (`info breaks`); `info line`, `info source`, `info frame`",
+        usage: "info breaks | info line [LOCATION] | info source | info frame",
+        details: "`info line LOCATION` (FUNCTION, FILE:LINE, *ADDR): the addresses a line spans, as gdb prints them.\n`info source`: the current source file. `info frame`: the selected frame (CFA, how it was found, registers).",
+        examples: ["info breaks", "info line map_page", "info line UserPageTables.swift:141", "info line *$pc", "info source", "info frame"],
+        completions: [.keywords(["breaks", "breakpoints", "watchpoints", "line", "source", "frame"]), .location]
     ) { args, session throws(CommandError) in
+        try args.expectCount(1...2)
+        if let topic = SourceCommands.infoTopic(args.positionals[0].text) { return try topic(args, session) }
         try args.expectCount(1...1)
         guard ["breaks", "breakpoints", "break", "b", "watchpoints"].contains(args.positionals[0].text) else {
             throw args.usageError("unknown info topic \"\(args.positionals[0].text)\"")
@@ -97,6 +122,15 @@ enum BreakpointCommands {
         }
         return CommandOutput(blocks: [.table(table)],
                              json: .object([("breakpoints", .array(session.breakpoints.entries.map { json($0, session) }))]))
+    }
+
+    /// `FILE:LINE` where FILE has an extension (`UserPageTables.swift:170`); anything else is an address expression.
+    static func fileLine(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let line = Int(text[text.index(after: colon)...]), line > 0 else { return nil }
+        let file = String(text[..<colon])
+        guard let dot = file.lastIndex(of: "."), file[file.index(after: dot)...].allSatisfy(\.isLetter),
+              file.index(after: dot) < file.endIndex else { return nil }
+        return (file, line)
     }
 
     static func describe(_ address: UInt64, _ session: Session) -> String {

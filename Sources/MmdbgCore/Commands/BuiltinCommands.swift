@@ -11,7 +11,8 @@ public enum BuiltinCommands {
     /// Adds every built-in command to `registry`.
     public static func register(into registry: CommandRegistry) {
         for spec in SessionCommands.all + RegisterCommands.all + MemoryCommands.all + SymbolCommands.all
-            + BreakpointCommands.all + RunControlCommands.all + KernelViewCommands.all + ConsoleCommands.all {
+            + BreakpointCommands.all + RunControlCommands.all + KernelViewCommands.all + ConsoleCommands.all
+            + BacktraceCommands.all + DisassemblyCommands.all + SourceCommands.all {
             registry.register(spec)
         }
     }

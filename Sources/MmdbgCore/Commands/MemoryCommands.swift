@@ -9,10 +9,10 @@ enum MemoryCommands {
 
     static let examine = CommandSpec(
         name: "x", aliases: ["examine"], group: "registers and memory",
-        summary: "examine memory as bytes, halfwords, words, giant words or a C string",
+        summary: "examine memory as bytes, halfwords, words, giant words, a C string or instructions",
         usage: "x ADDR [COUNT] [/b|h|w|g|s] [--phys]",
-        details: "ADDR is an expression: 0xffff000040200000, $sp, map_page+0x10, $x0-16.\nCOUNT units (default 8; for /s the maximum string length, default 256).\nThe format may be glued to the command, gdb style: `x/4g $sp`, `x/4gx $sp` (x = hex, the only display), `x/2 $sp`. --phys reads physical memory.",
-        examples: ["x $sp 4 /g", "x/16b _start_phys --phys", "x mm_log /s"],
+        details: "ADDR is an expression: 0xffff000040200000, $sp, map_page+0x10, $x0-16.\nCOUNT units (default 8; for /s the maximum string length, default 256).\nThe format may be glued to the command, gdb style: `x/4g $sp`, `x/4gx $sp` (x = hex, the only display), `x/2 $sp`. --phys reads physical memory.\n/i disassembles COUNT instructions (A64, as `disas ADDR COUNT` shows them).",
+        examples: ["x $sp 4 /g", "x/16b _start_phys --phys", "x mm_log /s", "x/10i $pc"],
         options: [OptionSpec("phys", help: "ADDR is a physical address")],
         completions: [.address, .none]
     ) { args, session throws(CommandError) in
@@ -29,6 +29,16 @@ enum MemoryCommands {
         // gdb's display letter `x` (hex) is what `x` always shows: `/4gx`, `/4xg` and `/x` mean `/4g`, `/4g`, `/g`.
         if format.filter({ $0 == "x" }).count == 1 { format.removeAll { $0 == "x" } }
         if format.isEmpty { format = "g" }  // `x/2 $sp`: a count alone
+        if format == "i" {
+            guard !args.flag("phys") else { throw args.usageError("/i reads virtual memory only") }
+            let count = try countText.map { text throws(CommandError) in
+                try args.bounded(text, in: 1...DisassemblyCommands.maxCount, name: "COUNT")
+            } ?? 8
+            let address = try session.evaluate(args.positionals[0].text)
+            _ = try session.requireStoppedTarget(for: "x")
+            return try DisassemblyCommands.render(session, session.symbols == nil ? nil : try? session.debugInfo(for: "x"),
+                                                  at: address, count: count, source: false, markFrame: false)
+        }
         let unit: Int
         switch format {
         case "b": unit = 1

@@ -23,7 +23,7 @@ enum RunControlCommands {
                                                       ("reason", .string("resumed without waiting")),
                                                       ("target", session.state.jsonValue)]))
         }
-        return try output(session.runControl.continueToStop(timeout: timeout), command: "continue")
+        return try output(session.runControl.continueToStop(timeout: timeout), command: "continue", session: session)
     }
 
     static let stepi = CommandSpec(
@@ -34,7 +34,7 @@ enum RunControlCommands {
     ) { args, session throws(CommandError) in
         try args.expectCount(0...1)
         let count = args.positionals.isEmpty ? 1 : try args.count(at: 0, in: 1...1_000_000, name: "COUNT")
-        return try output(session.runControl.stepInstructions(count), command: "stepi")
+        return try output(session.runControl.stepInstructions(count), command: "stepi", session: session)
     }
 
     static let step = CommandSpec(
@@ -47,7 +47,7 @@ enum RunControlCommands {
     ) { args, session throws(CommandError) in
         try args.expectCount(0...0)
         let limit = try args.countOption("max", in: 1...10_000_000) ?? 100_000
-        return try output(session.runControl.stepOutOfFunction(limit: limit), command: "step")
+        return try output(session.runControl.stepOutOfFunction(limit: limit), command: "step", session: session)
     }
 
     static let finish = CommandSpec(
@@ -60,7 +60,7 @@ enum RunControlCommands {
     ) { args, session throws(CommandError) in
         try args.expectCount(0...0)
         let timeout = try timeoutValue(args, session)
-        return try output(session.runControl.finish(timeout: timeout), command: "finish")
+        return try output(session.runControl.finish(timeout: timeout), command: "finish", session: session)
     }
 
     static let interrupt = CommandSpec(
@@ -69,7 +69,7 @@ enum RunControlCommands {
         usage: "interrupt"
     ) { args, session throws(CommandError) in
         try args.expectCount(0...0)
-        return try output(session.runControl.interrupt(), command: "interrupt")
+        return try output(session.runControl.interrupt(), command: "interrupt", session: session)
     }
 
     // MARK: shared
@@ -80,8 +80,15 @@ enum RunControlCommands {
 
     /// A run-control report as a command result. A stop that is not the one
     /// asked for (deadline, step limit) fails the command and still carries the stop.
-    static func output(_ report: RunReport, command: String) throws(CommandError) -> CommandOutput {
+    static func output(_ report: RunReport, command: String, session: Session) throws(CommandError) -> CommandOutput {
         if report.isFailure { throw .stopMissed("\(command): \(report.reason); \(report.target.summary)", stop: report.json) }
-        return .message(report.text, json: report.json)
+        // Where the stop is in the source, as a line of its own after the stop line
+        // (the stop line and the prompt stay as they were: transcripts do not change).
+        guard case .stopped(let pc, _, _, _) = report.target, let source = session.sourceLine(at: pc) else {
+            return .message(report.text, json: report.json)
+        }
+        var json = report.json
+        if case .object(let fields) = json { json = .object(fields + [("source", source.json)]) }
+        return CommandOutput(blocks: [.text(report.text), .text(source.text)], json: json)
     }
 }

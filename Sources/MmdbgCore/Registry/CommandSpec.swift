@@ -8,6 +8,8 @@ public enum CompletionKind: Equatable, Sendable {
     case file
     /// Symbols and registers (an address expression: `$pc`, `map_page+4`).
     case address
+    /// An address expression or a source file of the ELF's DWARF as `FILE:` (then a line number).
+    case location
     case keywords([String])
     /// Any of these (`pt`: `kernel`, `diff` or a task id); file names do not mix in.
     case oneOf([CompletionKind])

@@ -50,12 +50,27 @@ public enum CompletionEngine {
         case .register: return registerNames(session)
         case .address:
             return text.hasPrefix("$") ? registerNames(session).map { "$" + $0 } : (session.symbols?.names ?? [])
+        case .location:
+            if text.hasPrefix("$") { return pool(.address, text: text, session: session) }
+            return (session.symbols?.names ?? []) + sourceFileCompletions(text, session)
         case .taskID:
             guard case .stopped = session.state, let ids = try? session.kernelViews.taskIDs() else { return [] }
             return ids.map(String.init)
         case .keywords(let words): return words
         case .oneOf(let kinds): return kinds.flatMap { pool($0, text: text, session: session) ?? [] }
         case .file: return nil
+        }
+    }
+
+    /// Source files as `File.swift:` (or the path typed so far, when it has a `/`), from the
+    /// line tables; none when the ELF has no DWARF or none is loaded.
+    private static func sourceFileCompletions(_ text: String, _ session: Session) -> [String] {
+        guard session.symbols != nil, let info = try? session.debugInfo(for: "completion"), info.hasDebugInfo,
+              let files = try? info.sourceFiles() else { return [] }
+        return files.filter { !$0.hasSuffix(">") }.map { file in
+            let shown = SourcePaths.display(file)
+            if text.contains("/") { return shown + ":" }
+            return (shown.split(separator: "/").last.map(String.init) ?? shown) + ":"
         }
     }
 

@@ -1,3 +1,4 @@
+import DebugInfo
 import Foundation
 import QEMULauncher
 
@@ -47,6 +48,12 @@ public final class Session: ExpressionContext {
     public private(set) var lastProtocolError: ProtocolErrorRecord?
     /// Registers learned while the target is stopped; dropped when it resumes.
     public private(set) var registerCache: [String: UInt64] = [:]
+    /// DWARF of the symbols' ELF, opened on first use (see `debugInfo()`).
+    var debugInfoLoad: (source: String, result: Result<DebugInfoFile, DebugInfoError>)?
+    /// The backtrace of this stop, built by the first command that needs it; dropped when the target resumes.
+    var backtraceCache: SourceBacktrace?
+    /// The frame `frame`/`up`/`down` selected (0 = innermost); back to 0 at every stop.
+    public internal(set) var selectedFrame = 0
 
     public init(registry: CommandRegistry = BuiltinCommands.makeRegistry(), services: SessionServices = .standard) {
         self.registry = registry
@@ -159,6 +166,8 @@ public final class Session: ExpressionContext {
     /// Forgets everything learned from the stopped target (it resumed or was written).
     public func invalidateCaches() {
         registerCache.removeAll()
+        backtraceCache = nil
+        selectedFrame = 0
         kernelViews.invalidate()
         for case let cache as SessionCache in extensions.values { cache.invalidate() }
     }

@@ -1,3 +1,4 @@
+import DebugInfo
 import QEMULauncher
 
 /// What a session is built from, as values: how it reaches a target, how it
@@ -11,16 +12,24 @@ public struct SessionServices {
     public var loadSymbols: (String) throws(CommandError) -> SymbolTable
     /// Makes the kernel and translation views of a session.
     public var makeKernelViews: (Session) -> KernelViews
+    /// Opens the DWARF (lines, scopes, call-frame information) of an ELF, on
+    /// the first source-level command: libdw by default; a test may hand back
+    /// another file or an error.
+    public var loadDebugInfo: (String) throws(DebugInfoError) -> DebugInfoFile
 
     public init(connect: @escaping (ConnectRequest) throws(CommandError) -> DebugTarget,
                 loadSymbols: @escaping (String) throws(CommandError) -> SymbolTable,
-                makeKernelViews: @escaping (Session) -> KernelViews) {
+                makeKernelViews: @escaping (Session) -> KernelViews,
+                loadDebugInfo: @escaping (String) throws(DebugInfoError) -> DebugInfoFile = { path throws(DebugInfoError) in
+                    try DebugInfoFile(path: path)
+                }) {
         self.connect = connect
         self.loadSymbols = loadSymbols
         self.makeKernelViews = makeKernelViews
+        self.loadDebugInfo = loadDebugInfo
     }
 
-    /// GdbRemote for connections, Inspect's ELF reader for symbols, Inspect's views.
+    /// GdbRemote for connections, Inspect's ELF reader for symbols, Inspect's views, libdw for DWARF.
     public static var standard: SessionServices {
         SessionServices(connect: { request throws(CommandError) in try GdbTarget.connect(request) },
                         loadSymbols: { path throws(CommandError) in try ELFSymbolTable(path: path) },

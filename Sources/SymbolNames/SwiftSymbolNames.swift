@@ -28,6 +28,20 @@ public enum SwiftSymbolNames {
         return isPlainQualifiedName(name) ? name : nil
     }
 
+    /// `closure #1 in Kernel.runMemorySelfTest` for a closure's mangled name (the
+    /// signatures the demangler adds dropped); nil for anything else, or when a
+    /// private discriminator makes the text ambiguous.
+    public static func closureName(_ mangled: String) -> String? {
+        guard mangled.hasPrefix("$e") || mangled.hasPrefix("$s"), let full = demangle(mangled),
+              full.hasPrefix("closure #") || full.hasPrefix("implicit closure #"), !full.contains(" in _") else { return nil }
+        let parts = full.components(separatedBy: " in ").map { part -> String in
+            let cut = part.firstIndex(of: "(").map { part[..<$0] } ?? Substring(part)
+            return cut.trimmingCharacters(in: .whitespaces)
+        }
+        guard let last = parts.last, isPlainQualifiedName(last), !parts.contains(where: \.isEmpty) else { return nil }
+        return parts.joined(separator: " in ")
+    }
+
     /// `A.b.c` made of identifier characters only, with at least one dot.
     private static func isPlainQualifiedName(_ name: String) -> Bool {
         name.contains(".") && !name.hasPrefix(".") && !name.hasSuffix(".")
