@@ -8,6 +8,8 @@ import Testing
 /// The source-level commands without a target: the kernel's ELF and DWARF only
 /// (code bytes come from the file), and the DebugInfo service replaced by a double.
 @Suite struct SourceCommandTests {
+    static let pageTables = "Sources/KernelCore/MM/UserPageTables.swift"
+
     static func kernelSession(services: SessionServices = .standard) throws -> Session {
         let path = KernelImage.defaultPath()
         try #require(FileManager.default.fileExists(atPath: path), "run scripts/build-kernel.sh")
@@ -28,7 +30,9 @@ import Testing
         #expect(result.succeeded, "\(text)")
         #expect(text.contains("<allocate_user_page>:\tstp\tx29, x30"))
         #expect(text.contains("bl\t0xffff") && text.contains("<get_free_page>"), "branch targets as symbols: \(text)")
-        #expect(text.contains("UserPageTables.swift:170\t    let physPage = get_free_page()"))
+        let physPage = try KernelSourceLines.find("let physPage = get_free_page()", in: Self.pageTables,
+                                                   after: try KernelSourceLines.find("public func allocate_user_page", in: Self.pageTables).number)
+        #expect(text.contains("UserPageTables.swift:\(physPage.number)\t    let physPage = get_free_page()"))
         #expect(!text.contains("=>"), "no PC without a target")
         guard case .success(let output) = result.outcome, case .object(let fields) = output.json,
               case .array(let instructions)? = fields.first(where: { $0.0 == "instructions" })?.1 else {
@@ -40,16 +44,18 @@ import Testing
 
     @Test func infoLineAndListFindTheSource() throws {
         let session = try Self.kernelSession()
+        let function = try KernelSourceLines.find("public func allocate_user_page", in: Self.pageTables).number
+        let physPage = try KernelSourceLines.find("let physPage = get_free_page()", in: Self.pageTables, after: function).number
         let line = Self.text(session.execute(line: "info line allocate_user_page"))
-        #expect(line.hasPrefix("Line 169 of \"") && line.contains("starts at address 0xffff") && line.contains("<allocate_user_page>"), "\(line)")
-        let byFile = Self.text(session.execute(line: "info line UserPageTables.swift:170"))
-        #expect(byFile.contains("Line 170 of") && byFile.contains("<allocate_user_page+0x1c>"), "\(byFile)")
+        #expect(line.hasPrefix("Line \(function) of \"") && line.contains("starts at address 0xffff") && line.contains("<allocate_user_page>"), "\(line)")
+        let byFile = Self.text(session.execute(line: "info line UserPageTables.swift:\(physPage)"))
+        #expect(byFile.contains("Line \(physPage) of") && byFile.contains("<allocate_user_page+0x"), "\(byFile)")
         let noCode = Self.text(session.execute(line: "info line UserPageTables.swift:1"))
         #expect(noCode.contains("has no code; the next line with code is"), "\(noCode)")
         let list = Self.text(session.execute(line: "list allocate_user_page"))
-        #expect(list.contains("=> 169\tpublic func allocate_user_page"), "\(list)")
+        #expect(list.contains("=> \(function)\tpublic func allocate_user_page"), "\(list)")
         let next = Self.text(session.execute(line: "list"))
-        #expect(next.contains("   174\t"), "a second `list` goes on: \(next)")
+        #expect(next.contains("   \(function + 5)\t"), "a second `list` goes on: \(next)")
         let missing = session.execute(line: "list NoSuchFile.swift:3")
         #expect(missing.error?.description == "list: no source file \"NoSuchFile.swift\" in the line tables")
     }

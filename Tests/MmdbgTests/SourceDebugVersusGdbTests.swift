@@ -125,7 +125,10 @@ extension SystemTests {
             let session = Session()
             session.symbols = try ELFSymbolTable(path: kernel)
             try session.attach(to: try #require(qemu.gdbAddress))
-            let set = session.execute(line: "break UserPageTables.swift:172")
+            let file = "Sources/KernelCore/MM/UserPageTables.swift"
+            let function = try KernelSourceLines.find("public func allocate_user_page", in: file).number
+            let mapLine = try KernelSourceLines.find("map_page(t, uva, physPage, flags)", in: file, after: function)
+            let set = session.execute(line: "break UserPageTables.swift:\(mapLine.number)")
             try #require(set.succeeded, "\(String(describing: set.error))")
             let stop = session.execute(line: "continue --timeout 30")
             guard case .success(let output) = stop.outcome, case .object(let fields) = output.json,
@@ -133,14 +136,14 @@ extension SystemTests {
                 Issue.record("no source in the stop: \(stop.outcome)")
                 return
             }
-            #expect(source.first { $0.0 == "line" }?.1 == .int(172))
+            #expect(source.first { $0.0 == "line" }?.1 == .int(Int64(mapLine.number)))
             #expect(source.first { $0.0 == "function" }?.1 == .string("allocate_user_page"))
             let text = TextRenderer(colour: false).render(output)
             #expect(text.hasPrefix("breakpoint 1: stopped at allocate_user_page+0x"), "\(text)")
-            #expect(text.contains("\n172\t    if map_page(t, uva, physPage, flags) < 0 {"), "\(text)")
-            let moved = session.execute(line: "tbreak UserPageTables.swift:168")
+            #expect(text.contains("\n\(mapLine.number)\t\(mapLine.text)"), "\(text)")
+            let moved = session.execute(line: "tbreak UserPageTables.swift:\(function - 1)")
             guard case .success(let movedOutput) = moved.outcome else { Issue.record("\(moved.outcome)"); return }
-            #expect(TextRenderer(colour: false).render(movedOutput).contains("line 168 has no code, so line 169"))
+            #expect(TextRenderer(colour: false).render(movedOutput).contains("line \(function - 1) has no code, so line \(function)"))
         }
 
         @Test(arguments: ["sys_fork", "map_page", "get_free_page", "copy_process", "KernelTasks.mmException",
