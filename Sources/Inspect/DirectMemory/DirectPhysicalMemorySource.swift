@@ -61,15 +61,7 @@ public final class DirectPhysicalMemorySource: WritableMemorySource, PhysicalSco
     public func targetResumed() { ownerSaysStopped = false }
 
     public func read(_ ranges: [MemoryRequest]) throws(MemoryError) -> [[UInt8]] {
-        var all: [[UInt8]] = []
-        all.reserveCapacity(ranges.count)
-        for result in try readEach(ranges) {
-            switch result {
-            case .success(let bytes): all.append(bytes)
-            case .failure(let error): throw error
-            }
-        }
-        return all
+        try readEach(ranges).allBytes()
     }
 
     public func readEach(_ ranges: [MemoryRequest]) throws(MemoryError) -> [Result<[UInt8], MemoryError>] {

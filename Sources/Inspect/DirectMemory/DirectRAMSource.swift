@@ -114,15 +114,7 @@ extension DirectRAMSource {
 
     /// All ranges, or the first failure.
     public func read(_ ranges: [MemoryRequest]) throws(MemoryError) -> [[UInt8]] {
-        var all: [[UInt8]] = []
-        all.reserveCapacity(ranges.count)
-        for result in try readEach(ranges) {
-            switch result {
-            case .success(let bytes): all.append(bytes)
-            case .failure(let error): throw error
-            }
-        }
-        return all
+        try readEach(ranges).allBytes()
     }
 }
 

@@ -45,14 +45,7 @@ public final class GdbMemorySource: WritableMemorySource, PhysicalScopedMemorySo
 
     /// All ranges or the first failure; one exchange per address space in the batch.
     public func read(_ ranges: [MemoryRequest]) throws(MemoryError) -> [[UInt8]] {
-        var results: [[UInt8]] = []
-        for result in try readEach(ranges) {
-            switch result {
-            case .success(let bytes): results.append(bytes)
-            case .failure(let error): throw error
-            }
-        }
-        return results
+        try readEach(ranges).allBytes()
     }
 
     /// Every range on its own: a stub error or a refused range fails only that range.

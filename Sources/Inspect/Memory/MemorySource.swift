@@ -122,3 +122,18 @@ extension Array where Element == UInt8 {
     }
 }
 
+
+extension Array where Element == Result<[UInt8], MemoryError> {
+    /// Every range's bytes, or the first failure: `read` for a source that implements `readEach`.
+    public func allBytes() throws(MemoryError) -> [[UInt8]] {
+        var all: [[UInt8]] = []
+        all.reserveCapacity(count)
+        for result in self {
+            switch result {
+            case .success(let bytes): all.append(bytes)
+            case .failure(let error): throw error
+            }
+        }
+        return all
+    }
+}

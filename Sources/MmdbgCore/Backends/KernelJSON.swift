@@ -91,6 +91,7 @@ enum KernelJSON {
                               ("pa", f.physicalAddress.map(JSONValue.hex) ?? .null), ("text", .string(f.description))])
                  })),
                  ("tasksChecked", .int(Int64(r.tasksChecked))), ("userPagesChecked", .int(Int64(r.userPagesChecked))),
-                 ("tablesChecked", .int(Int64(r.tablesChecked))), ("clean", .bool(r.findings.isEmpty))])
+                 ("tablesChecked", .int(Int64(r.tablesChecked))), ("kernelRunsChecked", .int(Int64(r.kernelRunsChecked))),
+                 ("clean", .bool(r.findings.isEmpty))])
     }
 }
