@@ -58,7 +58,9 @@ public final class GdbTarget: DebugTarget {
 
     public var memory: WritableMemorySource { directMemory }
 
-    public var memoryPath: String { directMemory.statusLine.replacingOccurrences(of: "memory: ", with: "") }
+    public var memoryPath: String {
+        directMemory.fallbackReason.map { "\(directMemory.path) (\($0))" } ?? directMemory.path
+    }
 
     public func readRegisters(_ names: [String]) throws(CommandError) -> [UInt64] {
         let values = try call { () throws(GdbError) in try client.readRegisters(names) }
