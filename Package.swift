@@ -44,7 +44,10 @@ let package = Package(
         .target(name: "CProcessMemory", path: "Sources/CProcessMemory"),
         // Swift demangling (`Module.function`), shared by Inspect's symbols and DebugInfo's frames.
         .target(name: "SymbolNames", path: "Sources/SymbolNames"),
-        .target(name: "Inspect", dependencies: ["GdbRemote", "KernelABI", "CProcessMemory", "SymbolNames"], path: "Sources/Inspect"),
+        // Optimized even in debug builds: the walker, ELF reader and dump decode are hot in the property
+        // tests (6 000 hostile ELF parses, random table dumps) and in every debug mmdbg run.
+        .target(name: "Inspect", dependencies: ["GdbRemote", "KernelABI", "CProcessMemory", "SymbolNames"], path: "Sources/Inspect",
+                swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
         // libdw (elfutils) and Capstone, as system libraries like CReadline.
         .systemLibrary(name: "CDwarf", path: "Sources/CDwarf"),
         .systemLibrary(name: "CCapstone", path: "Sources/CCapstone"),
