@@ -4,7 +4,7 @@
 
 # Constants (#define MM_*), in header order.
 MM_LAYOUT_MAGIC = 0x4d4d4442474c4159
-MM_LAYOUT_VERSION = 1
+MM_LAYOUT_VERSION = 2
 MM_PAGE_SHIFT = 12
 MM_PAGE_SIZE = 4096
 MM_PAGE_MASK = 0xfffffffffffff000
@@ -68,6 +68,7 @@ MM_BOOT_FREE_PAGES = "[BOOT] free pages: "
 MM_BOOT_MM_SELF_TEST = "[BOOT] mm self-test ok: "
 MM_BOOT_POWER_OFF = "[BOOT] power off"
 MM_PANIC = "[PANIC] "
+MM_TRAP_FRAME_SIZE = 288
 MM_LOG_MAGIC = 0x4d4d44424c4f4721
 
 # struct name -> (sizeof, {member: (offset, element size, element count, kind)}).
@@ -99,11 +100,13 @@ STRUCTS = {
         "sp": (88, 8, 1, "u"),
         "pc": (96, 8, 1, "u"),
     }),
-    "mm_trap_frame": (272, {
+    "mm_trap_frame": (288, {
         "x": (0, 8, 31, "u"),
         "sp_el0": (248, 8, 1, "u"),
         "elr": (256, 8, 1, "u"),
         "spsr": (264, 8, 1, "u"),
+        "kind": (272, 8, 1, "u"),
+        "esr": (280, 8, 1, "u"),
     }),
     "mm_task": (2248, {
         "context": (0, 104, 1, "struct mm_cpu_context"),

@@ -1,8 +1,8 @@
 /*
  * vectors.S — the EL1 exception vector table.
  *
- * Every entry saves a full struct mm_trap_frame (x0-x30, sp_el0, elr, spsr;
- * 272 bytes) on the current kernel stack and calls
+ * Every entry saves a full struct mm_trap_frame (x0-x30, sp_el0, elr, spsr,
+ * the vector kind and ESR_EL1; 288 bytes) on the current kernel stack and calls
  *     void mm_exception(uint64_t kind, struct mm_trap_frame *frame)
  * in Swift; on return the (possibly modified) frame is restored and eret'd.
  * kind = vector index: 0-3 EL1t, 4-7 EL1h, 8-11 EL0 AArch64, 12-15 EL0
@@ -10,7 +10,7 @@
  */
 #if defined(__aarch64__) && !defined(__linux__) && !defined(__APPLE__)
 
-#define FRAME_SIZE 272
+#define FRAME_SIZE 288  /* MM_TRAP_FRAME_SIZE */
 
 .macro ventry kind
     .balign 0x80
@@ -61,6 +61,8 @@ exception_common:
     mrs     x1, elr_el1
     mrs     x2, spsr_el1
     stp     x1, x2, [sp, #256]
+    mrs     x1, esr_el1
+    stp     x0, x1, [sp, #272]
     /* Kernel code runs with the timer off (task_support.c: mm_timer_armed).
      * Not for an IRQ: that would drop the timer's level before the GIC
      * acknowledge; the tick handler re-arms it disabled instead. */

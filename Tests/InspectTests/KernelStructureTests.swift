@@ -53,7 +53,8 @@ func inspector(_ kernel: SyntheticKernel) throws -> KernelInspector {
             try inspector(kernel)
         } throws: { error in
             let text = "\(error)"
-            return text.contains("refusing to decode") && text.contains("version: kernel 2, debugger 1")
+            return text.contains("refusing to decode")
+                && text.contains("version: kernel \(MM_LAYOUT_VERSION + 1), debugger \(MM_LAYOUT_VERSION)")
                 && text.contains("offsetof(mm_task, mm)") && !text.contains("\n")
         }
     }

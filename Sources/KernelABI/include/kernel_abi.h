@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #define MM_LAYOUT_MAGIC   0x4D4D4442474C4159ULL /* "MMDBGLAY" */
-#define MM_LAYOUT_VERSION 1u
+#define MM_LAYOUT_VERSION 2u
 
 /* ---- Memory map --------------------------------------------------------
  *
@@ -200,14 +200,19 @@ struct mm_cpu_context {
     uint64_t pc;   /* x30 at switch time */
 };
 
-/** The EL0 register frame saved on kernel entry (at the top of the task's
- *  kernel stack). */
+/** The register frame every exception entry saves (vectors.S): for an
+ *  entry from EL0 at the top of the task's kernel stack. `kind` and `esr`
+ *  let a debugger tell an SVC from a fault from an IRQ without guessing (a
+ *  backtrace crosses the exception boundary with them). */
 struct mm_trap_frame {
     uint64_t x[31];
     uint64_t sp_el0;
     uint64_t elr;
     uint64_t spsr;
+    uint64_t kind;   /* vector index: 0-3 EL1t, 4-7 EL1h, 8-11 EL0 AArch64; +0 sync, +1 irq, +2 fiq, +3 serror */
+    uint64_t esr;    /* ESR_EL1 at entry (meaningful for synchronous kinds only) */
 };
+#define MM_TRAP_FRAME_SIZE 288
 
 struct mm_task {
     struct mm_cpu_context context;

@@ -4,14 +4,21 @@
  */
 #include "../../KernelABI/include/mm_syscalls.h"
 
+/* Call-frame information (in .debug_frame, nothing allocated): each wrapper
+ * is a leaf whose return address stays in x30, so a debugger's backtrace from
+ * the svc goes on into the Swift caller instead of guessing from x29. */
+    .cfi_sections .debug_frame
+
 .macro syscall name, number
     .section .text.\name, "ax"
     .global \name
     .type \name, %function
 \name:
+    .cfi_startproc
     mov     x8, #\number
     svc     #0
     ret
+    .cfi_endproc
     .size \name, . - \name
 .endm
 
@@ -30,10 +37,12 @@
     .global mm_syscall3
     .type mm_syscall3, %function
 mm_syscall3:
+    .cfi_startproc
     mov     x8, x0
     mov     x0, x1
     mov     x1, x2
     mov     x2, x3
     svc     #0
     ret
+    .cfi_endproc
     .size mm_syscall3, . - mm_syscall3
