@@ -19,7 +19,10 @@ public final class DebugInfoFile: @unchecked Sendable {
     /// The ELF path.
     public let path: String
     let lock = NSLock()
+    /// The open file (-1 for an image in memory).
     private let fd: Int32
+    /// An ELF image in memory (`init(image:name:)`): libelf reads it in place, so it lives as long as `elf`.
+    private let image: UnsafeMutableRawBufferPointer?
     let elf: OpaquePointer
     /// nil when the ELF has no DWARF: call-frame information from `.eh_frame`
     /// and disassembly still work.
@@ -70,17 +73,41 @@ public final class DebugInfoFile: @unchecked Sendable {
             throw .cannotOpen(path: path, reason: "not an ELF file")
         }
         self.fd = fd
+        self.image = nil
         self.elf = elf
-        if let dwarf = dwarf_begin_elf(elf, DWARF_C_READ, nil) {
-            self.dwarf = dwarf
-            missingDebugInfo = nil
-        } else {
-            self.dwarf = nil
-            // No .debug_* section: nothing there; otherwise there, but unreadable.
-            missingDebugInfo = Self.hasDebugSections(elf)
-                ? .corrupt(Self.lastError())
-                : .noDebugInfo(path: path)
+        (dwarf, missingDebugInfo) = Self.openDwarf(elf, path: path)
+    }
+
+    /// Opens an ELF image held in memory, for example a program embedded in
+    /// another ELF. `name` stands for the path in messages. A copy of `image`
+    /// is kept for the file's lifetime.
+    public init(image bytes: [UInt8], name: String) throws(DebugInfoError) {
+        self.path = name
+        _ = elf_version(UInt32(EV_CURRENT))
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
+        copy.copyBytes(from: bytes)
+        guard let elf = elf_memory(copy.baseAddress!.assumingMemoryBound(to: CChar.self), bytes.count) else {
+            copy.deallocate()
+            throw .cannotOpen(path: name, reason: String(cString: elf_errmsg(-1)))
         }
+        guard elf_kind(elf) == ELF_K_ELF else {
+            elf_end(elf)
+            copy.deallocate()
+            throw .cannotOpen(path: name, reason: "not an ELF image")
+        }
+        self.fd = -1
+        self.image = copy
+        self.elf = elf
+        (dwarf, missingDebugInfo) = Self.openDwarf(elf, path: name)
+    }
+
+    /// libdw's handle on `elf`, or why there is none.
+    private static func openDwarf(_ elf: OpaquePointer, path: String) -> (OpaquePointer?, DebugInfoError?) {
+        if let dwarf = dwarf_begin_elf(elf, DWARF_C_READ, nil) {
+            return (dwarf, nil)
+        }
+        // No .debug_* section: nothing there; otherwise there, but unreadable.
+        return (nil, hasDebugSections(elf) ? .corrupt(lastError()) : .noDebugInfo(path: path))
     }
 
     deinit {
@@ -90,7 +117,8 @@ public final class DebugInfoFile: @unchecked Sendable {
             for table in tables where table.name == ".eh_frame" { dwarf_cfi_end(table.cfi) }
         }
         elf_end(elf)
-        close(fd)
+        if fd >= 0 { close(fd) }
+        image?.deallocate()
     }
 
     private static func hasDebugSections(_ elf: OpaquePointer) -> Bool {

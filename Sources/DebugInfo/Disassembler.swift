@@ -32,7 +32,7 @@ public final class Disassembler {
     deinit { cs_close(&handle) }
 
     /// Decodes `bytes` (loaded at `address`) into at most `maxCount`
-    /// instructions; an undecodable word becomes `.inst 0x…` and decoding goes on.
+    /// instructions; an undecodable word becomes `.inst 0x…` (`udf #N` for UDF) and decoding goes on.
     public func disassemble(_ bytes: [UInt8], at address: UInt64, maxCount: Int = .max) -> [Instruction] {
         var result: [Instruction] = []
         var offset = 0
@@ -48,10 +48,13 @@ public final class Disassembler {
                 offset += count * 4
                 continue
             }
-            // Capstone stops at a word it cannot decode: show it as data and go on.
+            // Capstone stops at a word it cannot decode: show it as data and go on. Capstone 4
+            // predates UDF (permanently undefined: imm16 in bits 15:0, the rest zero), which
+            // fills the padding between functions; name it as the Arm ARM and gdb do.
             let word = bytes[offset..<offset + 4].reversed().reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
-            result.append(Instruction(address: address &+ UInt64(offset), encoding: word, mnemonic: ".inst",
-                                      operands: "0x" + String(word, radix: 16), branchTarget: nil,
+            let isUDF = word >> 16 == 0
+            result.append(Instruction(address: address &+ UInt64(offset), encoding: word, mnemonic: isUDF ? "udf" : ".inst",
+                                      operands: isUDF ? "#\(word)" : "0x" + String(word, radix: 16), branchTarget: nil,
                                       isCall: false, isReturn: false))
             offset += 4
         }

@@ -53,6 +53,13 @@ public struct MachineBacktrace: Equatable, Sendable {
     public var frames: [MachineFrame]
     /// One line: `outermost frame` (x30 undefined or pc 0), a read failure, a loop, the depth bound.
     public var end: String
+    /// The last frame is one the caller's `boundary` test picked: unwinding stopped there on request.
+    public var endedAtBoundary = false
+    public init(frames: [MachineFrame], end: String, endedAtBoundary: Bool = false) {
+        self.frames = frames
+        self.end = end
+        self.endedAtBoundary = endedAtBoundary
+    }
 }
 
 /// Reads `count` bytes of target memory at an address, or throws.
@@ -104,13 +111,21 @@ extension DebugInfoFile {
 
     /// A whole backtrace: at most `maxDepth` frames; a read failure, a frame
     /// that does not move up the stack, or a PC of 0 ends it with a reason.
-    public func backtrace(from registers: RegisterSet, maxDepth: Int = 64, read: MemoryReader) -> MachineBacktrace {
+    ///
+    /// - `innermostFollowsCall`: the first PC is the address after a call-like
+    ///   instruction (an `svc` that trapped), so its rule is looked up at pc-1
+    ///   as for a return address.
+    /// - `boundary`: a caller frame it returns true for is kept and ends the
+    ///   trace (`endedAtBoundary`): code this file's CFI cannot describe, such as
+    ///   an exception entry, whose caller the client finds its own way.
+    public func backtrace(from registers: RegisterSet, maxDepth: Int = 64, innermostFollowsCall: Bool = false,
+                          read: MemoryReader, boundary: ((MachineFrame) -> Bool)? = nil) -> MachineBacktrace {
         var frames = [MachineFrame(registers: registers, cfa: nil, method: .registers)]
         while true {
             guard frames.count < maxDepth else { return MachineBacktrace(frames: frames, end: "depth limit (\(maxDepth) frames)") }
             let current = frames[frames.count - 1]
             let caller: MachineFrame?
-            do { caller = try unwindOne(current, isInnermost: frames.count == 1, read: read) } catch {
+            do { caller = try unwindOne(current, isInnermost: frames.count == 1 && !innermostFollowsCall, read: read) } catch {
                 return MachineBacktrace(frames: frames, end: error.description)
             }
             guard var caller else { return MachineBacktrace(frames: frames, end: "outermost frame") }
@@ -128,6 +143,9 @@ extension DebugInfoFile {
                 return MachineBacktrace(frames: frames, end: "frame repeats itself at 0x\(String(callerPC, radix: 16)): a loop")
             }
             frames.append(caller)
+            if let boundary, boundary(caller) {
+                return MachineBacktrace(frames: frames, end: "boundary at 0x\(String(callerPC, radix: 16))", endedAtBoundary: true)
+            }
         }
     }
 

@@ -24,6 +24,17 @@ public enum GdbDisassemblyText {
         guard parts.count == 2 else { return text }
         let synonyms = ["b.hs": "b.cs", "b.lo": "b.cc"]
         if let same = synonyms[parts[0]] { parts[0] = same }
+        // The same synonyms as condition operands (`csel x0, x1, x2, lo`, `cset w8, hs`).
+        for (capstone, gdb) in [("lo", "cc"), ("hs", "cs")] where parts[1].hasSuffix(", " + capstone) {
+            parts[1] = String(parts[1].dropLast(capstone.count)) + gdb
+        }
+        // Capstone 4 prints `orr xN, xzr, #imm`; gdb prints its `mov` alias (a bitmask immediate).
+        if parts[0] == "orr", parts[1].hasPrefix("x") || parts[1].hasPrefix("w") {
+            let operands = parts[1].components(separatedBy: ", ")
+            if operands.count == 3, operands[1] == "xzr" || operands[1] == "wzr", UInt64(operands[2]) != nil {
+                return "mov \(operands[0]), \(operands[2])"
+            }
+        }
         if parts[0] == "movz" || parts[0] == "movn" {
             let operands = parts[1].components(separatedBy: ", ")
             let wide = operands[0].hasPrefix("x")
