@@ -11,16 +11,33 @@ public final class ELFSymbolTable: SymbolTable {
     /// Mangled name → readable name.
     private let readable: [String: String]
 
-    public init(path: String) throws(CommandError) {
+    public convenience init(path: String) throws(CommandError) {
+        let elf: ELFFile
         do throws(ELFError) { elf = try ELFFile(path: path) } catch {
             throw .failed("cannot load symbols from \(path): \(error)")
         }
-        source = path
+        self.init(elf: elf, source: path)
+    }
+
+    /// The symbols of an ELF image in memory (a program the kernel embeds); `source` names it.
+    public convenience init(bytes: [UInt8], source: String) throws(CommandError) {
+        let elf: ELFFile
+        do throws(ELFError) { elf = try ELFFile(bytes: bytes) } catch {
+            throw .failed("cannot load symbols from \(source): \(error)")
+        }
+        self.init(elf: elf, source: source)
+    }
+
+    public init(elf: ELFFile, source: String) {
+        self.elf = elf
+        self.source = source
         // Swift functions are shown and typed as `Module.function`; a short
         // name two symbols share (overloads) is shown but not accepted.
         var readable: [String: String] = [:]
         var byName: [String: [UInt64]] = [:]
         for symbol in elf.symbols where symbol.kind == .function {
+            // Closures read as `closure #1 in Module.function` but cannot be typed.
+            if let closure = SwiftSymbolNames.closureName(symbol.name) { readable[symbol.name] = closure }
             guard let short = SwiftSymbolNames.shortName(symbol.name) else { continue }
             readable[symbol.name] = short
             byName[short, default: []].append(symbol.address)

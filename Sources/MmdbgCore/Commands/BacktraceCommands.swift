@@ -19,6 +19,7 @@ enum BacktraceCommands {
         let shown = Array(trace.frames.prefix(limit))
         var table = TextTable(columns: [.init("#", .right), .init("PC"), .init("FUNCTION"), .init("SOURCE"), .init("CFA"), .init("")])
         for frame in shown {
+            if let boundary = frame.boundary { table.rows.append(["", "<\(boundary)>", "", "", "", ""]) }
             table.rows.append([(frame.index == session.selectedFrame ? "*" : "") + String(frame.index), Hex.padded(frame.pc),
                                frame.function ?? "??", frame.location.map(SourcePaths.display) ?? "",
                                frame.cfa.map { Hex.padded($0) } ?? "", notes(frame).joined(separator: ", ")])
@@ -106,7 +107,8 @@ enum BacktraceCommands {
     // MARK: rendering
 
     static func describe(_ frame: BacktraceFrame, _ session: Session) -> CommandOutput {
-        var text = "#\(frame.index)  \(Hex.padded(frame.pc)) in \(frame.function ?? "??")"
+        var text = frame.boundary.map { "<\($0)>\n" } ?? ""
+        text += "#\(frame.index)  \(Hex.padded(frame.pc)) in \(frame.function ?? "??")"
         if let location = frame.location { text += " (\(SourcePaths.display(location)))" }
         let notes = notes(frame)
         if !notes.isEmpty { text += " [\(notes.joined(separator: ", "))]" }
@@ -122,6 +124,7 @@ enum BacktraceCommands {
         var notes: [String] = []
         if frame.isInlined { notes.append("inlined") }
         if frame.method == .framePointer { notes.append("frame pointer") }
+        if let program = frame.program { notes.append(program) }
         return notes
     }
 
@@ -148,6 +151,8 @@ enum BacktraceCommands {
             ("column", frame.location.map { .int(Int64($0.column)) } ?? .null),
             ("cfa", frame.cfa.map(JSONValue.hex) ?? .null),
             ("inlined", .bool(frame.isInlined)), ("method", .string(frame.method.rawValue)),
+            ("boundary", frame.boundary.map(JSONValue.string) ?? .null),
+            ("program", frame.program.map(JSONValue.string) ?? .null),
         ]
         if full {
             fields.append(("registers", .object(frame.registers.values.keys.sorted().map {

@@ -45,8 +45,49 @@ public protocol KernelViews: AnyObject {
     /// The pid of the task the CPU runs (`mm_current`), or nil before the kernel has one
     /// or without the kernel ELF (the prompt shows it).
     func currentTaskID() throws(CommandError) -> Int?
+    /// Where the kernel's exception entry resumes once its handler returns: a
+    /// backtrace frame with this PC sits on a saved trap frame (its SP), and
+    /// unwinding goes on in the context the exception interrupted. Nil when the
+    /// kernel has no such entry (not the mmdbg kernel).
+    func exceptionReturnAddress() -> UInt64?
+    /// The context an exception interrupted, read from the trap frame at `address`.
+    func interruptedContext(trapFrameAt address: UInt64) throws(CommandError) -> InterruptedContext
+    /// The EL0 program the current task runs (its ELF image, embedded in the kernel), or nil.
+    func userProgram() -> EmbeddedUserProgram?
     /// Forgets everything read from the stopped target (it resumed or was written).
     func invalidate()
     /// Called just before the target resumes (what `pt diff` compares with).
     func targetWillResume()
+}
+
+/// The registers an exception saved, and what the exception was.
+public struct InterruptedContext: Sendable {
+    /// `SVC from EL0`, `data abort from EL0`, `irq`: what a backtrace prints at the boundary.
+    public var summary: String
+    /// `synchronous`, `irq`, `fiq`, `serror`.
+    public var kind: String
+    /// The exception level that was interrupted.
+    public var fromLevel: Int
+    /// x0…x30, sp (31) and pc (32) of the interrupted context.
+    public var registers: [Int: UInt64]
+    /// The saved PC is the instruction after the trapping one (an SVC): its
+    /// line is looked up at pc-1, as for a return address.
+    public var pcFollowsTrap: Bool
+    public init(summary: String, kind: String, fromLevel: Int, registers: [Int: UInt64], pcFollowsTrap: Bool) {
+        self.summary = summary
+        self.kind = kind
+        self.fromLevel = fromLevel
+        self.registers = registers
+        self.pcFollowsTrap = pcFollowsTrap
+    }
+}
+
+/// A user program's ELF image (the kernel embeds it), for naming EL0 frames.
+public struct EmbeddedUserProgram: Sendable {
+    public var name: String
+    public var image: [UInt8]
+    public init(name: String, image: [UInt8]) {
+        self.name = name
+        self.image = image
+    }
 }

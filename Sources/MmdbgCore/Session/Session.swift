@@ -52,6 +52,8 @@ public final class Session: ExpressionContext {
     var debugInfoLoad: (source: String, result: Result<DebugInfoFile, DebugInfoError>)?
     /// The backtrace of this stop, built by the first command that needs it; dropped when the target resumes.
     var backtraceCache: SourceBacktrace?
+    /// EL0 programs' DWARF and symbols, by program name (opened on the first backtrace that reaches EL0).
+    var userPrograms: [String: UserSpaceInfo] = [:]
     /// The frame `frame`/`up`/`down` selected (0 = innermost); back to 0 at every stop.
     public internal(set) var selectedFrame = 0
 

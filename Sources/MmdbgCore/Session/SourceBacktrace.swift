@@ -20,6 +20,17 @@ public struct BacktraceFrame: Sendable {
     public var registers: RegisterSet
     /// Index of its machine frame (inlined frames share one).
     public var machineIndex: Int
+    /// Set on the first frame of an interrupted context: `exception: SVC from EL0`, `irq`.
+    public var boundary: String? = nil
+    /// The program whose symbols name the frame (an EL0 program); nil for the kernel.
+    public var program: String? = nil
+}
+
+/// An EL0 program's debug information and symbols.
+struct UserSpaceInfo {
+    var name: String
+    var info: DebugInfoFile
+    var symbols: SymbolTable?
 }
 
 /// A backtrace at one stop, and why it ended.
@@ -60,15 +71,22 @@ extension Session {
     }
 
     /// The backtrace of the current stop (cached until the target resumes).
-    /// `maxDepth` bounds the machine frames.
+    /// `maxDepth` bounds the machine frames, across every boundary.
+    ///
+    /// Unwinding crosses the kernel's exception boundary: a frame where the
+    /// exception entry resumes (`KernelViews.exceptionReturnAddress`) sits on
+    /// the saved trap frame, and the frames after it are the interrupted
+    /// context's: the kernel's for an exception taken at EL1, the user
+    /// program's (named from its own ELF, which the kernel embeds) for EL0.
+    /// The first frame after a boundary carries its marker.
     public func backtrace(for command: String, maxDepth: Int = 64) throws(CommandError) -> SourceBacktrace {
         if let backtraceCache, maxDepth == 64 { return backtraceCache }
-        let info = try debugInfo(for: command)
-        let registers = try frameRegisters(for: command)
+        let kernelInfo = try debugInfo(for: command)
+        var registers = try frameRegisters(for: command)
         // The unwinder asks for 8-byte words; a frame's saved registers sit together
         // near its CFA, so read 128-byte aligned blocks: about one target read per frame.
         var blocks: [UInt64: [UInt8]] = [:]   // empty: that block could not be read whole
-        let machine = info.backtrace(from: registers, maxDepth: maxDepth) { [unowned self] address, count in
+        let read: MemoryReader = { [unowned self] address, count in
             let base = address & ~UInt64(127)
             if blocks[base] == nil { blocks[base] = (try? self.readVirtualMemory(at: base, count: 128)) ?? [] }
             let block = blocks[base]!
@@ -77,31 +95,91 @@ extension Session {
             // Across a block boundary, or a block that could not be read whole: exactly what was asked.
             return try self.readVirtualMemory(at: address, count: count)
         }
+        let views = symbols == nil ? nil : kernelViews
+        let exceptionReturn = views?.exceptionReturnAddress()
         var frames: [BacktraceFrame] = []
-        for (machineIndex, frame) in machine.frames.enumerated() {
-            // A return address is after the call: look up the call itself.
-            let lookup = machineIndex == 0 ? frame.pc : frame.pc &- 1
-            let sourceFrames = info.hasDebugInfo ? (try? info.frames(at: lookup)) ?? [] : []
-            if sourceFrames.isEmpty {
-                let symbol = symbols?.symbolicate(lookup)
-                // No function scope (assembly): the ELF symbol, and the line table's line if it has one.
-                let location = info.hasDebugInfo ? try? info.location(at: lookup) : nil
-                frames.append(BacktraceFrame(index: frames.count, pc: frame.pc, cfa: frame.cfa, function: symbol?.name,
-                                             rawFunction: symbol?.name, location: location, isInlined: false,
-                                             method: frame.method, registers: frame.registers, machineIndex: machineIndex))
-                continue
+        var notes: [String] = kernelInfo.missingDebugInfo.map { ["no DWARF (\($0)): frames from symbols and call-frame tables"] } ?? []
+        var machineCount = 0
+        var boundary: String?
+        var followsTrap = false
+        // A stop in EL0 code starts in the user program.
+        var space = registers.pc.map { Self.isUserAddress($0) } == true ? userSpace(views, notes: &notes) : nil
+        var end: String
+        while true {
+            let info = space?.info ?? kernelInfo
+            let machine = info.backtrace(from: registers, maxDepth: maxDepth - machineCount, innermostFollowsCall: followsTrap,
+                                         read: read, boundary: { frame in space == nil && frame.pc == exceptionReturn })
+            for (index, frame) in machine.frames.enumerated() {
+                // A return address is after the call: look up the call itself (and after an svc, the svc).
+                let exact = index == 0 && !followsTrap
+                let lookup = exact ? frame.pc : frame.pc &- 1
+                let named = sourceFrames(info: info, symbols: space?.symbols ?? symbols, lookup: lookup)
+                for (position, source) in named.enumerated() {
+                    frames.append(BacktraceFrame(index: frames.count, pc: frame.pc, cfa: frame.cfa, function: source.function,
+                                                 rawFunction: source.rawFunction, location: source.location,
+                                                 isInlined: source.isInlined, method: frame.method,
+                                                 registers: frame.registers, machineIndex: machineCount + index,
+                                                 boundary: index == 0 && position == 0 ? boundary : nil,
+                                                 program: space?.name))
+                }
             }
-            for source in sourceFrames {
-                frames.append(BacktraceFrame(index: frames.count, pc: frame.pc, cfa: frame.cfa, function: source.function,
-                                             rawFunction: source.rawFunction, location: source.location,
-                                             isInlined: source.isInlined, method: frame.method,
-                                             registers: frame.registers, machineIndex: machineIndex))
+            machineCount += machine.frames.count
+            end = machine.end
+            guard machine.endedAtBoundary, let views, let trapFrame = machine.frames.last?.registers.sp else { break }
+            guard machineCount < maxDepth else { end = "depth limit (\(maxDepth) frames)"; break }
+            let context: InterruptedContext
+            do throws(CommandError) { context = try views.interruptedContext(trapFrameAt: trapFrame) } catch {
+                end = "cannot read the trap frame at \(Hex.format(trapFrame)): \(error)"
+                break
+            }
+            boundary = context.kind == "irq" ? "irq" : "exception: \(context.summary)"
+            followsTrap = context.pcFollowsTrap
+            registers = RegisterSet(context.registers)
+            space = context.fromLevel == 0 ? userSpace(views, notes: &notes) : nil
+            if context.fromLevel == 0 && space == nil {
+                // No program image to name EL0 code with: show the interrupted PC alone.
+                frames.append(BacktraceFrame(index: frames.count, pc: context.registers[32] ?? 0, cfa: nil, function: nil,
+                                             rawFunction: nil, location: nil, isInlined: false, method: .registers,
+                                             registers: registers, machineIndex: machineCount, boundary: boundary, program: "EL0"))
+                end = "no program image for the EL0 code"
+                break
             }
         }
-        let trace = SourceBacktrace(frames: frames, end: machine.end,
-                                    note: info.missingDebugInfo.map { "no DWARF (\($0)): frames from symbols and call-frame tables" })
+        let trace = SourceBacktrace(frames: frames, end: end, note: notes.isEmpty ? nil : notes.joined(separator: "; "))
         if maxDepth == 64 { backtraceCache = trace }
         return trace
+    }
+
+    /// The function, location and inlining of `lookup`: DWARF's frames, else the symbol (and line, if any).
+    private func sourceFrames(info: DebugInfoFile, symbols: SymbolTable?, lookup: UInt64)
+        -> [(function: String?, rawFunction: String?, location: SourceLocation?, isInlined: Bool)] {
+        let sourceFrames = info.hasDebugInfo ? (try? info.frames(at: lookup)) ?? [] : []
+        if sourceFrames.isEmpty {
+            // No function scope (assembly): the ELF symbol, and the line table's line if it has one.
+            let symbol = symbols?.symbolicate(lookup)
+            let location = info.hasDebugInfo ? try? info.location(at: lookup) : nil
+            return [(symbol?.name, symbol?.name, location, false)]
+        }
+        return sourceFrames.map { ($0.function, $0.rawFunction, $0.location, $0.isInlined) }
+    }
+
+    /// Lower-half (TTBR0) addresses are EL0 code.
+    static func isUserAddress(_ address: UInt64) -> Bool { address >> 55 & 1 == 0 && address != 0 }
+
+    /// The current task's program: its DWARF and symbols, opened once per image.
+    private func userSpace(_ views: KernelViews?, notes: inout [String]) -> UserSpaceInfo? {
+        guard let program = views?.userProgram() else { return nil }
+        if let cached = userPrograms[program.name] { return cached }
+        do throws(DebugInfoError) {
+            let info = try DebugInfoFile(image: program.image, name: "\(program.name) (embedded)")
+            let elf = try? ELFSymbolTable(bytes: program.image, source: program.name)
+            let space = UserSpaceInfo(name: program.name, info: info, symbols: elf)
+            userPrograms[program.name] = space
+            return space
+        } catch {
+            notes.append("the embedded program \(program.name) cannot be read: \(error)")
+            return nil
+        }
     }
 
     /// The selected frame of the current stop.
