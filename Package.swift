@@ -60,6 +60,8 @@ let package = Package(
         .executableTarget(name: "inspect-bench", dependencies: ["Inspect", "GdbRemote", "QEMULauncher", "TestSupport"],
                           path: "Sources/inspect-bench"),
         // Guest RAM read directly (mmap, process_vm_readv) vs the stub vs gdb-multiarch, and the page-table dump.
+        .executableTarget(name: "debuginfo-bench", dependencies: ["DebugInfo", "MmdbgCore", "GdbRemote", "QEMULauncher", "TestSupport"],
+                          path: "Sources/debuginfo-bench"),
         .executableTarget(name: "memory-bench", dependencies: ["Inspect", "GdbRemote", "QEMULauncher", "TestSupport"],
                           path: "Sources/memory-bench"),
         // SplitMix64, seeded: fault selection and property tests draw from the same generator.

@@ -21,6 +21,9 @@ public enum ChildProcess {
         public var stderr: String
         /// stdout then stderr, for failure messages.
         public var combined: String { stdout + stderr }
+        /// The child's peak resident memory (KiB) and wall-clock seconds, for benchmarks.
+        public var maxResidentKiB = 0
+        public var seconds = 0.0
     }
 
     /// Why a child could not be run to completion. Each prints as one line.
@@ -74,11 +77,13 @@ public enum ChildProcess {
         let stderrReader = PipeDrain(errors.read)
         let writer = StdinWriter(input.write, bytes: Array((stdin ?? "").utf8))
 
-        let deadline = Date().addingTimeInterval(timeout)
+        let started = Date()
+        let deadline = started.addingTimeInterval(timeout)
         var waitStatus: Int32 = 0
+        var usage = rusage()
         var exited = false
         while Date() < deadline {
-            let reaped = waitpid(pid, &waitStatus, WNOHANG)
+            let reaped = wait4(pid, &waitStatus, WNOHANG, &usage)
             if reaped == pid || (reaped < 0 && errno != EINTR) { exited = reaped == pid; break }
             usleep(2_000)
         }
@@ -92,7 +97,8 @@ public enum ChildProcess {
         }
         writer.finish()
         let out = stdoutReader.finish(within: 5), err = stderrReader.finish(within: 5)
-        return Result(status: decode(waitStatus), stdout: out, stderr: err)
+        let seconds = Date().timeIntervalSince(started)
+        return Result(status: decode(waitStatus), stdout: out, stderr: err, maxResidentKiB: usage.ru_maxrss, seconds: seconds)
     }
 
     /// The child's status as a shell reports it.

@@ -32,6 +32,11 @@ public final class GdbClient: @unchecked Sendable {
         set { locked { connection.replyTimeout = newValue } }
     }
     /// Requests kept in flight at once by pipelined operations (memory, batch register reads).
+    /// Request batches (round trips) and packets sent so far: what a benchmark counts.
+    public var traffic: (exchanges: Int, packets: Int) {
+        locked { (connection.exchangeCount, connection.packetCount) }
+    }
+
     public var pipelineWindow: Int {
         get { locked { connection.pipelineWindow } }
         set { locked { connection.pipelineWindow = max(1, newValue) } }

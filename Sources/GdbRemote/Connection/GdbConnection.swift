@@ -38,6 +38,9 @@ public final class GdbConnection: @unchecked Sendable {
 
     /// Console bytes dropped because nobody took them before the cap was reached.
     public var droppedConsoleByteCount: Int { inbox.console.droppedCount }
+    /// Request batches sent (one pipelined batch is one round trip's worth of waiting), and packets in them.
+    public private(set) var exchangeCount = 0
+    public private(set) var packetCount = 0
     /// Stop replies that arrived while no resume was pending, oldest first (at most
     /// `asynchronousStopCapacity`: the newest).
     public var asynchronousStops: [[UInt8]] { inbox.stops.elements }
@@ -121,6 +124,8 @@ public final class GdbConnection: @unchecked Sendable {
     public func exchange(_ packets: [Packet], operation: String,
                          onReply: @escaping (Int, [UInt8]) -> Void) throws(GdbError) {
         currentOperation = operation
+        exchangeCount += 1
+        packetCount += packets.count
         try requireState(.stopped, operation: operation, packet: packets.first)
         guard matcher.inFlight.isEmpty else {
             throw error(.invalidState(state), operation, packet: packets.first?.description)
