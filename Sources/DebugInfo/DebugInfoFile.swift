@@ -48,11 +48,16 @@ public final class DebugInfoFile: @unchecked Sendable {
     /// The longest range: how far back a lookup must look for one that still covers an address.
     private var longestRange: UInt64 = 0
     private var units: [Unit] = []
+    /// Units found through `.debug_aranges` before the index was built, by DIE offset.
+    private var arangesUnits: [Dwarf_Off: Unit] = [:]
     private var indexError: DebugInfoError?
     /// Lazily opened call-frame tables (`.debug_frame`, `.eh_frame`).
     var cfiTables: [(name: String, cfi: OpaquePointer)]?
     /// Made on first use.
     var disassembler: Disassembler?
+
+    /// Files at least this large are mapped rather than read (see `init(path:)`).
+    public static let mappedSizeThreshold = 32 << 20
 
     /// Opens `path`. An ELF without DWARF opens (see `missingDebugInfo`); a
     /// file that is not a readable ELF throws.
@@ -61,9 +66,16 @@ public final class DebugInfoFile: @unchecked Sendable {
         _ = elf_version(UInt32(EV_CURRENT))
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .cannotOpen(path: path, reason: String(cString: strerror(errno))) }
-        // ELF_C_READ (not _MMAP): a file rewritten while it is open (a rebuild)
-        // must not SIGBUS the debugger.
-        guard let elf = elf_begin(fd, ELF_C_READ, nil) else {
+        // ELF_C_READ copies each section into memory when libdw first asks for it, and
+        // dwarf_begin_elf asks for every .debug_* section: a file rewritten in place
+        // while open (a rebuild) cannot SIGBUS the debugger, but opening costs a read of
+        // all the DWARF. Above `mappedSizeThreshold` (a distribution kernel's 270 MB:
+        // 2.3 s and 270 MB resident just to open) the file is mapped instead, so only
+        // the pages a lookup touches are read; linkers replace such files by rename,
+        // which leaves the mapping valid.
+        var size = stat()
+        let mode = fstat(fd, &size) == 0 && Int(size.st_size) >= Self.mappedSizeThreshold ? ELF_C_READ_MMAP : ELF_C_READ
+        guard let elf = elf_begin(fd, mode, nil) else {
             close(fd)
             throw .cannotOpen(path: path, reason: String(cString: elf_errmsg(-1)))
         }
@@ -186,8 +198,13 @@ public final class DebugInfoFile: @unchecked Sendable {
             let tag = dwarf_tag(&cudie)
             guard tag == DW_TAG_compile_unit || tag == DW_TAG_partial_unit else { continue }
             let unitIndex = units.count
-            let name = dwarf_diename(&cudie).map { String(cString: $0) } ?? "?"
-            units.append(Unit(die: cudie, name: name))
+            // A unit the aranges shortcut already opened keeps its decoded tables.
+            if let known = arangesUnits[dwarf_dieoffset(&cudie)] {
+                units.append(known)
+            } else {
+                let name = dwarf_diename(&cudie).map { String(cString: $0) } ?? "?"
+                units.append(Unit(die: cudie, name: name))
+            }
             var offset: Int = 0
             var base: Dwarf_Addr = 0, start: Dwarf_Addr = 0, end: Dwarf_Addr = 0
             repeat {
@@ -207,9 +224,34 @@ public final class DebugInfoFile: @unchecked Sendable {
         return (ranges, units)
     }
 
+    /// The unit `.debug_aranges` names for `address`, when its own ranges confirm it
+    /// (lock held). Before the full index exists this answers a lookup without reading
+    /// every unit: a distribution kernel's first lookup drops from 2 s to milliseconds.
+    /// Aranges are only a shortcut: a miss, or a unit whose ranges do not hold the
+    /// address, falls back to the index (Swift units have no aranges at all).
+    private func unitFromAranges(_ address: UInt64) -> Unit? {
+        guard rangeIndex == nil, let dwarf else { return nil }
+        var cudie = Dwarf_Die()
+        guard dwarf_addrdie(dwarf, address, &cudie) != nil else { return nil }
+        var offset = 0
+        var base: Dwarf_Addr = 0, start: Dwarf_Addr = 0, end: Dwarf_Addr = 0
+        var covered = false
+        repeat {
+            offset = dwarf_ranges(&cudie, offset, &base, &start, &end)
+            if offset > 0 && start != 0 && start <= address && address < end { covered = true }
+        } while offset > 0 && !covered
+        guard covered else { return nil }
+        let key = dwarf_dieoffset(&cudie)
+        if let known = arangesUnits[key] { return known }
+        let unit = Unit(die: cudie, name: dwarf_diename(&cudie).map { String(cString: $0) } ?? "?")
+        arangesUnits[key] = unit
+        return unit
+    }
+
     /// The units whose ranges hold `address`, most specific (smallest range) first (lock held).
     /// Units may overlap: Swift emits a `<swift-imported-modules>` unit beside each file's.
     func units(containing address: UInt64) throws(DebugInfoError) -> [Unit] {
+        if let unit = unitFromAranges(address) { return [unit] }
         let (ranges, units) = try indexedUnits()
         var low = 0, high = ranges.count
         while low < high {
