@@ -32,6 +32,10 @@ public struct RunReport: Sendable {
     /// The CPU (1-based, as the stub numbers threads) that reported the stop, when the stub names one.
     public var cpu: Int?
     public var direction: RunDirection
+    /// The instruction count of the stop, when the target replays a recording.
+    public var position: UInt64?
+    /// The injection (index in the recording's trace) a reverse command stopped at.
+    public var injection: Int?
     /// The session's state after the stop.
     public var target: TargetState
 
@@ -51,12 +55,16 @@ public struct RunReport: Sendable {
         if let signal = classification.signal { fields.append(("signal", .int(Int64(signal)))) }
         if let cpu { fields.append(("cpu", .int(Int64(cpu)))) }
         if direction == .reverse { fields.append(("direction", .string(direction.rawValue))) }
+        if let position { fields.append(("icount", .int(Int64(bitPattern: position)))) }
+        if let injection { fields.append(("injection", .int(Int64(injection)))) }
         return .object(fields)
     }
 
     /// The one line a user reads: `breakpoint 1: stopped at map_page task 3`, `target exited with status 0`.
     public var text: String {
-        targetIsGone ? "target \(reason)" : "\(reason): \(target.summary)"
+        if targetIsGone { return "target \(reason)" }
+        guard let position else { return "\(reason): \(target.summary)" }
+        return "\(reason): \(target.summary) (icount \(position)\(direction == .reverse ? ", reverse" : ""))"
     }
 }
 
@@ -69,7 +77,7 @@ public struct RunReport: Sendable {
 /// user's interrupt request (Ctrl-C) and an optional condition (a UART line);
 /// whatever ends it, the target is stopped again before it returns.
 public final class RunControl {
-    private unowned let session: Session
+    unowned let session: Session
     private var subscribers: [Int: (RunControlEvent) -> Void] = [:]
     private var nextToken = 0
     /// How long one wait slice lasts: the latency of Ctrl-C, a deadline or a condition.
@@ -176,6 +184,7 @@ public final class RunControl {
         let cpu = session.target?.lastStopCPU
         if event.targetIsGone {
             session.noteGone(event)
+            session.replayPosition = nil
             let report = RunReport(classification: StopClassifier.classify(StopFacts(event: event, ending: ending)),
                                    steps: steps, cpu: cpu, direction: direction, target: session.state)
             emit(.exited(report))
@@ -197,8 +206,9 @@ public final class RunControl {
             try target.removeBreakpoint(hit.kind, at: hit.address, length: hit.length)
         }
         try session.refreshStopState(reason: classification.reason)
-        let report = RunReport(classification: classification, breakpoint: hit?.id, steps: steps, cpu: cpu,
+        var report = RunReport(classification: classification, breakpoint: hit?.id, steps: steps, cpu: cpu,
                                direction: direction, target: session.state)
+        report.position = session.refreshReplayPosition(direction: direction)
         emit(.stopped(report))
         return report
     }

@@ -1,3 +1,5 @@
+import Inspect
+
 /// Which translation tables `pt` and `vtop` walk.
 public enum AddressSpaceSelector: Equatable, Sendable {
     /// What the CPU uses now: TTBR0_EL1 and TTBR1_EL1.
@@ -7,6 +9,9 @@ public enum AddressSpaceSelector: Equatable, Sendable {
     /// A task's tables, from its `mm.pgd`.
     case task(Int)
 }
+
+/// One VA's walk, re-read from memory each call (`KernelViews.descriptorWalk`).
+public typealias DescriptorWalk = (UInt64) throws(CommandError) -> [WalkStep]
 
 /// Filters of `pt` (all optional; combined with AND).
 public struct PageTableFilters: Equatable, Sendable {
@@ -45,8 +50,17 @@ public protocol KernelViews: AnyObject {
     /// The pid of the task the CPU runs (`mm_current`), or nil before the kernel has one
     /// or without the kernel ELF (the prompt shows it).
     func currentTaskID() throws(CommandError) -> Int?
+    /// The walk of one VA through `pid`'s tables (the CPU's without a pid), rooted and
+    /// configured as the target is now and re-read from memory at every call.
+    func descriptorWalk(pid: Int?) throws(CommandError) -> DescriptorWalk
     /// Forgets everything read from the stopped target (it resumed or was written).
     func invalidate()
     /// Called just before the target resumes (what `pt diff` compares with).
     func targetWillResume()
+}
+
+extension KernelViews {
+    public func descriptorWalk(pid: Int?) throws(CommandError) -> DescriptorWalk {
+        throw .unavailable("pte-history needs the kernel views over a live target")
+    }
 }
