@@ -33,6 +33,7 @@ struct TimeTravelSystemTests {
         session.runTimeout = 60
         session.willEnd.append { _ in replay.stop() }
         try session.attachLaunched(replay.qemu, elf: kernel)
+        session.refreshReplayPosition(direction: .forward)
         return (session, replay)
     }
 
@@ -63,7 +64,7 @@ struct TimeTravelSystemTests {
     @Test func recordTheTestRunReplayItAndGoBackwards() throws {
         let kernel = try Tools.kernelImage()
         let scratch = Scratch()
-        let (directory, recorded) = try Self.record("# the kernel's own [TEST] run\n", name: "boot", kernel: kernel, into: scratch)
+        let (directory, recorded) = try Self.record("# the kernel's own [TEST] run\nstatus\n", name: "boot", kernel: kernel, into: scratch)
         #expect(recorded.passed, "\(recorded.failure ?? "")")
         let manifest = try Recording.manifest(of: directory)
         #expect(manifest.image == (try ImageIdentity.of(path: kernel)))
@@ -79,7 +80,18 @@ struct TimeTravelSystemTests {
             #expect(error.description.hasPrefix("replay refused:") && !error.description.contains("\n"), "\(error)")
         }
 
-        let (session, replay) = try Self.replaySession(directory, kernel: kernel)
+        // Forward to the end: the replay prints the recorded transcript byte for byte. (Reverse
+        // execution reloads a snapshot and replays forward, printing again: hence a replay of its own.)
+        do {
+            let (forward, replay) = try Self.replaySession(directory, kernel: kernel)
+            defer { forward.end() }
+            let end = try forward.runControl.continueToStop(timeout: 120)
+            #expect(end.event == .exited, "\(end.text)")
+            _ = try? replay.qemu.waitForExit(timeout: 30)
+            #expect(ScenarioRunner.guestOutput(replay.qemu.outputText) == transcript)
+        }
+
+        let (session, _) = try Self.replaySession(directory, kernel: kernel)
         defer { session.end() }
         #expect(session.replayPosition == ReplayPosition(instructionCount: 0, direction: .forward))
         // At the start there is nothing behind: the stop says so and nothing moved.
@@ -101,8 +113,10 @@ struct TimeTravelSystemTests {
         #expect(try target.readRegisters(Self.coreRegisters) == before)
         #expect(session.replayPosition?.instructionCount == position)
 
-        // mm.brk of init (pid 1): the task's address from the kernel views, the field offsets from KernelABI.
-        let task = try Self.run(session, "task 1")
+        // mm.brk of the task running the brk test (a child of init): its address from the kernel views,
+        // the field offsets from KernelABI.
+        let pid = try #require(try session.kernelViews.currentTaskID())
+        let task = try Self.run(session, "task \(pid)")
         let taskAddress = try #require(Self.text(Self.field(task.json, "address")).flatMap { UInt64($0.dropFirst(2), radix: 16) })
         let brk = taskAddress + UInt64(KernelLayout.host.offsetofTaskMM) + UInt64(KernelLayout.host.offsetofMMBrk)
         try Self.run(session, "delete")
@@ -110,36 +124,34 @@ struct TimeTravelSystemTests {
         let answer = try session.lastWrite(address: brk, length: 8, timeout: 60)
         #expect(answer.found)
         #expect(answer.function?.hasPrefix("sys_brk") == true, "\(answer.text)")
-        #expect(answer.oldValue.map { $0.littleEndianUInt64(at: 0) } == 0x1000_0000)  // MM_HEAP_BASE, set by the loader
+        #expect(answer.oldValue.map { $0.littleEndianUInt64(at: 0) } == 0x1000_0000)  // MM_HEAP_BASE, the first break
+        #expect(answer.task == pid)
         #expect(answer.newValue.littleEndianUInt64(at: 0) == 0x1000_0000 + 2 * 4096)
         #expect(try target.readRegisters(["pc"]) == [answer.pc!], "the target stays at the writer")
         let pcSymbol = session.symbols?.symbolicate(answer.pc!)?.name
         #expect(pcSymbol == "sys_brk")
 
-        // Forward to the end: the replay prints the recorded transcript byte for byte.
-        _ = try session.runControl.continueToStop(timeout: 120)
-        _ = try? replay.qemu.waitForExit(timeout: 30)
-        #expect(ScenarioRunner.guestOutput(replay.qemu.outputText) == transcript)
     }
 
     @Test func pteHistoryShowsTheStalePTEOfTheNoPTEClearMutant() throws {
         _ = try Tools.kernelImage()
         let mutant = try ScenarioFixtures.buildMutant("MUTANT_NO_PTE_CLEAR")
         let scratch = Scratch()
-        let (directory, _) = try Self.record("#! append tests=brk\n", name: "brk", kernel: mutant, into: scratch)
+        let (directory, _) = try Self.record("#! append tests=brk\nstatus\n", name: "brk", kernel: mutant, into: scratch)
         let (session, _) = try Self.replaySession(directory, kernel: mutant)
         defer { session.end() }
-        // Stop at the brk test's last call (a break below the heap, refused): the grow, shrink and regrow are behind.
+        // Stop at the regrow (the second brk(base + 2 pages)): grow, touch, shrink are behind.
         try Self.run(session, "break sys_brk")
-        var found = false
-        for _ in 0..<20 {
+        var grows = 0
+        for _ in 0..<20 where grows < 2 {
             try Self.run(session, "continue --timeout 60")
-            if try session.registerValue("x0") == 0x1000_0000 - 4096 { found = true; break }
+            if try session.registerValue("x0") == 0x1000_0000 + 2 * 4096 { grows += 1 }
         }
-        try #require(found, "init never called brk(HEAP_BASE - page)")
+        try #require(grows == 2, "the brk test never regrew its heap")
         try Self.run(session, "delete")
+        let pid = try #require(try session.kernelViews.currentTaskID())  // the brk test runs in a child of init
         let position = session.replayPosition?.instructionCount
-        let history = try session.pteHistory(address: 0x1000_1000, pid: 1, timeout: 120)
+        let history = try session.pteHistory(address: 0x1000_1000, pid: pid, timeout: 120)
         #expect(session.replayPosition?.instructionCount == position, "pte-history returns to where it started")
         let leafChanges = history.changes.filter { $0.level == 3 }
         // The heap page was mapped once (its first store) and never cleared by the shrink: the PTE is stale.

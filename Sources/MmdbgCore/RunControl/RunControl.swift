@@ -179,10 +179,11 @@ public final class RunControl {
 
     /// Classifies `event` and brings the session up to date: state, breakpoint
     /// hit counts, temporary breakpoints removed, subscribers told.
-    public func report(_ event: StopEvent, ending: RunEnding, steps: Int? = nil,
+    public func report(_ stopEvent: StopEvent, ending: RunEnding, steps: Int? = nil,
                        direction: RunDirection = .forward) throws(CommandError) -> RunReport {
         let cpu = session.target?.lastStopCPU
-        if event.targetIsGone {
+        if stopEvent.targetIsGone {
+            let event = stopEvent
             session.noteGone(event)
             session.replayPosition = nil
             let report = RunReport(classification: StopClassifier.classify(StopFacts(event: event, ending: ending)),
@@ -190,13 +191,28 @@ public final class RunControl {
             emit(.exited(report))
             return report
         }
-        session.noteStopped(reason: event.summary)
+        session.noteStopped(reason: stopEvent.summary)
         let pc = try session.registerValue("pc")
+        let position = session.refreshReplayPosition(direction: direction)
+        var event = stopEvent
         var hit: BreakpointTable.Entry?
         switch event {
         case .signal(5): hit = session.breakpoints.recordHit(pc: pc, watchAddress: nil)
         case .watchpoint(_, let address): hit = session.breakpoints.recordHit(pc: pc, watchAddress: address)
         default: break
+        }
+        if direction == .reverse, hit == nil, case .signal = event {
+            if position == 0 {
+                // QEMU 7.2 ends a reverse-continue at the start with a plain stop: nothing hit there.
+                event = .recordingBoundary(atStart: true)
+            } else if ending == .stopped, event == .signal(5),
+                      let watch = session.breakpoints.entries.first(where: { $0.kind.isWatchpoint }) {
+                // In reverse QEMU 7.2 reports a watchpoint as a plain SIGTRAP (no `watch:` field): a
+                // reverse-continue that stops away from every code breakpoint stopped at a watchpoint.
+                // With several watchpoints the first is credited (the stub does not say which).
+                hit = session.breakpoints.recordHit(pc: pc, watchAddress: watch.address)
+                event = .watchpoint(watch.kind, address: watch.address)
+            }
         }
         let returnValue = hit?.role == .finishReturn ? try session.registerValue("x0") : nil
         let classification = StopClassifier.classify(StopFacts(event: event, ending: ending, hit: hit,
@@ -208,7 +224,7 @@ public final class RunControl {
         try session.refreshStopState(reason: classification.reason)
         var report = RunReport(classification: classification, breakpoint: hit?.id, steps: steps, cpu: cpu,
                                direction: direction, target: session.state)
-        report.position = session.refreshReplayPosition(direction: direction)
+        report.position = position
         emit(.stopped(report))
         return report
     }
@@ -243,6 +259,7 @@ public final class RunControl {
         try session.withProgress("stepping") { () throws(CommandError) in
             while steps < count {
                 event = try stepInstruction(direction)
+                if event == .recordingBoundary(atStart: true) { break }  // nothing behind: this step did not happen
                 steps += 1
                 if event.targetIsGone { break }
                 if session.interruptRequested() { interrupted = true; break }
@@ -265,6 +282,7 @@ public final class RunControl {
         try session.withProgress("stepping") { () throws(CommandError) in
             repeat {
                 event = try stepInstruction(direction)
+                if event == .recordingBoundary(atStart: true) { ending = .stepped(steps); break }
                 steps += 1
                 if event.targetIsGone { break }
                 if session.interruptRequested() { ending = .interrupted("interrupted by Ctrl-C after \(steps) steps"); break }

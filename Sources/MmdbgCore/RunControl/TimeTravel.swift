@@ -56,7 +56,7 @@ extension Session {
             }
         }
         let report = try runControl.continueToStop(timeout: timeout, direction: .reverse)
-        guard report.event == .watchpoint, case .stopped(let pc, let location, let task, _) = state else {
+        guard report.event == .watchpoint else {
             if report.event == .recordingBoundary {
                 // Nothing wrote there: the target goes back to where the user was.
                 try seekReplay(to: start, timeout: timeout)
@@ -65,8 +65,22 @@ extension Session {
             }
             throw .target("last-write: \(report.text)")
         }
-        let oldValue = try target.readMemory(at: address, count: length, physical: false)
-        return LastWrite(address: address, length: length, found: true, from: start, report: report, pc: pc,
+        // QEMU may land just after the store (the replay stops at the instruction count of the hit):
+        // then one instruction back is the store itself, with the old value still in memory.
+        var oldValue = try target.readMemory(at: address, count: length, physical: false)
+        var stop = report
+        if oldValue == newValue {
+            let before = try runControl.stepInstructions(1, direction: .reverse)
+            let earlier = try target.readMemory(at: address, count: length, physical: false)
+            if earlier != oldValue {
+                oldValue = earlier
+                stop = before
+            } else {
+                _ = try runControl.stepInstructions(1)  // the write stored the value it found: keep the hit
+            }
+        }
+        guard case .stopped(let pc, let location, let task, _) = state else { throw .target("last-write: \(stop.text)") }
+        return LastWrite(address: address, length: length, found: true, from: start, report: stop, pc: pc,
                          function: location, source: sourceLine(at: pc), task: task, oldValue: oldValue,
                          newValue: newValue)
     }
