@@ -243,3 +243,26 @@ public struct PTEHistory {
                  }))])
     }
 }
+
+extension Session {
+    /// Takes a QEMU snapshot (`savevm`) every `spacing` instructions from the start of the
+    /// replay up to `until`, so a later reverse command replays at most `spacing`
+    /// instructions (QEMU reloads the nearest snapshot before the position). Ends at `until`.
+    /// Returns the number of snapshots taken.
+    @discardableResult
+    public func takeReplaySnapshots(every spacing: UInt64, until end: UInt64, timeout: Double?) throws(CommandError) -> Int {
+        guard spacing > 0 else { throw .failed("snapshot spacing must be positive") }
+        let target = try requireStoppedTarget(for: "snapshots")
+        var taken = 0
+        var position = spacing
+        try seekReplay(to: 0, timeout: timeout)
+        while position < end {
+            try seekReplay(to: position, timeout: timeout)
+            _ = try target.monitor("savevm mmdbg-\(position)")
+            taken += 1
+            position += spacing
+        }
+        try seekReplay(to: end, timeout: timeout)
+        return taken
+    }
+}
