@@ -85,7 +85,7 @@ public enum Recording {
         do throws(FaultInjectionError) { image = try ImageIdentity.of(path: configuration.kernel) } catch {
             throw .failed(error.description)
         }
-        var manifest = RecordingManifest(kernel: configuration.kernel, image: image, qemuVersion: version,
+        var manifest = RecordingManifest(kernel: URL(fileURLWithPath: configuration.kernel).standardizedFileURL.path, image: image, qemuVersion: version,
                                          qemuArguments: arguments, icountShift: configuration.icountShift ?? defaultIcountShift,
                                          append: configuration.append, trace: nil, scenario: trace?.scenario,
                                          recordedAt: ISO8601DateFormatter().string(from: started),
