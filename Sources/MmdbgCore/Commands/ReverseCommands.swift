@@ -11,7 +11,7 @@ enum ReverseCommands {
         name: "reverse-continue", aliases: ["rc"], group: "time travel",
         summary: "run backwards to the previous breakpoint or watchpoint hit, or the start of the recording",
         usage: "reverse-continue [--timeout SECONDS]",
-        details: replayOnly + "\nQEMU reloads the nearest snapshot before the current position and replays forward, so the cost\ngrows with the distance to that snapshot (`mmdbg replay --snapshot-every N` adds snapshots).",
+        details: replayOnly + "\nQEMU reloads the nearest snapshot before the current position and replays forward, so the cost\ngrows with the distance to that snapshot (`Session.takeReplaySnapshots` adds snapshots).",
         examples: ["watch mm_current", "reverse-continue", "rc --timeout 10"],
         options: [RunControlCommands.timeoutOption]
     ) { args, session throws(CommandError) in
