@@ -51,7 +51,7 @@ enum TimeTravelCommands {
         descriptor address, old and new value, writer (function, source line) and task. The target
         returns to where it was.
         """ + "\n" + ReverseCommands.replayOnly,
-        examples: ["pte-history 0x10000000 --pid 1", "pte-history 0x400000 --pid 1 --json"],
+        examples: ["pte-history 0x10001000 --pid 2", "pte-history 0x400000 --pid 1 --timeout 300"],
         options: [OptionSpec("pid", value: "P", help: "walk task P's tables (default: the CPU's)", completion: .taskID),
                   RunControlCommands.timeoutOption],
         completions: [.address]
