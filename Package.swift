@@ -64,6 +64,9 @@ let package = Package(
                           path: "Sources/debuginfo-bench"),
         .executableTarget(name: "memory-bench", dependencies: ["Inspect", "GdbRemote", "QEMULauncher", "TestSupport"],
                           path: "Sources/memory-bench"),
+        // Recording overhead and last-write latency against a plain run / the initial snapshot only.
+        .executableTarget(name: "timetravel-bench", dependencies: ["FaultInjection", "MmdbgCore", "Inspect", "QEMULauncher", "TestSupport"],
+                          path: "Sources/timetravel-bench"),
         // SplitMix64, seeded: fault selection and property tests draw from the same generator.
         .target(name: "SeededRandom", path: "Sources/SeededRandom"),
         .target(name: "FaultInjection", dependencies: ["GdbRemote", "Inspect", "QEMULauncher", "MmdbgCore", "KernelABI", "SeededRandom"],

@@ -39,6 +39,8 @@ public struct QEMUConfiguration: Sendable {
     /// `-no-shutdown`: power-off stops the VM instead of exiting QEMU.
     public var noShutdown = false
     public var extraArguments: [String] = []
+    /// Record or replay QEMU's event log (`-icount …,rr=record|replay`); needs `icountShift`.
+    public var recordReplay: RecordReplay? = nil
     /// Back guest RAM with a file the debugger maps (`memory-backend-file,share=on`,
     /// same size as `memory`): physical reads of a stopped target become memcpy.
     /// On by default; when off, or when the file cannot be made, QEMU keeps its

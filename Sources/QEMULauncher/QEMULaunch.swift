@@ -46,7 +46,12 @@ struct Launch {
         if configuration.stoppedAtEntry { args.append("-S") }
         if configuration.noShutdown { args.append("-no-shutdown") }
         if let shift = configuration.icountShift {
-            args += ["-icount", "shift=\(shift),align=off,sleep=\(configuration.icountSleep ? "on" : "off")"]
+            var icount = "shift=\(shift),align=off,sleep=\(configuration.icountSleep ? "on" : "off")"
+            if let rr = configuration.recordReplay {
+                icount += ",rr=\(rr.mode.rawValue),rrfile=\(rr.eventLog),rrsnapshot=\(RecordReplay.initialSnapshot)"
+                args += ["-drive", "file=\(rr.snapshotImage),if=none,id=rr", "-net", "none"]
+            }
+            args += ["-icount", icount]
         }
         args += configuration.extraArguments
         arguments = [executable] + args

@@ -205,6 +205,38 @@ struct MockStubTests {
         _ = stub.finish()
     }
 
+    @Test func reverseCommandsNeedTheStubToOfferThem() throws {
+        let (client, stub) = try connect([])
+        #expect(!client.canReverse)
+        let error = #expect(throws: GdbError.self) { try client.reverseStep() }
+        #expect(error?.kind == .unsupported)
+        #expect(stub.finish() == [])
+    }
+
+    @Test func reverseExecutionOnAReplayingStub() throws {
+        let stub = ScriptedStub(ScriptedStub.handshake(features: "PacketSize=1000;vContSupported+;ReverseStep+;ReverseContinue+") + [
+            .expect("bs"), .reply("E14"),                    // at the start: nothing to go back to
+            .expect("bc"), .reply("T05watch:ffff000040001000;"),  // a watchpoint behind us
+            .expect("bc"), .reply("T02thread:p01.01;"),       // ran back to the start
+            .expect("bc"), .expectInterrupt, .reply("T02thread:p01.01;"),  // our own interrupt is no boundary
+        ])
+        stub.start()
+        let client = try GdbClient(transport: stub.clientTransport, timeout: 30)
+        #expect(client.canReverse)
+        let atStart = try client.reverseStep()
+        #expect(atStart.replayBoundary == .begin)
+        #expect(client.state == .stopped)
+        try client.reverseResume()
+        let watch = try client.waitForStop(timeout: 30)
+        #expect(watch.watchpoint?.address == 0xffff_0000_4000_1000 && watch.replayBoundary == nil)
+        try client.reverseResume()
+        #expect(try client.waitForStop(timeout: 30).replayBoundary == .begin)
+        try client.reverseResume()
+        let interrupted = try client.interrupt(timeout: 30)
+        #expect(interrupted.signal == 2 && interrupted.replayBoundary == nil)
+        #expect(stub.finish() == [])
+    }
+
     @Test func processExitEndsTheSession() throws {
         let (client, stub) = try connect([.expect("c"), .reply("W00")])
         let stop = try client.continueAndWait(timeout: 30)

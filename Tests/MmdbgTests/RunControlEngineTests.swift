@@ -122,6 +122,17 @@ struct RunControlEngineTests {
         #expect(field(step, "steps") == .int(2))
     }
 
+    @Test func reverseCommandsOnATargetThatCannotGoBackAreOneLineRefusals() throws {
+        let session = try session(FakeTarget(path: Self.path))
+        for line in ["reverse-stepi", "rc", "reverse-step", "reverse-finish", "last-write 0x1000", "pte-history 0x1000"] {
+            let result = session.execute(line: line)
+            #expect(!result.succeeded, "\(line)")
+            let text = result.error?.description ?? ""
+            #expect(text.contains("recording replayed by QEMU") && !text.contains("\n"), "\(line): \(text)")
+        }
+        #expect(try session.registerValue("pc") == 0x1000, "nothing moved")
+    }
+
     @Test func finishAtTheEntryReturnsThroughX30AndLeavesNoBreakpoint() throws {
         let target = FakeTarget(path: Self.path, registers: ["x30": 0x100c])
         let session = try session(target)

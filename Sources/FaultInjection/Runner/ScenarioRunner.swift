@@ -28,6 +28,8 @@ public struct ScenarioRunner: Sendable {
     public var kernel: String
     /// How long the epilogue may take to reach power-off.
     public var finishTimeout: Double = 30
+    /// Record each run with QEMU's record/replay into `recordDirectory/<scenario name>` (`mmdbg run --record`).
+    public var recordDirectory: String?
 
     public init(kernel: String) { self.kernel = kernel }
 
@@ -53,6 +55,12 @@ public struct ScenarioRunner: Sendable {
         configuration.icountShift = scenario.icountShift
         configuration.icountSleep = false
         configuration.append = scenario.append
+        let recording = recordDirectory.map { ($0 as NSString).appendingPathComponent(scenario.name) }
+        if let recording {
+            do throws(RecordingError) { configuration = try Recording.prepare(recording, configuration: configuration) } catch {
+                return finish("cannot record: \(error.description)", [])
+            }
+        }
         let qemu: QEMUInstance
         do { qemu = try QEMUInstance(configuration) } catch { return finish("cannot start QEMU: \(error.description)", []) }
         defer { qemu.stop() }
@@ -82,6 +90,14 @@ public struct ScenarioRunner: Sendable {
         session.end()
         trace.hits = state.engine.trace
         trace.transcript = ScenarioRunner.guestOutput(qemu.outputText)
+        if let recording {
+            do throws(RecordingError) {
+                try Recording.finish(recording, configuration: configuration, arguments: qemu.arguments,
+                                     transcript: trace.transcript, trace: trace, started: started)
+            } catch {
+                failure = failure ?? "cannot finish the recording: \(error.description)"
+            }
+        }
         return finish(failure, outcomes)
     }
 

@@ -66,6 +66,41 @@ extension GdbClient {
         }
     }
 
+    /// True when the stub replays a recording and can run backwards (`ReverseStep+` and
+    /// `ReverseContinue+` in `qSupported`: QEMU under `-icount …,rr=replay`).
+    public var canReverse: Bool { features.supports("ReverseStep") && features.supports("ReverseContinue") }
+
+    /// Runs backwards (`bc`) and returns at once; the state becomes `running`. The stop
+    /// (from `waitForStop`) is the previous breakpoint or watchpoint hit, or the start of
+    /// the recording (`replayBoundary == .begin`). No step-over: a replaying stub only
+    /// reports hits strictly before the position it starts from.
+    public func reverseResume() throws(GdbError) {
+        try locked { () throws(GdbError) in
+            guard features.supports("ReverseContinue") else { throw error(.unsupported, "reverseResume", packet: "bc") }
+            resumeGeneration = stopGeneration
+            reverseInFlight = true
+            try connection.sendResume(.runControl(.reverseContinue), operation: "reverse-continue")
+        }
+    }
+
+    /// Executes one instruction backwards (`bs`) and returns the stop; at the start of
+    /// the recording the stop says so (`replayBoundary == .begin`) and nothing moved.
+    public func reverseStep(timeout: Double? = nil) throws(GdbError) -> StopReason {
+        try locked { () throws(GdbError) -> StopReason in
+            guard features.supports("ReverseStep") else { throw error(.unsupported, "reverseStep", packet: "bs") }
+            let packet = Packet.runControl(.reverseStep)
+            resumeGeneration = stopGeneration
+            reverseInFlight = true
+            try connection.sendResume(packet, operation: "reverse-step")
+            let seconds = timeout ?? connection.replyTimeout
+            guard let body = try connection.waitForStop(until: .after(seconds: seconds), operation: "reverse-step") else {
+                _ = try? interrupt(timeout: connection.replyTimeout)
+                throw error(.timedOut(seconds: seconds), "reverse-step", packet: packet.description)
+            }
+            return try record(stop: body, operation: "reverse-step")
+        }
+    }
+
     /// Stops a running target (0x03) and returns the stop reply (SIGINT on QEMU).
     /// On a stopped target it returns the last stop without sending anything.
     public func interrupt(timeout: Double = 2) throws(GdbError) -> StopReason {
@@ -77,6 +112,7 @@ extension GdbClient {
             if state == .stopped { return StopReason(kind: .signal(0)) }
             guard state == .running || state == .interrupting else { throw error(.invalidState(state), "interrupt") }
             if stopGeneration > resumeGeneration, let lastStop { return lastStop }
+            reverseInFlight = false  // the SIGINT that answers is ours, not the start of the recording
             try connection.sendInterrupt(operation: "interrupt")
             let deadline = Deadline.after(seconds: timeout)
             guard let body = try connection.waitForStop(until: deadline, operation: "interrupt") else {
@@ -99,9 +135,32 @@ extension GdbClient {
 
     /// Parses and remembers a stop reply.
     func record(stop body: [UInt8], operation: String) throws(GdbError) -> StopReason {
+        let reverse = reverseInFlight
+        reverseInFlight = false
+        if reverse, let boundary = Self.replayBoundary(answering: body, lastThread: lastStop?.thread) {
+            return remember(boundary)
+        }
         guard let reason = StopReason(packet: body) else {
             throw error(.malformedReply("not a stop reply: \(String(decoding: body.prefix(40), as: UTF8.self))"), operation)
         }
+        return remember(reason)
+    }
+
+    /// How QEMU 7.2 (which sends no `replaylog:` field) answers a reverse command at the
+    /// start of its recording: `E14` when there is nothing before the current position
+    /// (nothing moved), a SIGINT it sent by itself when `bc` ran back to the start.
+    /// Nil for any other reply (a real stop, parsed as usual).
+    static func replayBoundary(answering body: [UInt8], lastThread: ThreadID?) -> StopReason? {
+        if body.first == UInt8(ascii: "E"), body.count == 3 {
+            return StopReason(kind: .signal(StopReason.sigtrap), thread: lastThread, replayBoundary: .begin)
+        }
+        guard var reason = StopReason(packet: body), reason.replayBoundary == nil,
+              reason.signal == StopReason.sigint, reason.watchpoint == nil else { return nil }
+        reason.replayBoundary = .begin
+        return reason
+    }
+
+    private func remember(_ reason: StopReason) -> StopReason {
         lastStop = reason
         stopGeneration += 1
         selectedGeneralThread = nil  // the stub points Hg at the stopping thread

@@ -53,6 +53,9 @@ public final class GdbClient: @unchecked Sendable {
     var lastStop: StopReason?
     var stopGeneration = 0
     var resumeGeneration = 0
+    /// The resume in flight is `bc`/`bs` (and no interrupt was sent since): how its
+    /// `E14` and its unasked-for SIGINT are read (see `StopReason.replayBoundary`).
+    var reverseInFlight = false
     var selectedGeneralThread: ThreadID?
     /// Register values read since the target last stopped, by (thread, number):
     /// registers cannot change while the target is stopped unless we write them.

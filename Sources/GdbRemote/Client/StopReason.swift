@@ -16,7 +16,17 @@ public struct StopReason: Equatable, Sendable, CustomStringConvertible {
         public var address: UInt64
     }
 
+    /// An edge of the recording a replaying stub reached (`replaylog:begin` / `replaylog:end`).
+    public enum ReplayBoundary: String, Equatable, Sendable {
+        case begin
+        case end
+    }
+
     public var kind: Kind
+    /// Set when a replay ran into the start or end of its recording: gdb's `replaylog:` stop
+    /// field, or (QEMU 7.2 sends no such field) what the client concluded from a reverse
+    /// command answered with `E14` (nothing to go back to) or with a SIGINT nobody asked for.
+    public var replayBoundary: ReplayBoundary?
     /// The thread that stopped (`thread:`), if reported.
     public var thread: ThreadID?
     /// The watchpoint that triggered, if any.
@@ -39,6 +49,7 @@ public struct StopReason: Equatable, Sendable, CustomStringConvertible {
         thread = nil
         watchpoint = nil
         isBreakpoint = false
+        replayBoundary = nil
         fields = []
         switch body[0] {
         case UInt8(ascii: "W"), UInt8(ascii: "X"):
@@ -63,6 +74,7 @@ public struct StopReason: Equatable, Sendable, CustomStringConvertible {
                     let kind: BreakpointKind = name == "watch" ? .writeWatchpoint : name == "rwatch" ? .readWatchpoint : .accessWatchpoint
                     if let address = Hex.number(value) { watchpoint = WatchpointHit(kind: kind, address: address) }
                 case "swbreak", "hwbreak": isBreakpoint = true
+                case "replaylog": replayBoundary = ReplayBoundary(rawValue: String(value))
                 default: break
                 }
             }
@@ -70,10 +82,12 @@ public struct StopReason: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// A stop built by hand (tests, or a client that knows why it stopped).
-    public init(kind: Kind, thread: ThreadID? = nil, watchpoint: WatchpointHit? = nil) {
+    public init(kind: Kind, thread: ThreadID? = nil, watchpoint: WatchpointHit? = nil,
+                replayBoundary: ReplayBoundary? = nil) {
         self.kind = kind
         self.thread = thread
         self.watchpoint = watchpoint
+        self.replayBoundary = replayBoundary
         self.isBreakpoint = false
         self.fields = []
     }
@@ -92,6 +106,7 @@ public struct StopReason: Equatable, Sendable, CustomStringConvertible {
 
     public static func == (a: StopReason, b: StopReason) -> Bool {
         a.kind == b.kind && a.thread == b.thread && a.watchpoint == b.watchpoint && a.isBreakpoint == b.isBreakpoint
+            && a.replayBoundary == b.replayBoundary
     }
 
     public var description: String {
@@ -100,6 +115,7 @@ public struct StopReason: Equatable, Sendable, CustomStringConvertible {
         case .terminated(let signal): return "terminated by signal \(signal)"
         case .signal(let signal):
             var text = signal == StopReason.sigtrap ? "stopped (SIGTRAP)" : signal == StopReason.sigint ? "stopped (SIGINT)" : "stopped (signal \(signal))"
+            if let replayBoundary { text += " at the \(replayBoundary == .begin ? "start" : "end") of the recording" }
             if let watchpoint { text += " by \(watchpoint.kind) at 0x\(String(watchpoint.address, radix: 16))" }
             if let thread { text += " in thread \(thread)" }
             return text

@@ -14,6 +14,10 @@ public enum RunControlPacket: Sendable, Equatable {
     case step
     /// `vCont;<action>:<thread>`: resume one thread (the others stay stopped).
     case vCont(VContAction, thread: ThreadID, multiprocess: Bool)
+    /// `bs`: step one instruction backwards (a stub replaying a recording, `ReverseStep+`).
+    case reverseStep
+    /// `bc`: run backwards to the previous breakpoint or watchpoint, or the start of the recording (`ReverseContinue+`).
+    case reverseContinue
     /// `vCont?`: which `vCont` actions the stub accepts.
     case vContQuery
     /// `?`: why the target is stopped.
@@ -27,6 +31,8 @@ public enum RunControlPacket: Sendable, Equatable {
         switch self {
         case .continue: out.append(UInt8(ascii: "c"))
         case .step: out.append(UInt8(ascii: "s"))
+        case .reverseStep: Packet.append("bs", to: &out)
+        case .reverseContinue: Packet.append("bc", to: &out)
         case .vCont(let action, let thread, let multiprocess):
             Packet.append("vCont;", to: &out)
             Packet.append(action.rawValue, to: &out)
@@ -46,7 +52,7 @@ public enum RunControlPacket: Sendable, Equatable {
 
     var expectation: ReplyExpectation {
         switch self {
-        case .continue, .step, .vCont, .stopReason, .kill: return .stopReply
+        case .continue, .step, .reverseStep, .reverseContinue, .vCont, .stopReason, .kill: return .stopReply
         case .vContQuery, .detach: return .reply
         }
     }
@@ -55,7 +61,7 @@ public enum RunControlPacket: Sendable, Equatable {
     var isIdempotent: Bool {
         switch self {
         case .vContQuery, .stopReason: return true
-        case .continue, .step, .vCont, .detach, .kill: return false
+        case .continue, .step, .reverseStep, .reverseContinue, .vCont, .detach, .kill: return false
         }
     }
 }

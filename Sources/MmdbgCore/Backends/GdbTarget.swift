@@ -101,9 +101,13 @@ public final class GdbTarget: DebugTarget {
     }
 
     public func resume(_ direction: RunDirection) throws(CommandError) {
-        try GdbTarget.forwardOnly(direction)
+        try requireDirection(direction)
         directMemory.targetResumed()
-        try call { () throws(GdbError) in try client.resume() }
+        if direction == .reverse {
+            try call { () throws(GdbError) in try client.reverseResume() }
+        } else {
+            try call { () throws(GdbError) in try client.resume() }
+        }
     }
 
     public func waitForStop(timeout: Double) throws(CommandError) -> StopEvent? {
@@ -118,9 +122,11 @@ public final class GdbTarget: DebugTarget {
     }
 
     public func stepInstruction(_ direction: RunDirection) throws(CommandError) -> StopEvent {
-        try GdbTarget.forwardOnly(direction)
+        try requireDirection(direction)
         directMemory.targetResumed()
-        let stop = GdbTarget.event(try call { () throws(GdbError) in try client.step() })
+        let stop = GdbTarget.event(try call { () throws(GdbError) in
+            direction == .reverse ? try client.reverseStep() : try client.step()
+        })
         directMemory.targetStopped()
         return stop
     }
@@ -177,8 +183,10 @@ public final class GdbTarget: DebugTarget {
         }
     }
 
-    private static func forwardOnly(_ direction: RunDirection) throws(CommandError) {
-        guard direction == .forward else {
+    public var canReverse: Bool { client.canReverse }
+
+    private func requireDirection(_ direction: RunDirection) throws(CommandError) {
+        guard direction == .forward || client.canReverse else {
             throw .unavailable("reverse execution needs a recording replayed by QEMU (the stub offers no bs/bc)")
         }
     }
@@ -204,6 +212,7 @@ public final class GdbTarget: DebugTarget {
     }
 
     static func event(_ stop: StopReason) -> StopEvent {
+        if let boundary = stop.replayBoundary { return .recordingBoundary(atStart: boundary == .begin) }
         if let watch = stop.watchpoint { return .watchpoint(kind(watch.kind), address: watch.address) }
         switch stop.kind {
         case .signal(let signal): return .signal(Int(signal))

@@ -32,6 +32,10 @@ public struct RunReport: Sendable {
     /// The CPU (1-based, as the stub numbers threads) that reported the stop, when the stub names one.
     public var cpu: Int?
     public var direction: RunDirection
+    /// The instruction count of the stop, when the target replays a recording.
+    public var position: UInt64?
+    /// The injection (index in the recording's trace) a reverse command stopped at.
+    public var injection: Int?
     /// The session's state after the stop.
     public var target: TargetState
 
@@ -51,12 +55,16 @@ public struct RunReport: Sendable {
         if let signal = classification.signal { fields.append(("signal", .int(Int64(signal)))) }
         if let cpu { fields.append(("cpu", .int(Int64(cpu)))) }
         if direction == .reverse { fields.append(("direction", .string(direction.rawValue))) }
+        if let position { fields.append(("icount", .int(Int64(bitPattern: position)))) }
+        if let injection { fields.append(("injection", .int(Int64(injection)))) }
         return .object(fields)
     }
 
     /// The one line a user reads: `breakpoint 1: stopped at map_page task 3`, `target exited with status 0`.
     public var text: String {
-        targetIsGone ? "target \(reason)" : "\(reason): \(target.summary)"
+        if targetIsGone { return "target \(reason)" }
+        guard let position else { return "\(reason): \(target.summary)" }
+        return "\(reason): \(target.summary) (icount \(position)\(direction == .reverse ? ", reverse" : ""))"
     }
 }
 
@@ -69,7 +77,7 @@ public struct RunReport: Sendable {
 /// user's interrupt request (Ctrl-C) and an optional condition (a UART line);
 /// whatever ends it, the target is stopped again before it returns.
 public final class RunControl {
-    private unowned let session: Session
+    unowned let session: Session
     private var subscribers: [Int: (RunControlEvent) -> Void] = [:]
     private var nextToken = 0
     /// How long one wait slice lasts: the latency of Ctrl-C, a deadline or a condition.
@@ -171,23 +179,40 @@ public final class RunControl {
 
     /// Classifies `event` and brings the session up to date: state, breakpoint
     /// hit counts, temporary breakpoints removed, subscribers told.
-    public func report(_ event: StopEvent, ending: RunEnding, steps: Int? = nil,
+    public func report(_ stopEvent: StopEvent, ending: RunEnding, steps: Int? = nil,
                        direction: RunDirection = .forward) throws(CommandError) -> RunReport {
         let cpu = session.target?.lastStopCPU
-        if event.targetIsGone {
+        if stopEvent.targetIsGone {
+            let event = stopEvent
             session.noteGone(event)
+            session.replayPosition = nil
             let report = RunReport(classification: StopClassifier.classify(StopFacts(event: event, ending: ending)),
                                    steps: steps, cpu: cpu, direction: direction, target: session.state)
             emit(.exited(report))
             return report
         }
-        session.noteStopped(reason: event.summary)
+        session.noteStopped(reason: stopEvent.summary)
         let pc = try session.registerValue("pc")
+        let position = session.refreshReplayPosition(direction: direction)
+        var event = stopEvent
         var hit: BreakpointTable.Entry?
         switch event {
         case .signal(5): hit = session.breakpoints.recordHit(pc: pc, watchAddress: nil)
         case .watchpoint(_, let address): hit = session.breakpoints.recordHit(pc: pc, watchAddress: address)
         default: break
+        }
+        if direction == .reverse, hit == nil, case .signal = event {
+            if position == 0 {
+                // QEMU 7.2 ends a reverse-continue at the start with a plain stop: nothing hit there.
+                event = .recordingBoundary(atStart: true)
+            } else if ending == .stopped, event == .signal(5),
+                      let watch = session.breakpoints.entries.first(where: { $0.kind.isWatchpoint }) {
+                // In reverse QEMU 7.2 reports a watchpoint as a plain SIGTRAP (no `watch:` field): a
+                // reverse-continue that stops away from every code breakpoint stopped at a watchpoint.
+                // With several watchpoints the first is credited (the stub does not say which).
+                hit = session.breakpoints.recordHit(pc: pc, watchAddress: watch.address)
+                event = .watchpoint(watch.kind, address: watch.address)
+            }
         }
         let returnValue = hit?.role == .finishReturn ? try session.registerValue("x0") : nil
         let classification = StopClassifier.classify(StopFacts(event: event, ending: ending, hit: hit,
@@ -197,8 +222,9 @@ public final class RunControl {
             try target.removeBreakpoint(hit.kind, at: hit.address, length: hit.length)
         }
         try session.refreshStopState(reason: classification.reason)
-        let report = RunReport(classification: classification, breakpoint: hit?.id, steps: steps, cpu: cpu,
+        var report = RunReport(classification: classification, breakpoint: hit?.id, steps: steps, cpu: cpu,
                                direction: direction, target: session.state)
+        report.position = position
         emit(.stopped(report))
         return report
     }
@@ -233,6 +259,7 @@ public final class RunControl {
         try session.withProgress("stepping") { () throws(CommandError) in
             while steps < count {
                 event = try stepInstruction(direction)
+                if event == .recordingBoundary(atStart: true) { break }  // nothing behind: this step did not happen
                 steps += 1
                 if event.targetIsGone { break }
                 if session.interruptRequested() { interrupted = true; break }
@@ -255,6 +282,7 @@ public final class RunControl {
         try session.withProgress("stepping") { () throws(CommandError) in
             repeat {
                 event = try stepInstruction(direction)
+                if event == .recordingBoundary(atStart: true) { ending = .stepped(steps); break }
                 steps += 1
                 if event.targetIsGone { break }
                 if session.interruptRequested() { ending = .interrupted("interrupted by Ctrl-C after \(steps) steps"); break }

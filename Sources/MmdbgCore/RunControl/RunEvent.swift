@@ -21,6 +21,11 @@ public enum RunEvent: String, Sendable, CaseIterable {
     case terminated
     /// The target stopped with a signal nothing here explains (`signal`).
     case signal
+    /// A replay reached the start or the end of its recording (reverse execution has nothing further back).
+    case recordingBoundary = "recording-boundary"
+    /// Reverse execution stopped at a fault the debugger injected while recording: going further
+    /// back would replay across a change that is not in QEMU's event log.
+    case injection
     /// `continue --no-wait`: the target was left running.
     case running
 

@@ -67,6 +67,8 @@ public enum StopClassifier {
             return StopClassification(event: .exited, reason: facts.event.summary, exitStatus: status)
         case .terminated(let signal):
             return StopClassification(event: .terminated, reason: facts.event.summary, signal: signal)
+        case .recordingBoundary:
+            return StopClassification(event: .recordingBoundary, reason: facts.event.summary)
         default: break
         }
         if let hit = facts.hit {

@@ -32,6 +32,8 @@ public protocol DebugTarget: AnyObject {
     func waitForStop(timeout: Double) throws(CommandError) -> StopEvent?
     /// Executes one instruction and returns the stop.
     func stepInstruction(_ direction: RunDirection) throws(CommandError) -> StopEvent
+    /// True when the target can run backwards (a QEMU replaying a recording).
+    var canReverse: Bool { get }
     /// Stops a running target.
     func interrupt(timeout: Double) throws(CommandError) -> StopEvent
     /// Whether the target is stopped, running or gone.
@@ -111,6 +113,8 @@ public enum StopEvent: Equatable, Sendable {
     case exited(Int)
     /// The target was killed by a signal.
     case terminated(Int)
+    /// A replay reached the start (`atStart`) or the end of its recording; the target is stopped there.
+    case recordingBoundary(atStart: Bool)
 
     public var summary: String {
         switch self {
@@ -120,6 +124,7 @@ public enum StopEvent: Equatable, Sendable {
         case .watchpoint(let kind, let address): return "\(kind.rawValue) \(Hex.format(address))"
         case .exited(let status): return "exited with status \(status)"
         case .terminated(let signal): return "terminated by signal \(signal)"
+        case .recordingBoundary(let atStart): return atStart ? "start of the recording" : "end of the recording"
         }
     }
 
@@ -135,4 +140,9 @@ public enum StopEvent: Equatable, Sendable {
         if case .watchpoint(_, let address) = self { return address }
         return nil
     }
+}
+
+extension DebugTarget {
+    /// Targets go forward only unless they say otherwise.
+    public var canReverse: Bool { false }
 }

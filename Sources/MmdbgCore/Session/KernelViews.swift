@@ -1,3 +1,5 @@
+import Inspect
+
 /// Which translation tables `pt` and `vtop` walk.
 public enum AddressSpaceSelector: Equatable, Sendable {
     /// What the CPU uses now: TTBR0_EL1 and TTBR1_EL1.
@@ -7,6 +9,9 @@ public enum AddressSpaceSelector: Equatable, Sendable {
     /// A task's tables, from its `mm.pgd`.
     case task(Int)
 }
+
+/// One VA's walk, re-read from memory each call (`KernelViews.descriptorWalk`).
+public typealias DescriptorWalk = (UInt64) throws(CommandError) -> [WalkStep]
 
 /// Filters of `pt` (all optional; combined with AND).
 public struct PageTableFilters: Equatable, Sendable {
@@ -54,6 +59,9 @@ public protocol KernelViews: AnyObject {
     func interruptedContext(trapFrameAt address: UInt64) throws(CommandError) -> InterruptedContext
     /// The EL0 program the current task runs (its ELF image, embedded in the kernel), or nil.
     func userProgram() -> EmbeddedUserProgram?
+    /// The walk of one VA through `pid`'s tables (the CPU's without a pid), rooted and
+    /// configured as the target is now and re-read from memory at every call.
+    func descriptorWalk(pid: Int?) throws(CommandError) -> DescriptorWalk
     /// Forgets everything read from the stopped target (it resumed or was written).
     func invalidate()
     /// Called just before the target resumes (what `pt diff` compares with).
@@ -89,5 +97,11 @@ public struct EmbeddedUserProgram: Sendable {
     public init(name: String, image: [UInt8]) {
         self.name = name
         self.image = image
+    }
+}
+
+extension KernelViews {
+    public func descriptorWalk(pid: Int?) throws(CommandError) -> DescriptorWalk {
+        throw .unavailable("pte-history needs the kernel views over a live target")
     }
 }

@@ -54,6 +54,8 @@ public final class Session: ExpressionContext {
     var backtraceCache: SourceBacktrace?
     /// EL0 programs' DWARF and symbols, by program name (opened on the first backtrace that reaches EL0).
     var userPrograms: [String: UserSpaceInfo] = [:]
+    /// Where a replayed recording stands (instruction count, last direction); nil when not replaying.
+    public var replayPosition: ReplayPosition?
     /// The frame `frame`/`up`/`down` selected (0 = innermost); back to 0 at every stop.
     public internal(set) var selectedFrame = 0
 
@@ -147,7 +149,16 @@ public final class Session: ExpressionContext {
     }
 
     /// Ends the session as the user chose: kill what we launched, detach from what we attached to.
-    public func end() { connection.end() }
+    public func end() {
+        let actions = willEnd
+        willEnd = []
+        for action in actions { action(self) }
+        connection.end()
+    }
+
+    /// Run by `end()` before the connection goes, once (a recording lets the kernel run to
+    /// power-off so QEMU closes its event log; a replay removes its scratch snapshot image).
+    public var willEnd: [(Session) -> Void] = []
 
     /// The connection, or a one-line reason there is none.
     public func requireTarget(for command: String) throws(CommandError) -> DebugTarget {

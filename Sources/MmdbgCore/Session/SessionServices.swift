@@ -31,7 +31,11 @@ public struct SessionServices {
 
     /// GdbRemote for connections, Inspect's ELF reader for symbols, Inspect's views, libdw for DWARF.
     public static var standard: SessionServices {
-        SessionServices(connect: { request throws(CommandError) in try GdbTarget.connect(request) },
+        // A QEMU recording or replaying answers only once it has saved or loaded its initial
+        // snapshot (all of guest RAM into the qcow2 drive): seconds on a loaded host.
+        SessionServices(connect: { request throws(CommandError) in
+                            try GdbTarget.connect(request, timeout: request.launched?.configuration.recordReplay == nil ? 5 : 60)
+                        },
                         loadSymbols: { path throws(CommandError) in try ELFSymbolTable(path: path) },
                         makeKernelViews: { session in InspectKernelViews(session: session) })
     }

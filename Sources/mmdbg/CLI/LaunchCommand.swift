@@ -1,4 +1,5 @@
 import ArgumentParser
+import FaultInjection
 import Foundation
 import MmdbgCore
 import QEMULauncher
@@ -22,6 +23,9 @@ struct LaunchCommand: ParsableCommand {
     @Option(name: .customLong("append"), help: ArgumentHelp("Kernel command line (QEMU -append).", valueName: "TEXT"))
     var append: String?
 
+    @Option(name: .customLong("record"), help: ArgumentHelp("Record the run with QEMU's record/replay into DIR (a new folder): event log, snapshot image, transcript, manifest. Replay it with `mmdbg replay --debug DIR`. At quit the kernel runs on to power-off so the recording is whole.", valueName: "DIR"))
+    var record: String?
+
     func run() throws {
         let frontend = Frontend(options: self.frontend)
         let kernelPath = try KernelBuilder.ensureKernel(explicit: kernel, reporter: frontend.status)
@@ -30,6 +34,13 @@ struct LaunchCommand: ParsableCommand {
         configuration.stoppedAtEntry = true
         configuration.append = append
         configuration.extraArguments = qemuArguments
+        let started = Date()
+        if let record {
+            do { configuration = try Recording.prepare(record, configuration: configuration) } catch {
+                frontend.status("error: \(error)")
+                throw ProcessExit(status: .usage)
+            }
+        }
         let qemu: QEMUInstance
         do { qemu = try QEMUInstance(configuration) } catch {
             frontend.status("error: \(error.description)")
@@ -37,6 +48,19 @@ struct LaunchCommand: ParsableCommand {
         }
         let session = frontend.makeSession()
         session.adoptLaunched(qemu)
+        if let record {
+            session.willEnd.append { [configuration] session in
+                // Detaching resumes QEMU without our breakpoints; the kernel powers off and QEMU closes the log.
+                if let target = session.target, target.runState == .stopped { target.detach() }
+                let status = try? qemu.waitForExit(timeout: 60)
+                if status == nil { frontend.status("warning: the kernel did not power off within 60 s: the recording ends where QEMU was stopped") }
+                do {
+                    try Recording.finish(record, configuration: configuration, arguments: qemu.arguments,
+                                         transcript: qemu.outputText, trace: nil, started: started)
+                    frontend.status("recorded into \(record) (replay: mmdbg replay --debug \(record))")
+                } catch { frontend.status("error: \(error)") }
+            }
+        }
         frontend.loadSymbols(into: session, default: self.frontend.elf ?? kernelPath)
         frontend.status("QEMU pid \(qemu.pid), gdbstub \(qemu.gdbAddress ?? "?")")
         try frontend.attach(session, to: qemu.gdbAddress ?? "")

@@ -1,6 +1,8 @@
 import ArgumentParser
 import FaultInjection
 import Foundation
+import MmdbgCore
+import QEMULauncher
 
 /// `mmdbg run FILE…`: each scenario in a fresh QEMU, a pass/fail table, JUnit/JSON, traces.
 struct RunCommand: ParsableCommand {
@@ -33,6 +35,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("trace-dir"), help: ArgumentHelp("Save each run's trace as DIR/<scenario>.trace.json.", valueName: "DIR"))
     var traceDirectory: String?
 
+    @Option(name: .customLong("record"), help: ArgumentHelp("Record each run with QEMU's record/replay into DIR/<scenario> (event log, snapshot image, transcript, trace, manifest); `mmdbg replay --debug DIR/<scenario>` replays it at the prompt.", valueName: "DIR"))
+    var record: String?
+
     func validate() throws {
         if let jobs, !(1...64).contains(jobs) { throw ValidationError("--jobs must be 1…64") }
     }
@@ -46,7 +51,9 @@ struct RunCommand: ParsableCommand {
                 throw ProcessExit(status: .usage)
             }
         }
-        let results = ScenarioRunner(kernel: kernelPath).run(scenarios, parallelism: parallelism)
+        var runner = ScenarioRunner(kernel: kernelPath)
+        runner.recordDirectory = record
+        let results = runner.run(scenarios, parallelism: parallelism)
         var tracePaths: [String: String] = [:]
         if let traceDirectory {
             try? FileManager.default.createDirectory(atPath: traceDirectory, withIntermediateDirectories: true)
@@ -68,19 +75,27 @@ struct RunCommand: ParsableCommand {
 }
 
 /// `mmdbg replay TRACE`: the same injections on the same image; the UART transcript must match byte for byte.
+/// `mmdbg replay --debug DIR`: a recording replayed by QEMU at the prompt, where reverse execution works.
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Re-run a saved trace's injections on the same kernel image and compare the UART transcript byte for byte (exit 0 = identical, 1 = different, 2 = not a readable trace)."
+        abstract: "Re-run a saved trace's injections on the same kernel image and compare the UART transcript byte for byte (exit 0 = identical, 1 = different, 2 = not a readable trace); with --debug, open a recording at the prompt, stopped at its start.",
+        discussion: "With --debug DIR (a folder from `mmdbg launch --record` or `mmdbg run --record`) QEMU replays the recording under the debugger: forward commands work as usual and reverse-continue, reverse-stepi, reverse-step, reverse-finish, last-write and pte-history go backwards. A recording made on another kernel image or another QEMU is refused with one line (exit 1)."
     )
 
-    @Argument(help: ArgumentHelp("A trace written by `mmdbg run --trace-dir`.", valueName: "TRACE"))
+    @Argument(help: ArgumentHelp("A trace written by `mmdbg run --trace-dir`, or with --debug a recording folder.", valueName: "TRACE|DIR"))
     var trace: String
 
-    @Option(name: .customLong("kernel"), help: ArgumentHelp("Kernel ELF (default: the one the trace names).", valueName: "FILE"))
+    @Option(name: .customLong("kernel"), help: ArgumentHelp("Kernel ELF (default: the one the trace or recording names).", valueName: "FILE"))
     var kernel: String?
 
+    @Flag(name: .customLong("debug"), help: "Open the recording folder at the prompt (stopped at its start) instead of comparing a trace.")
+    var debug = false
+
+    @OptionGroup var frontend: FrontendOptions
+
     func run() throws {
+        if debug { return try debugRecording() }
         // Like an unreadable --batch file or scenario: a bad input file is a usage error (exit 2).
         let recorded: FaultTrace
         do { recorded = try FaultTrace.read(from: trace) } catch {
@@ -98,5 +113,32 @@ struct ReplayCommand: ParsableCommand {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ProcessExit(status: .commandFailed)
         }
+    }
+}
+
+extension ReplayCommand {
+    /// `--debug DIR`: QEMU replays the recording stopped at its start; the session attaches.
+    func debugRecording() throws {
+        let frontend = Frontend(options: self.frontend)
+        let replay: ReplayLaunch
+        do { replay = try ReplayLaunch(directory: trace, kernel: kernel) } catch {
+            frontend.status("error: \(error)")
+            switch error {
+            case .unreadable: throw ProcessExit(status: .usage)
+            case .mismatch: throw ProcessExit(status: .commandFailed)
+            case .failed: throw ProcessExit(status: .cannotConnect)
+            }
+        }
+        let session = frontend.makeSession()
+        session.adoptLaunched(replay.qemu)
+        session.willEnd.append { _ in replay.stop() }
+        frontend.loadSymbols(into: session, default: self.frontend.elf ?? replay.configuration.kernel)
+        frontend.status("replaying \(trace) (\(replay.manifest.scenario ?? "launch"), recorded \(replay.manifest.recordedAt)): QEMU pid \(replay.qemu.pid), gdbstub \(replay.qemu.gdbAddress ?? "?")")
+        do { try frontend.attach(session, to: replay.qemu.gdbAddress ?? "") } catch {
+            replay.stop()
+            throw error
+        }
+        session.refreshReplayPosition(direction: .forward)
+        try frontend.run(session)
     }
 }

@@ -15,6 +15,29 @@ struct RunControlPacketTests {
         #expect(wire(.runControl(.detach(process: 0x2a))) == "D;2a")
         #expect(wire(.runControl(.kill)) == "k")
         #expect(framed(.runControl(.continue)) == "$c#63")
+        #expect(wire(.runControl(.reverseStep)) == "bs")
+        #expect(wire(.runControl(.reverseContinue)) == "bc")
+        #expect(framed(.runControl(.reverseContinue)) == "$bc#c5")
+    }
+
+    @Test func reverseResumesExpectAStopAndAreNeverRepeated() {
+        for packet: Packet in [.runControl(.reverseStep), .runControl(.reverseContinue)] {
+            #expect(packet.expectation == .stopReply)
+            #expect(!packet.isIdempotent)
+        }
+    }
+
+    @Test func replayBoundaryStops() throws {
+        // gdb's own field, for stubs that send it.
+        let begin = try #require(StopReason(packet: Array("T05replaylog:begin;".utf8)))
+        #expect(begin.replayBoundary == .begin)
+        #expect(try #require(StopReason(packet: Array("T05thread:p01.01;replaylog:end;".utf8))).replayBoundary == .end)
+        #expect(try #require(StopReason(packet: Array("T05thread:p01.01;".utf8))).replayBoundary == nil)
+        // QEMU 7.2: E14 when there is nothing before the position, a SIGINT of its own at the start.
+        #expect(GdbClient.replayBoundary(answering: Array("E14".utf8), lastThread: nil)?.replayBoundary == .begin)
+        #expect(GdbClient.replayBoundary(answering: Array("T02thread:p01.01;".utf8), lastThread: nil)?.replayBoundary == .begin)
+        #expect(GdbClient.replayBoundary(answering: Array("T05thread:p01.01;".utf8), lastThread: nil) == nil)
+        #expect(GdbClient.replayBoundary(answering: Array("T05watch:ffff000040001000;".utf8), lastThread: nil) == nil)
     }
 
     @Test func resumesExpectAStopAndAreNeverRepeated() {
