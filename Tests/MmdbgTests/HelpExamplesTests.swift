@@ -10,7 +10,7 @@ extension SystemTests {
         /// has been told to quit, where they still tokenize, resolve and validate
         /// their arguments (what this test is about) but neither change the stop
         /// the other examples run at nor wait for their deadlines.
-        static let drivingCommands: Set = ["continue", "stepi", "step", "finish", "interrupt", "go", "expect", "run", "quit"]
+        static let drivingCommands: Set = ["continue", "stepi", "nexti", "step", "next", "until", "advance", "finish", "interrupt", "go", "expect", "run", "quit"]
         /// Skipped: its examples name a fixed port and a socket path, which could
         /// be someone else's QEMU on this machine.
         static let skippedCommands: Set = ["attach"]

@@ -34,6 +34,9 @@ public struct RunReport: Sendable {
     public var direction: RunDirection
     /// The session's state after the stop.
     public var target: TargetState
+    /// One line about how the request was carried out (`step` without line information fell back to
+    /// stepping by function), shown after the stop.
+    public var note: String?
 
     public var event: RunEvent { classification.event }
     public var reason: String { classification.reason }
@@ -41,7 +44,7 @@ public struct RunReport: Sendable {
     public var isFailure: Bool { classification.event.isFailure }
     public var targetIsGone: Bool { event == .exited || event == .terminated }
 
-    /// `{event, reason, target, breakpoint?, steps?, exitStatus?, signal?, cpu?}` (README "JSON output").
+    /// `{event, reason, target, breakpoint?, steps?, exitStatus?, signal?, cpu?, note?}` (README "JSON output").
     public var json: JSONValue {
         var fields: [(String, JSONValue)] = [("event", .string(event.rawValue)), ("reason", .string(reason))]
         if let status = classification.exitStatus { fields.append(("exitStatus", .int(Int64(status)))) }
@@ -51,6 +54,7 @@ public struct RunReport: Sendable {
         if let signal = classification.signal { fields.append(("signal", .int(Int64(signal)))) }
         if let cpu { fields.append(("cpu", .int(Int64(cpu)))) }
         if direction == .reverse { fields.append(("direction", .string(direction.rawValue))) }
+        if let note { fields.append(("note", .string(note))) }
         return .object(fields)
     }
 
@@ -69,7 +73,7 @@ public struct RunReport: Sendable {
 /// user's interrupt request (Ctrl-C) and an optional condition (a UART line);
 /// whatever ends it, the target is stopped again before it returns.
 public final class RunControl {
-    private unowned let session: Session
+    unowned let session: Session
     private var subscribers: [Int: (RunControlEvent) -> Void] = [:]
     private var nextToken = 0
     /// How long one wait slice lasts: the latency of Ctrl-C, a deadline or a condition.
@@ -275,15 +279,7 @@ public final class RunControl {
     /// saved LR of the AAPCS64 frame record at x29 (+8).
     public func finish(timeout: Double?) throws(CommandError) -> RunReport {
         let target = try session.requireStoppedTarget(for: "finish")
-        let pc = try session.registerValue("pc")
-        let returnAddress: UInt64
-        if let (_, offset) = session.symbols?.symbolicate(pc), offset == 0 {
-            returnAddress = try session.registerValue("x30")
-        } else {
-            let frame = try session.registerValue("x29")
-            // x29 comes from the guest: read through the device-memory guard.
-            returnAddress = try session.readVirtualMemory(at: frame &+ 8, count: 8).littleEndianUInt64(at: 0)
-        }
+        let returnAddress = try self.returnAddress()
         try target.insertBreakpoint(.software, at: returnAddress, length: 4)
         let temporary = session.breakpoints.add(kind: .software, address: returnAddress, length: 4, temporary: true,
                                                 expression: "finish", role: .finishReturn)
