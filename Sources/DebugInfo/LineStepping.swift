@@ -1,4 +1,5 @@
 import CDwarf
+import Foundation
 
 /// What a source-line stepping engine needs to know about one PC: the line-table
 /// row it is in, the inlined scopes that hold it and the out-of-line function.
@@ -34,29 +35,71 @@ extension DebugInfoFile {
                                 functionEntry: scopes.first { !$0.isInlined }?.lowPC)
     }
 
-    /// Where `break FUNCTION` stops for the function that begins at `entry`, as gdb
-    /// 13 picks it: the first row flagged `prologue_end` in the function (in the
-    /// entry row's file), else the second row of the function (the end of its first
-    /// line: `skip_prologue_using_sal`), else `entry`. Without line information: `entry`.
+    /// Where `break FUNCTION` stops for the function that begins at `entry`, as gdb 13 picks it
+    /// (`skip_prologue_sal`): the first row flagged `prologue_end` in the function (in the entry
+    /// row's file); else, as `aarch64_analyze_prologue` (Swift is no producer gdb trusts for line
+    /// notes), the first instruction that is not frame setup, looking no further than the end of
+    /// the function's first line, and from the middle of a line on to the next line's start.
+    /// Without line information: `entry`.
     public func postPrologueAddress(entry: UInt64) -> UInt64 {
         guard hasDebugInfo else { return entry }
-        lock.lock(); defer { lock.unlock() }
-        let found = try? firstAnswer(at: entry) { unit throws(DebugInfoError) -> (LineTable, Int)? in
-            let table = try lineTable(of: unit)
-            return table.rowIndex(at: entry).map { (table, $0) }
+        var marked: UInt64?
+        var firstLineEnd: UInt64?
+        var end = UInt64.max
+        do {
+            lock.lock(); defer { lock.unlock() }
+            let found = try? firstAnswer(at: entry) { unit throws(DebugInfoError) -> (LineTable, Int)? in
+                let table = try lineTable(of: unit)
+                return table.rowIndex(at: entry).map { (table, $0) }
+            }
+            guard let (table, first) = found ?? nil else { return entry }
+            end = functionEnd(containing: entry) ?? UInt64.max
+            let file = table.rows[first].file
+            var index = first
+            while index < table.rows.count, table.rows[index].address < end, !table.rows[index].endSequence {
+                let row = table.rows[index]
+                if row.prologueEnd && row.file == file { marked = row.address; break }
+                if firstLineEnd == nil, row.address > entry { firstLineEnd = row.address }
+                index += 1
+            }
         }
-        guard let (table, first) = found ?? nil else { return entry }
-        let end = functionEnd(containing: entry) ?? UInt64.max
-        let file = table.rows[first].file
-        var index = first
-        var secondRow: UInt64?
-        while index < table.rows.count, table.rows[index].address < end, !table.rows[index].endSequence {
-            let row = table.rows[index]
-            if row.prologueEnd && row.file == file { return row.address }
-            if secondRow == nil, row.address > entry { secondRow = row.address }
-            index += 1
+        if let marked { return marked }
+        let analysed = analysePrologue(entry: entry, firstLineEnd: firstLineEnd, functionEnd: end)
+        // In the middle of a line: on to the next line's start, when that is still in the function.
+        if analysed != entry, let row = try? lineRange(at: analysed), row.start != analysed,
+           row.end > analysed, row.end < end {
+            return row.end
         }
-        return secondRow ?? entry
+        return analysed
+    }
+
+    /// gdb's `aarch64_analyze_prologue`, roughly: the first instruction that does not set up the frame.
+    private func analysePrologue(entry: UInt64, firstLineEnd: UInt64?, functionEnd end: UInt64) -> UInt64 {
+        let limit = min(firstLineEnd ?? entry &+ 128, end == .max ? entry &+ 128 : end &- 4)
+        guard limit > entry, let bytes = fileBytes(at: entry, count: Int(limit - entry)),
+              let instructions = try? disassemble(bytes, at: entry) else { return entry }
+        var stackSet = false
+        for instruction in instructions {
+            let operands = instruction.operands.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let destination = operands.first ?? ""
+            switch instruction.mnemonic {
+            case "stp", "str", "stur":
+                guard instruction.operands.contains("[sp") || instruction.operands.contains("[x29") else { return instruction.address }
+                if instruction.operands.hasSuffix("]!") && instruction.operands.contains("[sp") { stackSet = true }
+            case "sub", "add":
+                guard destination == "sp" || destination == "x29" else { return instruction.address }
+                if destination == "sp" { stackSet = true }
+            case "mov" where destination == "x29" && operands.dropFirst().first == "sp":
+                break
+            case "mov", "movz", "movn", "orr":
+                if stackSet { return instruction.address }
+            case "adrp", "paciasp", "bti", "hint", "nop":
+                break
+            default:
+                return instruction.address
+            }
+        }
+        return limit
     }
 
     /// The end of the out-of-line function's range that holds `address` (lock held).

@@ -126,19 +126,31 @@ extension SystemTests {
             var arguments = ["-batch", "-nx", "-ex", "file \(kernel)"]
             for name in names { arguments += ["-ex", "break \(name)"] }
             let result = try ChildProcess.run(gdb, arguments, timeout: 60)
-            let gdbAddresses = result.stdout.split(separator: "\n").compactMap { line -> UInt64? in
+            // `Breakpoint 3 at 0x…: file …, line 56.`; a name with several copies (`(2 locations)`) is left out.
+            let gdbAddresses = result.stdout.split(separator: "\n").compactMap { line -> UInt64?? in
                 guard let m = line.firstMatch(of: /^Breakpoint \d+ at (0x[0-9a-f]+)/) else { return nil }
-                return UInt64(m.1.dropFirst(2), radix: 16)
+                return line.contains("locations)") ? .some(nil) : UInt64(m.1.dropFirst(2), radix: 16)
             }
             try #require(gdbAddresses.count == names.count, "gdb:\n\(result.combined)")
-            var matched = 0
+            var compared = 0
+            var gdbOutside: [String] = []
             for (name, theirs) in zip(names, gdbAddresses) {
+                guard let theirs else { continue }
                 let entry = try #require(symbols.address(of: name))
                 let ours = info.postPrologueAddress(entry: entry)
+                let ranges = try info.function(containing: entry)?.ranges ?? []
+                // gdb 13.1 looks for `prologue_end` up to and including the function's end address, so a
+                // function with none of its own takes the next function's first row (a leaf's entry):
+                // that address is in another function, where mmdbg does not follow it.
+                if !ranges.contains(where: { $0.contains(theirs) }) {
+                    gdbOutside.append(name)
+                    #expect(ranges.contains { $0.contains(ours) })
+                    continue
+                }
+                compared += 1
                 #expect(ours == theirs, "break \(name): mmdbg 0x\(String(ours, radix: 16)) gdb 0x\(String(theirs, radix: 16)) (entry 0x\(String(entry, radix: 16)))")
-                if ours == theirs { matched += 1 }
             }
-            #expect(matched == names.count)
+            #expect(compared >= 20 && gdbOutside.count <= 3, "compared \(compared); gdb outside the function: \(gdbOutside)")
         }
 
         /// `break FUNCTION` stops after the prologue, `break *FUNCTION` at the entry; `tbreak` is hit once
