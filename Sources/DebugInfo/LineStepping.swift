@@ -13,13 +13,22 @@ public struct LineStepPosition: Equatable, Sendable {
     public var callSites: [SourceLocation?]
     /// The lowest address of the out-of-line function holding the PC (nil: no function scope, e.g. assembly).
     public var functionEntry: UInt64?
+    /// For each inlined scope: the PC begins one of its blocks of code (the address before it is not
+    /// the scope's: gdb's `block_starting_point_at`). nil: where the scope's lowest address is the PC.
+    public var scopeStarts: [Bool]?
 
     public init(row: LineRange, inlinedScopes: [UInt64] = [], callSites: [SourceLocation?] = [],
-                functionEntry: UInt64? = nil) {
+                functionEntry: UInt64? = nil, scopeStarts: [Bool]? = nil) {
         self.row = row
         self.inlinedScopes = inlinedScopes
         self.callSites = callSites.isEmpty ? inlinedScopes.map { _ in nil } : callSites
         self.functionEntry = functionEntry
+        self.scopeStarts = scopeStarts
+    }
+
+    /// True when the PC `pc` begins a block of code of inlined scope `index`.
+    public func scopeStarts(_ index: Int, at pc: UInt64) -> Bool {
+        scopeStarts?[index] ?? (inlinedScopes[index] == pc)
     }
 }
 
@@ -32,7 +41,10 @@ extension DebugInfoFile {
         let inlined = scopes.prefix { $0.isInlined }
         return LineStepPosition(row: row, inlinedScopes: inlined.map { $0.lowPC ?? 0 },
                                 callSites: inlined.map(\.callSite),
-                                functionEntry: scopes.first { !$0.isInlined }?.lowPC)
+                                functionEntry: scopes.first { !$0.isInlined }?.lowPC,
+                                scopeStarts: inlined.map { scope in
+                                    scope.ranges.contains { $0.contains(pc) } && !scope.ranges.contains { $0.contains(pc &- 1) }
+                                })
     }
 
     /// Where `break FUNCTION` stops for the function that begins at `entry`, as gdb 13 picks it

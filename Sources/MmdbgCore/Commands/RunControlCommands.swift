@@ -136,7 +136,8 @@ enum RunControlCommands {
         try args.expectCount(0...0)
         let timeout = try timeoutValue(args, session)
         let pc = try session.registerValue("pc")
-        if let position = session.lineStepOracle?.stepPosition(at: pc), !position.inlinedScopes.isEmpty {
+        if let position = session.lineStepOracle?.stepPosition(at: pc),
+           position.inlinedScopes.count > session.runControl.hiddenInlineFrames(at: pc) {
             return try output(session.runControl.stepLine(.finishInlined, limit: 100_000, timeout: timeout),
                               command: "finish", session: session)
         }
@@ -170,7 +171,7 @@ enum RunControlCommands {
         // (the stop line and the prompt stay as they were: transcripts do not change).
         var json = report.json
         var blocks: [OutputBlock] = [.text(report.text)]
-        if case .stopped(let pc, _, _, _) = report.target, let source = session.sourceLine(at: pc) {
+        if case .stopped(let pc, _, _, _) = report.target, let source = session.sourceLine(at: pc, hidingInlined: report.hiddenInlineFrames) {
             if case .object(let fields) = json { json = .object(fields + [("source", source.json)]) }
             blocks.append(.text(source.text))
         }

@@ -66,11 +66,30 @@ extension RunControl {
             report.note = "no line information at \(session.symbols?.describe(registers.pc) ?? Hex.format(registers.pc)): stepped until the function changed"
             return report
         }
+        let hidden = hiddenInlineFrames(at: registers.pc)
+        if hidden > 0 && kind == .step {
+            // At an inlined call's first instruction the caller was shown: `step` goes down into the
+            // inlined function without running an instruction, as gdb's does.
+            var report = try report(.signal(5), ending: .stepped(0), steps: 0, direction: direction)
+            report.hiddenInlineFrames = hidden - 1
+            rememberHiddenInlineFrames(hidden - 1, at: registers.pc)
+            return report
+        }
         session.kernelViews.targetWillResume()
         var line = start.row.location
         var range = start.row.start..<max(start.row.end, start.row.start &+ 1)
         if kind == .until, let entry = start.functionEntry, entry < range.lowerBound { range = entry..<range.upperBound }
         var scopes = start.inlinedScopes
+        if hidden > 0 {
+            // The frame shown is the caller of the hidden inlined calls, at their call site.
+            scopes = Array(start.inlinedScopes.dropFirst(hidden))
+            line = start.callSites[hidden - 1] ?? line
+        }
+        var landingHidden = 0
+        /// The inlined calls that begin at `pc` and are not part of the frame being stepped: shown as their call site.
+        func beginning(at pc: UInt64, _ position: LineStepPosition, outside frame: [UInt64]) -> Int {
+            position.inlinedScopes.indices.prefix { position.scopeStarts($0, at: pc) && !frame.contains(position.inlinedScopes[$0]) }.count
+        }
         var function = start.functionEntry
         let leaving = kind == .finishInlined ? start.inlinedScopes.first : nil
         if kind == .finishInlined && leaving == nil { throw .failed("finish: the selected frame is not an inlined function") }
@@ -99,6 +118,7 @@ extension RunControl {
                             event = run.event
                             if let stop = run.ending { ending = stop; return }
                         }
+                        if let landed = oracle.stepPosition(at: body) { landingHidden = beginning(at: body, landed, outside: []) }
                         ending = .stepped(steps)
                         return
                     }
@@ -121,10 +141,12 @@ extension RunControl {
                 // Deeper in inlined functions of the same frame.
                 let newDepth = here.inlinedScopes.count - scopes.count
                 if sameFunction, newDepth > 0, Array(here.inlinedScopes.suffix(scopes.count)) == scopes {
-                    if kind == .step { ending = .stepped(steps); return }
+                    let starting = beginning(at: registers.pc, here, outside: scopes)
+                    if kind == .step { landingHidden = max(0, starting - 1); ending = .stepped(steps); return }
                     let outermostNew = newDepth - 1
-                    if registers.pc == here.inlinedScopes[outermostNew], let site = here.callSites[outermostNew],
+                    if here.scopeStarts(outermostNew, at: registers.pc), let site = here.callSites[outermostNew],
                        site.line != line.line || site.file != line.file {
+                        landingHidden = starting
                         ending = .stepped(steps)
                         return
                     }
@@ -132,9 +154,9 @@ extension RunControl {
                 }
                 let differentLine = here.row.location.line != line.line || here.row.location.file != line.file
                 if registers.pc == here.row.start && differentLine {
-                    if here.row.isStatement { ending = .stepped(steps); return }
                     // Not a statement: step on through it in the same frame; another frame stops here.
-                    if sameFunction && here.inlinedScopes == scopes { continue }
+                    if !here.row.isStatement && sameFunction && here.inlinedScopes == scopes { continue }
+                    landingHidden = beginning(at: registers.pc, here, outside: scopes)
                     ending = .stepped(steps)
                     return
                 }
@@ -148,7 +170,33 @@ extension RunControl {
         }
         var report = try report(event, ending: ending ?? .stepped(steps), steps: steps, direction: direction)
         if kind == .finishInlined, !report.isFailure { report.note = "out of the inlined function" }
+        if report.event == .step, landingHidden > 0, case .stopped(let pc, _, _, _) = report.target {
+            report.hiddenInlineFrames = landingHidden
+            rememberHiddenInlineFrames(landingHidden, at: pc)
+        }
         return report
+    }
+
+    static let inlineSkipKey = "run.inlineSkip"
+
+    final class InlineSkip {
+        let pc: UInt64
+        let hidden: Int
+        init(pc: UInt64, hidden: Int) {
+            self.pc = pc
+            self.hidden = hidden
+        }
+    }
+
+    /// How many innermost inlined frames the current stop hides (see `RunReport.hiddenInlineFrames`);
+    /// forgotten when the target resumes or steps.
+    public func hiddenInlineFrames(at pc: UInt64) -> Int {
+        guard let skip = session.extensions[Self.inlineSkipKey] as? InlineSkip, skip.pc == pc else { return 0 }
+        return skip.hidden
+    }
+
+    func rememberHiddenInlineFrames(_ hidden: Int, at pc: UInt64) {
+        session.extensions[Self.inlineSkipKey] = hidden > 0 ? InlineSkip(pc: pc, hidden: hidden) : nil
     }
 
     /// `nexti N`: N instructions, a call counting as one (run to its return address in this frame).

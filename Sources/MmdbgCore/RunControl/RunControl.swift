@@ -37,6 +37,9 @@ public struct RunReport: Sendable {
     /// One line about how the request was carried out (`step` without line information fell back to
     /// stepping by function), shown after the stop.
     public var note: String?
+    /// Innermost inlined frames the stop does not show: a step that stopped on the first instruction
+    /// of an inlined call shows the caller's call-site line, as gdb does (`hidingInlined`).
+    public var hiddenInlineFrames = 0
 
     public var event: RunEvent { classification.event }
     public var reason: String { classification.reason }
@@ -120,6 +123,7 @@ public final class RunControl {
     public func resume(_ direction: RunDirection = .forward, baseline: Bool = true) throws(CommandError) {
         let target = try session.requireStoppedTarget(for: direction == .forward ? "continue" : "reverse-continue")
         if baseline { session.kernelViews.targetWillResume() }
+        session.extensions[Self.inlineSkipKey] = nil
         try target.resume(direction)
         session.noteResumed()
         emit(.continued(direction))
@@ -170,6 +174,7 @@ public final class RunControl {
     public func stepInstruction(_ direction: RunDirection = .forward) throws(CommandError) -> StopEvent {
         let target = try session.requireStoppedTarget(for: direction == .forward ? "stepi" : "reverse-stepi")
         session.invalidateCaches()
+        session.extensions[Self.inlineSkipKey] = nil
         return try target.stepInstruction(direction)
     }
 
