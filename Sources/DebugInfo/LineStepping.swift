@@ -114,6 +114,23 @@ extension DebugInfoFile {
         return limit
     }
 
+    /// The first address of the function that begins at `entry` with a source line, when its first
+    /// rows say "no line" (line 0: Swift's compiler-generated prologues); nil without one in the function.
+    public func firstLineAddress(entry: UInt64) -> UInt64? {
+        guard hasDebugInfo else { return nil }
+        lock.lock(); defer { lock.unlock() }
+        guard let units = try? units(containing: entry) else { return nil }
+        for unit in units {
+            guard let functions = try? functionIndex(of: unit),
+                  let function = functions.filter({ $0.range.contains(entry) }).min(by: { $0.range.count < $1.range.count }),
+                  let table = try? lineTable(of: unit) else { continue }
+            if let row = table.rows.first(where: { function.range.contains($0.address) && !$0.endSequence && $0.isStatement }) {
+                return row.address
+            }
+        }
+        return nil
+    }
+
     /// The end of the out-of-line function's range that holds `address` (lock held).
     private func functionEnd(containing address: UInt64) -> UInt64? {
         guard let unit = try? unit(containing: address), let functions = try? functionIndex(of: unit) else { return nil }

@@ -8,6 +8,12 @@ public protocol LineStepOracle: AnyObject {
     func stepPosition(at pc: UInt64) -> LineStepPosition?
     /// Where a step into the function that begins at `entry` stops (after its prologue, as `break FUNCTION`).
     func postPrologueAddress(entry: UInt64) -> UInt64
+    /// The first address with a source line of a function whose entry has none (line 0); nil: none.
+    func firstLineAddress(entry: UInt64) -> UInt64?
+}
+
+extension LineStepOracle {
+    public func firstLineAddress(entry: UInt64) -> UInt64? { nil }
 }
 
 extension DebugInfoFile: LineStepOracle {}
@@ -110,9 +116,12 @@ extension RunControl {
                 registers = try stepRegisters()
                 // A call just ran: into it (step, line information there) or over it.
                 if registers.x30 == previous.pc &+ 4 && registers.pc != previous.pc &+ 4 {
-                    if kind == .step, let callee = oracle.stepPosition(at: registers.pc) {
+                    // A callee whose first rows say "no line" (a compiler-made prologue) is entered at its first line.
+                    let lineless = oracle.stepPosition(at: registers.pc) == nil
+                        ? oracle.firstLineAddress(entry: registers.pc).flatMap { $0 > registers.pc ? $0 : nil } : nil
+                    if kind == .step, let callee = oracle.stepPosition(at: lineless ?? registers.pc) {
                         let entry = callee.functionEntry ?? registers.pc
-                        let body = registers.pc == entry ? oracle.postPrologueAddress(entry: entry) : registers.pc
+                        let body = lineless ?? (registers.pc == entry ? oracle.postPrologueAddress(entry: entry) : registers.pc)
                         if body != registers.pc {
                             let run = try runToBreakpoint(at: body, timeout: timeout) { _ in true }
                             event = run.event
