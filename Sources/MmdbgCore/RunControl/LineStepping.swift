@@ -204,6 +204,12 @@ extension RunControl {
         return skip.hidden
     }
 
+    /// The innermost inlined calls whose code begins at `pc` (gdb's `block_starting_point_at`).
+    func inlinedCallsBeginning(at pc: UInt64) -> Int {
+        guard let position = session.lineStepOracle?.stepPosition(at: pc) else { return 0 }
+        return position.inlinedScopes.indices.prefix { position.scopeStarts($0, at: pc) }.count
+    }
+
     func rememberHiddenInlineFrames(_ hidden: Int, at pc: UInt64) {
         session.extensions[Self.inlineSkipKey] = hidden > 0 ? InlineSkip(pc: pc, hidden: hidden) : nil
     }

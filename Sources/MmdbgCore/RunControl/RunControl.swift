@@ -206,8 +206,16 @@ public final class RunControl {
             try target.removeBreakpoint(hit.kind, at: hit.address, length: hit.length)
         }
         try session.refreshStopState(reason: classification.reason)
-        let report = RunReport(classification: classification, breakpoint: hit?.id, steps: steps, cpu: cpu,
+        var report = RunReport(classification: classification, breakpoint: hit?.id, steps: steps, cpu: cpu,
                                direction: direction, target: session.state)
+        if classification.event != .step {
+            // gdb's skip_inline_frames: a stop on an inlined call's first instruction shows the caller
+            // (at the call site); a user's breakpoint shows the inlined function unless it was set on
+            // the caller by name (gdb's stopped_by_user_bp_inline_frame).
+            let showInlined = hit.map { $0.role == .user && session.symbols?.address(of: $0.expression) == nil } ?? false
+            report.hiddenInlineFrames = showInlined ? 0 : inlinedCallsBeginning(at: pc)
+            rememberHiddenInlineFrames(report.hiddenInlineFrames, at: pc)
+        }
         emit(.stopped(report))
         return report
     }
