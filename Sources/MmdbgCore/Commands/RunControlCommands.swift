@@ -143,7 +143,11 @@ enum RunControlCommands {
         }
         let report = try session.runControl.finish(timeout: timeout)
         var value: String?
-        if report.event == .returned, let x0 = try? session.registerValue("x0") { value = "Value returned: x0 = \(Hex.format(x0)) (\(Int64(bitPattern: x0)))" }
+        if report.event == .returned, let x0 = try? session.registerValue("x0") {
+            // The decimal too when it reads as a number (a status, a count), not for addresses.
+            let signed = Int64(bitPattern: x0)
+            value = "Value returned: x0 = \(Hex.format(x0))" + ((-0xFFFF_FFFF...0xFFFF_FFFF).contains(signed) ? " (\(signed))" : "")
+        }
         return try output(report, command: "finish", session: session, note: value)
     }
 
