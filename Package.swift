@@ -85,14 +85,14 @@ let package = Package(
         // ---- Tests
         .target(name: "TestSupport", dependencies: ["QEMULauncher", "GdbRemote", "Inspect", "KernelABI", "SeededRandom"], path: "Sources/TestSupport"),
         // Doubles for the session's seams (a fake target): tests of MmdbgCore and FaultInjection run on it in milliseconds.
-        .target(name: "SessionTestSupport", dependencies: ["MmdbgCore", "Inspect", "TestSupport"], path: "Sources/SessionTestSupport"),
+        .target(name: "SessionTestSupport", dependencies: ["MmdbgCore", "Inspect", "TestSupport", "DebugInfo"], path: "Sources/SessionTestSupport"),
         .testTarget(name: "KernelCoreTests", dependencies: ["KernelCore", "KernelSupport"],
                     swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "KernelBootTests", dependencies: ["TestSupport", "QEMULauncher", "KernelABI", "GdbRemote"]),
         .testTarget(name: "GdbRemoteTests", dependencies: ["GdbRemote", "TestSupport"]),
         .testTarget(name: "InspectTests", dependencies: ["Inspect", "TestSupport", "KernelABI", "QEMULauncher", "GdbRemote"]),
         .testTarget(name: "DebugInfoTests", dependencies: ["DebugInfo", "SymbolNames", "Inspect", "TestSupport", "QEMULauncher"]),
-        .testTarget(name: "MmdbgTests", dependencies: ["MmdbgCore", "TestSupport", "SessionTestSupport", "QEMULauncher", "Inspect"]),
+        .testTarget(name: "MmdbgTests", dependencies: ["MmdbgCore", "TestSupport", "SessionTestSupport", "QEMULauncher", "Inspect", "DebugInfo"]),
         .testTarget(name: "FaultInjectionTests", dependencies: ["FaultInjection", "TestSupport", "SessionTestSupport", "MmdbgCore", "QEMULauncher", "Inspect", "SeededRandom"]),
         // QEMULauncher process hygiene and the TestSupport process runner.
         .testTarget(name: "HarnessTests", dependencies: ["TestSupport", "QEMULauncher"]),

@@ -21,6 +21,12 @@ public struct LineRange: Equatable, Sendable {
     public var start: UInt64
     public var end: UInt64
     public var isStatement: Bool
+    public init(location: SourceLocation, start: UInt64, end: UInt64, isStatement: Bool) {
+        self.location = location
+        self.start = start
+        self.end = end
+        self.isStatement = isStatement
+    }
 }
 
 /// Where `break FILE:LINE` goes: the line asked for, or the next line in that
@@ -42,6 +48,8 @@ struct LineTable {
         var column: Int32
         var isStatement: Bool
         var endSequence: Bool
+        /// `DW_LNS_set_prologue_end`: where the compiler says a function's body begins.
+        var prologueEnd: Bool
     }
     var rows: [Row]
     var files: [String]
@@ -60,12 +68,13 @@ struct LineTable {
             guard let line = dwarf_onesrcline(lines, i) else { continue }
             var address: Dwarf_Addr = 0
             var number: Int32 = 0, column: Int32 = 0
-            var statement = false, end = false
+            var statement = false, end = false, prologueEnd = false
             guard dwarf_lineaddr(line, &address) == 0 else { continue }
             _ = dwarf_lineno(line, &number)
             _ = dwarf_linecol(line, &column)
             _ = dwarf_linebeginstatement(line, &statement)
             _ = dwarf_lineendsequence(line, &end)
+            _ = dwarf_lineprologueend(line, &prologueEnd)
             let name = dwarf_linesrc(line, nil, nil).map { String(cString: $0) } ?? "??"
             let file: Int32
             if let known = fileIndex[name] { file = known } else {
@@ -77,7 +86,8 @@ struct LineTable {
             if address < lowestCode { continue }
             // Line 0 ("no source line": compiler-made code) continues the line before it, as gdb reads it.
             if number == 0 && !end { continue }
-            rows.append(Row(address: address, file: file, line: number, column: column, isStatement: statement, endSequence: end))
+            rows.append(Row(address: address, file: file, line: number, column: column, isStatement: statement, endSequence: end,
+                            prologueEnd: prologueEnd))
         }
         // Stable: at one address an end of sequence comes before the rows of the next sequence.
         rows = rows.enumerated().sorted { a, b in

@@ -133,7 +133,7 @@ extension DebugInfoFile {
 
     /// Every out-of-line function of a unit with its ranges, by walking the
     /// DIE tree through modules, namespaces and types (not into functions).
-    private func functionIndex(of unit: Unit) throws(DebugInfoError) -> [(range: Range<UInt64>, die: Dwarf_Die)] {
+    func functionIndex(of unit: Unit) throws(DebugInfoError) -> [(range: Range<UInt64>, die: Dwarf_Die)] {
         if let functions = unit.functions { return functions }
         var functions: [(range: Range<UInt64>, die: Dwarf_Die)] = []
         var failed = false

@@ -38,6 +38,8 @@ public final class FakeTarget: DebugTarget {
     public var path: [UInt64]
     /// Events by path index.
     public var events: [Int: Event] = [:]
+    /// Registers the CPU sets on reaching a path index (a call's x30, a prologue's SP).
+    public var registersAt: [Int: [String: UInt64]] = [:]
     /// Where on `path` the CPU is.
     public private(set) var position = 0
     public var registers: [String: UInt64]
@@ -198,6 +200,7 @@ public final class FakeTarget: DebugTarget {
         guard position + 1 < path.count else { return .exited(0) }
         position += 1
         registers["pc"] = path[position]
+        for (name, value) in registersAt[position] ?? [:] { registers[name] = value }
         if let stop = event(at: position) { return stop }
         if stopAtBreakpoints, insertedStopPoints.contains(where: { $0.covers(path[position]) }) { return .signal(5) }
         return nil

@@ -12,7 +12,7 @@ extension SystemTests {
         /// the other examples run at nor wait for their deadlines.
         /// Time travel needs a replay (`mmdbg replay --debug`): on the launched kernel those examples
         /// are refused with one line, which is what they are checked for here.
-        static let drivingCommands: Set = ["continue", "stepi", "step", "finish", "interrupt", "go", "expect", "run", "quit",
+        static let drivingCommands: Set = ["continue", "stepi", "nexti", "step", "next", "until", "advance", "finish", "interrupt", "go", "expect", "run", "quit",
                                            "reverse-continue", "reverse-stepi", "reverse-step", "reverse-next",
                                            "reverse-finish", "last-write", "pte-history"]
         /// Skipped: its examples name a fixed port and a socket path, which could

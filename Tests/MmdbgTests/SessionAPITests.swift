@@ -15,7 +15,7 @@ extension SystemTests {
             let session = Session()
             try session.attachLaunched(qemu, elf: kernel)
             #expect(session.state.prompt.hasPrefix("(mmdbg stopped at _start_phys"))
-            let lines = ["# scenario files may comment", "break map_page", "continue", "vtop $pc", "frobnicate"]
+            let lines = ["# scenario files may comment", "break *map_page", "continue", "vtop $pc", "frobnicate"]
             let results = lines.map(session.execute(line:))
             #expect(results.map(\.succeeded) == [true, true, true, true, false])
             #expect(results[0].command == nil, "a comment runs nothing")

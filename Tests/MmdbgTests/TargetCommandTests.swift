@@ -36,7 +36,7 @@ extension SystemTests {
             let main = try elf.address(of: "main")
             let mainName = try #require(elf.symbolicate(main)).symbol  // `main` may alias `Kernel_main`
             let addresses: [UInt64] = [main, main + 0x1234, 0xFFFF_0000_4000_0000, 0xFFFF_0000_47FF_F000, elf.entry, 0x4100_0008]
-            var arguments = ["--json", "-ex", "break main", "-ex", "continue"]
+            var arguments = ["--json", "-ex", "break *main", "-ex", "continue"]
             for address in addresses {
                 let text = "0x" + String(address, radix: 16)
                 arguments += ["-ex", "vtop \(text)", "-ex", "monitor gva2gpa \(text)"]
@@ -64,6 +64,7 @@ extension SystemTests {
             #expect(run.status == 0, "stderr: \(run.stderr)")
             let lines = run.stdout.split(separator: "\n").map(String.init)
             #expect(lines.contains { $0.hasPrefix("breakpoint 1 at 0xffff") && $0.hasSuffix("<\(mainName)>") })
+            // No DWARF function begins at `main`: `break main` stays at its entry, as before.
             #expect(lines.contains("breakpoint 1: stopped at \(mainName)"))
             let header = try #require(lines.firstIndex { $0.hasPrefix("ID  TYPE") })
             let row = lines[header + 1]
@@ -129,7 +130,8 @@ extension SystemTests {
         }
 
         @Test func finishReturnsToTheCallerAndDecodeNamesRegisterFields() throws {
-            let run = try MmdbgBinary.run(["--json", "-ex", "break map_page", "-ex", "continue", "-ex", "regs x30", "-ex", "finish",
+            // At map_page's first instruction (`*`): x30 is the return address there.
+            let run = try MmdbgBinary.run(["--json", "-ex", "break *map_page", "-ex", "continue", "-ex", "regs x30", "-ex", "finish",
                                            "-ex", "info breaks", "-ex", "regs TCR_EL1 SCTLR ESR_EL1 --decode"])
             #expect(run.status == 0, "stderr: \(run.stderr)")
             let docs = try run.jsonDocuments()

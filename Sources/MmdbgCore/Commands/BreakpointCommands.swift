@@ -17,38 +17,25 @@ enum BreakpointCommands {
             name: name, aliases: aliases, group: "breakpoints",
             summary: temporary ? "stop once at an address or function entry, then delete the breakpoint"
                 : kind == .hardware ? "stop at an address using a hardware breakpoint" : "stop at an address or function entry",
-            usage: "\(name) ADDR|FILE:LINE",
-            details: "ADDR is an address expression (a function name breaks at its first instruction).\nFILE:LINE (a path suffix will do: UserPageTables.swift:170) breaks where the line's code begins;\na line without code moves to the next line that has code, and says so. A line with code in\nseveral places (inlined copies) breaks at the first; the message counts the others.",
-            examples: ["\(name) map_page", "\(name) sys_fork+8", "\(name) $x30", "\(name) UserPageTables.swift:170"],
+            usage: "\(name) FUNCTION|FILE:LINE|*ADDR|ADDR",
+            details: "FUNCTION breaks after the function's prologue, where gdb does (the line table's prologue_end,\nelse its second row); *ADDR (or any other address expression: map_page+8, $x30) breaks exactly there.\nFILE:LINE (a path suffix will do: UserPageTables.swift:170) breaks where the line's code begins;\na line without code moves to the next line that has code, and says so. A line with code in\nseveral places (inlined copies) breaks at the first; the message counts the others.",
+            examples: ["\(name) map_page", "\(name) *map_page", "\(name) sys_fork+8", "\(name) $x30", "\(name) UserPageTables.swift:170"],
             completions: [.location]
         ) { args, session throws(CommandError) in
             try args.expectCount(1...1)
             let expression = args.positionals[0].text
-            var address: UInt64
-            var lineNote = ""
-            var lineFields: [(String, JSONValue)] = []
-            if let (file, line) = fileLine(expression) {
-                let info = try SourceCommands.requireDWARF(session, name)
-                let match: LineAddresses
-                do throws(DebugInfoError) { match = try info.addresses(file: file, line: line) } catch {
-                    throw .failed("\(name): \(error)")
-                }
-                address = match.addresses[0]
-                lineNote = " (\(SourcePaths.display(match.file)):\(match.line))"
-                if match.line != line { lineNote = "; line \(line) has no code, so line \(match.line)" + lineNote }
-                if match.addresses.count > 1 { lineNote += "; \(match.addresses.count - 1) more place(s) with this line's code not set" }
-                lineFields = [("file", .string(match.file)), ("line", .int(Int64(match.line))),
-                              ("requestedLine", .int(Int64(line))), ("locations", .array(match.addresses.map(JSONValue.hex)))]
-            } else {
-                address = try session.evaluate(expression)
-            }
+            let place = try codeAddress(expression, session, command: name)
+            let address = place.address
+            let lineNote = place.note.map { "; " + $0 } ?? ""
+            let lineFields = place.fields
             let target = try session.requireStoppedTarget(for: name)
             try target.insertBreakpoint(kind, at: address, length: 4)
             let entry = session.breakpoints.add(kind: kind, address: address, length: 4, temporary: temporary,
                                                 expression: expression)
             var entryJSON = json(entry, session)
             if case .object(let fields) = entryJSON { entryJSON = .object(fields + lineFields) }
-            return .message("breakpoint \(entry.id) at \(describe(address, session))\(lineNote)", json: entryJSON)
+            return .message("breakpoint \(entry.id) at \(describe(address, session))\(place.location.map { " (\($0))" } ?? "")\(lineNote)",
+                            json: entryJSON)
         }
     }
 
@@ -101,11 +88,12 @@ enum BreakpointCommands {
 
     static let info = CommandSpec(
         name: "info", group: "breakpoints",
-        summary: "list breakpoints (`info breaks`); `info line`, `info source`, `info frame`",
-        usage: "info breaks | info line [LOCATION] | info source | info frame",
-        details: "`info line LOCATION` (FUNCTION, FILE:LINE, *ADDR): the addresses a line spans, as gdb prints them.\n`info source`: the current source file. `info frame`: the selected frame (CFA, how it was found, registers).",
-        examples: ["info breaks", "info line map_page", "info line UserPageTables.swift:141", "info line *$pc", "info source", "info frame"],
-        completions: [.keywords(["breaks", "breakpoints", "watchpoints", "line", "source", "frame"]), .location]
+        summary: "list breakpoints (`info breaks`); `info line`, `info source`, `info frame`, `info symbol`, `info address`, `info scope`",
+        usage: "info breaks | info line [LOCATION] | info source | info frame | info symbol ADDR | info address SYMBOL | info scope [LOCATION]",
+        details: "`info line LOCATION` (FUNCTION, FILE:LINE, *ADDR): the addresses a line spans, as gdb prints them.\n`info source`: the current source file. `info frame`: the selected frame (CFA, how it was found, registers).\n`info symbol ADDR`: the symbol and section holding ADDR. `info address SYMBOL`: where a variable of the\ncurrent function lives, or a symbol's address. `info scope LOCATION`: the parameters and variables\nthere with their DWARF locations.",
+        examples: ["info breaks", "info line map_page", "info line UserPageTables.swift:141", "info line *$pc", "info source", "info frame",
+                   "info symbol $pc", "info address map_page", "info scope map_page"],
+        completions: [.keywords(["breaks", "breakpoints", "watchpoints", "line", "source", "frame", "symbol", "address", "scope"]), .location]
     ) { args, session throws(CommandError) in
         try args.expectCount(1...2)
         if let topic = SourceCommands.infoTopic(args.positionals[0].text) { return try topic(args, session) }
@@ -122,6 +110,47 @@ enum BreakpointCommands {
         }
         return CommandOutput(blocks: [.table(table)],
                              json: .object([("breakpoints", .array(session.breakpoints.entries.map { json($0, session) }))]))
+    }
+
+    /// Where a code location goes: `FILE:LINE` (or `LINE` in the current file) where the line's code begins,
+    /// a bare FUNCTION name after its prologue, `*ADDR` and other expressions exactly.
+    /// `location`: `file:line` of the address when the DWARF knows it; `note`: a moved line.
+    static func codeAddress(_ text: String, _ session: Session, command: String) throws(CommandError)
+        -> (address: UInt64, location: String?, note: String?, fields: [(String, JSONValue)]) {
+        var request = fileLine(text)
+        if request == nil, let line = Int(text), line > 0 {
+            let info = try SourceCommands.requireDWARF(session, command)
+            guard let current = SourceCommands.currentLocation(session, info) else {
+                throw .failed("\(command): no current source file for line \(line): give FILE:LINE")
+            }
+            request = (current.file, line)
+        }
+        if let (file, line) = request {
+            let info = try SourceCommands.requireDWARF(session, command)
+            let match: LineAddresses
+            do throws(DebugInfoError) { match = try info.addresses(file: file, line: line) } catch {
+                throw .failed("\(command): \(error)")
+            }
+            var note: String?
+            if match.line != line { note = "line \(line) has no code, so line \(match.line)" }
+            if match.addresses.count > 1 {
+                note = (note.map { $0 + "; " } ?? "") + "\(match.addresses.count - 1) more place(s) with this line's code not set"
+            }
+            return (match.addresses[0], "\(SourcePaths.display(match.file)):\(match.line)", note,
+                    [("file", .string(match.file)), ("line", .int(Int64(match.line))),
+                     ("requestedLine", .int(Int64(line))), ("locations", .array(match.addresses.map(JSONValue.hex)))])
+        }
+        if text.hasPrefix("*") { return (try session.evaluate(String(text.dropFirst())), nil, nil, []) }
+        var address = try session.evaluate(text)
+        // A bare function name (not `f+8`, `$x30`): after the prologue, when the line tables know the function.
+        let isName = text.first.map { $0.isLetter || $0 == "_" } ?? false
+            && text.allSatisfy { $0.isLetter || $0.isNumber || "_.$".contains($0) }
+        guard isName, let oracle = session.lineStepOracle, let position = oracle.stepPosition(at: address),
+              position.functionEntry == address else { return (address, nil, nil, []) }
+        address = oracle.postPrologueAddress(entry: address)
+        let location = oracle.stepPosition(at: address).map { SourcePaths.display($0.row.location) }
+        return (address, location, nil, [("function", .string(text)), ("entry", .hex(position.functionEntry!))]
+                + (oracle.stepPosition(at: address).map { [("file", .string($0.row.location.file)), ("line", .int(Int64($0.row.location.line)))] } ?? []))
     }
 
     /// `FILE:LINE` where FILE has an extension (`UserPageTables.swift:170`); anything else is an address expression.

@@ -1,8 +1,8 @@
 import Foundation
 
-/// `continue`, `stepi`, `step`, `finish`, `interrupt`.
+/// `continue`, `stepi`, `nexti`, `step`, `next`, `until`, `advance`, `finish`, `interrupt`.
 enum RunControlCommands {
-    static var all: [CommandSpec] { [continueCommand, stepi, step, finish, interrupt] }
+    static var all: [CommandSpec] { [continueCommand, stepi, nexti, step, next, until, advance, finish, interrupt] }
 
     static let timeoutOption = OptionSpec("timeout", value: "SECONDS",
                                           help: "interrupt the target and fail if it has not stopped by then (default: none at the prompt, 30 s in batch mode)")
@@ -37,30 +37,118 @@ enum RunControlCommands {
         return try output(session.runControl.stepInstructions(count), command: "stepi", session: session)
     }
 
-    static let step = CommandSpec(
-        name: "step", aliases: ["s"], group: "run control",
-        summary: "step instructions until the PC is in another function (a call or a return)",
-        usage: "step [--max N]",
-        details: "The kernel has no line tables, so `step` works at function granularity: it single-steps\nuntil the PC leaves the current symbol. Without an ELF it is `stepi`.",
-        examples: ["step", "step --max 500"],
-        options: [OptionSpec("max", value: "N", help: "give up (a failed command) after N instructions (default 100000)")]
+    static let maxOption = OptionSpec("max", value: "N",
+                                      help: "give up (a failed command) after N single-stepped instructions (default 100000)")
+
+    static let nexti = CommandSpec(
+        name: "nexti", aliases: ["ni"], group: "run control",
+        summary: "execute COUNT machine instructions (default 1), a call counting as one",
+        usage: "nexti [COUNT] [--timeout SECONDS]",
+        details: "Like `stepi`, but a `bl`/`blr` is run over: a temporary breakpoint at the instruction after\nthe call and a continue, until it is hit in this frame (SP back at the caller's; recursion is run on).",
+        examples: ["nexti", "nexti 5", "x/3i $pc", "nexti --timeout 5"],
+        options: [timeoutOption]
     ) { args, session throws(CommandError) in
-        try args.expectCount(0...0)
+        try args.expectCount(0...1)
+        let count = args.positionals.isEmpty ? 1 : try args.count(at: 0, in: 1...1_000_000, name: "COUNT")
+        return try output(session.runControl.nextInstructions(count, timeout: try timeoutValue(args, session)),
+                          command: "nexti", session: session)
+    }
+
+    static func lineStep(_ kind: LineStepKind, aliases: [String], summary: String, details: String,
+                         examples: [String]) -> CommandSpec {
+        CommandSpec(
+            name: kind.rawValue, aliases: aliases, group: "run control", summary: summary,
+            usage: "\(kind.rawValue) [COUNT] [--max N] [--timeout SECONDS]",
+            details: details + "\nWithout line information at the PC it steps until the function changes, and says so.",
+            examples: examples,
+            options: [maxOption, timeoutOption]
+        ) { args, session throws(CommandError) in
+            try args.expectCount(0...1)
+            let count = args.positionals.isEmpty ? 1 : try args.count(at: 0, in: 1...100_000, name: "COUNT")
+            let limit = try args.countOption("max", in: 1...10_000_000) ?? 100_000
+            let timeout = try timeoutValue(args, session)
+            var report = try session.runControl.stepLine(kind, limit: limit, timeout: timeout)
+            var done = 1
+            while done < count, report.event == .step, report.note == nil {
+                report = try session.runControl.stepLine(kind, limit: limit, timeout: timeout)
+                done += 1
+            }
+            return try output(report, command: kind.rawValue, session: session)
+        }
+    }
+
+    static let step = lineStep(
+        .step, aliases: ["s"],
+        summary: "run to the start of the next source line, into calls that have line information",
+        details: "As gdb's `step`: single steps through the current line's addresses (the line table's rows);\nstops at the first instruction of another line marked as a statement. A call into a function\nwith line information stops after its prologue (where `break FUNCTION` stops); a call without\nit is run over. Entering an inlined function stops in it; leaving one goes on to a new line.",
+        examples: ["step", "step 3", "step --max 500"])
+
+    static let next = lineStep(
+        .next, aliases: ["n"],
+        summary: "run to the next source line in this frame, over calls",
+        details: "As gdb's `next`: like `step`, but every call is run over (a temporary breakpoint at its\nreturn address and a continue; a recursive call hitting it deeper is run on), and inlined\ncalls on the same line are stepped through.",
+        examples: ["next", "next 4", "next --timeout 5"])
+
+    static let until = CommandSpec(
+        name: "until", aliases: ["u"], group: "run control",
+        summary: "`next`, but never backwards (out of a loop); or run to LOCATION in this frame",
+        usage: "until [LOCATION] [--max N] [--timeout SECONDS]",
+        details: "Without LOCATION: `next`, with the range starting at the function's entry, so a jump back\ninto the loop is stepped through. With LOCATION (FUNCTION, FILE:LINE, LINE, *ADDR): run until\nit is reached in this frame (deeper recursive hits are run on), or the current function returns.",
+        examples: ["until", "until 160", "until UserPageTables.swift:190", "until *$x30"],
+        options: [maxOption, timeoutOption],
+        completions: [.location]
+    ) { args, session throws(CommandError) in
+        try args.expectCount(0...1)
+        let timeout = try timeoutValue(args, session)
+        if let text = args.positionals.first?.text {
+            let place = try BreakpointCommands.codeAddress(text, session, command: "until")
+            return try output(session.runControl.advance(to: place.address, thisFrame: true, timeout: timeout),
+                              command: "until", session: session, note: place.note)
+        }
         let limit = try args.countOption("max", in: 1...10_000_000) ?? 100_000
-        return try output(session.runControl.stepOutOfFunction(limit: limit), command: "step", session: session)
+        return try output(session.runControl.stepLine(.until, limit: limit, timeout: timeout), command: "until", session: session)
+    }
+
+    static let advance = CommandSpec(
+        name: "advance", group: "run control",
+        summary: "run to LOCATION, or until the current function returns",
+        usage: "advance LOCATION [--timeout SECONDS]",
+        details: "LOCATION: FUNCTION (after its prologue), FILE:LINE, LINE (in the current file), *ADDR.\nA temporary breakpoint there and one at the return address; the first reached stops.",
+        examples: ["advance map_page", "advance UserPageTables.swift:190", "advance 160", "advance *0xffff000040204d84"],
+        options: [timeoutOption],
+        completions: [.location]
+    ) { args, session throws(CommandError) in
+        try args.expectCount(1...1)
+        let timeout = try timeoutValue(args, session)
+        let place = try BreakpointCommands.codeAddress(args.positionals[0].text, session, command: "advance")
+        return try output(session.runControl.advance(to: place.address, thisFrame: false, timeout: timeout),
+                          command: "advance", session: session, note: place.note)
     }
 
     static let finish = CommandSpec(
-        name: "finish", group: "run control",
-        summary: "run until the current function returns",
+        name: "finish", aliases: ["fin"], group: "run control",
+        summary: "run until the current function returns; show the caller's line and x0",
         usage: "finish [--timeout SECONDS]",
-        details: "The return address is x30 at a function's first instruction, else the saved LR of the\nAAPCS64 frame record at x29 (+8). A temporary breakpoint is placed there.",
+        details: "The return address is x30 at a function's first instruction, else the saved LR of the\nAAPCS64 frame record at x29 (+8). A temporary breakpoint is placed there; the stop shows the\ncaller's line and `Value returned: x0 = …`. In an inlined function it steps (`next`) until\nthe PC leaves the inlined function.",
         examples: ["break map_page", "continue", "finish"],
         options: [timeoutOption]
     ) { args, session throws(CommandError) in
         try args.expectCount(0...0)
         let timeout = try timeoutValue(args, session)
-        return try output(session.runControl.finish(timeout: timeout), command: "finish", session: session)
+        let pc = try session.registerValue("pc")
+        if let position = session.lineStepOracle?.stepPosition(at: pc),
+           position.inlinedScopes.count > session.runControl.hiddenInlineFrames(at: pc) {
+            return try output(session.runControl.stepLine(.finishInlined, limit: 100_000, timeout: timeout),
+                              command: "finish", session: session)
+        }
+        let report = try session.runControl.finish(timeout: timeout)
+        var value: String?
+        if report.event == .returned, let x0 = try? session.registerValue("x0") {
+            // The decimal too when it reads as a number (a status, a count), not for addresses.
+            let signed = Int64(bitPattern: x0)
+            value = "Value returned: x0 = \(Hex.format(x0))" + ((-0xFFFF_FFFF...0xFFFF_FFFF).contains(signed) ? " (\(signed))" : "")
+        }
+        return try output(report, command: "finish", session: session, note: value)
     }
 
     static let interrupt = CommandSpec(
@@ -80,15 +168,24 @@ enum RunControlCommands {
 
     /// A run-control report as a command result. A stop that is not the one
     /// asked for (deadline, step limit) fails the command and still carries the stop.
-    static func output(_ report: RunReport, command: String, session: Session) throws(CommandError) -> CommandOutput {
+    static func output(_ report: RunReport, command: String, session: Session,
+                       note extra: String? = nil) throws(CommandError) -> CommandOutput {
         if report.isFailure { throw .stopMissed("\(command): \(report.reason); \(report.target.summary)", stop: report.json) }
         // Where the stop is in the source, as a line of its own after the stop line
         // (the stop line and the prompt stay as they were: transcripts do not change).
-        guard case .stopped(let pc, _, _, _) = report.target, let source = session.sourceLine(at: pc) else {
-            return .message(report.text, json: report.json)
-        }
         var json = report.json
-        if case .object(let fields) = json { json = .object(fields + [("source", source.json)]) }
-        return CommandOutput(blocks: [.text(report.text), .text(source.text)], json: json)
+        var blocks: [OutputBlock] = [.text(report.text)]
+        if case .stopped(let pc, _, _, _) = report.target, let source = session.sourceLine(at: pc, hidingInlined: report.hiddenInlineFrames) {
+            if case .object(let fields) = json { json = .object(fields + [("source", source.json)]) }
+            blocks.append(.text(source.text))
+        }
+        let notes = [report.note, extra].compactMap { $0 }
+        if !notes.isEmpty {
+            blocks += notes.map { OutputBlock.text($0) }
+            if case .object(let fields) = json, report.note == nil || extra != nil {
+                json = .object(fields.filter { $0.0 != "note" } + [("note", .string(notes.joined(separator: "; ")))])
+            }
+        }
+        return CommandOutput(blocks: blocks, json: json)
     }
 }

@@ -11,6 +11,9 @@ enum SourceCommands {
         case "line": return infoLine
         case "source": return infoSource
         case "frame", "f": return BacktraceCommands.infoFrame
+        case "symbol": return SymbolCommands.infoSymbol
+        case "address": return SymbolCommands.infoAddress
+        case "scope": return infoScope
         default: return nil
         }
     }
@@ -197,5 +200,62 @@ enum SourceCommands {
             ("file", .string(location.file)), ("line", .int(Int64(location.line))),
             ("unit", unit.map(JSONValue.string) ?? .null), ("lines", count.map { .int(Int64($0)) } ?? .null),
         ]))
+    }
+
+    /// `info scope LOCATION`: the parameters and variables visible there, with their DWARF locations.
+    static func infoScope(_ args: CommandArguments, _ session: Session) throws(CommandError) -> CommandOutput {
+        try args.expectCount(1...2)
+        let info = try requireDWARF(session, "info scope")
+        let address: UInt64
+        if args.positionals.count == 2 {
+            address = try BreakpointCommands.codeAddress(args.positionals[1].text, session, command: "info scope").address
+        } else {
+            guard session.target != nil, let pc = try? DisassemblyCommands.currentPC(session) else {
+                throw args.usageError("give a LOCATION (FUNCTION, FILE:LINE or *ADDR)")
+            }
+            address = pc
+        }
+        let variables: [ScopeVariable]
+        let function: String
+        do throws(DebugInfoError) {
+            variables = try info.variables(at: address)
+            function = try info.function(containing: address)?.name ?? Hex.format(address)
+        } catch {
+            throw .failed("info scope: \(error)")
+        }
+        let label = Hex.format(address) + (session.symbols?.describe(address).map { " <\($0)>" } ?? "")
+        var lines = variables.isEmpty ? ["Symbol table for \(function) at \(label) contains no locals or parameters."]
+            : ["Scope for \(function) at \(label):"]
+        for variable in variables {
+            lines.append("Symbol \(variable.name) is \(describe(variable))"
+                         + (variable.size.map { ", length \($0)." } ?? "."))
+        }
+        return CommandOutput(blocks: [.text(lines.joined(separator: "\n"))], json: .object([
+            ("function", .string(function)), ("address", .hex(address)),
+            ("symbols", .array(variables.map { variable in
+                .object([("name", .string(variable.name)), ("parameter", .bool(variable.isParameter)),
+                         ("location", .array(variable.operations.map(JSONValue.string))),
+                         ("locationList", .bool(variable.isLocationList)),
+                         ("size", variable.size.map { .int(Int64($0)) } ?? .null)])
+            })),
+        ]))
+    }
+
+    /// A variable's location in gdb's words where they are simple, else its DWARF operations.
+    static func describe(_ variable: ScopeVariable) -> String {
+        let kind = variable.isParameter ? "a parameter" : "a variable"
+        let ops = variable.operations
+        let list = variable.isLocationList ? " (a location list: this is where it is at the address)" : ""
+        guard let first = ops.first else { return "optimized out" + list }
+        let parts = first.split(separator: " ")
+        if ops.count == 1, parts.count == 1, first.hasPrefix("DW_OP_reg"), let n = Int(first.dropFirst(9)) {
+            return "\(kind) in $\(n == 31 ? "sp" : "x\(n)")" + list
+        }
+        if ops.count == 1, parts.count == 2, first.hasPrefix("DW_OP_breg"), let n = Int(parts[0].dropFirst(10)) {
+            return "\(kind) at $\(n == 31 ? "sp" : "x\(n)") offset \(parts[1])" + list
+        }
+        if ops.count == 1, parts.count == 2, parts[0] == "DW_OP_fbreg" { return "\(kind) at frame base offset \(parts[1])" + list }
+        if ops.count == 1, parts.count == 2, parts[0] == "DW_OP_addr" { return "static storage at address \(parts[1])" + list }
+        return "\(kind) with DWARF expression \(variable.locationText)" + list
     }
 }

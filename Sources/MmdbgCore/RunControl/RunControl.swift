@@ -38,6 +38,12 @@ public struct RunReport: Sendable {
     public var injection: Int?
     /// The session's state after the stop.
     public var target: TargetState
+    /// One line about how the request was carried out (`step` without line information fell back to
+    /// stepping by function), shown after the stop.
+    public var note: String?
+    /// Innermost inlined frames the stop does not show: a step that stopped on the first instruction
+    /// of an inlined call shows the caller's call-site line, as gdb does (`hidingInlined`).
+    public var hiddenInlineFrames = 0
 
     public var event: RunEvent { classification.event }
     public var reason: String { classification.reason }
@@ -45,7 +51,7 @@ public struct RunReport: Sendable {
     public var isFailure: Bool { classification.event.isFailure }
     public var targetIsGone: Bool { event == .exited || event == .terminated }
 
-    /// `{event, reason, target, breakpoint?, steps?, exitStatus?, signal?, cpu?}` (README "JSON output").
+    /// `{event, reason, target, breakpoint?, steps?, exitStatus?, signal?, cpu?, note?}` (README "JSON output").
     public var json: JSONValue {
         var fields: [(String, JSONValue)] = [("event", .string(event.rawValue)), ("reason", .string(reason))]
         if let status = classification.exitStatus { fields.append(("exitStatus", .int(Int64(status)))) }
@@ -57,6 +63,7 @@ public struct RunReport: Sendable {
         if direction == .reverse { fields.append(("direction", .string(direction.rawValue))) }
         if let position { fields.append(("icount", .int(Int64(bitPattern: position)))) }
         if let injection { fields.append(("injection", .int(Int64(injection)))) }
+        if let note { fields.append(("note", .string(note))) }
         return .object(fields)
     }
 
@@ -124,6 +131,7 @@ public final class RunControl {
     public func resume(_ direction: RunDirection = .forward, baseline: Bool = true) throws(CommandError) {
         let target = try session.requireStoppedTarget(for: direction == .forward ? "continue" : "reverse-continue")
         if baseline { session.kernelViews.targetWillResume() }
+        session.extensions[Self.inlineSkipKey] = nil
         try target.resume(direction)
         session.noteResumed()
         emit(.continued(direction))
@@ -174,6 +182,7 @@ public final class RunControl {
     public func stepInstruction(_ direction: RunDirection = .forward) throws(CommandError) -> StopEvent {
         let target = try session.requireStoppedTarget(for: direction == .forward ? "stepi" : "reverse-stepi")
         session.invalidateCaches()
+        session.extensions[Self.inlineSkipKey] = nil
         return try target.stepInstruction(direction)
     }
 
@@ -225,6 +234,14 @@ public final class RunControl {
         var report = RunReport(classification: classification, breakpoint: hit?.id, steps: steps, cpu: cpu,
                                direction: direction, target: session.state)
         report.position = position
+        if classification.event != .step {
+            // gdb's skip_inline_frames: a stop on an inlined call's first instruction shows the caller
+            // (at the call site); a user's breakpoint shows the inlined function unless it was set on
+            // the caller by name (gdb's stopped_by_user_bp_inline_frame).
+            let showInlined = hit.map { $0.role == .user && session.symbols?.address(of: $0.expression) == nil } ?? false
+            report.hiddenInlineFrames = showInlined ? 0 : inlinedCallsBeginning(at: pc)
+            rememberHiddenInlineFrames(report.hiddenInlineFrames, at: pc)
+        }
         emit(.stopped(report))
         return report
     }
@@ -303,15 +320,7 @@ public final class RunControl {
     /// saved LR of the AAPCS64 frame record at x29 (+8).
     public func finish(timeout: Double?) throws(CommandError) -> RunReport {
         let target = try session.requireStoppedTarget(for: "finish")
-        let pc = try session.registerValue("pc")
-        let returnAddress: UInt64
-        if let (_, offset) = session.symbols?.symbolicate(pc), offset == 0 {
-            returnAddress = try session.registerValue("x30")
-        } else {
-            let frame = try session.registerValue("x29")
-            // x29 comes from the guest: read through the device-memory guard.
-            returnAddress = try session.readVirtualMemory(at: frame &+ 8, count: 8).littleEndianUInt64(at: 0)
-        }
+        let returnAddress = try self.returnAddress()
         try target.insertBreakpoint(.software, at: returnAddress, length: 4)
         let temporary = session.breakpoints.add(kind: .software, address: returnAddress, length: 4, temporary: true,
                                                 expression: "finish", role: .finishReturn)

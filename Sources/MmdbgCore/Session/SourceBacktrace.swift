@@ -220,9 +220,13 @@ public struct StopSource: Sendable {
 extension Session {
     /// The innermost source frame at `pc`, or nil (no ELF, no DWARF, no line): never an error,
     /// so every stop can show it when it is known.
-    public func sourceLine(at pc: UInt64) -> StopSource? {
+    /// `hidingInlined`: that many innermost inlined frames are not shown (a step stopped at the first
+    /// instruction of an inlined call: gdb shows the caller, at the call site, until the next `step`).
+    public func sourceLine(at pc: UInt64, hidingInlined hidden: Int = 0) -> StopSource? {
         guard symbols != nil, let info = try? debugInfo(for: "source"), info.hasDebugInfo,
-              let frame = (try? info.frames(at: pc))?.first, let location = frame.location, location.line > 0 else { return nil }
+              let frames = try? info.frames(at: pc), !frames.isEmpty else { return nil }
+        let frame = frames[min(hidden, frames.count - 1)]
+        guard let location = frame.location, location.line > 0 else { return nil }
         let text = SourcePaths.lines(of: location.file).flatMap { $0.indices.contains(location.line - 1) ? $0[location.line - 1] : nil }
         return StopSource(function: frame.function, location: location, lineText: text)
     }
