@@ -12,7 +12,7 @@ public enum BuiltinCommands {
     public static func register(into registry: CommandRegistry) {
         for spec in SessionCommands.all + RegisterCommands.all + MemoryCommands.all + SymbolCommands.all
             + BreakpointCommands.all + RunControlCommands.all + KernelViewCommands.all + ConsoleCommands.all
-            + BacktraceCommands.all + DisassemblyCommands.all + SourceCommands.all {
+            + BacktraceCommands.all + DisassemblyCommands.all + SourceCommands.all + CPUCommands.all {
             registry.register(spec)
         }
     }

@@ -45,6 +45,8 @@ public protocol KernelViews: AnyObject {
     /// The pid of the task the CPU runs (`mm_current`), or nil before the kernel has one
     /// or without the kernel ELF (the prompt shows it).
     func currentTaskID() throws(CommandError) -> Int?
+    /// Each vCPU: EL, PC, the kernel's current task and state, TTBR0 + ASID, TTBR1, IRQ mask.
+    func cpus() throws(CommandError) -> CommandOutput
     /// Forgets everything read from the stopped target (it resumed or was written).
     func invalidate()
     /// Called just before the target resumes (what `pt diff` compares with).
