@@ -179,6 +179,8 @@ public final class SyntheticKernel {
         record.nr_tasks = layout.taskCount
         record.max_page_count = layout.maxPageCount
         record.log_ring_size = layout.logRingSize
+        record.sizeof_cpu = layout.sizeofCPU
+        record.max_cpus = layout.maxCPUs
         memory.store(withUnsafeBytes(of: record) { Array($0) }, at: KernelSymbols.physical(symbols.layout))
     }
 

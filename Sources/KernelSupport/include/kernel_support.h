@@ -70,6 +70,12 @@ void mm_publish_secondary_boot(uint64_t ttbr1, uint64_t stack_top);
 /* mm_cpu.state across CPUs: a starting CPU publishes it, the boot CPU waits for it. */
 static inline int64_t mm_cpu_state_load(struct mm_cpu *cpu) { return __atomic_load_n(&cpu->state, __ATOMIC_ACQUIRE); }
 static inline void mm_cpu_state_store(struct mm_cpu *cpu, int64_t state) { __atomic_store_n(&cpu->state, state, __ATOMIC_RELEASE); }
+/* A spin-wait hint (yield): lets QEMU's round-robin TCG run another vCPU. */
+static inline void mm_cpu_relax(void) {
+#if MM_BARE_METAL
+    __asm__ volatile("yield" ::: "memory");
+#endif
+}
 /* MPIDR_EL1 affinity bits of this CPU. */
 uint64_t mm_read_mpidr(void);
 /* Which pool pages are free (bit set = on the free list), indexed from

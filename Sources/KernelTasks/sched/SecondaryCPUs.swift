@@ -49,7 +49,8 @@ enum SecondaryCPUs {
         let status = mm_psci_cpu_on(mpidr, mm_secondary_entry_pa(), UInt64(index))
         if status == 0 {
             let deadline = mm_timer_counter() &+ mm_timer_frequency()
-            while mm_cpu_state_load(cpu) == Int64(MM_CPU_OFFLINE) && mm_timer_counter() < deadline {}
+            // yield: under single-threaded TCG (-icount) the starting CPU runs only when this one gives way.
+            while mm_cpu_state_load(cpu) == Int64(MM_CPU_OFFLINE) && mm_timer_counter() < deadline { mm_cpu_relax() }
             if mm_cpu_state_load(cpu) != Int64(MM_CPU_OFFLINE) { return true }
         }
         Console.write("[BOOT] cpu with MPIDR 0x")
