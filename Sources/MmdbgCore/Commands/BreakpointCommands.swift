@@ -17,9 +17,11 @@ enum BreakpointCommands {
             name: name, aliases: aliases, group: "breakpoints",
             summary: temporary ? "stop once at an address or function entry, then delete the breakpoint"
                 : kind == .hardware ? "stop at an address using a hardware breakpoint" : "stop at an address or function entry",
-            usage: "\(name) ADDR|FILE:LINE",
-            details: "ADDR is an address expression (a function name breaks at its first instruction).\nFILE:LINE (a path suffix will do: UserPageTables.swift:170) breaks where the line's code begins;\na line without code moves to the next line that has code, and says so. A line with code in\nseveral places (inlined copies) breaks at the first; the message counts the others.",
-            examples: ["\(name) map_page", "\(name) sys_fork+8", "\(name) $x30", "\(name) UserPageTables.swift:170"],
+            usage: "\(name) ADDR|FILE:LINE [--cpu N]",
+            details: "ADDR is an address expression (a function name breaks at its first instruction).\nFILE:LINE (a path suffix will do: UserPageTables.swift:170) breaks where the line's code begins;\na line without code moves to the next line that has code, and says so. A line with code in\nseveral places (inlined copies) breaks at the first; the message counts the others.\n`--cpu N`: only CPU N (0-based, QEMU's CPU#N; gdb's `thread N+1`) stops there; `continue`\nresumes past a hit on another CPU without counting it.",
+            examples: ["\(name) map_page", "\(name) sys_fork+8", "\(name) $x30", "\(name) UserPageTables.swift:170",
+                       "\(name) copy_process --cpu 1"],
+            options: [OptionSpec("cpu", value: "N", help: "only this CPU (0-based) stops here")],
             completions: [.location]
         ) { args, session throws(CommandError) in
             try args.expectCount(1...1)
@@ -42,10 +44,17 @@ enum BreakpointCommands {
             } else {
                 address = try session.evaluate(expression)
             }
+            var cpu: Int? = nil
+            if args.options["cpu"] != nil { cpu = try cpuOption(args, session) }
             let target = try session.requireStoppedTarget(for: name)
             try target.insertBreakpoint(kind, at: address, length: 4)
-            let entry = session.breakpoints.add(kind: kind, address: address, length: 4, temporary: temporary,
+            var entry = session.breakpoints.add(kind: kind, address: address, length: 4, temporary: temporary,
                                                 expression: expression)
+            if let cpu {
+                session.breakpoints.restrict(id: entry.id, toCPU: cpu)
+                entry.cpu = cpu
+                lineNote += " (cpu \(cpu) only)"
+            }
             var entryJSON = json(entry, session)
             if case .object(let fields) = entryJSON { entryJSON = .object(fields + lineFields) }
             return .message("breakpoint \(entry.id) at \(describe(address, session))\(lineNote)", json: entryJSON)
@@ -133,6 +142,16 @@ enum BreakpointCommands {
         return (file, line)
     }
 
+    /// `--cpu N`: a CPU the target has (0-based).
+    static func cpuOption(_ args: CommandArguments, _ session: Session) throws(CommandError) -> Int {
+        let text = args.options["cpu"] ?? ""
+        guard let value = NumberParser.parse(text), value < 256 else { throw args.usageError("--cpu takes a CPU number 0…255, not \(text)") }
+        let target = try session.requireStoppedTarget(for: "--cpu")
+        let count = try target.cpuNumbers().count
+        guard Int(value) < count else { throw .unavailable("no cpu \(value): the target has cpus 0-\(count - 1)") }
+        return Int(value)
+    }
+
     static func describe(_ address: UInt64, _ session: Session) -> String {
         Hex.padded(address) + (session.symbols?.describe(address).map { " <\($0)>" } ?? "")
     }
@@ -141,6 +160,7 @@ enum BreakpointCommands {
         .object([("id", .int(Int64(entry.id))), ("type", .string(entry.kind.rawValue)), ("address", .hex(entry.address)),
                  ("length", .int(Int64(entry.length))), ("temporary", .bool(entry.temporary)),
                  ("hits", .int(Int64(entry.hits))), ("expression", .string(entry.expression)),
-                 ("symbol", session.symbols?.describe(entry.address).map(JSONValue.string) ?? .null)])
+                 ("symbol", session.symbols?.describe(entry.address).map(JSONValue.string) ?? .null)]
+                + (entry.cpu.map { [("cpu", JSONValue.int(Int64($0)))] } ?? []))
     }
 }

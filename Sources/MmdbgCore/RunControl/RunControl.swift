@@ -213,7 +213,14 @@ public final class RunControl {
 
     /// Waits for the running target and reports the stop (after `resume`).
     public func waitAndReport(timeout: Double?, direction: RunDirection = .forward) throws(CommandError) -> RunReport {
-        let (cause, event) = try wait(deadline: timeout)
+        let deadline = timeout.map { Date().addingTimeInterval($0) }
+        var (cause, event) = try wait(deadline: timeout)
+        // `break … --cpu N`: a hit on another CPU is resumed past, uncounted (gdb's thread-specific breakpoints).
+        while cause == .stopped, event == .signal(5), let cpu = session.target?.lastStopCPU,
+              session.breakpoints.onlyOtherCPUsBreakAt(pc: try session.registerValue("pc"), cpu: cpu - 1) {
+            try resume(direction, baseline: false)
+            (cause, event) = try wait(deadline: deadline.map { max(0, $0.timeIntervalSinceNow) })
+        }
         let ending: RunEnding
         switch cause {
         case .stopped, .conditionMet: ending = .stopped
