@@ -15,7 +15,7 @@ struct SMPBootSystemTests {
         var configuration = QEMUConfiguration(kernel: try Tools.kernelImage())
         configuration.append = append
         configuration.icountShift = icountShift
-        configuration.extraArguments = ["-smp", String(cpus)]
+        configuration.smp = cpus
         let qemu = try QEMUInstance(configuration)
         defer { qemu.stop() }
         let status = try qemu.waitForExit(timeout: 90)
