@@ -73,7 +73,7 @@ extension SystemTests {
                 let pc = try #require(hex(row, "pc"))
                 let text = TextRenderer(colour: false).render(regsOutput)
                 #expect(text.contains(Hex.padded(pc)), "cpu \(index): \(text)")
-                mmdbgRows.append(Row(pc: hex(row, "pc") ?? 0, cpsr: 0, ttbr0: hex(row, "ttbr0") ?? 0, ttbr1: hex(row, "ttbr1") ?? 0))
+                mmdbgRows.append(Row(pc: hex(row, "pc") ?? 0, cpsr: 0, ttbr0: (hex(row, "ttbr0") ?? 0) & 0x0000_FFFF_FFFF_FFFE, ttbr1: hex(row, "ttbr1") ?? 0))
             }
             session.target?.close()
 

@@ -12,7 +12,7 @@ enum CPUCommands {
     ) { args, session throws(CommandError) in
         try args.expectCount(0...0)
         let output = try session.requireKernelViews(for: "cpus").cpus()
-        session.knownCPUCount = try session.target?.cpuNumbers().count
+        try session.noteCPUCount(try session.target?.cpuNumbers().count ?? 1)
         return output
     }
 

@@ -69,6 +69,14 @@ public final class Session: ExpressionContext {
         return "(mmdbg \(state.summary) cpu \(selectedCPU)) "
     }
 
+    /// Records how many CPUs the target has; with several, the prompt names the stop's CPU from now on.
+    func noteCPUCount(_ count: Int) throws(CommandError) {
+        knownCPUCount = count
+        guard count > 1, selectedCPU == nil, case .stopped(_, _, _, let reason) = state else { return }
+        selectedCPU = (target?.lastStopCPU ?? 1) - 1
+        try refreshLocation(reason: reason)
+    }
+
     /// Makes CPU `index` (0-based) the one commands use: the stub's general thread, caches dropped.
     public func selectCPU(_ index: Int) throws(CommandError) {
         let target = try requireStoppedTarget(for: "cpu")
