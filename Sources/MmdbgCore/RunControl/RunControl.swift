@@ -116,6 +116,11 @@ public final class RunControl {
     public func resume(_ direction: RunDirection = .forward, baseline: Bool = true) throws(CommandError) {
         let target = try session.requireStoppedTarget(for: direction == .forward ? "continue" : "reverse-continue")
         if baseline { session.kernelViews.targetWillResume() }
+        // `cpu N` moved the stub's general thread: the step over a breakpoint at the PC must be
+        // the stopping CPU's, so give the stub its thread back first.
+        if let selected = session.selectedCPU, let stopped = target.lastStopCPU, selected != stopped - 1 {
+            try target.selectCPU(stopped)
+        }
         try target.resume(direction)
         session.noteResumed()
         emit(.continued(direction))
