@@ -20,7 +20,7 @@ enum BreakpointCommands {
             usage: "\(name) ADDR|FILE:LINE [--cpu N]",
             details: "ADDR is an address expression (a function name breaks at its first instruction).\nFILE:LINE (a path suffix will do: UserPageTables.swift:170) breaks where the line's code begins;\na line without code moves to the next line that has code, and says so. A line with code in\nseveral places (inlined copies) breaks at the first; the message counts the others.\n`--cpu N`: only CPU N (0-based, QEMU's CPU#N; gdb's `thread N+1`) stops there; `continue`\nresumes past a hit on another CPU without counting it.",
             examples: ["\(name) map_page", "\(name) sys_fork+8", "\(name) $x30", "\(name) UserPageTables.swift:170",
-                       "\(name) copy_process --cpu 1"],
+                       "\(name) copy_process --cpu 0"],
             options: [OptionSpec("cpu", value: "N", help: "only this CPU (0-based) stops here")],
             completions: [.location]
         ) { args, session throws(CommandError) in

@@ -8,7 +8,7 @@ enum CPUCommands {
         summary: "list each vCPU: EL, PC, current task, TTBR0 + ASID, TTBR1, IRQ mask",
         usage: "cpus",
         details: "One row per vCPU (gdb: `info threads`; QEMU numbers them CPU#0…, the stub's threads 1…).\nWith the kernel ELF, TASK and STATE come from the kernel's mm_cpus[] (idle/busy) and TICKS\ncounts its timer interrupts. `*` marks the CPU `regs`, `bt`, `vtop`, `pt` and `x` use (`cpu N`).",
-        examples: ["cpus", "cpu 1", "cpus --json"]
+        examples: ["cpus", "cpu 0"]
     ) { args, session throws(CommandError) in
         try args.expectCount(0...0)
         let output = try session.requireKernelViews(for: "cpus").cpus()
@@ -21,7 +21,7 @@ enum CPUCommands {
         summary: "select the CPU that regs, bt, vtop, pt and x use (the prompt shows it)",
         usage: "cpu [N]",
         details: "N is 0-based, as QEMU's CPU#N and the kernel's mm_cpus[N] (gdb's `thread N+1`).\nWithout N: show the selected CPU. The next stop selects the CPU that stopped, as gdb does.",
-        examples: ["cpu", "cpu 2", "cpu 0"]
+        examples: ["cpu", "cpu 0"]
     ) { args, session throws(CommandError) in
         try args.expectCount(0...1)
         if args.positionals.isEmpty {
