@@ -80,6 +80,8 @@ def expected_record():
         "nr_tasks": L.MM_NR_TASKS,
         "max_page_count": L.MM_MAX_PAGE_COUNT,
         "log_ring_size": L.MM_LOG_RING_SIZE,
+        "sizeof_cpu": sizeof("mm_cpu"),
+        "max_cpus": L.MM_MAX_CPUS,
     }
 
 

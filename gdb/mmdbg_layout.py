@@ -4,7 +4,7 @@
 
 # Constants (#define MM_*), in header order.
 MM_LAYOUT_MAGIC = 0x4d4d4442474c4159
-MM_LAYOUT_VERSION = 2
+MM_LAYOUT_VERSION = 3
 MM_PAGE_SHIFT = 12
 MM_PAGE_SIZE = 4096
 MM_PAGE_MASK = 0xfffffffffffff000
@@ -45,6 +45,7 @@ MM_MAX_PAGE_COUNT = 64
 MM_NR_TASKS = 16
 MM_TASK_NAME_LEN = 16
 MM_LOG_RING_SIZE = 16384
+MM_MAX_CPUS = 8
 MM_PAGE_POISON = 0x6b6b6b6b6b6b6b6b
 MM_TASK_FREE = 0
 MM_TASK_RUNNABLE = 1
@@ -69,6 +70,10 @@ MM_BOOT_MM_SELF_TEST = "[BOOT] mm self-test ok: "
 MM_BOOT_POWER_OFF = "[BOOT] power off"
 MM_PANIC = "[PANIC] "
 MM_TRAP_FRAME_SIZE = 288
+MM_CPU_OFFLINE = 0
+MM_CPU_IDLE = 1
+MM_CPU_BUSY = 2
+MM_CPU_TIMER_ARMED_OFFSET = 48
 MM_LOG_MAGIC = 0x4d4d44424c4f4721
 
 # struct name -> (sizeof, {member: (offset, element size, element count, kind)}).
@@ -121,6 +126,15 @@ STRUCTS = {
         "name": (168, 1, 16, "c"),
         "mm": (184, 2064, 1, "struct mm_struct"),
     }),
+    "mm_cpu": (56, {
+        "current": (0, 8, 1, "u"),
+        "state": (8, 8, 1, "i"),
+        "ticks": (16, 8, 1, "u"),
+        "mpidr": (24, 8, 1, "u"),
+        "ipis": (32, 8, 1, "u"),
+        "idle": (40, 8, 1, "u"),
+        "timer_armed": (48, 8, 1, "u"),
+    }),
     "mm_page_pool": (64, {
         "base_pa": (0, 8, 1, "u"),
         "page_count": (8, 8, 1, "u"),
@@ -137,7 +151,7 @@ STRUCTS = {
         "head": (16, 8, 1, "u"),
         "buf": (24, 1, 16384, "c"),
     }),
-    "mm_layout_record": (56, {
+    "mm_layout_record": (64, {
         "magic": (0, 8, 1, "u"),
         "version": (8, 4, 1, "u"),
         "sizeof_task": (12, 4, 1, "u"),
@@ -151,5 +165,7 @@ STRUCTS = {
         "nr_tasks": (44, 4, 1, "u"),
         "max_page_count": (48, 4, 1, "u"),
         "log_ring_size": (52, 4, 1, "u"),
+        "sizeof_cpu": (56, 4, 1, "u"),
+        "max_cpus": (60, 4, 1, "u"),
     }),
 }

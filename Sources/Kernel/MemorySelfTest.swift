@@ -13,7 +13,7 @@ import KernelCore
 func runMemorySelfTest() {
     let before = mm_pool.free_pages
     let savedTTBR0 = mm_read_ttbr0()
-    let savedCurrent = mm_current
+    let savedCurrent = mm_current_task()
     var parent = mm_task(), child = mm_task()
     var failure: StaticString? = nil
     withUnsafeMutablePointer(to: &parent) { parent in
@@ -24,7 +24,7 @@ func runMemorySelfTest() {
             release_task_memory(parent)
         }
     }
-    mm_current = savedCurrent
+    mm_set_current_task(savedCurrent)
     if failure == nil && mm_pool.free_pages != before { failure = "pages leaked" }
     if let failure {
         Console.write("[BOOT] mm self-test FAILED: ")
@@ -42,7 +42,7 @@ func runMemorySelfTest() {
 private func exerciseScratchTasks(_ parent: UnsafeMutablePointer<mm_task>,
                                   _ child: UnsafeMutablePointer<mm_task>) -> StaticString? {
     parent.pointee.mm.brk = MM_HEAP_BASE + 2 * Paging.pageSize
-    mm_current = parent
+    mm_set_current_task(parent)
     let stackPage = MM_STACK_TOP - Paging.pageSize
     if allocate_user_page(parent, stackPage, MM_TD_USER_PAGE_FLAGS_DEFAULT | MM_TD_USER_XN) == 0 {
         return "allocate_user_page failed"

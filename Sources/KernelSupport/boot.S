@@ -26,7 +26,7 @@ _start:
     mrs     x1, mpidr_el1
     and     x1, x1, #0xff
     cbz     x1, 1f
-0:  wfe                             /* secondary cores park (PSCI starts none) */
+0:  wfe                             /* other cores park: the kernel starts them with PSCI CPU_ON (secondary_entry) */
     b       0b
 1:  mov     x19, x0                 /* keep the device tree PA */
 
@@ -110,12 +110,68 @@ high_start:
     mov     sp, x0
     ldr     x0, =exception_vectors
     msr     vbar_el1, x0
+    ldr     x0, =mm_cpus            /* TPIDR_EL1 = &mm_cpus[0] (mm_this_cpu) */
+    msr     tpidr_el1, x0
     isb
     adrp    x0, mm_boot_dtb
     str     x19, [x0, :lo12:mm_boot_dtb]
     mov     x29, xzr
     mov     x30, xzr
     bl      main
+    b       mm_halt
+    .ltorg
+
+/*
+ * secondary_entry — where PSCI CPU_ON starts another CPU (MMU off, EL1,
+ * x0 = context id = its mm_cpus[] index). The CPU that started it published
+ * the live TTBR1 and this CPU's stack top in mm_secondary_boot (cleaned to
+ * PoC: read here with caches off). Same MAIR/TCR as the boot CPU; the boot
+ * identity map (TTBR0) only for the jump to the kernel half, then TTBR0 gets
+ * the empty table and the local TLB is invalidated.
+ */
+    .global secondary_entry
+secondary_entry:
+    mov     x19, x0
+    ldr     x0, =MAIR_VALUE
+    msr     mair_el1, x0
+    ldr     x0, =TCR_VALUE
+    msr     tcr_el1, x0
+    adrp    x0, boot_l0_ident
+    msr     ttbr0_el1, x0
+    adrp    x1, mm_secondary_boot
+    add     x1, x1, :lo12:mm_secondary_boot
+    ldr     x0, [x1]
+    msr     ttbr1_el1, x0
+    isb
+    tlbi    vmalle1
+    dsb     nsh
+    isb
+    mrs     x0, sctlr_el1
+    orr     x0, x0, #(1 << 0)
+    orr     x0, x0, #(1 << 2)
+    orr     x0, x0, #(1 << 12)
+    msr     sctlr_el1, x0
+    isb
+    ldr     x0, =secondary_high
+    br      x0
+secondary_high:
+    ldr     x1, =mm_secondary_boot
+    ldr     x0, [x1, #8]
+    mov     sp, x0
+    ldr     x0, =exception_vectors
+    msr     vbar_el1, x0
+    adrp    x0, boot_empty_table    /* PC-relative in the kernel half: a KVA */
+    add     x0, x0, :lo12:boot_empty_table
+    and     x0, x0, #0x0000ffffffffffff
+    msr     ttbr0_el1, x0           /* the identity map retires */
+    isb
+    tlbi    vmalle1
+    dsb     nsh
+    isb
+    mov     x0, x19
+    mov     x29, xzr
+    mov     x30, xzr
+    bl      mm_secondary_main
     b       mm_halt
     .ltorg
 

@@ -11,6 +11,9 @@ MM_DEBUGGER_VISIBLE struct mm_page_pool mm_pool;
 MM_DEBUGGER_VISIBLE struct mm_log_ring mm_log = { .magic = MM_LOG_MAGIC, .size = MM_LOG_RING_SIZE, .head = 0 };
 MM_DEBUGGER_VISIBLE volatile uint64_t mm_tick;
 MM_DEBUGGER_VISIBLE uint64_t mm_boot_dtb;
+MM_DEBUGGER_VISIBLE struct mm_cpu mm_cpus[MM_MAX_CPUS];
+MM_DEBUGGER_VISIBLE uint64_t mm_cpu_count = 1;
+MM_DEBUGGER_VISIBLE volatile uint32_t mm_kernel_lock_word;
 static uint64_t mm_pool_free_bits[MM_POOL_MAX_PAGES / 64];
 uint64_t *mm_pool_free_bitmap(void) { return mm_pool_free_bits; }
 
@@ -31,4 +34,6 @@ const struct mm_layout_record mm_layout = {
     .nr_tasks = MM_NR_TASKS,
     .max_page_count = MM_MAX_PAGE_COUNT,
     .log_ring_size = MM_LOG_RING_SIZE,
+    .sizeof_cpu = sizeof(struct mm_cpu),
+    .max_cpus = MM_MAX_CPUS,
 };

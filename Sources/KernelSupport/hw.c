@@ -87,6 +87,43 @@ void mm_sync_icache(uint64_t kva, uint64_t length) {
 }
 void mm_halt(void) { for (;;) __asm__ volatile("wfi"); }
 
+struct mm_cpu *mm_this_cpu(void) { return (struct mm_cpu *)RD(tpidr_el1); }
+void mm_set_this_cpu(struct mm_cpu *cpu) { __asm__ volatile("msr tpidr_el1, %0" :: "r"(cpu) : "memory"); }
+uint64_t mm_read_mpidr(void) { return RD(mpidr_el1) & 0xFF00FFFFFFULL; }
+
+/* A test-and-set lock with acquire/release semantics (ldaxr/stxr, stlr);
+ * waiters sleep in wfe until the owner's stlr clears their monitor. */
+void mm_kernel_lock(void) {
+    uint32_t owner = (uint32_t)(mm_this_cpu() - mm_cpus) + 1, seen, failed;
+    __asm__ volatile("sevl\n"
+                     "1: wfe\n"
+                     "2: ldaxr %w0, [%2]\n"
+                     "   cbnz  %w0, 1b\n"
+                     "   stxr  %w1, %w3, [%2]\n"
+                     "   cbnz  %w1, 2b\n"
+                     : "=&r"(seen), "=&r"(failed) : "r"(&mm_kernel_lock_word), "r"(owner) : "memory");
+}
+void mm_kernel_unlock(void) { __asm__ volatile("stlr wzr, [%0]" :: "r"(&mm_kernel_lock_word) : "memory"); }
+
+int64_t mm_psci_cpu_on(uint64_t mpidr, uint64_t entry_pa, uint64_t context) {
+    register uint64_t x0 __asm__("x0") = 0xC4000003ULL; /* PSCI CPU_ON, SMC64 */
+    register uint64_t x1 __asm__("x1") = mpidr;
+    register uint64_t x2 __asm__("x2") = entry_pa;
+    register uint64_t x3 __asm__("x3") = context;
+    if (mm_psci_use_smc) __asm__ volatile("smc #0" : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3) :: "memory");
+    else __asm__ volatile("hvc #0" : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3) :: "memory");
+    return (int64_t)x0;
+}
+extern char secondary_entry[];
+uint64_t mm_secondary_entry_pa(void) { return (uint64_t)secondary_entry - MM_LINEAR_MAP_BASE; }
+struct mm_secondary_boot mm_secondary_boot __attribute__((aligned(64)));
+void mm_publish_secondary_boot(uint64_t ttbr1, uint64_t stack_top) {
+    mm_secondary_boot.ttbr1 = ttbr1;
+    mm_secondary_boot.stack_top = stack_top;
+    /* The secondary reads this with its MMU (and so its caches) off. */
+    __asm__ volatile("dc civac, %0\n dsb sy" :: "r"(&mm_secondary_boot) : "memory");
+}
+
 #else /* host: inert stand-ins so pure kernel logic links into host tests */
 uint64_t mm_kernel_start_va(void) { return 0; }
 uint64_t mm_kernel_end_va(void) { return 0; }
@@ -118,4 +155,13 @@ void mm_sync_icache(uint64_t kva, uint64_t length) { (void)kva; (void)length; }
 void mm_tlb_invalidate_asid(uint64_t asid) { (void)asid; }
 void mm_set_ttbr0(uint64_t v) { (void)v; }
 void mm_halt(void) { __builtin_trap(); }
+struct mm_cpu *mm_this_cpu(void) { return &mm_cpus[0]; }
+void mm_set_this_cpu(struct mm_cpu *cpu) { (void)cpu; }
+uint64_t mm_read_mpidr(void) { return 0; }
+void mm_kernel_lock(void) { }
+void mm_kernel_unlock(void) { }
+int64_t mm_psci_cpu_on(uint64_t mpidr, uint64_t entry_pa, uint64_t context) { (void)mpidr; (void)entry_pa; (void)context; return -1; }
+uint64_t mm_secondary_entry_pa(void) { return 0; }
+struct mm_secondary_boot mm_secondary_boot;
+void mm_publish_secondary_boot(uint64_t ttbr1, uint64_t stack_top) { (void)ttbr1; (void)stack_top; }
 #endif

@@ -32,6 +32,7 @@ void mm_irq_disable(void) { __asm__ volatile("msr daifset, #2" ::: "memory"); }
  * which runs with IRQs masked, sees it disabled with CNTV_CVAL kept, and it is
  * switched back on before IRQs are unmasked (here, and in exception_return),
  * so the interrupt is taken at the same instruction as if it had stayed on.
+ * (Per CPU: mm_cpu.timer_armed, read through TPIDR_EL1.)
  * Why: under `-icount sleep=off` QEMU 7.2 counts a vCPU stopped at a gdbstub
  * breakpoint as idle and warps guest time to the next timer deadline (the
  * tick fires early), or, when the timer has expired but the IRQ is still
@@ -39,11 +40,9 @@ void mm_irq_disable(void) { __asm__ volatile("msr daifset, #2" ::: "memory"); }
  * timer armed at a kernel stop there is nothing to warp to (see
  * docs/fault-injection-determinism.md).
  */
-uint64_t mm_timer_armed;
-
 void mm_wait_for_interrupt(void) {
     __asm__ volatile("msr cntv_ctl_el0, %0\n msr daifclr, #2\n wfi\n isb\n msr daifset, #2\n msr cntv_ctl_el0, xzr\n isb"
-                     :: "r"(mm_timer_armed) : "memory");
+                     :: "r"(mm_this_cpu()->timer_armed) : "memory");
 }
 
 uint64_t mm_timer_frequency(void) { uint64_t v; __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(v)); return v; }
@@ -51,7 +50,7 @@ uint64_t mm_timer_counter(void) { uint64_t v; __asm__ volatile("isb\n mrs %0, cn
 void mm_timer_arm(uint64_t ticks) {
     /* CVAL = now + ticks; stays disabled until IRQs are unmasked (above). */
     __asm__ volatile("msr cntv_tval_el0, %0\n msr cntv_ctl_el0, xzr\n isb" :: "r"(ticks) : "memory");
-    mm_timer_armed = 1;
+    mm_this_cpu()->timer_armed = 1;
 }
 void mm_timer_allow_el0_counter(void) {
     uint64_t v;

@@ -30,11 +30,13 @@ cpu_switch_to:
     .size cpu_switch_to, . - cpu_switch_to
 
 /* A new task (init, or a fork child) is first switched to here, with sp at
- * its trap frame: leave through the common exception return. */
+ * its trap frame: drop the kernel lock the switching CPU held and leave
+ * through the common exception return. */
     .section .text.ret_from_fork, "ax"
     .global ret_from_fork
     .type ret_from_fork, %function
 ret_from_fork:
+    bl      mm_kernel_unlock        /* the switch to here happened under the kernel lock */
     b       exception_return
     .size ret_from_fork, . - ret_from_fork
 

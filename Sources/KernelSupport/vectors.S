@@ -11,6 +11,7 @@
 #if defined(__aarch64__) && !defined(__linux__) && !defined(__APPLE__)
 
 #define FRAME_SIZE 288  /* MM_TRAP_FRAME_SIZE */
+#define MM_CPU_TIMER_ARMED_OFFSET 48   /* kernel_abi.h (static-asserted there) */
 
 .macro ventry kind
     .balign 0x80
@@ -63,7 +64,7 @@ exception_common:
     stp     x1, x2, [sp, #256]
     mrs     x1, esr_el1
     stp     x0, x1, [sp, #272]
-    /* Kernel code runs with the timer off (task_support.c: mm_timer_armed).
+    /* Kernel code runs with the timer off (task_support.c: mm_cpu.timer_armed).
      * Not for an IRQ: that would drop the timer's level before the GIC
      * acknowledge; the tick handler re-arms it disabled instead. */
     and     x3, x0, #3
@@ -78,8 +79,8 @@ exception_return:
     msr     elr_el1, x1
     msr     spsr_el1, x2
     tbnz    x2, #7, 2f              /* SPSR.I: returning with IRQs masked, timer stays off */
-    adrp    x1, mm_timer_armed
-    ldr     x1, [x1, :lo12:mm_timer_armed]
+    mrs     x1, tpidr_el1           /* this CPU's mm_cpu */
+    ldr     x1, [x1, #MM_CPU_TIMER_ARMED_OFFSET]
     msr     cntv_ctl_el0, x1
 2:  ldp     x30, x1, [sp, #240]
     msr     sp_el0, x1

@@ -48,6 +48,11 @@ public final class FakeTarget: DebugTarget {
     public var pollsBeforeStop = 0
     /// The CPU number reported with each stop (nil: the stub names none).
     public var cpu: Int? = 1
+    /// SMP: the CPU (1-based) that reaches each path index, overriding `cpu` there.
+    public var cpuAt: [Int: Int] = [:]
+    /// The CPUs the target has (1-based, as a stub numbers threads), and the one selected.
+    public var cpuList: [Int] = [1]
+    public private(set) var selectedCPUNumber: Int?
     public private(set) var insertedStopPoints: [StopPoint] = []
     public private(set) var runState: TargetRunState = .stopped
     public private(set) var lastStop: StopEvent?
@@ -81,7 +86,15 @@ public final class FakeTarget: DebugTarget {
 
     public var memoryPath: String { "fake (synthetic memory)" }
 
-    public var lastStopCPU: Int? { lastStop == nil ? nil : cpu }
+    public var lastStopCPU: Int? { lastStop == nil ? nil : cpuAt[position] ?? cpu }
+
+    public func cpuNumbers() throws(CommandError) -> [Int] { cpuList }
+
+    public func selectCPU(_ number: Int) throws(CommandError) {
+        guard cpuList.contains(number) else { throw .unavailable("the fake target has no CPU \(number)") }
+        log.append("select cpu \(number)")
+        selectedCPUNumber = number
+    }
 
     public func readRegisters(_ names: [String]) throws(CommandError) -> [UInt64] {
         try alive()

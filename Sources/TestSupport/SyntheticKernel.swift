@@ -15,6 +15,8 @@ public final class SyntheticKernel {
     public var tasks = [mm_task](repeating: mm_task(), count: Int(MM_NR_TASKS))
     public var currentSlot: Int? = nil
     public var tick: UInt64 = 0
+    /// `mm_cpus[]`: the slot each CPU runs (empty: one CPU running `currentSlot`).
+    public var cpuCurrentSlots: [Int?] = []
     private var freeList: [UInt64] = []   // head first
     private var allocations: UInt64 = 0
     private var frees: UInt64 = 0
@@ -26,7 +28,8 @@ public final class SyntheticKernel {
         self.poolPages = poolPages
         let kernelVA = MM_LINEAR_MAP_BASE + 0x4020_0000
         symbols = KernelSymbols(tasks: kernelVA, current: kernelVA + 0x10_0000, pool: kernelVA + 0x10_0100,
-                                log: kernelVA + 0x11_0000, layout: kernelVA + 0x10_0200, tick: kernelVA + 0x10_0300)
+                                log: kernelVA + 0x11_0000, layout: kernelVA + 0x10_0200, tick: kernelVA + 0x10_0300,
+                                cpus: kernelVA + 0x10_0400, cpuCount: kernelVA + 0x10_0380)
         for i in (0..<poolPages).reversed() { push(poolBase + i * MM_PAGE_SIZE) }
         writeLayout(KernelLayout.host)
         writeLog("")
@@ -149,6 +152,15 @@ public final class SyntheticKernel {
         pool.free_list = freeList.first ?? 0
         memory.store(withUnsafeBytes(of: pool) { Array($0) }, at: KernelSymbols.physical(symbols.pool))
         memory.store64(tick, at: KernelSymbols.physical(symbols.tick))
+        let slots = cpuCurrentSlots.isEmpty ? [currentSlot] : cpuCurrentSlots
+        var entries = [mm_cpu](repeating: mm_cpu(), count: Int(MM_MAX_CPUS))
+        for (index, slot) in slots.enumerated() where index < entries.count {
+            entries[index].current = slot.map { symbols.tasks + UInt64($0 * MemoryLayout<mm_task>.size) } ?? 0
+            entries[index].state = Int64(slot == nil ? MM_CPU_IDLE : MM_CPU_BUSY)
+            entries[index].mpidr = UInt64(index)
+        }
+        memory.store64(UInt64(slots.count), at: KernelSymbols.physical(symbols.cpuCount!))
+        memory.store(entries.withUnsafeBytes { Array($0) }, at: KernelSymbols.physical(symbols.cpus!))
     }
 
     /// Writes an `mm_layout` record (tests pass a wrong one to see it refused).
@@ -167,6 +179,8 @@ public final class SyntheticKernel {
         record.nr_tasks = layout.taskCount
         record.max_page_count = layout.maxPageCount
         record.log_ring_size = layout.logRingSize
+        record.sizeof_cpu = layout.sizeofCPU
+        record.max_cpus = layout.maxCPUs
         memory.store(withUnsafeBytes(of: record) { Array($0) }, at: KernelSymbols.physical(symbols.layout))
     }
 

@@ -165,3 +165,55 @@ import TestSupport
         ])
     }
 }
+
+/// The SMP findings (issue 19) on synthetic kernels: mm_cpus[] from memory, TTBR0s as the stub would read them per vCPU.
+@Suite struct SMPConsistencyCheckTests {
+    func report(_ kernel: SyntheticKernel, _ registers: [CPURegisters] = []) throws -> ConsistencyChecker.Report {
+        kernel.publish()
+        return try ConsistencyChecker(inspector: try inspector(kernel), cpuRegisters: registers).run()
+    }
+
+    func ttbr0(_ kernel: SyntheticKernel, slot: Int, asid: UInt64? = nil) -> UInt64 {
+        kernel.tasks[slot].mm.pgd | (asid ?? UInt64(slot)) << 48
+    }
+
+    @Test func twoCPUsRunningDifferentTasksAreClean() throws {
+        let kernel = sampleKernel()
+        kernel.cpuCurrentSlots = [1, 2]
+        let clean = try report(kernel, [CPURegisters(cpu: 0, ttbr0: ttbr0(kernel, slot: 1)),
+                                        CPURegisters(cpu: 1, ttbr0: ttbr0(kernel, slot: 2))])
+        #expect(clean.findings.isEmpty, "\(clean.findings.map(\.description))")
+        let snapshot = try inspector(kernel).snapshot()
+        #expect(snapshot.cpus.map(\.currentSlot) == [1, 2])
+        #expect(snapshot.cpus.map(\.state) == [.busy, .busy])
+    }
+
+    @Test func aTaskCurrentOnTwoCPUsIsFound() throws {
+        let kernel = sampleKernel()
+        kernel.cpuCurrentSlots = [1, nil, 1]
+        let found = try report(kernel)
+        #expect(found.findings.map(\.kind) == [.taskOnTwoCPUs])
+        #expect(found.findings[0].description == "pid 1 (init): slot 1 is current on cpu 0 and cpu 2")
+    }
+
+    @Test func aTTBR0OnAFreedPageIsFound() throws {
+        let kernel = sampleKernel()
+        kernel.cpuCurrentSlots = [1, 2]
+        let stalePGD = kernel.allocatePage()
+        kernel.freePage(stalePGD)   // what a CPU still holding a reaped task's tables sees
+        let found = try report(kernel, [CPURegisters(cpu: 0, ttbr0: ttbr0(kernel, slot: 1)),
+                                        CPURegisters(cpu: 1, ttbr0: stalePGD | 2 << 48)])
+        #expect(found.findings.map(\.kind) == [.ttbr0OnFreedPage])
+        #expect(found.findings[0].physicalAddress == stalePGD)
+        #expect(found.findings[0].description.hasPrefix("pid 2 (child) pa \(Hex.format(stalePGD)): cpu 1 TTBR0"))
+    }
+
+    @Test func oneASIDForTwoAddressSpacesIsFound() throws {
+        let kernel = sampleKernel()
+        kernel.cpuCurrentSlots = [1, 2]
+        let found = try report(kernel, [CPURegisters(cpu: 0, ttbr0: ttbr0(kernel, slot: 1, asid: 7)),
+                                        CPURegisters(cpu: 1, ttbr0: ttbr0(kernel, slot: 2, asid: 7))])
+        #expect(found.findings.map(\.kind) == [.asidShared])
+        #expect(found.findings[0].detail.hasPrefix("ASID 7 names table"))
+    }
+}

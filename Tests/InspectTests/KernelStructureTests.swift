@@ -53,8 +53,8 @@ func inspector(_ kernel: SyntheticKernel) throws -> KernelInspector {
             try inspector(kernel)
         } throws: { error in
             let text = "\(error)"
-            return text.contains("refusing to decode")
-                && text.contains("version: kernel \(MM_LAYOUT_VERSION + 1), debugger \(MM_LAYOUT_VERSION)")
+            let host = KernelLayout.host.version
+            return text.contains("refusing to decode") && text.contains("version: kernel \(host + 1), debugger \(host)")
                 && text.contains("offsetof(mm_task, mm)") && !text.contains("\n")
         }
     }

@@ -81,4 +81,43 @@ import KernelSupport
         #expect(RunQueue.chargeTick(&task))
         #expect(task.counter == Int64(MM_TIME_SLICE_TICKS))
     }
+
+    /// Tasks with pids: pid 0 marks an idle task (one per CPU on SMP).
+    func smpTable(_ entries: [(state: Int32, pid: Int64)]) -> [mm_task] {
+        entries.map { entry in
+            var task = mm_task()
+            task.state = Int64(entry.state)
+            task.pid = entry.pid
+            return task
+        }
+    }
+
+    @Test func smpPickSkipsOtherCPUsIdleAndRunningTasks() {
+        // slot 0: CPU 0's idle, slot 1: CPU 1's idle, slot 2 runs on CPU 1, 3 and 4 wait.
+        let tasks = smpTable([(running, 0), (running, 0), (running, 1), (runnable, 2), (sleeping, 3), (runnable, 4)])
+        tasks.withUnsafeBufferPointer {
+            #expect(RunQueue.pick(after: 0, in: $0) == 3)
+            #expect(RunQueue.pick(after: 3, in: $0) == 5)
+            #expect(RunQueue.pick(after: 5, in: $0) == 3, "wraps, never the task running on CPU 1")
+            #expect(RunQueue.hasOtherWaiting(than: 2, in: $0))
+        }
+        smpTable([(running, 0), (running, 0), (running, 1), (running, 2)]).withUnsafeBufferPointer {
+            #expect(RunQueue.pick(after: 1, in: $0) == 0, "both tasks run elsewhere: idle")
+            #expect(RunQueue.pick(after: 3, in: $0) == 3, "the current task may go on")
+            #expect(!RunQueue.hasOtherWaiting(than: 3, in: $0))
+        }
+    }
+
+    @Test func smpPickAgreesWithNextOnOneCPU() {
+        // One CPU: every slot but the current one is RUNNABLE or not runnable at all.
+        let states = [runnable, waiting, runnable, sleeping, runnable, zombie, free]
+        for current in 0..<states.count {
+            var entries = states.enumerated().map { (state: $0.element, pid: Int64($0.offset)) }
+            if entries[current].state == runnable { entries[current].state = running }
+            let tasks = smpTable(entries)
+            tasks.withUnsafeBufferPointer {
+                #expect(RunQueue.pick(after: current, in: $0) == RunQueue.next(after: current, in: $0))
+            }
+        }
+    }
 }

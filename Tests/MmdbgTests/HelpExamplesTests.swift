@@ -45,14 +45,15 @@ extension SystemTests {
             // Driving examples last, `quit` at the very end (it ends the session).
             let driving = examples.filter { Self.drivingCommands.contains($0.command) }
                 .sorted { ($0.command == "quit" ? 1 : 0) < ($1.command == "quit" ? 1 : 0) }
-            let setup = ["break sys_fork", "continue"]
+            // Inside fork, below sys_fork: deep enough for `frame 2`, `up`, `up 2` in a row.
+            let setup = ["break copy_process", "continue"]
             let lines = setup + live.map(\.line) + ["monitor quit"] + driving.map(\.line)
             #expect(live.count > 40 && driving.count > 10, "\(live.count) live and \(driving.count) driving examples")
             let run = try MmdbgBinary.run(["--json"] + lines.flatMap { ["-ex", $0] }, timeout: 120)
             let docs = try run.jsonDocuments()
             try #require(docs.count == lines.count, "one document per line; stderr: \(run.stderr)")
             let stopped = docs.prefix(setup.count).allSatisfy { $0.ok }
-            try #require(stopped, "stopped in sys_fork: \(run.stderr)")
+            try #require(stopped, "stopped in copy_process: \(run.stderr)")
             // On the live kernel every example works, not merely parses.
             for (example, document) in zip(live, docs.dropFirst(setup.count)) {
                 #expect(document.ok, "`help \(example.command)` example `\(example.line)` fails: \(document.string("error") ?? "")")

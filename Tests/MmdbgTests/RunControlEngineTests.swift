@@ -292,3 +292,48 @@ struct RunControlEngineTests {
         #expect(session.execute(line: "regs pc").error == .unavailable("regs: not attached to a target (use `attach HOST:PORT`)"))
     }
 }
+
+/// Issue 19 on the fake target: `break … --cpu N` and `cpu N` (the real thing: CPUViewVersusGdbSystemTests).
+@Suite struct CPUSelectionTests {
+    /// g (0x2000) is reached first by CPU 0 (thread 1), then by CPU 1 (thread 2).
+    static let path: [UInt64] = [0x1000, 0x2000, 0x1004, 0x2000, 0x1008]
+
+    func session(_ target: FakeTarget) throws -> Session {
+        let session = Session(services: .fake([":1": target]))
+        session.symbols = FakeSymbols(["f": (0x1000, 0x10), "g": (0x2000, 0x10)])
+        session.runTimeout = 5
+        try session.attach(to: ":1")
+        return session
+    }
+
+    @Test func aBreakpointForOneCPUIgnoresHitsOnTheOthers() throws {
+        let target = FakeTarget(path: Self.path)
+        target.cpuList = [1, 2]
+        target.cpuAt = [1: 1, 3: 2]
+        let session = try session(target)
+        #expect(session.execute(line: "break g --cpu 1").succeeded)
+        let hit = session.execute(line: "continue")
+        guard case .success(let output) = hit.outcome, case .object(let fields) = output.json else {
+            Issue.record("continue failed: \(String(describing: hit.error))")
+            return
+        }
+        #expect(fields.first { $0.0 == "cpu" }?.1 == .int(2), "the hit on CPU 0 was passed over")
+        #expect(target.position == 3)
+        #expect(session.breakpoints.entries.first?.hits == 1)
+        #expect(session.prompt.hasSuffix(" cpu 1) "), "\(session.prompt)")
+        #expect(session.execute(line: "break g --cpu 2").error?.description.contains("no cpu 2") == true)
+    }
+
+    @Test func cpuSelectsAThreadAndRefusesOneTheTargetLacks() throws {
+        let target = FakeTarget(path: Self.path)
+        target.cpuList = [1, 2, 3]
+        let session = try session(target)
+        #expect(session.execute(line: "cpu 2").succeeded)
+        #expect(target.selectedCPUNumber == 3)
+        #expect(session.selectedCPU == 2)
+        #expect(session.prompt.hasSuffix(" cpu 2) "), "\(session.prompt)")
+        let refused = session.execute(line: "cpu 3")
+        #expect(refused.error?.description.contains("no cpu 3: the target has cpus 0-2") == true, "\(String(describing: refused.error))")
+        #expect(session.selectedCPU == 2, "a refused selection changes nothing")
+    }
+}

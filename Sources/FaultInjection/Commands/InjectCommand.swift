@@ -13,14 +13,14 @@ enum InjectCommand {
         Trigger: the entry of SYMBOL (a breakpoint), or with --watch an access to ADDR (a watchpoint),
         or `now`: the action applies once, immediately, to the stopped target.
         Selection (eligible hits are those passing --pid and --caller; the rest count eligible hits):
-          --pid P  --caller FUNC  --nth N  --every N  --after N  --max K  --probability P --seed S  --hits 1,4
+          --pid P  --cpu N  --caller FUNC  --nth N  --every N  --after N  --max K  --probability P --seed S  --hits 1,4
         Action (one): --return V (x0 = V, pc = x30) | --set REG=V[,REG=V] | --write ADDR=V[:SIZE]
           | --pte PID:VA:clear-valid|flip-ap|flip-uxn|redirect=PA | --brk PID=V | --skip
         Faults fire only while the target is driven by `go` or an `expect` that waits (a plain
         `continue` just stops at them). Every firing is logged: `inject trace`.
         """,
         examples: ["inject get_free_page --caller map_table --pid 2 --nth 1 --return 0",
-                   "inject map_page --probability 0.3 --seed 7 --return -1",
+                   "inject map_page --probability 0.3 --seed 7 --return -1", "inject get_free_page --cpu 1 --nth 2 --return 0",
                    "inject mm_pool+0x38 --watch read --len 8 --max 1 --skip",
                    "inject sys_brk --pid 2 --nth 2 --pte 2:0x10000000:clear-valid", "inject now --brk 1=0x10004000", "inject trace"],
         options: [
@@ -28,6 +28,7 @@ enum InjectCommand {
             OptionSpec("len", value: "N", help: "bytes watched (default 8)"),
             OptionSpec("pid", value: "PID", help: "only while this task is current"),
             OptionSpec("caller", value: "FUNC", help: "only when x30 lies in FUNC"),
+            OptionSpec("cpu", value: "N", help: "only when CPU N (0-based, QEMU's CPU#N) reaches the trigger"),
             OptionSpec("nth", value: "N", help: "only the Nth eligible hit"),
             OptionSpec("every", value: "N", help: "every Nth eligible hit"),
             OptionSpec("after", value: "N", help: "only after N eligible hits"),
@@ -108,7 +109,7 @@ enum InjectCommand {
         let targetText = args.positionals[0].text
         if targetText == "now" {
             if args.options["watch"] != nil || args.options["len"] != nil { throw args.usageError("`now` takes no --watch/--len") }
-            let selectionOptions = ["pid", "caller", "nth", "every", "after", "max", "probability", "seed", "hits"]
+            let selectionOptions = ["pid", "cpu", "caller", "nth", "every", "after", "max", "probability", "seed", "hits"]
             if let given = selectionOptions.first(where: { args.options[$0] != nil }) {
                 throw args.usageError("`now` applies once, at once: --\(given) does not apply")
             }
@@ -137,6 +138,10 @@ enum InjectCommand {
         if let pid = args.options["pid"] {
             guard let value = NumberParser.parse(pid) else { throw .badNumber(pid) }
             selection.pid = Int64(bitPattern: value)
+        }
+        if let cpu = args.options["cpu"] {
+            guard let value = NumberParser.parse(cpu), value < 256 else { throw args.usageError("--cpu takes a CPU number 0…255, not \(cpu)") }
+            selection.cpu = Int(value)
         }
         if let caller = args.options["caller"] {
             guard session.symbols?.address(of: caller) != nil else { throw .unknownSymbol(caller) }

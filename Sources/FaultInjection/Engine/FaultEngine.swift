@@ -117,6 +117,7 @@ public final class FaultEngine {
                 guard let watchAddress, watchAddress >= address, watchAddress < address + UInt64(length) else { continue }
             }
             isOwnStop = true
+            if let wanted = spec.selection.cpu, (kernel.target.lastStopCPU ?? 1) - 1 != wanted { continue }
             if let wanted = spec.selection.pid {
                 if currentPID == nil { currentPID = .some(try kernel.currentPID()) }
                 guard currentPID! == wanted else { continue }

@@ -8,6 +8,8 @@ public struct FaultSelection: Equatable, Sendable, Codable {
     public var pid: Int64?
     /// Only when called from this function (x30 within the symbol's range).
     public var caller: String?
+    /// Only when this CPU (0-based: QEMU's CPU#N, mm_cpus[N]) reached the trigger.
+    public var cpu: Int?
     /// Only the nth eligible hit (1-based).
     public var nth: Int?
     /// Every nth eligible hit (n, 2n, 3n…).
@@ -55,6 +57,7 @@ public struct FaultSelection: Equatable, Sendable, Codable {
         var parts: [String] = []
         if let pid { parts.append("pid \(pid)") }
         if let caller { parts.append("caller \(caller)") }
+        if let cpu { parts.append("cpu \(cpu)") }
         if let nth { parts.append("nth \(nth)") }
         if let every { parts.append("every \(every)") }
         if let after { parts.append("after \(after)") }

@@ -18,9 +18,14 @@ public final class KernelAccess {
         do { symbols = try KernelSymbols(elf: elf) } catch { throw .inspection(error.description) }
     }
 
-    /// Pid of `mm_current`, or nil before the first task runs.
+    /// Pid of the task the stopping CPU runs (`mm_current` on the boot CPU,
+    /// `mm_cpus[N].current` on CPU N > 0), or nil before the first task runs.
     public func currentPID() throws(FaultInjectionError) -> Int64? {
-        let pointer = try readWord(symbols.current)
+        var currentAddress = symbols.current
+        if let cpu = target.lastStopCPU, cpu > 1, let cpus = symbols.cpus, cpu <= Int(MM_MAX_CPUS) {
+            currentAddress = cpus + UInt64((cpu - 1) * MemoryLayout<mm_cpu>.size) + UInt64(MemoryLayout<mm_cpu>.offset(of: \mm_cpu.current)!)
+        }
+        let pointer = try readWord(currentAddress)
         guard pointer != 0 else { return nil }
         return Int64(bitPattern: try readWord(pointer + UInt64(MemoryLayout<mm_task>.offset(of: \mm_task.pid)!)))
     }

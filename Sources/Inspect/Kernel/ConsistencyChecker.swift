@@ -9,7 +9,10 @@ import KernelABI
 /// - no mapping is writable and executable;
 /// - `kernel_pages` holds every table the walk finds;
 /// - the kernel half (TTBR1) has no writable-and-executable run and no run
-///   EL0 may execute, as Linux's CONFIG_DEBUG_WX checks at boot.
+///   EL0 may execute, as Linux's CONFIG_DEBUG_WX checks at boot;
+/// - SMP (issue 19): no task is current on two CPUs (`mm_cpus`), no CPU's
+///   TTBR0 points at a freed page, no ASID names two address spaces at once
+///   (the last two from `cpuRegisters`, read per vCPU by the caller).
 public struct ConsistencyChecker {
     /// Where tasks, pool and tables are read.
     public let inspector: KernelInspector
@@ -17,11 +20,14 @@ public struct ConsistencyChecker {
     /// was seen. Sequential stretches are fetched 512 links per round trip
     /// (a fresh 32,000-page pool takes well under a second over the stub).
     public var freeListLimit: Int
+    /// Each CPU's TTBR0 (empty: the per-CPU register checks are skipped).
+    public var cpuRegisters: [CPURegisters]
 
     /// Checks what `inspector` reads, following at most `freeListLimit` free-list links.
-    public init(inspector: KernelInspector, freeListLimit: Int = 1 << 20) {
+    public init(inspector: KernelInspector, freeListLimit: Int = 1 << 20, cpuRegisters: [CPURegisters] = []) {
         self.inspector = inspector
         self.freeListLimit = freeListLimit
+        self.cpuRegisters = cpuRegisters
     }
 
     /// What `run()` found.
@@ -184,6 +190,7 @@ public struct ConsistencyChecker {
                                                virtualAddress: entry.va, physicalAddress: entry.pa,
                                                detail: "\(entry.what) \(Hex.format(entry.pa)) is mapped and on the free list"))
         }
+        findings += smpFindings(snapshot, free: free)
         if complete && UInt64(free.count) != pool.freePages {
             poolFinding("free list holds \(free.count) pages, mm_pool.free_pages says \(pool.freePages)")
         }
@@ -205,6 +212,44 @@ public struct ConsistencyChecker {
         return Report(findings: findings, tasksChecked: tasksChecked, userPagesChecked: userPagesChecked,
                       tablesChecked: tablesChecked, freeListWalked: free.count, freeListComplete: complete,
                       kernelRunsChecked: kernelDump.runs.count)
+    }
+
+    /// The SMP invariants: one CPU per running task, live TTBR0 tables, one address space per ASID.
+    func smpFindings(_ snapshot: KernelSnapshot, free: Set<UInt64>) -> [ConsistencyFinding] {
+        var findings: [ConsistencyFinding] = []
+        func task(_ slot: Int?) -> TaskInfo? { slot.flatMap { $0 < snapshot.slots.count ? snapshot.slots[$0] : nil } }
+        var firstCPU: [Int: Int] = [:]
+        for cpu in snapshot.cpus where cpu.state != .offline {
+            guard let slot = cpu.currentSlot else { continue }
+            if let other = firstCPU[slot] {
+                let t = task(slot)
+                findings.append(ConsistencyFinding(kind: .taskOnTwoCPUs, pid: t?.pid, taskName: t?.name, virtualAddress: nil,
+                                                   physicalAddress: nil,
+                                                   detail: "slot \(slot) is current on cpu \(other) and cpu \(cpu.index)"))
+            } else {
+                firstCPU[slot] = cpu.index
+            }
+        }
+        func current(of index: Int) -> TaskInfo? {
+            task(snapshot.cpus.first { $0.index == index }?.currentSlot)
+        }
+        var byASID: [UInt64: CPURegisters] = [:]
+        for registers in cpuRegisters {
+            let t = current(of: registers.cpu)
+            if free.contains(registers.tableAddress) {
+                findings.append(ConsistencyFinding(kind: .ttbr0OnFreedPage, pid: t?.pid, taskName: t?.name, virtualAddress: nil,
+                                                   physicalAddress: registers.tableAddress,
+                                                   detail: "cpu \(registers.cpu) TTBR0 \(Hex.format(registers.ttbr0)) points at \(Hex.format(registers.tableAddress)), a page on the free list"))
+            }
+            if let other = byASID[registers.asid], other.tableAddress != registers.tableAddress {
+                findings.append(ConsistencyFinding(kind: .asidShared, pid: t?.pid, taskName: t?.name, virtualAddress: nil,
+                                                   physicalAddress: registers.tableAddress,
+                                                   detail: "ASID \(registers.asid) names table \(Hex.format(other.tableAddress)) on cpu \(other.cpu) and \(Hex.format(registers.tableAddress)) on cpu \(registers.cpu)"))
+            } else if byASID[registers.asid] == nil {
+                byASID[registers.asid] = registers
+            }
+        }
+        return findings
     }
 
     /// Follows the free list (link in word 1 of each free page). Links are

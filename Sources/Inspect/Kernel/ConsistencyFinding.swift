@@ -30,6 +30,12 @@ public struct ConsistencyFinding: Codable, Sendable, Hashable, CustomStringConve
         case kernelWritableAndExecutable
         /// A kernel-half (TTBR1) run EL0 may execute (UXN clear).
         case kernelUserExecutable
+        /// Two CPUs' `mm_cpus[].current` name the same task.
+        case taskOnTwoCPUs
+        /// A CPU's TTBR0 points at a page on the free list.
+        case ttbr0OnFreedPage
+        /// Two CPUs run different address spaces (TTBR0 tables) under one ASID.
+        case asidShared
     }
 
     public var kind: Kind

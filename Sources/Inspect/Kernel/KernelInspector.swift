@@ -10,6 +10,8 @@ public struct KernelSnapshot: Codable, Sendable, Hashable {
     public var pool: PagePoolCounters
     /// `mm_tick`: timer ticks since boot.
     public var tick: UInt64
+    /// The CPUs the kernel started (`mm_cpus[0..<mm_cpu_count]`); empty for a kernel without them.
+    public var cpus: [CPUInfo] = []
 
     /// Slots in use (state other than FREE).
     public var tasks: [TaskInfo] { slots.filter { $0.state != .free } }
@@ -54,7 +56,7 @@ public final class KernelInspector {
             MemoryRequest(.physical, address: KernelSymbols.physical(symbols.current), length: 8),
             MemoryRequest(.physical, address: KernelSymbols.physical(symbols.pool), length: MemoryLayout<mm_page_pool>.size),
             MemoryRequest(.physical, address: KernelSymbols.physical(symbols.tick), length: 8),
-        ])
+        ] + cpuRequests)
         let current = replies[1].littleEndianUInt64(at: 0)
         var currentSlot: Int? = nil
         if current >= symbols.tasks, (current - symbols.tasks) % UInt64(taskSize) == 0,
@@ -69,7 +71,39 @@ public final class KernelInspector {
             }
         }
         let pool = replies[2].withUnsafeBytes { PagePoolCounters($0.loadUnaligned(as: mm_page_pool.self)) }
-        return KernelSnapshot(slots: slots, currentSlot: currentSlot, pool: pool, tick: replies[3].littleEndianUInt64(at: 0))
+        var snapshot = KernelSnapshot(slots: slots, currentSlot: currentSlot, pool: pool, tick: replies[3].littleEndianUInt64(at: 0))
+        if replies.count == 6 { snapshot.cpus = decodeCPUs(count: replies[4], entries: replies[5]) }
+        return snapshot
+    }
+
+    /// `mm_cpu_count` and `mm_cpus[]`, when the kernel has them.
+    private var cpuRequests: [MemoryRequest] {
+        guard let cpusAddress = symbols.cpus, let countAddress = symbols.cpuCount else { return [] }
+        return [MemoryRequest(.physical, address: KernelSymbols.physical(countAddress), length: 8),
+                MemoryRequest(.physical, address: KernelSymbols.physical(cpusAddress),
+                              length: MemoryLayout<mm_cpu>.size * Int(MM_MAX_CPUS))]
+    }
+
+    /// `mm_cpus[0..<mm_cpu_count]` (count clamped to 1...MM_MAX_CPUS); empty when the kernel has no such symbols.
+    public func cpus() throws(KernelInspectionError) -> [CPUInfo] {
+        let requests = cpuRequests
+        if requests.isEmpty { return [] }
+        let replies = try KernelInspector.read(memory, requests)
+        return decodeCPUs(count: replies[0], entries: replies[1])
+    }
+
+    private func decodeCPUs(count countBytes: [UInt8], entries: [UInt8]) -> [CPUInfo] {
+        let cpuSize = MemoryLayout<mm_cpu>.size, taskSize = UInt64(MemoryLayout<mm_task>.size)
+        guard countBytes.count == 8, entries.count == cpuSize * Int(MM_MAX_CPUS) else { return [] }
+        let count = Int(min(max(countBytes.littleEndianUInt64(at: 0), 1), UInt64(MM_MAX_CPUS)))
+        let tasks = symbols.tasks
+        func slot(_ address: UInt64) -> Int? {
+            guard address >= tasks, (address - tasks) % taskSize == 0, (address - tasks) / taskSize < UInt64(MM_NR_TASKS) else { return nil }
+            return Int((address - tasks) / taskSize)
+        }
+        return entries.withUnsafeBytes { raw in
+            (0..<count).map { CPUInfo(raw.loadUnaligned(fromByteOffset: $0 * cpuSize, as: mm_cpu.self), index: $0, slot: slot) }
+        }
     }
 
     /// Tasks in use (slots whose state is not FREE).

@@ -18,6 +18,9 @@ public struct KernelLayout: Codable, Sendable, Hashable {
     public var taskCount: UInt32
     public var maxPageCount: UInt32
     public var logRingSize: UInt32
+    /// Version 2 (SMP): sizeof(mm_cpu) and MM_MAX_CPUS.
+    public var sizeofCPU: UInt32 = UInt32(MemoryLayout<mm_cpu>.size)
+    public var maxCPUs: UInt32 = UInt32(MM_MAX_CPUS)
 
     /// Bytes of the record in guest memory.
     public static let recordSize = MemoryLayout<mm_layout_record>.size
@@ -59,11 +62,14 @@ public struct KernelLayout: Codable, Sendable, Hashable {
             throw .corrupt("mm_layout record is \(bytes.count) bytes, expected \(KernelLayout.recordSize)")
         }
         let record = bytes.withUnsafeBytes { $0.loadUnaligned(as: mm_layout_record.self) }
+
         self.init(magic: record.magic, version: record.version, sizeofTask: record.sizeof_task, sizeofMM: record.sizeof_mm,
                   sizeofUserPage: record.sizeof_user_page, offsetofTaskMM: record.offsetof_task_mm,
                   offsetofTaskState: record.offsetof_task_state, offsetofTaskPID: record.offsetof_task_pid,
                   offsetofMMUserPages: record.offsetof_mm_user_pages, offsetofMMBrk: record.offsetof_mm_brk,
                   taskCount: record.nr_tasks, maxPageCount: record.max_page_count, logRingSize: record.log_ring_size)
+        sizeofCPU = record.sizeof_cpu
+        maxCPUs = record.max_cpus
     }
 
     /// The record as linked into the kernel image (`mm_layout` is `const`, in
@@ -96,6 +102,8 @@ public struct KernelLayout: Codable, Sendable, Hashable {
         compare("MM_NR_TASKS", taskCount, expected.taskCount)
         compare("MM_MAX_PAGE_COUNT", maxPageCount, expected.maxPageCount)
         compare("MM_LOG_RING_SIZE", logRingSize, expected.logRingSize)
+        compare("sizeof(mm_cpu)", sizeofCPU, expected.sizeofCPU)
+        compare("MM_MAX_CPUS", maxCPUs, expected.maxCPUs)
         return out
     }
 

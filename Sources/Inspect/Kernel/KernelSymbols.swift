@@ -9,9 +9,15 @@ public struct KernelSymbols: Codable, Sendable, Hashable {
     public var log: UInt64
     public var layout: UInt64
     public var tick: UInt64
+    /// `mm_cpus` and `mm_cpu_count` (layout version 2; nil for a kernel without them).
+    public var cpus: UInt64?
+    public var cpuCount: UInt64?
 
     /// Addresses given directly (tests with synthetic memory).
-    public init(tasks: UInt64, current: UInt64, pool: UInt64, log: UInt64, layout: UInt64, tick: UInt64) {
+    public init(tasks: UInt64, current: UInt64, pool: UInt64, log: UInt64, layout: UInt64, tick: UInt64,
+                cpus: UInt64? = nil, cpuCount: UInt64? = nil) {
+        self.cpus = cpus
+        self.cpuCount = cpuCount
         self.tasks = tasks
         self.current = current
         self.pool = pool
@@ -27,7 +33,8 @@ public struct KernelSymbols: Codable, Sendable, Hashable {
             return symbol.address
         }
         self.init(tasks: try address("mm_tasks"), current: try address("mm_current"), pool: try address("mm_pool"),
-                  log: try address("mm_log"), layout: try address("mm_layout"), tick: try address("mm_tick"))
+                  log: try address("mm_log"), layout: try address("mm_layout"), tick: try address("mm_tick"),
+                  cpus: elf.symbol(named: "mm_cpus")?.address, cpuCount: elf.symbol(named: "mm_cpu_count")?.address)
     }
 
     /// Physical address of a kernel virtual address in the linear map

@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #define MM_LAYOUT_MAGIC   0x4D4D4442474C4159ULL /* "MMDBGLAY" */
-#define MM_LAYOUT_VERSION 2u
+#define MM_LAYOUT_VERSION 3u   /* 2: mm_cpus[] (SMP); 3: the trap frame records its vector kind and ESR */
 
 /* ---- Memory map --------------------------------------------------------
  *
@@ -121,6 +121,7 @@ _Static_assert(MM_TD_KERNEL_DEVICE ==
 #define MM_NR_TASKS          16
 #define MM_TASK_NAME_LEN     16
 #define MM_LOG_RING_SIZE     16384
+#define MM_MAX_CPUS          8    /* mm_cpus[] entries; QEMU virt's -smp 1..8 */
 
 /* Freed pages are filled with this 64-bit pattern (Linux's POISON_FREE
  * byte, 0x6b). The debugger flags a mapped page that still holds it.
@@ -228,6 +229,25 @@ struct mm_task {
     struct mm_struct mm;
 };
 
+/* ---- CPU states (mm_cpu.state) ---------------------------------------- */
+#define MM_CPU_OFFLINE    0   /* not started (or not present) */
+#define MM_CPU_IDLE       1   /* online, running its idle task */
+#define MM_CPU_BUSY       2   /* online, running a user task */
+
+/** One CPU, as the kernel sees it (mm_cpus[i], i = the index the boot
+ *  order gave it: 0 = the boot CPU, then the device tree's /cpus order).
+ *  TPIDR_EL1 of a CPU holds the KVA of its entry. */
+struct mm_cpu {
+    uint64_t current;        /* KVA of the mm_task it runs (0 = offline) */
+    int64_t  state;          /* MM_CPU_* */
+    uint64_t ticks;          /* timer interrupts it took */
+    uint64_t mpidr;          /* MPIDR_EL1 affinity (the /cpus reg value) */
+    uint64_t ipis;           /* reschedule IPIs (SGI 0) it took */
+    uint64_t idle;           /* KVA of its idle task (an mm_tasks[] slot with pid 0) */
+    uint64_t timer_armed;    /* kernel-internal: CNTV_CTL restored when IRQs unmask */
+};
+#define MM_CPU_TIMER_ARMED_OFFSET 48   /* vectors.S reads it through TPIDR_EL1 */
+
 /** Physical page pool counters, readable by a debugger at any stop. */
 struct mm_page_pool {
     uint64_t base_pa;        /* first allocatable page */
@@ -267,10 +287,14 @@ struct mm_layout_record {
     uint32_t nr_tasks;
     uint32_t max_page_count;
     uint32_t log_ring_size;
+    uint32_t sizeof_cpu;          /* version 2 */
+    uint32_t max_cpus;
 };
 
 /* Offsets of members Swift cannot import (C arrays longer than Swift's
  * tuple import limit). Implemented in abi.c, usable on host and kernel. */
 uint32_t mm_abi_offsetof_log_buf(void);
+
+_Static_assert(__builtin_offsetof(struct mm_cpu, timer_armed) == MM_CPU_TIMER_ARMED_OFFSET, "mm_cpu.timer_armed");
 
 #endif

@@ -23,7 +23,8 @@
 #define MM_SYS_SLEEP       7  /* sleep(ticks) -> 0                        */
 #define MM_SYS_FREE_PAGES  8  /* free_pages() -> free pages in the pool   */
 #define MM_SYS_POOL_LIMIT  9  /* pool_limit(n): test hook, see below -> 0 */
-#define MM_SYS_COUNT       10
+#define MM_SYS_CPUS       10  /* cpus() -> CPUs online (mm_cpu_count)     */
+#define MM_SYS_COUNT       11
 
 /* pool_limit(n), n > 0: from now on at most n more pages may be allocated
  * from the pool (mm_pool.limit = pages in use + n), so a scenario can run

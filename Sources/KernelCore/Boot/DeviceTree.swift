@@ -113,6 +113,18 @@ public struct FlattenedDeviceTree {
         return info
     }
 
+    /// Calls `body` with the `reg` (MPIDR affinity) of every /cpus/cpu@N
+    /// node, in the tree's order (one or two cells, as /cpus says).
+    public func forEachCPU(_ body: (UInt64) -> Void) {
+        var inCPUs = false
+        forEachProperty { depth, node, name, value in
+            if depth == 1 { inCPUs = ByteString.equals(node, "cpus") }
+            guard depth == 2, inCPUs, ByteString.hasPrefix(node, "cpu@"), ByteString.equals(name, "reg") else { return }
+            if value.count == 4 { body(UInt64(Self.bigEndian32(value, 0))) }
+            else if value.count == 8 { body(Self.cells(value, at: 0, count: 2)) }
+        }
+    }
+
     static func bigEndian32(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> UInt32 {
         UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8 | UInt32(bytes[offset + 3])
     }

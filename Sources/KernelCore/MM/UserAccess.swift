@@ -7,7 +7,7 @@ import KernelSupport
 /// it lies in the heap below brk or the stack. -1 for any other region and
 /// on allocation failure; never ends the task.
 public func soft_demand_alloc(_ faultUVA: UInt64) -> Int32 {
-    guard let current = mm_current else { return -1 }
+    guard let current = mm_current_task() else { return -1 }
     guard UserRegion(faultUVA, brk: current.pointee.mm.brk).isDemandPaged else { return -1 }
     return demandMapPage(current, faultUVA) ? 0 : -1
 }
@@ -21,7 +21,7 @@ public func check_and_prefault_user_range(_ taggedUVA: UInt64, _ len: UInt64) ->
     let (end, overflow) = uva.addingReportingOverflow(len)
     if overflow || end > MM_STACK_TOP { return -1 }
     if len == 0 { return 0 }
-    guard let current = mm_current else { return -1 }
+    guard let current = mm_current_task() else { return -1 }
 
     let lastPage = (end - 1) & Paging.pageMask
     var page = uva & Paging.pageMask
@@ -45,7 +45,7 @@ private func isMapped(_ t: UnsafeMutablePointer<mm_task>, _ uva: UInt64) -> Bool
 public func check_user_range_writable(_ uva: UInt64, _ len: UInt64) -> Int32 {
     if check_and_prefault_user_range(uva, len) < 0 { return -1 }
     if len == 0 { return 0 }
-    guard let current = mm_current else { return -1 }
+    guard let current = mm_current_task() else { return -1 }
     return isWritable(current, untaggedUserAddress(uva), len) ? 0 : -1
 }
 

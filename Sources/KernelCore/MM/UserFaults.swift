@@ -82,7 +82,7 @@ public func do_data_abort(_ far: UInt64, _ esr: UInt64) -> Int32 {
     let dfsc = esr & 0x3F
     if dfsc >= 0xC && dfsc <= 0xF { return killCurrent(mm_text_mark_perm_fault(), far) }
     if dfsc < 0x4 || dfsc > 0x7 { return -1 }
-    guard let current = mm_current else { return -1 }
+    guard let current = mm_current_task() else { return -1 }
 
     let faultUVA = untaggedUserAddress(far) & Paging.pageMask
     switch UserRegion(faultUVA, brk: current.pointee.mm.brk) {

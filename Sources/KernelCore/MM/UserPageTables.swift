@@ -201,7 +201,7 @@ public func allocate_user_page(_ t: UnsafeMutablePointer<mm_task>, _ uva: UInt64
 /// Returns 0, or -1 on the first page that cannot be allocated or mapped.
 @inline(never) @_silgen_name("copy_virt_memory")
 public func copy_virt_memory(_ dst: UnsafeMutablePointer<mm_task>) -> Int32 {
-    guard let current = mm_current else { return -1 }
+    guard let current = mm_current_task() else { return -1 }
     let pages = mm_task_user_pages(current)!
     for i in 0..<Int(MM_MAX_PAGE_COUNT) {
         let up = pages[i]

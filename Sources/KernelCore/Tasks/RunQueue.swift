@@ -31,6 +31,36 @@ public enum RunQueue {
         return 0
     }
 
+    /// The SMP pick (what the scheduler uses): like `next`, but a task
+    /// RUNNING on another CPU is not a candidate (only `current` itself may
+    /// be RUNNING), and every CPU's idle task (`isIdle`, pid 0) is skipped.
+    /// 0 means "this CPU's idle task". On one CPU it picks what `next` picks:
+    /// the scheduler demotes the current task to RUNNABLE first, so no other
+    /// slot is RUNNING there.
+    public static func pick(after current: Int, in tasks: UnsafeBufferPointer<mm_task>,
+                            isIdle: (mm_task) -> Bool = { $0.pid == 0 }) -> Int {
+        let count = tasks.count
+        guard count > 1 else { return 0 }
+        var slot = current
+        for _ in 0..<count {
+            slot = slot + 1 == count ? 1 : slot + 1
+            let task = tasks[slot]
+            if slot == 0 || isIdle(task) { continue }
+            if task.state == Int64(MM_TASK_RUNNABLE) || (slot == current && task.state == Int64(MM_TASK_RUNNING)) {
+                return slot
+            }
+        }
+        return 0
+    }
+
+    /// `hasOtherRunnable` for `pick`: some non-idle task other than `current`
+    /// waits (RUNNABLE) for a CPU.
+    public static func hasOtherWaiting(than current: Int, in tasks: UnsafeBufferPointer<mm_task>,
+                                       isIdle: (mm_task) -> Bool = { $0.pid == 0 }) -> Bool {
+        let candidate = pick(after: current, in: tasks, isIdle: isIdle)
+        return candidate != 0 && candidate != current
+    }
+
     /// Makes every sleeper whose wake tick has come runnable again.
     /// Returns how many woke.
     @discardableResult

@@ -29,6 +29,55 @@ extern struct mm_page_pool mm_pool;
 extern struct mm_log_ring mm_log;
 extern const struct mm_layout_record mm_layout;
 extern volatile uint64_t mm_tick;
+/* Per-CPU state (kernel_abi.h struct mm_cpu); mm_cpu_count CPUs are online
+ * or being started. mm_current stays the boot CPU's current task. */
+extern struct mm_cpu mm_cpus[MM_MAX_CPUS];
+extern uint64_t mm_cpu_count;
+static inline struct mm_cpu *mm_cpu_at(uint32_t index) { return &mm_cpus[index]; }
+/* This CPU's mm_cpus[] entry (TPIDR_EL1; mm_cpus[0] on the host). */
+struct mm_cpu *mm_this_cpu(void);
+void mm_set_this_cpu(struct mm_cpu *cpu);
+/* The task this CPU runs. On the kernel: mm_this_cpu()->current (the boot
+ * CPU also keeps mm_current, which debuggers and the UP views read); on the
+ * host (unit tests): mm_current. */
+static inline struct mm_task *mm_current_task(void) {
+#if MM_BARE_METAL
+    return (struct mm_task *)(uintptr_t)mm_this_cpu()->current;
+#else
+    return mm_current;
+#endif
+}
+static inline void mm_set_current_task(struct mm_task *t) {
+    struct mm_cpu *cpu = mm_this_cpu();
+    cpu->current = (uint64_t)(uintptr_t)t;
+    if (cpu == &mm_cpus[0]) mm_current = t;
+}
+/* The kernel lock: one lock for everything EL1 does (page pool, task
+ * table, address spaces, console), held from exception entry to exception
+ * return, and across a context switch (docs/kernel-tasks.md). The word
+ * holds the owning CPU's index + 1 (0 = free), for a debugger. */
+extern volatile uint32_t mm_kernel_lock_word;
+void mm_kernel_lock(void);
+void mm_kernel_unlock(void);
+/* PSCI CPU_ON (SMC64 function id) through the conduit: 0 = started. */
+int64_t mm_psci_cpu_on(uint64_t mpidr, uint64_t entry_pa, uint64_t context);
+/* PA of boot.S's secondary entry. */
+uint64_t mm_secondary_entry_pa(void);
+/* What a starting secondary reads with its MMU off (cleaned to PoC). */
+struct mm_secondary_boot { uint64_t ttbr1; uint64_t stack_top; };
+extern struct mm_secondary_boot mm_secondary_boot;
+void mm_publish_secondary_boot(uint64_t ttbr1, uint64_t stack_top);
+/* mm_cpu.state across CPUs: a starting CPU publishes it, the boot CPU waits for it. */
+static inline int64_t mm_cpu_state_load(struct mm_cpu *cpu) { return __atomic_load_n(&cpu->state, __ATOMIC_ACQUIRE); }
+static inline void mm_cpu_state_store(struct mm_cpu *cpu, int64_t state) { __atomic_store_n(&cpu->state, state, __ATOMIC_RELEASE); }
+/* A spin-wait hint (yield): lets QEMU's round-robin TCG run another vCPU. */
+static inline void mm_cpu_relax(void) {
+#if MM_BARE_METAL
+    __asm__ volatile("yield" ::: "memory");
+#endif
+}
+/* MPIDR_EL1 affinity bits of this CPU. */
+uint64_t mm_read_mpidr(void);
 /* Which pool pages are free (bit set = on the free list), indexed from
  * mm_pool.base_pa: free_page's double-free check. Kernel-internal, not part
  * of the debugger ABI (the debugger walks the free list). The pool never

@@ -9,7 +9,7 @@ import KernelCore
 /// → do_el0_sync_fault. Every EL0 fault therefore ends in one
 /// `[KERN] <kind> at 0x…` line and a zombie (or, for a demand-paged page,
 /// a retried access); nothing EL0 does can hang or panic the core.
-/// IRQs (timer) come from EL0 or from the idle loop. Anything else is a
+/// IRQs (timer, reschedule IPI) come from EL0 or from the idle loop. Anything else is a
 /// kernel bug: print ESR/ELR/FAR and power off.
 enum ExceptionKind {
     static let el1Synchronous: UInt64 = 4
@@ -28,6 +28,19 @@ enum ExceptionClass {
 
 @_cdecl("mm_exception")
 func mmException(_ kind: UInt64, _ frame: UnsafeMutablePointer<mm_trap_frame>) {
+    // Anything but these is a kernel bug: report it without waiting for the
+    // kernel lock (this CPU may hold it).
+    switch kind {
+    case ExceptionKind.el0Synchronous, ExceptionKind.el0IRQ, ExceptionKind.el1IRQ, ExceptionKind.el0SError: break
+    default: unexpectedException(kind, frame)
+    }
+    // The kernel lock, for everything until the exception returns (a switch
+    // away hands it to the next task, which drops it on its way out).
+    mm_kernel_lock()
+    defer {
+        Scheduler.kickIdleCPU()
+        mm_kernel_unlock()
+    }
     switch kind {
     case ExceptionKind.el0Synchronous:
         handleEL0Synchronous(frame)
@@ -64,6 +77,7 @@ private func handleIRQ() {
     if id == GIC.spuriousInterrupt { return }
     let isTimer = id == Timer.interruptID
     if isTimer { Scheduler.timerTick() }
+    if id == GIC.rescheduleInterrupt { mm_this_cpu().pointee.ipis &+= 1 }  // idle's loop schedules on return
     GIC.endOfInterrupt(acknowledged)
     if isTimer { preempt_tick() }
 }

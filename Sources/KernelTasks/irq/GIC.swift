@@ -3,7 +3,8 @@ import KernelSupport
 
 /// The GICv2 on `-M virt` (distributor at PA 0x08000000, CPU interface at
 /// 0x08010000), reached through the kernel's device mapping. Only what the
-/// timer needs: enable one PPI, acknowledge, end of interrupt.
+/// timer and the reschedule IPI need: enable a banked interrupt, send an
+/// SGI, acknowledge, end of interrupt.
 enum GIC {
     private static let distributor = MM_LINEAR_MAP_BASE + 0x0800_0000
     private static let cpuInterface = MM_LINEAR_MAP_BASE + 0x0801_0000
@@ -11,13 +12,28 @@ enum GIC {
     /// GICC_IAR's value when nothing is pending.
     static let spuriousInterrupt: UInt32 = 1023
 
+    /// The reschedule IPI (software-generated interrupt 0).
+    static let rescheduleInterrupt: UInt32 = 0
+
+    /// The distributor (once, on the boot CPU) and this CPU's interface.
     static func initialize() {
         mm_mmio_write32(distributor + 0x000, 1)       // GICD_CTLR: forward group 0
+        initializeThisCPU()
+    }
+
+    /// This CPU's banked interface (every CPU calls it once).
+    static func initializeThisCPU() {
         mm_mmio_write32(cpuInterface + 0x004, 0xFF)   // GICC_PMR: let every priority through
         mm_mmio_write32(cpuInterface + 0x000, 1)      // GICC_CTLR: signal to the CPU
     }
 
-    /// Unmasks private peripheral interrupt `id` (16...31) at the distributor.
+    /// Raises the reschedule SGI on CPU interface `cpu` (GICD_SGIR, target list).
+    static func sendReschedule(toCPU cpu: UInt32) {
+        mm_dsb_isb()  // the run-queue update is visible before the IPI
+        mm_mmio_write32(distributor + 0xF00, (1 << (16 + cpu)) | rescheduleInterrupt)
+    }
+
+    /// Unmasks banked interrupt `id` (an SGI 0...15 or a PPI 16...31) for this CPU at the distributor.
     static func enablePrivateInterrupt(_ id: UInt32) {
         let priorityRegister = distributor + 0x400 + UInt64(id & ~3)
         let shift = (id & 3) * 8

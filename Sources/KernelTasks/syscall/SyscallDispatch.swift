@@ -21,6 +21,7 @@ enum SyscallDispatch {
         case MM_SYS_SLEEP: result = sys_sleep(a0)
         case MM_SYS_FREE_PAGES: result = sys_free_pages()
         case MM_SYS_POOL_LIMIT: result = sys_pool_limit(a0)
+        case MM_SYS_CPUS: result = Int64(mm_cpu_count)
         default: result = -1
         }
         // The frame is the caller's own (fork's child got a copy), and after

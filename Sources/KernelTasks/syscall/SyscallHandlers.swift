@@ -62,8 +62,8 @@ func sys_brk(_ address: UInt64) -> Int64 {
     guard address >= MM_HEAP_BASE, address <= MM_STACK_GUARD_LOW else { return -1 }
     if address < old {
         let pageEnd = { (uva: UInt64) in (uva + MM_PAGE_SIZE - 1) & MM_PAGE_MASK }
+        // unmap_user_range invalidates each page it clears (broadcast, every CPU): no full flush.
         unmap_user_range(t, pageEnd(address), pageEnd(old))
-        mm_tlb_flush_all()
     }
     t.pointee.mm.brk = address
     return Int64(bitPattern: address)

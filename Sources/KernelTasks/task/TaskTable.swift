@@ -2,9 +2,12 @@
 import KernelSupport
 import KernelCore
 
-/// The task table `mm_tasks[]` (C, debugger-visible) and `mm_current`.
-/// Slot 0 is the idle task: the boot context, pid 0, never on the run
-/// queue. User tasks get pids from 1 (init) upwards, never reused.
+/// The task table `mm_tasks[]` (C, debugger-visible) and each CPU's current
+/// task (`mm_cpus[i].current`; the boot CPU's is also `mm_current`).
+/// Slot 0 is the boot CPU's idle task: the boot context, pid 0, never on the
+/// run queue. Every other CPU's idle task takes the next free slot when the
+/// CPU starts (pid 0 too, so also never on the run queue). User tasks get
+/// pids from 1 (init) upwards, never reused.
 enum TaskTable {
     static let count = Int(MM_NR_TASKS)
     static let initPid: Int64 = 1
@@ -16,7 +19,7 @@ enum TaskTable {
 
     static func task(_ slot: Int) -> UnsafeMutablePointer<mm_task> { mm_task_table() + slot }
 
-    static var current: UnsafeMutablePointer<mm_task> { mm_current! }
+    static var current: UnsafeMutablePointer<mm_task> { mm_current_task()! }
 
     static var currentSlot: Int { mm_task_table().distance(to: current) }
 
@@ -28,8 +31,28 @@ enum TaskTable {
         idle.pointee.pid = 0
         idle.pointee.kernel_stack = mm_boot_stack_base()
         setName(idle, "idle")
-        mm_current = idle
+        mm_set_current_task(idle)
+        mm_this_cpu().pointee.idle = UInt64(UInt(bitPattern: idle))
     }
+
+    /// A free slot made the idle task of a CPU about to start: pid 0,
+    /// RUNNING (it is that CPU's current task from its first instruction in
+    /// Swift), its slot's kernel stack. Nil when the table is full.
+    static func allocateIdle(name: StaticString) -> UnsafeMutablePointer<mm_task>? {
+        for slot in 1..<count where tasks[slot].state == Int64(MM_TASK_FREE) {
+            let t = task(slot)
+            t.pointee = mm_task()
+            t.pointee.state = Int64(MM_TASK_RUNNING)
+            t.pointee.pid = 0
+            t.pointee.kernel_stack = mm_task_kernel_stack_base(UInt32(slot))
+            setName(t, name)
+            return t
+        }
+        return nil
+    }
+
+    /// True for every CPU's idle task.
+    static func isIdle(_ t: UnsafeMutablePointer<mm_task>) -> Bool { t.pointee.pid == 0 }
 
     /// A free slot made ready to become a new task (pid assigned, kernel
     /// stack and trap frame set, state still FREE), or nil if the table is full.

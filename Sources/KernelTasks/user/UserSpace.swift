@@ -3,7 +3,8 @@ import KernelSupport
 import KernelCore
 
 /// Kernel part 2's entry from kernelMain: interrupts and the timer on, the
-/// boot context becomes the idle task, init is loaded from its embedded
+/// boot context becomes the idle task, the other CPUs start
+/// (SecondaryCPUs), init is loaded from its embedded
 /// ELF with the kernel command line as its argument, and the scheduler
 /// takes over. init's exit ends the run (initExited powers off).
 public enum UserSpace {
@@ -11,7 +12,12 @@ public enum UserSpace {
         exitProcessHook = { exit_process() }
         TaskTable.adoptIdle()
         GIC.initialize()
+        GIC.enablePrivateInterrupt(GIC.rescheduleInterrupt)
         Timer.start()
+        SecondaryCPUs.startAll()
+        // From here other CPUs may run the scheduler: the kernel lock, held
+        // into the idle loop.
+        mm_kernel_lock()
 
         guard let initTask = TaskTable.allocate(parentPid: 0) else { kernelPanic("no task slot for init") }
         TaskTable.setName(initTask, "init")

@@ -11,6 +11,8 @@ public final class GdbTarget: DebugTarget {
     /// launched QEMU's RAM file, or process_vm_readv) while the target is
     /// stopped; everything else, and every write, through the stub.
     public let directMemory: DirectPhysicalMemorySource
+    /// The stub's vCPUs (thread numbers), asked once per connection.
+    private var cachedCPUs: [Int]?
     public private(set) var lastProtocolError: ProtocolErrorRecord?
 
     /// A target over `client`; the memory path is chosen now (the target must be stopped).
@@ -150,6 +152,22 @@ public final class GdbTarget: DebugTarget {
     public var lastStopCPU: Int? {
         guard let thread = client.lastStopReason?.thread, thread.thread > 0 else { return nil }
         return thread.thread
+    }
+
+    public func cpuNumbers() throws(CommandError) -> [Int] {
+        if let cachedCPUs { return cachedCPUs }
+        let threads = try call { () throws(GdbError) in try client.threads() }
+        let numbers = threads.map(\.thread).filter { $0 > 0 }.sorted()
+        cachedCPUs = numbers.isEmpty ? [1] : numbers  // the vCPU count is fixed for a connection
+        return cachedCPUs!
+    }
+
+    public func selectCPU(_ cpu: Int) throws(CommandError) {
+        guard try cpuNumbers().contains(cpu) else {
+            throw .unavailable("no CPU \(cpu): the target has CPUs \(try cpuNumbers().map(String.init).joined(separator: ", "))")
+        }
+        let process = client.lastStopReason?.thread?.process ?? 1
+        try call { () throws(GdbError) in try client.selectThread(ThreadID(process: process, thread: cpu)) }
     }
 
     public func monitor(_ command: String) throws(CommandError) -> String {

@@ -11,15 +11,26 @@ extension InspectKernelViews {
     public func tasks() throws(CommandError) -> CommandOutput {
         try physically { () throws(CommandError) -> CommandOutput in
             let snapshot = try kernelSnapshot()
-            var table = TextTable(columns: [.init("PID", .right), .init("PPID", .right), .init("STATE"), .init("NAME"),
-                                            .init("PGD"), .init("KPAGES", .right), .init("UPAGES", .right), .init("BRK"),
-                                            .init("")])
+            // SMP: a CPU column (the CPU a task runs on) once the kernel started several.
+            let smp = snapshot.cpus.count > 1
+            var columns: [TextTable.Column] = [.init("PID", .right), .init("PPID", .right), .init("STATE"), .init("NAME"),
+                                               .init("PGD"), .init("KPAGES", .right), .init("UPAGES", .right), .init("BRK")]
+            if smp { columns.append(.init("CPU", .right)) }
+            var table = TextTable(columns: columns + [.init("")])
             var rows: [JSONValue] = []
             for task in snapshot.tasks {
-                table.rows.append([String(task.pid), String(task.parentPID), task.state.rawValue, task.name,
-                                   Hex.format(task.mm.pgd), String(task.mm.kernelPages.count), String(task.mm.userPages.count),
-                                   Hex.format(task.mm.brk), task.isCurrent ? "current" : ""])
-                rows.append(KernelJSON.taskSummary(task))
+                let cpu = snapshot.cpus.first { $0.currentSlot == task.slot && $0.state != .offline }?.index
+                var row = [String(task.pid), String(task.parentPID), task.state.rawValue, task.name,
+                           Hex.format(task.mm.pgd), String(task.mm.kernelPages.count), String(task.mm.userPages.count),
+                           Hex.format(task.mm.brk)]
+                if smp { row.append(cpu.map(String.init) ?? "-") }
+                table.rows.append(row + [task.isCurrent ? "current" : ""])
+                var json = KernelJSON.taskSummary(task)
+                if smp, case .object(var fields) = json {
+                    fields.append(("cpu", cpu.map { .int(Int64($0)) } ?? .null))
+                    json = .object(fields)
+                }
+                rows.append(json)
             }
             let pool = snapshot.pool
             let footer = "pool: \(pool.freePages)/\(pool.pageCount) pages free, \(pool.allocations) allocations, \(pool.frees) frees, \(pool.failures) failures; tick \(snapshot.tick)"

@@ -17,21 +17,30 @@ enum BreakpointCommands {
             name: name, aliases: aliases, group: "breakpoints",
             summary: temporary ? "stop once at an address or function entry, then delete the breakpoint"
                 : kind == .hardware ? "stop at an address using a hardware breakpoint" : "stop at an address or function entry",
-            usage: "\(name) FUNCTION|FILE:LINE|*ADDR|ADDR",
-            details: "FUNCTION breaks after the function's prologue, where gdb does (the line table's prologue_end,\nelse its second row); *ADDR (or any other address expression: map_page+8, $x30) breaks exactly there.\nFILE:LINE (a path suffix will do: UserPageTables.swift:170) breaks where the line's code begins;\na line without code moves to the next line that has code, and says so. A line with code in\nseveral places (inlined copies) breaks at the first; the message counts the others.",
-            examples: ["\(name) map_page", "\(name) *map_page", "\(name) sys_fork+8", "\(name) $x30", "\(name) UserPageTables.swift:170"],
+            usage: "\(name) FUNCTION|FILE:LINE|*ADDR|ADDR [--cpu N]",
+            details: "FUNCTION breaks after the function's prologue, where gdb does (the line table's prologue_end,\nelse its second row); *ADDR (or any other address expression: map_page+8, $x30) breaks exactly there.\nFILE:LINE (a path suffix will do: UserPageTables.swift:170) breaks where the line's code begins;\na line without code moves to the next line that has code, and says so. A line with code in\nseveral places (inlined copies) breaks at the first; the message counts the others.\n`--cpu N`: only CPU N (0-based, QEMU's CPU#N; gdb's `thread N+1`) stops there; `continue`\nresumes past a hit on another CPU without counting it.",
+            examples: ["\(name) map_page", "\(name) *map_page", "\(name) sys_fork+8", "\(name) $x30", "\(name) UserPageTables.swift:170",
+                       "\(name) copy_process --cpu 0"],
+            options: [OptionSpec("cpu", value: "N", help: "only this CPU (0-based) stops here")],
             completions: [.location]
         ) { args, session throws(CommandError) in
             try args.expectCount(1...1)
             let expression = args.positionals[0].text
             let place = try codeAddress(expression, session, command: name)
             let address = place.address
-            let lineNote = place.note.map { "; " + $0 } ?? ""
+            var lineNote = place.note.map { "; " + $0 } ?? ""
             let lineFields = place.fields
+            var cpu: Int? = nil
+            if args.options["cpu"] != nil { cpu = try cpuOption(args, session) }
             let target = try session.requireStoppedTarget(for: name)
             try target.insertBreakpoint(kind, at: address, length: 4)
-            let entry = session.breakpoints.add(kind: kind, address: address, length: 4, temporary: temporary,
+            var entry = session.breakpoints.add(kind: kind, address: address, length: 4, temporary: temporary,
                                                 expression: expression)
+            if let cpu {
+                session.breakpoints.restrict(id: entry.id, toCPU: cpu)
+                entry.cpu = cpu
+                lineNote += " (cpu \(cpu) only)"
+            }
             var entryJSON = json(entry, session)
             if case .object(let fields) = entryJSON { entryJSON = .object(fields + lineFields) }
             return .message("breakpoint \(entry.id) at \(describe(address, session))\(place.location.map { " (\($0))" } ?? "")\(lineNote)",
@@ -162,6 +171,16 @@ enum BreakpointCommands {
         return (file, line)
     }
 
+    /// `--cpu N`: a CPU the target has (0-based).
+    static func cpuOption(_ args: CommandArguments, _ session: Session) throws(CommandError) -> Int {
+        let text = args.options["cpu"] ?? ""
+        guard let value = NumberParser.parse(text), value < 256 else { throw args.usageError("--cpu takes a CPU number 0…255, not \(text)") }
+        let target = try session.requireStoppedTarget(for: "--cpu")
+        let count = try target.cpuNumbers().count
+        guard Int(value) < count else { throw .unavailable("no cpu \(value): the target has cpus 0-\(count - 1)") }
+        return Int(value)
+    }
+
     static func describe(_ address: UInt64, _ session: Session) -> String {
         Hex.padded(address) + (session.symbols?.describe(address).map { " <\($0)>" } ?? "")
     }
@@ -170,6 +189,7 @@ enum BreakpointCommands {
         .object([("id", .int(Int64(entry.id))), ("type", .string(entry.kind.rawValue)), ("address", .hex(entry.address)),
                  ("length", .int(Int64(entry.length))), ("temporary", .bool(entry.temporary)),
                  ("hits", .int(Int64(entry.hits))), ("expression", .string(entry.expression)),
-                 ("symbol", session.symbols?.describe(entry.address).map(JSONValue.string) ?? .null)])
+                 ("symbol", session.symbols?.describe(entry.address).map(JSONValue.string) ?? .null)]
+                + (entry.cpu.map { [("cpu", JSONValue.int(Int64($0)))] } ?? []))
     }
 }

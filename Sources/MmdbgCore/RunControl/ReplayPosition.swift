@@ -28,11 +28,8 @@ public struct ReplayPosition: Equatable, Sendable {
 }
 
 extension Session {
-    /// The prompt: the target's state, and the replay position when replaying.
-    public var promptText: String {
-        guard let replayPosition, case .stopped = state else { return state.prompt }
-        return "(mmdbg \(state.summary)\(replayPosition.promptSuffix)) "
-    }
+    /// The prompt (`prompt`): the replay position shows there when replaying.
+    public var promptText: String { prompt }
 
     /// Asks QEMU for the instruction count (a target that cannot reverse is not replaying:
     /// nil, without a round trip) and remembers it with `direction` for the prompt.

@@ -132,6 +132,11 @@ public final class RunControl {
         let target = try session.requireStoppedTarget(for: direction == .forward ? "continue" : "reverse-continue")
         if baseline { session.kernelViews.targetWillResume() }
         session.extensions[Self.inlineSkipKey] = nil
+        // `cpu N` moved the stub's general thread: the step over a breakpoint at the PC must be
+        // the stopping CPU's, so give the stub its thread back first.
+        if let selected = session.selectedCPU, let stopped = target.lastStopCPU, selected != stopped - 1 {
+            try target.selectCPU(stopped)
+        }
         try target.resume(direction)
         session.noteResumed()
         emit(.continued(direction))
@@ -256,7 +261,14 @@ public final class RunControl {
 
     /// Waits for the running target and reports the stop (after `resume`).
     public func waitAndReport(timeout: Double?, direction: RunDirection = .forward) throws(CommandError) -> RunReport {
-        let (cause, event) = try wait(deadline: timeout)
+        let deadline = timeout.map { Date().addingTimeInterval($0) }
+        var (cause, event) = try wait(deadline: timeout)
+        // `break … --cpu N`: a hit on another CPU is resumed past, uncounted (gdb's thread-specific breakpoints).
+        while cause == .stopped, event == .signal(5), let cpu = session.target?.lastStopCPU,
+              session.breakpoints.onlyOtherCPUsBreakAt(pc: try session.registerValue("pc"), cpu: cpu - 1) {
+            try resume(direction, baseline: false)
+            (cause, event) = try wait(deadline: deadline.map { max(0, $0.timeIntervalSinceNow) })
+        }
         let ending: RunEnding
         switch cause {
         case .stopped, .conditionMet: ending = .stopped

@@ -12,6 +12,9 @@ public struct BreakpointTable: Sendable {
         public var expression: String
         /// Who set it and why: the run-control engine names a stop by it.
         public var role: Role = .user
+        /// Only a stop on this CPU (0-based) counts (`break … --cpu N`, gdb's `break … thread N+1`);
+        /// run control resumes past a hit on another CPU.
+        public var cpu: Int? = nil
     }
 
     /// Why a breakpoint exists.
@@ -42,6 +45,19 @@ public struct BreakpointTable: Sendable {
     public mutating func remove(id: Int) -> Entry? {
         guard let index = entries.firstIndex(where: { $0.id == id }) else { return nil }
         return entries.remove(at: index)
+    }
+
+    /// Sets the CPU filter of breakpoint `id`.
+    public mutating func restrict(id: Int, toCPU cpu: Int?) {
+        guard let index = entries.firstIndex(where: { $0.id == id }) else { return }
+        entries[index].cpu = cpu
+    }
+
+    /// True when code breakpoints sit at `pc` but every one is for another CPU than `cpu`
+    /// (0-based): the stop is none of the user's business.
+    public func onlyOtherCPUsBreakAt(pc: UInt64, cpu: Int) -> Bool {
+        let here = entries.filter { !$0.kind.isWatchpoint && $0.address == pc }
+        return !here.isEmpty && here.allSatisfy { $0.cpu != nil && $0.cpu != cpu }
     }
 
     /// Records a hit at `pc` (code breakpoints) or on `watchAddress`; returns the entry.

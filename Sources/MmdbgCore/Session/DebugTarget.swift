@@ -42,6 +42,11 @@ public protocol DebugTarget: AnyObject {
     var lastStop: StopEvent? { get }
     /// The CPU that reported the last stop (1-based), when the target names one.
     var lastStopCPU: Int? { get }
+    /// The CPUs (QEMU: one stub thread per vCPU), 1-based as the stub numbers them.
+    func cpuNumbers() throws(CommandError) -> [Int]
+    /// Makes `cpu` (1-based) the one later register reads and virtual memory
+    /// accesses use, until the next stop (which selects the stopping CPU).
+    func selectCPU(_ cpu: Int) throws(CommandError)
     /// A QEMU monitor command; returns its text output.
     func monitor(_ command: String) throws(CommandError) -> String
     /// The last protocol error with the packets exchanged before it (`show last-error`).
@@ -50,6 +55,14 @@ public protocol DebugTarget: AnyObject {
     func detach()
     /// Closes the connection without resuming.
     func close()
+}
+
+extension DebugTarget {
+    /// A target with one CPU (doubles that do not model several).
+    public func cpuNumbers() throws(CommandError) -> [Int] { [1] }
+    public func selectCPU(_ cpu: Int) throws(CommandError) {
+        guard cpu == 1 else { throw .unavailable("the target has one CPU (cpu 1)") }
+    }
 }
 
 /// Whether a target can take commands.

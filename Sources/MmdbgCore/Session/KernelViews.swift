@@ -62,6 +62,8 @@ public protocol KernelViews: AnyObject {
     /// The walk of one VA through `pid`'s tables (the CPU's without a pid), rooted and
     /// configured as the target is now and re-read from memory at every call.
     func descriptorWalk(pid: Int?) throws(CommandError) -> DescriptorWalk
+    /// Each vCPU: EL, PC, the kernel's current task and state, TTBR0 + ASID, TTBR1, IRQ mask.
+    func cpus() throws(CommandError) -> CommandOutput
     /// Forgets everything read from the stopped target (it resumed or was written).
     func invalidate()
     /// Called just before the target resumes (what `pt diff` compares with).

@@ -58,6 +58,45 @@ public final class Session: ExpressionContext {
     public var replayPosition: ReplayPosition?
     /// The frame `frame`/`up`/`down` selected (0 = innermost); back to 0 at every stop.
     public internal(set) var selectedFrame = 0
+    /// The CPU (0-based: QEMU's CPU#N, the kernel's mm_cpus index) whose registers and
+    /// translation `regs`, `bt`, `vtop`, `pt` and `x` use, once the session knows the target
+    /// has several (after `cpus`/`cpu`, or a stop on another CPU than the first); nil otherwise.
+    /// Every stop selects the stopping CPU, as gdb switches to the thread that stopped.
+    public internal(set) var selectedCPU: Int?
+    /// The target's CPU count once `cpus`/`cpu` asked (nil: not asked; the prompt then names
+    /// a CPU only after a stop on another than the first).
+    var knownCPUCount: Int?
+
+    /// The prompt: the target's state, plus the selected CPU on a target with several and the
+    /// position (instruction count, direction) when replaying a recording.
+    public var prompt: String {
+        guard case .stopped = state, selectedCPU != nil || replayPosition != nil else { return state.prompt }
+        return "(mmdbg \(state.summary)" + (selectedCPU.map { " cpu \($0)" } ?? "")
+            + (replayPosition?.promptSuffix ?? "") + ") "
+    }
+
+    /// Records how many CPUs the target has; with several, the prompt names the stop's CPU from now on.
+    func noteCPUCount(_ count: Int) throws(CommandError) {
+        knownCPUCount = count
+        guard count > 1, selectedCPU == nil, case .stopped(_, _, _, let reason) = state else { return }
+        selectedCPU = (target?.lastStopCPU ?? 1) - 1
+        try refreshLocation(reason: reason)
+    }
+
+    /// Makes CPU `index` (0-based) the one commands use: the stub's general thread, caches dropped.
+    public func selectCPU(_ index: Int) throws(CommandError) {
+        let target = try requireStoppedTarget(for: "cpu")
+        let numbers = try target.cpuNumbers()
+        knownCPUCount = numbers.count
+        guard numbers.contains(index + 1) else {
+            throw .unavailable("no cpu \(index): the target has cpus 0-\(numbers.count - 1)")
+        }
+        try target.selectCPU(index + 1)
+        let pc = state
+        invalidateCaches()
+        selectedCPU = index
+        if case .stopped(_, _, _, let reason) = pc { try refreshLocation(reason: reason) }
+    }
 
     public init(registry: CommandRegistry = BuiltinCommands.makeRegistry(), services: SessionServices = .standard) {
         self.registry = registry
@@ -188,6 +227,13 @@ public final class Session: ExpressionContext {
     /// Called after the target stopped: reads PC and the current task and updates the prompt state.
     public func refreshStopState(reason: String) throws(CommandError) {
         invalidateCaches()
+        let stopCPU = target?.lastStopCPU
+        if let stopCPU, stopCPU > 1 || (knownCPUCount ?? 1) > 1 { selectedCPU = stopCPU - 1 } else { selectedCPU = nil }
+        try refreshLocation(reason: reason)
+    }
+
+    /// Reads PC and the current task of the selected CPU into the prompt state.
+    func refreshLocation(reason: String) throws(CommandError) {
         let pc = try registerValue("pc")
         let task = symbols == nil ? nil : try? kernelViews.currentTaskID()
         connection.state = .stopped(pc: pc, location: symbols?.describe(pc), task: task ?? nil, reason: reason)

@@ -14,10 +14,14 @@ struct Scenario {
     let body: () -> Int64
 }
 
-/// Every scenario, in the order a full run executes them. A switch, not an
-/// array: Embedded Swift arrays would allocate.
+/// Every scenario, in the order a full run executes them (the first
+/// `defaultCount`), then the SMP ones a full run leaves out (`tests=smp`
+/// selects them). A switch, not an array: Embedded Swift arrays would allocate.
 enum ScenarioTable {
-    static let count = 19
+    static let defaultCount = 19
+    static let count = 23
+    /// The SMP scenarios: indices defaultCount..<count.
+    static let smpRange = 19..<23
 
     static func scenario(at index: Int) -> Scenario? {
         switch index {
@@ -40,6 +44,10 @@ enum ScenarioTable {
         case 16: return Scenario(name: "tablefull", expectation: .exitsWithZero, body: TaskScenarios.forkUntilTableIsFull)
         case 17: return Scenario(name: "oompool", expectation: .exitsWithZero, body: MemoryScenarios.exhaustThePool)
         case 18: return Scenario(name: "kernelread", expectation: .killedByFault, body: FaultScenarios.loadFromKernel)
+        case 19: return Scenario(name: "forkstorm", expectation: .exitsWithZero, body: SMPScenarios.forkExitStorm)
+        case 20: return Scenario(name: "brkstorm", expectation: .exitsWithZero, body: SMPScenarios.brkStorm)
+        case 21: return Scenario(name: "oomstorm", expectation: .exitsWithZero, body: SMPScenarios.oomUnderContention)
+        case 22: return Scenario(name: "fork1000", expectation: .exitsWithZero, body: SMPScenarios.thousandForks)
         default: return nil
         }
     }

@@ -1,6 +1,7 @@
 /// Which scenarios to run, from the kernel command line init receives:
 /// `tests=brk,fork` runs those two, in that order; no `tests=` (or
-/// `tests=all`) runs every scenario.
+/// `tests=all`) runs every default scenario; `smp` in the list stands for
+/// the SMP scenarios (forkstorm, brkstorm, oomstorm, fork1000).
 struct Selection {
     /// The comma-separated names after `tests=`, or nil for "all".
     let names: UnsafeRawBufferPointer?
@@ -25,7 +26,7 @@ struct Selection {
     /// nil plus the unknown name as typed.
     func forEach(_ body: (Scenario?, UnsafeRawBufferPointer) -> Void) {
         guard let names else {
-            for index in 0..<ScenarioTable.count {
+            for index in 0..<ScenarioTable.defaultCount {
                 let scenario = ScenarioTable.scenario(at: index)!
                 scenario.name.withUTF8Buffer { body(scenario, UnsafeRawBufferPointer($0)) }
             }
@@ -36,7 +37,14 @@ struct Selection {
             var end = start
             while end < names.count && names[end] != 0x2C { end += 1 }  // ","
             let name = UnsafeRawBufferPointer(rebasing: names[start..<end])
-            if !name.isEmpty { body(Selection.scenario(named: name), name) }
+            if Selection.equals(name, "smp") {
+                for index in ScenarioTable.smpRange {
+                    let scenario = ScenarioTable.scenario(at: index)!
+                    scenario.name.withUTF8Buffer { body(scenario, UnsafeRawBufferPointer($0)) }
+                }
+            } else if !name.isEmpty {
+                body(Selection.scenario(named: name), name)
+            }
             start = end + 1
         }
     }

@@ -101,7 +101,8 @@ enum TaskScenarios {
     /// its exit code, and wait must report no children afterwards. Slots in
     /// use meanwhile: idle, init, this scenario, the children.
     static func forkUntilTableIsFull() -> Int64 {
-        let expectedChildren = Int64(MM_NR_TASKS) - 3
+        // Slots: one idle task per CPU, init, this scenario's task.
+        let expectedChildren = Int64(MM_NR_TASKS) - 2 - mm_sys_cpus()
         var forked: Int64 = 0
         while forked <= expectedChildren {
             let pid = mm_sys_fork()

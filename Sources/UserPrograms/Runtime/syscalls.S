@@ -32,6 +32,7 @@
     syscall mm_sys_sleep,      MM_SYS_SLEEP
     syscall mm_sys_free_pages, MM_SYS_FREE_PAGES
     syscall mm_sys_pool_limit, MM_SYS_POOL_LIMIT
+    syscall mm_sys_cpus, MM_SYS_CPUS
 
     .section .text.mm_syscall3, "ax"
     .global mm_syscall3

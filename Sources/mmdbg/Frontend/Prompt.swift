@@ -24,7 +24,7 @@ struct Prompt {
         PromptCtrlC.install(frontend.interrupts)
         defer { PromptCtrlC.uninstall() }
         while true {
-            guard let raw = readline(session.promptText) else {
+            guard let raw = readline(session.prompt) else {
                 print("")  // Ctrl-D: leave like `quit`
                 frontend.execute("quit", in: session)
                 break

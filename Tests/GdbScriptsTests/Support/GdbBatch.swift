@@ -81,9 +81,12 @@ final class KernelUnderGdb {
     let kernel: String
 
     /// `icountShift`: deterministic instruction counting, so two boots see the same schedule.
-    init(append: String? = nil, icountShift: Int? = nil) throws {
+    /// `cpus`: QEMU's -smp.
+    init(append: String? = nil, icountShift: Int? = nil, cpus: Int = 1) throws {
         kernel = try Tools.kernelImage()
-        qemu = try QEMUInstance(Self.configuration(kernel: kernel, append: append, icountShift: icountShift))
+        var configuration = Self.configuration(kernel: kernel, append: append, icountShift: icountShift)
+        configuration.smp = cpus
+        qemu = try QEMUInstance(configuration)
     }
 
     /// The QEMU configuration these tests use: stopped at entry, gdbstub on a free port.

@@ -23,6 +23,7 @@ int64_t mm_sys_yield(void);
 int64_t mm_sys_sleep(uint64_t ticks);
 int64_t mm_sys_free_pages(void);
 int64_t mm_sys_pool_limit(uint64_t pages);
+int64_t mm_sys_cpus(void);
 /* Raw form for tests of the syscall entry itself (e.g. a bad number). */
 int64_t mm_syscall3(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2);
 
