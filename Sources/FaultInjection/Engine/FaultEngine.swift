@@ -30,6 +30,24 @@ public final class FaultEngine {
     public var nextFaultID: Int { nextID }
     /// Stop points the engine inserted, by (kind, address): how many owners each has.
     private var owned: [StopPoint: Int] = [:]
+    /// Counters that watch a function's entry without acting (a sweep's golden run, its oracles).
+    public private(set) var observers: [Observer] = []
+
+    /// One watched entry: every hit that passes the pid filter, with task and call path.
+    public struct Observer: Sendable {
+        public let address: UInt64
+        public let pid: Int64?
+        public fileprivate(set) var hits: [ObservedHit] = []
+    }
+
+    /// A hit an observer saw: the task, the caller (x30) and its caller (the
+    /// return address in the frame record x29 points at), for pruning.
+    public struct ObservedHit: Sendable, Equatable, Codable {
+        public var hit: Int
+        public var pid: Int64?
+        public var caller: UInt64
+        public var grandCaller: UInt64
+    }
 
     public init() {}
 
@@ -97,6 +115,28 @@ public final class FaultEngine {
         try? target.removeBreakpoint(point.kind, at: point.address, length: point.length)
     }
 
+    /// Counts the entries of `address` (only while task `pid` runs, when given) without
+    /// acting on them; returns the observer's index. Takes no fault id, so the faults
+    /// armed by a scenario's lines keep the ids their trace pins.
+    @discardableResult
+    public func observe(address: UInt64, pid: Int64?, target: DebugTarget) throws(FaultInjectionError) -> Int {
+        try insert(StopPoint(kind: .software, address: address, length: 4), target: target)
+        observers.append(Observer(address: address, pid: pid))
+        return observers.count - 1
+    }
+
+    /// Disarms every fault and observer and removes every stop point the engine inserted.
+    public func removeAll(target: DebugTarget?) {
+        if let target {
+            for (point, count) in owned where count < Int.max / 2 {
+                try? target.removeBreakpoint(point.kind, at: point.address, length: point.length)
+            }
+        }
+        owned = [:]
+        faults = []
+        observers = []
+    }
+
     // MARK: firing
 
     /// Applies every armed fault whose trigger matches this stop. Returns the
@@ -108,6 +148,16 @@ public final class FaultEngine {
         var fired: [FaultHit] = []
         var currentPID: Int64??  // read lazily, once per stop
         var x30: UInt64?
+        for index in observers.indices where observers[index].address == pc && watchAddress == nil {
+            isOwnStop = true
+            if currentPID == nil { currentPID = .some(try kernel.currentPID()) }
+            if let wanted = observers[index].pid, currentPID! != wanted { continue }
+            if x30 == nil { x30 = try readRegister("x30", kernel) }
+            let framePointer = try readRegister("x29", kernel)
+            let grandCaller = framePointer == 0 ? 0 : ((try? kernel.readWord(framePointer &+ 8)) ?? 0)
+            observers[index].hits.append(ObservedHit(hit: observers[index].hits.count + 1, pid: currentPID!, caller: x30!,
+                                                     grandCaller: grandCaller))
+        }
         for index in faults.indices {
             let spec = faults[index].spec
             switch spec.trigger {

@@ -11,6 +11,11 @@ public struct ScenarioResult: Sendable {
     public var lines: [ScenarioExecution.LineOutcome]
     public var trace: FaultTrace
     public var seconds: Double
+    /// How the epilogue's drive to power-off ended (nil when it did not run:
+    /// QEMU or the attach failed, or the lines had already ended the target).
+    public var epilogue: FaultDriver.Outcome?
+    /// The QEMU the scenario ran in (stopped by the time the result exists).
+    public var qemuPID: Int32?
 
     /// The last `count` UART lines.
     public func lastLogLines(_ count: Int = 8) -> [String] {
@@ -31,15 +36,29 @@ public struct ScenarioRunner: Sendable {
 
     public init(kernel: String) { self.kernel = kernel }
 
+    /// What a caller (the sweep) does around the lines: `prepare` once attached,
+    /// before the first line; `afterLines` once they ran, the target as they left it.
+    public struct Hooks {
+        public var prepare: (Session) -> Void
+        public var afterLines: (Session, [ScenarioExecution.LineOutcome]) -> Void
+        public init(prepare: @escaping (Session) -> Void = { _ in },
+                    afterLines: @escaping (Session, [ScenarioExecution.LineOutcome]) -> Void = { _, _ in }) {
+            self.prepare = prepare
+            self.afterLines = afterLines
+        }
+    }
+
     /// Runs `scenario`; `pinnedHits` replays a trace's firings exactly.
-    public func run(_ scenario: Scenario, pinnedHits: [Int: [Int]]? = nil) -> ScenarioResult {
+    public func run(_ scenario: Scenario, pinnedHits: [Int: [Int]]? = nil, hooks: Hooks? = nil) -> ScenarioResult {
         let started = Date()
         var trace = FaultTrace(scenario: scenario.name, scenarioPath: scenario.path, kernel: kernel,
                                image: (try? ImageIdentity.of(path: kernel)) ?? "unknown", append: scenario.append,
                                icountShift: scenario.icountShift, timeout: scenario.timeout, lines: [], hits: [], transcript: "")
+        var epilogue: FaultDriver.Outcome?
+        var qemuPID: Int32?
         func finish(_ failure: String?, _ lines: [ScenarioExecution.LineOutcome]) -> ScenarioResult {
             ScenarioResult(scenario: scenario, passed: failure == nil, failure: failure, lines: lines, trace: trace,
-                           seconds: Date().timeIntervalSince(started))
+                           seconds: Date().timeIntervalSince(started), epilogue: epilogue, qemuPID: qemuPID)
         }
         var configuration = QEMUConfiguration(kernel: kernel)
         configuration.gdb = .tcpFreePort
@@ -56,6 +75,7 @@ public struct ScenarioRunner: Sendable {
         let qemu: QEMUInstance
         do { qemu = try QEMUInstance(configuration) } catch { return finish("cannot start QEMU: \(error.description)", []) }
         defer { qemu.stop() }
+        qemuPID = qemu.pid
 
         let session = Session(registry: FaultCommands.makeRegistry())
         session.runTimeout = scenario.timeout
@@ -66,6 +86,7 @@ public struct ScenarioRunner: Sendable {
         }
         let state = FaultSessionState.of(session)
         state.pinnedHits = pinnedHits
+        hooks?.prepare(session)
 
         let outcomes = ScenarioExecution.execute(scenario, in: session)
         trace.lines = outcomes.map(\.line.text)
@@ -73,12 +94,15 @@ public struct ScenarioRunner: Sendable {
         if let last = outcomes.last, !last.succeeded {
             failure = "line \(last.line.number) `\(last.line.text)`: \(last.text)"
         }
+        hooks?.afterLines(session, outcomes)
         // Epilogue: run to power-off with the faults still armed, so the
         // transcript is the whole boot (what replay compares).
         if session.target != nil {
-            _ = try? FaultDriver.drive(session, goal: FaultDriver.Goal(timeout: finishTimeout), command: "finish")
+            epilogue = (try? FaultDriver.drive(session, goal: FaultDriver.Goal(timeout: finishTimeout), command: "finish"))?.0
         }
-        _ = try? qemu.waitForExit(timeout: 30)  // generous: a loaded host; it also collects the last console lines
+        if epilogue != .timedOut {
+            _ = try? qemu.waitForExit(timeout: 30)  // generous: a loaded host; it also collects the last console lines
+        }
         session.end()
         trace.hits = state.engine.trace
         trace.transcript = ScenarioRunner.guestOutput(qemu.outputText)
