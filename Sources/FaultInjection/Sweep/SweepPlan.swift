@@ -22,6 +22,36 @@ public struct SweepPoint: Codable, Sendable, Equatable, Hashable {
         self.grandCaller = grandCaller
     }
 
+    enum CodingKeys: String, CodingKey { case site, hit, pid, caller, callerSymbol, grandCaller }
+
+    /// Addresses as `"0x…"` strings: JSON numbers lose the bits above 2^53 of a kernel address.
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(site, forKey: .site)
+        try container.encode(hit, forKey: .hit)
+        try container.encode(pid, forKey: .pid)
+        try container.encode("0x" + String(caller, radix: 16), forKey: .caller)
+        try container.encode(callerSymbol, forKey: .callerSymbol)
+        try container.encode("0x" + String(grandCaller, radix: 16), forKey: .grandCaller)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        func address(_ key: CodingKeys) throws -> UInt64 {
+            let text = try container.decode(String.self, forKey: key)
+            guard text.hasPrefix("0x"), let value = UInt64(text.dropFirst(2), radix: 16) else {
+                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "not a 0x… address")
+            }
+            return value
+        }
+        site = try container.decode(String.self, forKey: .site)
+        hit = try container.decode(Int.self, forKey: .hit)
+        pid = try container.decodeIfPresent(Int64.self, forKey: .pid)
+        caller = try address(.caller)
+        callerSymbol = try container.decodeIfPresent(String.self, forKey: .callerSymbol)
+        grandCaller = try address(.grandCaller)
+    }
+
     /// The function part of `callerSymbol` (`allocate_user_page`).
     public var callerFunction: String {
         guard let symbol = callerSymbol else { return String(format: "0x%llx", caller) }

@@ -16,7 +16,7 @@ struct SweepCommand: ParsableCommand {
         apply. Outcomes: ok, soft-failed, task-killed, leak, hang, panic, check-finding, scenario-failed. Each finding \
         is saved as OUT/findings/NNNN-SITE-HIT.mmdbg (+ .trace.json): `mmdbg run` fails on it again, `mmdbg replay` \
         reproduces its transcript byte for byte. A --boot campaign restores a QEMU snapshot (savevm at the site's first \
-hit, in a scratch qcow2 drive) per run instead of booting; --boot-per-run turns that off.
+        hit, in a scratch qcow2 drive) per run instead of booting; --boot-per-run turns that off.
 
         Examples:
           mmdbg sweep --boot --append tests=fork --site get_free_page --pid 2
