@@ -5,7 +5,7 @@ public enum SweepOutcome: String, Codable, Sendable, CaseIterable {
     case ok
     /// The kernel coped and said so: the transcript differs (a syscall failed, a [TEST] FAIL), nothing else.
     case softFailed = "soft-failed"
-    /// A task was killed with a `[KERN]` marker (the golden run killed fewer).
+    /// A task was killed with a `[KERN]` marker the golden run did not print.
     case taskKilled = "task-killed"
     /// Powered off with fewer free pages than the golden run.
     case leak
@@ -85,7 +85,13 @@ public enum SweepOracle {
         }
         if let first = run.checkFindings.first { return (.checkFinding, first) }
         if let failure = run.scenarioFailure { return (.scenarioFailed, failure) }
-        if run.killed > golden.killed { return (.taskKilled, markers.last ?? "task killed") }
+        var goldenMarkers = lines(golden.transcript).filter { $0.hasPrefix("[KERN]") }
+        let newMarkers = markers.filter { marker in
+            guard let index = goldenMarkers.firstIndex(of: marker) else { return true }
+            goldenMarkers.remove(at: index)
+            return false
+        }
+        if let first = newMarkers.first { return (.taskKilled, first) }
         let ours = normalized(run.transcript), theirs = normalized(golden.transcript)
         if ours != theirs {
             let gold = Set(theirs)

@@ -14,6 +14,8 @@ public struct SweepResult: Codable, Sendable, Equatable {
     public var trace: String?
     /// The run's QEMU (killed by the time the result exists); not compared across shards.
     public var qemuPID: Int32?
+    /// `snapshot` (restored with loadvm) or `boot` (a fresh QEMU).
+    public var method: String?
 }
 
 /// What a campaign needs besides the kernel: the base scenario (nil = `--boot`), the
@@ -208,10 +210,10 @@ public struct SweepRunner: Sendable {
 
     /// Judges a run; a finding is saved as `NNNN-SITE-HIT.mmdbg` plus its trace (what `mmdbg replay` takes).
     static func finish(_ run: SweepRun, observation: SweepObservation, golden: SweepGolden, deadline: Double, hits: [FaultHit],
-                       seconds: Double, qemuPID: Int32?, findingsDirectory: String?) -> SweepResult {
+                       seconds: Double, qemuPID: Int32?, method: String = "boot", findingsDirectory: String?) -> SweepResult {
         let (outcome, detail) = SweepOracle.judge(observation, golden: golden)
         var saved = SweepResult(run: run, outcome: outcome, detail: detail, signature: SweepOracle.signature(outcome, run.points),
-                                seconds: seconds, reproducer: nil, trace: nil, qemuPID: qemuPID)
+                                seconds: seconds, reproducer: nil, trace: nil, qemuPID: qemuPID, method: method)
         guard outcome.isFinding, let findingsDirectory else { return saved }
         try? FileManager.default.createDirectory(atPath: findingsDirectory, withIntermediateDirectories: true)
         let base = (findingsDirectory as NSString).appendingPathComponent(

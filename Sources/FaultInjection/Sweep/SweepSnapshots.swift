@@ -177,6 +177,7 @@ public final class SweepSnapshotWorker {
                                            killed: box.killed, transcript: transcript, scenarioFailure: nil)
         let hits = FaultSessionState.of(session).engine.trace
         return SweepRunner.finish(run, observation: observation, golden: golden, deadline: deadline, hits: hits,
-                                  seconds: Date().timeIntervalSince(started), qemuPID: qemu.pid, findingsDirectory: findingsDirectory)
+                                  seconds: Date().timeIntervalSince(started), qemuPID: qemu.pid, method: "snapshot",
+                                  findingsDirectory: findingsDirectory)
     }
 }
