@@ -31,6 +31,7 @@ struct SweepSystemTests {
     /// with its own golden run and booting per run, merge into the same results run for run.
     @Test func theNormalKernelSurvivesEveryFailedAllocationOfForkAndShardsMergeRunForRun() throws {
         let kernel = try Tools.kernelImage()
+        _ = try Tools.require("qemu-img", package: "qemu-utils")
         let runner = SweepRunner(kernel: kernel)
         let golden = try runner.golden(Self.forkSpec())
         #expect(golden.points.count >= 5, "the fork test allocates pages: \(golden.points.count) hits")
@@ -44,6 +45,7 @@ struct SweepSystemTests {
         defer { try? FileManager.default.removeItem(atPath: findings) }
         let results = runner.execute(campaign, golden: golden, deadline: 30, jobs: 2, snapshots: true, findingsDirectory: findings)
         #expect(results.map(\.run) == campaign)
+        #expect(results.allSatisfy { $0.method == "snapshot" }, "\(results.map { $0.method ?? "?" })")
         for result in results {
             #expect(!result.outcome.isFinding, "run \(result.run.label): \(result.outcome.rawValue) \(result.detail)")
             #expect([.ok, .softFailed, .taskKilled].contains(result.outcome))
@@ -74,6 +76,7 @@ struct SweepSystemTests {
     /// replay byte for byte; pruning keeps every finding's signature.
     @Test func theNoRollbackMutantLeaksAtExactlyThePageTableAllocations() throws {
         _ = try Tools.kernelImage()
+        _ = try Tools.require("qemu-img", package: "qemu-utils")
         let mutant = try ScenarioFixtures.buildMutant("MUTANT_NO_ROLLBACK")
         let runner = SweepRunner(kernel: mutant)
         let golden = try runner.golden(Self.forkSpec())
