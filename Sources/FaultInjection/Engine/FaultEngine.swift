@@ -135,6 +135,105 @@ public final class FaultEngine {
         owned = [:]
         faults = []
         observers = []
+        contracts = []
+        pendingReturns = []
+        violations = []
+    }
+
+    // MARK: pool-balance contracts
+
+    /// A function whose failed call must leave the page pool as it found it (map_page,
+    /// allocate_user_page: "a failed call leaves the pool as it found it").
+    public struct BalanceContract: Sendable {
+        public enum Failure: String, Sendable, Codable {
+            /// x0 as a 32-bit status is -1.
+            case minusOne = "-1"
+            /// x0 is 0 (a null page or address).
+            case zero = "0"
+            func failed(_ x0: UInt64) -> Bool { self == .zero ? x0 == 0 : Int32(truncatingIfNeeded: x0) == -1 }
+        }
+        public let name: String
+        public let address: UInt64
+        public let failure: Failure
+        public let poolFreePages: UInt64
+        public fileprivate(set) var entries = 0
+    }
+
+    /// A failed call that did not give its pages back.
+    public struct BalanceViolation: Sendable, Equatable, Codable {
+        public var function: String
+        /// Which entry of the function (every task counted, as `go FUNC --count N` counts).
+        public var entry: Int
+        public var pid: Int64?
+        public var freeAtEntry: UInt64
+        public var freeAtReturn: UInt64
+        public var description: String {
+            "\(function) (entry \(entry), pid \(pid.map(String.init) ?? "-")) failed with \(Int64(bitPattern: freeAtEntry &- freeAtReturn)) page(s) not given back"
+        }
+    }
+
+    /// A contract call that has not returned yet.
+    public struct PendingReturn: Sendable {
+        let contract: Int
+        let entry: Int
+        let returnAddress: UInt64
+        let sp: UInt64
+        let free: UInt64
+        let pid: Int64?
+    }
+
+    public private(set) var contracts: [BalanceContract] = []
+    public private(set) var pendingReturns: [PendingReturn] = []
+
+    /// Takes over another engine's contract state (entry counts, calls not yet returned): a run
+    /// restored from a snapshot continues the watch its golden boot started.
+    public func adoptBalance(entries: [Int], pending: [PendingReturn], target: DebugTarget) throws(FaultInjectionError) {
+        for (index, count) in entries.enumerated() where index < contracts.count { contracts[index].entries = count }
+        for call in pending where call.contract < contracts.count {
+            try insert(StopPoint(kind: .software, address: call.returnAddress, length: 4), target: target)
+            pendingReturns.append(call)
+        }
+    }
+    public private(set) var violations: [BalanceViolation] = []
+
+    /// Watches every call of `name` at `address`: at entry the pool's free count
+    /// (`poolFreePages`: the address of `mm_pool.free_pages`), at the return (same SP) x0 and the count again.
+    public func watchBalance(name: String, address: UInt64, failure: BalanceContract.Failure, poolFreePages: UInt64,
+                             target: DebugTarget) throws(FaultInjectionError) {
+        try insert(StopPoint(kind: .software, address: address, length: 4), target: target)
+        contracts.append(BalanceContract(name: name, address: address, failure: failure, poolFreePages: poolFreePages))
+    }
+
+    /// Handles a stop at a contract's entry or at a pending return; true when it was one.
+    private func handleBalance(pc: UInt64, kernel: KernelAccess, currentPID: inout Int64??) throws(FaultInjectionError) -> Bool {
+        var own = false
+        for index in contracts.indices where contracts[index].address == pc {
+            own = true
+            contracts[index].entries += 1
+            if currentPID == nil { currentPID = .some(try kernel.currentPID()) }
+            let returnAddress = try readRegister("x30", kernel)
+            let sp = try readRegister("sp", kernel)
+            let free = try kernel.readWord(contracts[index].poolFreePages)
+            try insert(StopPoint(kind: .software, address: returnAddress, length: 4), target: kernel.target)
+            pendingReturns.append(PendingReturn(contract: index, entry: contracts[index].entries, returnAddress: returnAddress,
+                                                sp: sp, free: free, pid: currentPID!))
+        }
+        if pendingReturns.contains(where: { $0.returnAddress == pc }) {
+            let sp = try readRegister("sp", kernel)
+            if let index = pendingReturns.lastIndex(where: { $0.returnAddress == pc && $0.sp == sp }) {
+                own = true
+                let pending = pendingReturns.remove(at: index)
+                release(StopPoint(kind: .software, address: pc, length: 4), target: kernel.target)
+                let contract = contracts[pending.contract]
+                let x0 = try readRegister("x0", kernel)
+                let free = try kernel.readWord(contract.poolFreePages)
+                if contract.failure.failed(x0), free != pending.free {
+                    violations.append(BalanceViolation(function: contract.name, entry: pending.entry, pid: pending.pid,
+                                                       freeAtEntry: pending.free, freeAtReturn: free))
+                }
+            }
+        }
+        return own
     }
 
     // MARK: firing
@@ -148,6 +247,9 @@ public final class FaultEngine {
         var fired: [FaultHit] = []
         var currentPID: Int64??  // read lazily, once per stop
         var x30: UInt64?
+        if watchAddress == nil, !contracts.isEmpty, try handleBalance(pc: pc, kernel: kernel, currentPID: &currentPID) {
+            isOwnStop = true
+        }
         for index in observers.indices where observers[index].address == pc && watchAddress == nil {
             isOwnStop = true
             if currentPID == nil { currentPID = .some(try kernel.currentPID()) }

@@ -42,6 +42,8 @@ public struct SweepGolden: Codable, Sendable, Equatable {
     /// The action text (`return=0`) and its `inject` option form (`--return 0`).
     public var action: String
     public var points: [SweepPoint]
+    /// Pool-balance contracts every run watches (`map_page:-1`: a call returning -1 must leave the pool as it found it).
+    public var balanced: [String] = []
     public var freePages: UInt64
     /// Tasks killed (`exit_process` entries) and `[KERN]` lines in the golden run.
     public var killed: Int
@@ -58,6 +60,8 @@ public struct SweepObservation: Sendable, Equatable {
     public var transcript: String
     /// A base-scenario line that failed (not the sweep's own `go`).
     public var scenarioFailure: String?
+    /// Failed calls of a balanced function that kept pages.
+    public var violations: [FaultEngine.BalanceViolation] = []
 
     public init(reachedPowerOff: Bool, freePages: UInt64?, checkFindings: [String], killed: Int, transcript: String,
                 scenarioFailure: String?) {
@@ -83,6 +87,7 @@ public enum SweepOracle {
             let lost = Int64(bitPattern: golden.freePages &- free)
             return (.leak, lost > 0 ? "\(lost) page(s) leaked" : "\(-lost) page(s) more free than golden")
         }
+        if let violation = run.violations.first { return (.leak, violation.description) }
         if let first = run.checkFindings.first { return (.checkFinding, first) }
         if let failure = run.scenarioFailure { return (.scenarioFailed, failure) }
         var goldenMarkers = lines(golden.transcript).filter { $0.hasPrefix("[KERN]") }

@@ -58,9 +58,9 @@ public struct SweepPoint: Codable, Sendable, Equatable, Hashable {
         return symbol.split(separator: "+").first.map(String.init) ?? symbol
     }
 
-    /// What pruning compares: the same site reached by the same task along the
-    /// same two-level call path (call site and its caller's return address).
-    public var pruningKey: String {
+    /// The call path pruning compares: the same site reached by the same task from the same
+    /// call site, whose caller returns to the same place.
+    public var callPathKey: String {
         "\(site)|\(pid.map(String.init) ?? "-")|\(String(caller, radix: 16))|\(String(grandCaller, radix: 16))"
     }
 }
@@ -99,11 +99,20 @@ public struct SweepSelection: Sendable, Equatable {
             && a.shard == b.shard
     }
 
-    /// Points left after pruning: the first point of each pruning key.
+    /// Points left after pruning: the first point of each key. The key is the point's call path
+    /// (site, task, call site, the caller's return address) and the call site of the same task's
+    /// previous hit of the site: a hit reached the same way right after the same kind of
+    /// allocation is assumed to fail the same way (a heuristic, not a proof: see README).
     public func pruned(_ points: [SweepPoint]) -> [SweepPoint] {
         guard prune else { return points }
         var seen = Set<String>()
-        return points.filter { seen.insert($0.pruningKey).inserted }
+        var previous: [String: String] = [:]  // site|pid → the previous hit's call site
+        return points.filter { point in
+            let stream = "\(point.site)|\(point.pid.map(String.init) ?? "-")"
+            let key = point.callPathKey + "|after " + (previous[stream] ?? "-")
+            previous[stream] = String(point.caller, radix: 16)
+            return seen.insert(key).inserted
+        }
     }
 
     /// The whole campaign (every shard's runs), indexed 1…n.

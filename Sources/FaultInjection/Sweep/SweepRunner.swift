@@ -29,6 +29,9 @@ public struct SweepSpec: Sendable {
     public var action = "return=0"
     /// Seconds a run may take to reach power-off.
     public var deadline: Double = 60
+    /// Functions whose failed call must leave the pool as it found it, `NAME:-1` (x0 as an int32 is -1)
+    /// or `NAME:0` (x0 is 0). The defaults are the kernel's documented ones.
+    public var balanced = ["map_page:-1", "allocate_user_page:0"]
 
     /// `--boot`: no scenario lines, just the boot (and `append`) to power-off.
     public static func boot(append: String?) -> Scenario {
@@ -71,6 +74,7 @@ public struct SweepRunner: Sendable {
             var killed = 0
             var points: [SweepPoint] = []
             var problem: String?
+            var violations: [FaultEngine.BalanceViolation] = []
         }
         let box = Box()
     }
@@ -89,7 +93,7 @@ public struct SweepRunner: Sendable {
                 guard let address = kernel.elf.symbol(named: site)?.address else { probe.box.problem = "no symbol \(site)"; return }
                 _ = try? engine.observe(address: address, pid: spec.pid, target: kernel.target)
             }
-            SweepRunner.prepareOracles(session)
+            SweepRunner.prepareOracles(session, balanced: spec.balanced)
         }, afterLines: { session, _ in
             SweepRunner.readOracles(session, deadline: spec.deadline, drive: true, into: probe.box)
             let engine = FaultSessionState.of(session).engine
@@ -112,15 +116,30 @@ public struct SweepRunner: Sendable {
         return SweepGolden(kernel: kernel, image: result.trace.image, append: scenario.append, icountShift: scenario.icountShift,
                            scenarioLines: spec.isBoot ? [] : spec.scenario.lines.map(\.text),
                            scenarioPath: spec.isBoot ? nil : spec.scenario.path, sites: spec.sites, pid: spec.pid,
-                           action: spec.action, points: probe.box.points, freePages: free, killed: probe.box.killed,
-                           transcript: result.trace.transcript, seconds: result.seconds)
+                           action: spec.action, points: probe.box.points, balanced: spec.balanced, freePages: free,
+                           killed: probe.box.killed, transcript: result.trace.transcript, seconds: result.seconds)
     }
 
-    /// An observer on `exit_process`: every task the kernel kills passes there.
-    static func prepareOracles(_ session: Session) {
-        guard let kernel = try? FaultSessionState.kernel(session, for: "sweep"),
-              let address = kernel.elf.symbol(named: killSite)?.address else { return }
-        _ = try? FaultSessionState.of(session).engine.observe(address: address, pid: nil, target: kernel.target)
+    /// The pool-balance watches, then an observer on `exit_process` (every task the kernel kills
+    /// passes there; it is the last observer).
+    static func prepareOracles(_ session: Session, balanced: [String]) {
+        guard let kernel = try? FaultSessionState.kernel(session, for: "sweep") else { return }
+        let engine = FaultSessionState.of(session).engine
+        for contract in balanced {
+            let parts = contract.split(separator: ":").map(String.init)
+            guard parts.count == 2, let failure = FaultEngine.BalanceContract.Failure(rawValue: parts[1]),
+                  let address = kernel.elf.symbol(named: parts[0])?.address else { continue }
+            try? engine.watchBalance(name: parts[0], address: address, failure: failure,
+                                     poolFreePages: kernel.poolFreePagesAddress, target: kernel.target)
+        }
+        guard let address = kernel.elf.symbol(named: killSite)?.address else { return }
+        _ = try? engine.observe(address: address, pid: nil, target: kernel.target)
+    }
+
+    /// `NAME:-1` / `NAME:0`, as `--balanced` takes it.
+    public static func isValidContract(_ text: String) -> Bool {
+        let parts = text.split(separator: ":").map(String.init)
+        return parts.count == 2 && !parts[0].isEmpty && FaultEngine.BalanceContract.Failure(rawValue: parts[1]) != nil
     }
 
     /// Drives to power-off (if the lines did not get there) and reads free pages and `check` there.
@@ -139,6 +158,7 @@ public struct SweepRunner: Sendable {
         }
         box.reachedPowerOff = true
         box.killed = engine.observers.last?.hits.count ?? 0
+        box.violations = engine.violations
         guard let access = try? FaultSessionState.kernel(session, for: "sweep") else { return }
         box.freePages = try? access.freePages()
         if let report = try? access.check() { box.findings = report.findings.map(\.description) }
@@ -158,14 +178,28 @@ public struct SweepRunner: Sendable {
     /// A scenario file that fails exactly as the run did under `mmdbg run`: the run's lines,
     /// then the universal oracles as expectations.
     public static func reproducer(for run: SweepRun, golden: SweepGolden, deadline: Double, outcome: SweepOutcome,
-                                  detail: String) -> String {
+                                  detail: String, violation: FaultEngine.BalanceViolation? = nil) -> String {
         var text = "# sweep finding: \(outcome.rawValue) failing \(run.label)"
         text += run.points.map { " (pid \($0.pid.map(String.init) ?? "-"), caller \($0.callerSymbol ?? "?"))" }.joined() + "\n"
         text += "# \(detail)\n# golden: \(golden.freePages) free pages at power-off; image \(golden.image)\n"
         if let append = golden.append { text += "#! append \(append)\n" }
         text += "#! icount \(golden.icountShift)\n#! timeout \(Int(deadline.rounded(.up)) + 30)\n"
-        for line in lines(for: run, golden: golden, deadline: deadline) + expectations(golden) { text += line + "\n" }
+        for line in reproducerLines(for: run, golden: golden, deadline: deadline, violation: violation) { text += line + "\n" }
         return text
+    }
+
+    /// The run's lines and the oracles as expectations; a pool-balance violation (in a `--boot`
+    /// campaign) adds, after the injection: stop at that entry, `baseline`, run to its return,
+    /// `expect free-pages baseline`, as a hand-written scenario would (scenarios/oom-pte.mmdbg).
+    public static func reproducerLines(for run: SweepRun, golden: SweepGolden, deadline: Double,
+                                       violation: FaultEngine.BalanceViolation?) -> [String] {
+        var lines = lines(for: run, golden: golden, deadline: deadline)
+        if let violation, golden.scenarioLines.isEmpty {
+            let timeout = String(format: "%g", deadline)
+            lines.insert(contentsOf: ["go \(violation.function) --count \(violation.entry) --timeout \(timeout)", "baseline",
+                                      "go --finish --timeout \(timeout)", "expect free-pages baseline"], at: run.points.count)
+        }
+        return lines + expectations(golden)
     }
 
     static func expectations(_ golden: SweepGolden) -> [String] {
@@ -182,7 +216,7 @@ public struct SweepRunner: Sendable {
         scenario.icountShift = golden.icountShift
         scenario.timeout = deadline
         let probe = Probe()
-        let hooks = ScenarioRunner.Hooks(prepare: { SweepRunner.prepareOracles($0) },
+        let hooks = ScenarioRunner.Hooks(prepare: { SweepRunner.prepareOracles($0, balanced: golden.balanced) },
                                          afterLines: { session, outcomes in
             // The run's last line is its `go` to power-off; when an earlier line failed, the oracles drive there.
             let wentOff = outcomes.count == lines.count
@@ -200,6 +234,7 @@ public struct SweepRunner: Sendable {
         var observation = SweepObservation(reachedPowerOff: probe.box.reachedPowerOff, freePages: probe.box.freePages,
                                            checkFindings: probe.box.findings, killed: probe.box.killed,
                                            transcript: result.trace.transcript, scenarioFailure: scenarioFailure)
+        observation.violations = probe.box.violations
         if result.failure?.hasPrefix("cannot") == true, result.lines.isEmpty {
             observation.scenarioFailure = result.failure  // QEMU could not start: say so rather than call it a hang
             observation.reachedPowerOff = true
@@ -218,10 +253,12 @@ public struct SweepRunner: Sendable {
         try? FileManager.default.createDirectory(atPath: findingsDirectory, withIntermediateDirectories: true)
         let base = (findingsDirectory as NSString).appendingPathComponent(
             String(format: "%04d-", run.index) + run.label.replacingOccurrences(of: "#", with: "-").replacingOccurrences(of: "+", with: "_"))
-        let text = SweepRunner.reproducer(for: run, golden: golden, deadline: deadline, outcome: outcome, detail: detail)
+        let violation = observation.violations.first
+        let text = SweepRunner.reproducer(for: run, golden: golden, deadline: deadline, outcome: outcome, detail: detail,
+                                          violation: violation)
         let trace = FaultTrace(scenario: (base as NSString).lastPathComponent, scenarioPath: base + ".mmdbg", kernel: golden.kernel,
                                image: golden.image, append: golden.append, icountShift: golden.icountShift, timeout: deadline + 30,
-                               lines: lines(for: run, golden: golden, deadline: deadline) + expectations(golden), hits: hits,
+                               lines: reproducerLines(for: run, golden: golden, deadline: deadline, violation: violation), hits: hits,
                                transcript: observation.transcript)
         if (try? text.write(toFile: base + ".mmdbg", atomically: true, encoding: .utf8)) != nil { saved.reproducer = base + ".mmdbg" }
         if (try? trace.write(to: base + ".trace.json")) != nil { saved.trace = base + ".trace.json" }

@@ -20,6 +20,8 @@ public final class SweepSnapshotWorker {
     private var image: String?
     /// Site → (snapshot name, transcript up to it).
     private var snapshots: [String: (name: String, prefix: String)] = [:]
+    /// Site → the pool-balance watch at its snapshot (entries so far, calls not yet returned).
+    private var balance: [String: (entries: [Int], pending: [FaultEngine.PendingReturn])] = [:]
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
@@ -47,6 +49,7 @@ public final class SweepSnapshotWorker {
         if let image { try? FileManager.default.removeItem(atPath: image) }
         image = nil
         snapshots = [:]
+        balance = [:]
     }
 
     /// Boots QEMU with a scratch qcow2 drive, stopped at entry, attached.
@@ -88,6 +91,7 @@ public final class SweepSnapshotWorker {
         guard let kernelAccess = try? FaultSessionState.kernel(session, for: "sweep"),
               let address = kernelAccess.elf.symbol(named: site)?.address else { throw Failure(description: "no symbol \(site)") }
         let state = FaultSessionState.of(session)
+        SweepRunner.prepareOracles(session, balanced: golden.balanced)
         let observer = (try? state.engine.observe(address: address, pid: golden.pid, target: kernelAccess.target)) ?? 0
         let started = Date()
         while state.engine.observers[observer].hits.isEmpty {
@@ -99,6 +103,7 @@ public final class SweepSnapshotWorker {
             } catch { throw Failure(description: "driving to \(site): \(error.description)") }
             guard outcome == .reachedAddress else { throw Failure(description: "\(site) not reached: \(outcome.summary)") }
         }
+        balance[site] = (state.engine.contracts.map(\.entries), state.engine.pendingReturns)
         reset(session)
         let name = "sweep\(snapshots.count + 1)"
         let result = session.execute(line: "monitor savevm \(name)")
@@ -144,7 +149,10 @@ public final class SweepSnapshotWorker {
         }
         let before = qemu.outputText.utf8.count
         let lines = SweepRunner.lines(for: run, golden: golden, deadline: deadline)
-        SweepRunner.prepareOracles(session)
+        SweepRunner.prepareOracles(session, balanced: golden.balanced)
+        if let watch = balance[site], let target = session.target {
+            try? FaultSessionState.of(session).engine.adoptBalance(entries: watch.entries, pending: watch.pending, target: target)
+        }
         var executed: [ScenarioExecution.LineOutcome] = []
         for (index, line) in lines.enumerated() {
             let began = Date()
@@ -173,8 +181,9 @@ public final class SweepSnapshotWorker {
         let suffix = String(decoding: Array(qemu.outputText.utf8).dropFirst(before), as: UTF8.self)
         _ = after
         let transcript = snap.prefix + ScenarioRunner.guestOutput(suffix)
-        let observation = SweepObservation(reachedPowerOff: box.reachedPowerOff, freePages: box.freePages, checkFindings: box.findings,
+        var observation = SweepObservation(reachedPowerOff: box.reachedPowerOff, freePages: box.freePages, checkFindings: box.findings,
                                            killed: box.killed, transcript: transcript, scenarioFailure: nil)
+        observation.violations = box.violations
         let hits = FaultSessionState.of(session).engine.trace
         return SweepRunner.finish(run, observation: observation, golden: golden, deadline: deadline, hits: hits,
                                   seconds: Date().timeIntervalSince(started), qemuPID: qemu.pid, method: "snapshot",
