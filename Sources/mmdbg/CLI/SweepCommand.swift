@@ -7,23 +7,23 @@ import Foundation
 struct SweepCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
-        abstract: "Fail every hit of a function in turn, one fresh QEMU per run, and judge each run (exit status = findings, max 125).",
+        abstract: "Fail every hit of a function in turn and judge each run with universal oracles (exit status = findings, max 125).",
         discussion: """
         A golden run (no fault) counts every entry of each --site (task, caller); then each run fails exactly one \
         hit (--depth 2: a pair) with --action, like `inject SITE --nth N`. Every run is judged without hand-written \
         expectations: it must power off within --deadline, print no [PANIC], name every killed task with a [KERN] \
-        marker, end with the golden run's free-page count and a clean `check`; the scenario's own expectations still \
-        apply. Outcomes: ok, soft-failed, task-killed, leak, hang, panic, check-finding, scenario-failed. Each finding \
+        marker, end with the golden run's free-page count and a clean `check`, and every failed call of a --balanced \
+        function must give back the pages it took; the scenario's own expectations still apply. Outcomes: ok, soft-failed, task-killed, leak, hang, panic, check-finding, scenario-failed. Each finding \
         is saved as OUT/findings/NNNN-SITE-HIT.mmdbg (+ .trace.json): `mmdbg run` fails on it again, `mmdbg replay` \
         reproduces its transcript byte for byte. A --boot campaign restores a QEMU snapshot (savevm at the site's first \
         hit, in a scratch qcow2 drive) per run instead of booting; --boot-per-run turns that off.
 
         Examples:
-          mmdbg sweep --boot --append tests=fork --site get_free_page --pid 2
-          mmdbg sweep scenarios/fork-oom.mmdbg --site get_free_page --max 10 --jobs 2 --junit sweep.xml
-          mmdbg sweep --boot --append tests=fork --site get_free_page --shard 2/3 --out shard2
-          mmdbg sweep --merge shard1 shard2 shard3 --json
-          mmdbg sweep --boot --append tests=fork --site get_free_page --plan plan | parallel
+          mmdbg sweep --boot --append tests=fork --pid 2 --junit sweep.xml
+          mmdbg sweep scenarios/fork-oom.mmdbg --max 10 --jobs 2 --json
+          mmdbg sweep --boot --append tests=fork --shard 2/3 --out shard2
+          mmdbg sweep --merge shard1 shard2 shard3
+          mmdbg sweep --boot --append tests=fork --plan plan | parallel
         """
     )
 
@@ -39,7 +39,7 @@ struct SweepCommand: ParsableCommand {
     @Option(name: .customLong("site"), help: ArgumentHelp("Function whose entries are swept (repeatable; default get_free_page).", valueName: "SYMBOL"))
     var sites: [String] = []
 
-    @Option(name: .customLong("action"), help: ArgumentHelp("What a failed hit does: return=V (default return=0), set=REG=V,…, write=ADDR=V, skip.", valueName: "ACTION"))
+    @Option(name: .customLong("action"), help: ArgumentHelp("What a failed hit does: return=V, set=REG=V,…, write=ADDR=V, skip.", valueName: "ACTION"))
     var action = "return=0"
 
     @Option(name: .customLong("pid"), help: ArgumentHelp("Only hits while this task runs.", valueName: "P"))
@@ -51,14 +51,17 @@ struct SweepCommand: ParsableCommand {
     @Option(name: .customLong("sample"), help: ArgumentHelp("K runs drawn with --seed.", valueName: "K"))
     var sample: Int?
 
-    @Option(name: .customLong("seed"), help: ArgumentHelp("Seed for --sample (default 0).", valueName: "S"))
+    @Option(name: .customLong("seed"), help: ArgumentHelp("Seed for --sample.", valueName: "S"))
     var seed: UInt64 = 0
 
     @Option(name: .customLong("depth"), help: ArgumentHelp("1: one hit per run; 2: pairs of hits as well.", valueName: "1|2"))
     var depth = 1
 
-    @Flag(name: .customLong("prune"), help: "One run per (site, task, call site, caller's return address): hits that cannot differ.")
+    @Flag(name: .customLong("prune"), help: "One run per (site, task, call site, caller's return address, the previous hit's call site): hits assumed not to differ.")
     var prune = false
+
+    @Option(name: .customLong("balanced"), help: ArgumentHelp("A function whose failed call (x0 as int32 = -1, or x0 = 0) must leave the page pool as it found it (repeatable; default map_page:-1 allocate_user_page:0).", valueName: "FUNC:-1|FUNC:0"))
+    var balanced: [String] = []
 
     @Flag(name: .customLong("boot-per-run"), help: "Boot a fresh QEMU for every run instead of restoring a snapshot (--boot campaigns restore by default).")
     var bootPerRun = false
@@ -69,10 +72,10 @@ struct SweepCommand: ParsableCommand {
     @Option(name: .customLong("shard"), help: ArgumentHelp("Run only shard K of N (every Nth run of the campaign).", valueName: "K/N"))
     var shard: String?
 
-    @Option(name: .customLong("deadline"), help: ArgumentHelp("Seconds a run has to power off (default 60).", valueName: "S"))
+    @Option(name: .customLong("deadline"), help: ArgumentHelp("Seconds a run has to power off.", valueName: "S"))
     var deadline: Double = 60
 
-    @Option(name: .customLong("out"), help: ArgumentHelp("Result directory: sweep.json, findings/ (default sweep-out).", valueName: "DIR"))
+    @Option(name: .customLong("out"), help: ArgumentHelp("Result directory: sweep.json, findings/.", valueName: "DIR"))
     var out = "sweep-out"
 
     @Option(name: .customLong("plan"), help: ArgumentHelp("Golden run only: write DIR/plan.json and print one shell line per run.", valueName: "DIR"))
@@ -109,6 +112,9 @@ struct SweepCommand: ParsableCommand {
         if !(1...2).contains(depth) { throw ValidationError("--depth must be 1 or 2") }
         if let shard, SweepSelection.parseShard(shard) == nil { throw ValidationError("--shard wants K/N with 1 ≤ K ≤ N") }
         if !(deadline > 0 && deadline <= 3600) { throw ValidationError("--deadline must be in (0, 3600] seconds") }
+        if let bad = balanced.first(where: { !SweepRunner.isValidContract($0) }) {
+            throw ValidationError("--balanced wants FUNC:-1 or FUNC:0, not \(bad)")
+        }
         if SweepSpec.injectOptions(action) == nil { throw ValidationError("--action wants return=V, set=REG=V,…, write=ADDR=V or skip") }
     }
 
@@ -153,6 +159,7 @@ struct SweepCommand: ParsableCommand {
         spec.pid = pid
         spec.action = action
         spec.deadline = deadline
+        if !balanced.isEmpty { spec.balanced = balanced }
         var selection = SweepSelection()
         selection.depth = depth
         selection.prune = prune
@@ -172,7 +179,9 @@ struct SweepCommand: ParsableCommand {
             let planFile = SweepPlanFile(golden: golden, scenario: scenarioName, deadline: deadline, runs: campaign)
             do { try planFile.write(toDirectory: plan) } catch { throw fail(error.description, .commandFailed) }
             let planPath = (plan as NSString).appendingPathComponent(SweepPlanFile.fileName)
-            for line in planFile.lines(planPath: planPath, outDirectory: (plan as NSString).appendingPathComponent("results")) { print(line) }
+            // The lines call this mmdbg as it was invoked (`.build/debug/mmdbg` from the checkout, or `mmdbg` on PATH).
+            for line in planFile.lines(planPath: planPath, outDirectory: (plan as NSString).appendingPathComponent("results"),
+                                       mmdbg: CommandLine.arguments[0]) { print(line) }
             return
         }
         let mine = selection.shardRuns(campaign)
