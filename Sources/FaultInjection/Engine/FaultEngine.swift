@@ -47,6 +47,8 @@ public final class FaultEngine {
         public var pid: Int64?
         public var caller: UInt64
         public var grandCaller: UInt64
+        /// Contract calls the hit happens inside (what a run failing it must watch return).
+        public var enclosing: [PendingReturn] = []
     }
 
     public init() {}
@@ -156,6 +158,8 @@ public final class FaultEngine {
         public let address: UInt64
         public let failure: Failure
         public let poolFreePages: UInt64
+        /// False: only calls handed over by `adoptBalance` are watched (no stop at every entry).
+        public let watchesEntries: Bool
         public fileprivate(set) var entries = 0
     }
 
@@ -172,14 +176,52 @@ public final class FaultEngine {
         }
     }
 
-    /// A contract call that has not returned yet.
-    public struct PendingReturn: Sendable {
-        let contract: Int
-        let entry: Int
-        let returnAddress: UInt64
-        let sp: UInt64
-        let free: UInt64
-        let pid: Int64?
+    /// A contract call that has not returned yet (addresses as `"0x…"` in JSON).
+    public struct PendingReturn: Sendable, Hashable, Codable {
+        public let contract: Int
+        public let entry: Int
+        public let returnAddress: UInt64
+        public let sp: UInt64
+        public let free: UInt64
+        public let pid: Int64?
+
+        enum CodingKeys: String, CodingKey { case contract, entry, returnAddress, sp, free, pid }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(contract, forKey: .contract)
+            try container.encode(entry, forKey: .entry)
+            try container.encode("0x" + String(returnAddress, radix: 16), forKey: .returnAddress)
+            try container.encode("0x" + String(sp, radix: 16), forKey: .sp)
+            try container.encode(free, forKey: .free)
+            try container.encode(pid, forKey: .pid)
+        }
+
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            func address(_ key: CodingKeys) throws -> UInt64 {
+                let text = try container.decode(String.self, forKey: key)
+                guard text.hasPrefix("0x"), let value = UInt64(text.dropFirst(2), radix: 16) else {
+                    throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "not a 0x… address")
+                }
+                return value
+            }
+            contract = try container.decode(Int.self, forKey: .contract)
+            entry = try container.decode(Int.self, forKey: .entry)
+            returnAddress = try address(.returnAddress)
+            sp = try address(.sp)
+            free = try container.decode(UInt64.self, forKey: .free)
+            pid = try container.decodeIfPresent(Int64.self, forKey: .pid)
+        }
+
+        init(contract: Int, entry: Int, returnAddress: UInt64, sp: UInt64, free: UInt64, pid: Int64?) {
+            self.contract = contract
+            self.entry = entry
+            self.returnAddress = returnAddress
+            self.sp = sp
+            self.free = free
+            self.pid = pid
+        }
     }
 
     public private(set) var contracts: [BalanceContract] = []
@@ -199,15 +241,16 @@ public final class FaultEngine {
     /// Watches every call of `name` at `address`: at entry the pool's free count
     /// (`poolFreePages`: the address of `mm_pool.free_pages`), at the return (same SP) x0 and the count again.
     public func watchBalance(name: String, address: UInt64, failure: BalanceContract.Failure, poolFreePages: UInt64,
-                             target: DebugTarget) throws(FaultInjectionError) {
-        try insert(StopPoint(kind: .software, address: address, length: 4), target: target)
-        contracts.append(BalanceContract(name: name, address: address, failure: failure, poolFreePages: poolFreePages))
+                             watchEntries: Bool = true, target: DebugTarget) throws(FaultInjectionError) {
+        if watchEntries { try insert(StopPoint(kind: .software, address: address, length: 4), target: target) }
+        contracts.append(BalanceContract(name: name, address: address, failure: failure, poolFreePages: poolFreePages,
+                                         watchesEntries: watchEntries))
     }
 
     /// Handles a stop at a contract's entry or at a pending return; true when it was one.
     private func handleBalance(pc: UInt64, kernel: KernelAccess, currentPID: inout Int64??) throws(FaultInjectionError) -> Bool {
         var own = false
-        for index in contracts.indices where contracts[index].address == pc {
+        for index in contracts.indices where contracts[index].address == pc && contracts[index].watchesEntries {
             own = true
             contracts[index].entries += 1
             if currentPID == nil { currentPID = .some(try kernel.currentPID()) }
@@ -258,7 +301,7 @@ public final class FaultEngine {
             let framePointer = try readRegister("x29", kernel)
             let grandCaller = framePointer == 0 ? 0 : ((try? kernel.readWord(framePointer &+ 8)) ?? 0)
             observers[index].hits.append(ObservedHit(hit: observers[index].hits.count + 1, pid: currentPID!, caller: x30!,
-                                                     grandCaller: grandCaller))
+                                                     grandCaller: grandCaller, enclosing: pendingReturns))
         }
         for index in faults.indices {
             let spec = faults[index].spec

@@ -12,6 +12,9 @@ public struct SweepPoint: Codable, Sendable, Equatable, Hashable {
     public var callerSymbol: String?
     /// The return address in the caller's frame record (the call path one level further up).
     public var grandCaller: UInt64
+    /// The `--balanced` calls this hit happens inside, as the golden run saw them (entry ordinal,
+    /// SP, return address, free pages at entry): a run failing this hit watches only their returns.
+    public var enclosing: [FaultEngine.PendingReturn] = []
 
     public init(site: String, hit: Int, pid: Int64?, caller: UInt64, callerSymbol: String?, grandCaller: UInt64) {
         self.site = site
@@ -22,7 +25,7 @@ public struct SweepPoint: Codable, Sendable, Equatable, Hashable {
         self.grandCaller = grandCaller
     }
 
-    enum CodingKeys: String, CodingKey { case site, hit, pid, caller, callerSymbol, grandCaller }
+    enum CodingKeys: String, CodingKey { case site, hit, pid, caller, callerSymbol, grandCaller, enclosing }
 
     /// Addresses as `"0x…"` strings: JSON numbers lose the bits above 2^53 of a kernel address.
     public func encode(to encoder: Encoder) throws {
@@ -33,6 +36,7 @@ public struct SweepPoint: Codable, Sendable, Equatable, Hashable {
         try container.encode("0x" + String(caller, radix: 16), forKey: .caller)
         try container.encode(callerSymbol, forKey: .callerSymbol)
         try container.encode("0x" + String(grandCaller, radix: 16), forKey: .grandCaller)
+        try container.encode(enclosing, forKey: .enclosing)
     }
 
     public init(from decoder: Decoder) throws {
@@ -50,6 +54,7 @@ public struct SweepPoint: Codable, Sendable, Equatable, Hashable {
         caller = try address(.caller)
         callerSymbol = try container.decodeIfPresent(String.self, forKey: .callerSymbol)
         grandCaller = try address(.grandCaller)
+        enclosing = try container.decodeIfPresent([FaultEngine.PendingReturn].self, forKey: .enclosing) ?? []
     }
 
     /// The function part of `callerSymbol` (`allocate_user_page`).

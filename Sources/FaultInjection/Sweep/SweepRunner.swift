@@ -99,8 +99,10 @@ public struct SweepRunner: Sendable {
             let engine = FaultSessionState.of(session).engine
             for (index, site) in spec.sites.enumerated() where index < engine.observers.count {
                 for hit in engine.observers[index].hits {
-                    probe.box.points.append(SweepPoint(site: site, hit: hit.hit, pid: hit.pid, caller: hit.caller,
-                                                       callerSymbol: session.symbols?.describe(hit.caller), grandCaller: hit.grandCaller))
+                    var point = SweepPoint(site: site, hit: hit.hit, pid: hit.pid, caller: hit.caller,
+                                           callerSymbol: session.symbols?.describe(hit.caller), grandCaller: hit.grandCaller)
+                    point.enclosing = hit.enclosing
+                    probe.box.points.append(point)
                 }
             }
         })
@@ -121,8 +123,10 @@ public struct SweepRunner: Sendable {
     }
 
     /// The pool-balance watches, then an observer on `exit_process` (every task the kernel kills
-    /// passes there; it is the last observer).
-    static func prepareOracles(_ session: Session, balanced: [String]) {
+    /// passes there; it is the last observer). With `enclosing` (a run) no entry is watched: only
+    /// the returns of the calls the golden run saw the failed hits inside, which is where a failed
+    /// hit can break the contract (deterministic: the run is the golden run up to that hit).
+    static func prepareOracles(_ session: Session, balanced: [String], enclosing: [FaultEngine.PendingReturn]? = nil) {
         guard let kernel = try? FaultSessionState.kernel(session, for: "sweep") else { return }
         let engine = FaultSessionState.of(session).engine
         for contract in balanced {
@@ -130,8 +134,9 @@ public struct SweepRunner: Sendable {
             guard parts.count == 2, let failure = FaultEngine.BalanceContract.Failure(rawValue: parts[1]),
                   let address = kernel.elf.symbol(named: parts[0])?.address else { continue }
             try? engine.watchBalance(name: parts[0], address: address, failure: failure,
-                                     poolFreePages: kernel.poolFreePagesAddress, target: kernel.target)
+                                     poolFreePages: kernel.poolFreePagesAddress, watchEntries: enclosing == nil, target: kernel.target)
         }
+        if let enclosing { try? engine.adoptBalance(entries: [], pending: enclosing, target: kernel.target) }
         guard let address = kernel.elf.symbol(named: killSite)?.address else { return }
         _ = try? engine.observe(address: address, pid: nil, target: kernel.target)
     }
@@ -216,7 +221,8 @@ public struct SweepRunner: Sendable {
         scenario.icountShift = golden.icountShift
         scenario.timeout = deadline
         let probe = Probe()
-        let hooks = ScenarioRunner.Hooks(prepare: { SweepRunner.prepareOracles($0, balanced: golden.balanced) },
+        let hooks = ScenarioRunner.Hooks(prepare: { SweepRunner.prepareOracles($0, balanced: golden.balanced,
+                                                                               enclosing: run.points.flatMap(\.enclosing)) },
                                          afterLines: { session, outcomes in
             // The run's last line is its `go` to power-off; when an earlier line failed, the oracles drive there.
             let wentOff = outcomes.count == lines.count

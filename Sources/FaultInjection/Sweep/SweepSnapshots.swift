@@ -20,8 +20,6 @@ public final class SweepSnapshotWorker {
     private var image: String?
     /// Site → (snapshot name, transcript up to it).
     private var snapshots: [String: (name: String, prefix: String)] = [:]
-    /// Site → the pool-balance watch at its snapshot (entries so far, calls not yet returned).
-    private var balance: [String: (entries: [Int], pending: [FaultEngine.PendingReturn])] = [:]
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
@@ -49,7 +47,6 @@ public final class SweepSnapshotWorker {
         if let image { try? FileManager.default.removeItem(atPath: image) }
         image = nil
         snapshots = [:]
-        balance = [:]
     }
 
     /// Boots QEMU with a scratch qcow2 drive, stopped at entry, attached.
@@ -91,7 +88,6 @@ public final class SweepSnapshotWorker {
         guard let kernelAccess = try? FaultSessionState.kernel(session, for: "sweep"),
               let address = kernelAccess.elf.symbol(named: site)?.address else { throw Failure(description: "no symbol \(site)") }
         let state = FaultSessionState.of(session)
-        SweepRunner.prepareOracles(session, balanced: golden.balanced)
         let observer = (try? state.engine.observe(address: address, pid: golden.pid, target: kernelAccess.target)) ?? 0
         let started = Date()
         while state.engine.observers[observer].hits.isEmpty {
@@ -103,7 +99,6 @@ public final class SweepSnapshotWorker {
             } catch { throw Failure(description: "driving to \(site): \(error.description)") }
             guard outcome == .reachedAddress else { throw Failure(description: "\(site) not reached: \(outcome.summary)") }
         }
-        balance[site] = (state.engine.contracts.map(\.entries), state.engine.pendingReturns)
         reset(session)
         let name = "sweep\(snapshots.count + 1)"
         let result = session.execute(line: "monitor savevm \(name)")
@@ -149,10 +144,7 @@ public final class SweepSnapshotWorker {
         }
         let before = qemu.outputText.utf8.count
         let lines = SweepRunner.lines(for: run, golden: golden, deadline: deadline)
-        SweepRunner.prepareOracles(session, balanced: golden.balanced)
-        if let watch = balance[site], let target = session.target {
-            try? FaultSessionState.of(session).engine.adoptBalance(entries: watch.entries, pending: watch.pending, target: target)
-        }
+        SweepRunner.prepareOracles(session, balanced: golden.balanced, enclosing: run.points.flatMap(\.enclosing))
         var executed: [ScenarioExecution.LineOutcome] = []
         for (index, line) in lines.enumerated() {
             let began = Date()
