@@ -262,9 +262,9 @@ public final class FaultEngine {
                                                 sp: sp, free: free, pid: currentPID!))
         }
         if pendingReturns.contains(where: { $0.returnAddress == pc }) {
+            own = true  // the engine's stop point, even when another call returns there (another SP)
             let sp = try readRegister("sp", kernel)
             if let index = pendingReturns.lastIndex(where: { $0.returnAddress == pc && $0.sp == sp }) {
-                own = true
                 let pending = pendingReturns.remove(at: index)
                 release(StopPoint(kind: .software, address: pc, length: 4), target: kernel.target)
                 let contract = contracts[pending.contract]
