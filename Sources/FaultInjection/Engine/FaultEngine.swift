@@ -139,6 +139,7 @@ public final class FaultEngine {
         observers = []
         contracts = []
         pendingReturns = []
+        balanceAtFiring = []
         violations = []
     }
 
@@ -226,6 +227,11 @@ public final class FaultEngine {
 
     public private(set) var contracts: [BalanceContract] = []
     public private(set) var pendingReturns: [PendingReturn] = []
+
+    /// Calls to watch from the first firing on: a run hands over the calls its failed hit happens
+    /// inside (from the golden run); adopted when the fault fires, when they are on the stack, so an
+    /// earlier call returning to the same place with the same SP is not taken for them.
+    public var balanceAtFiring: [PendingReturn] = []
 
     /// Takes over another engine's contract state (entry counts, calls not yet returned): a run
     /// restored from a snapshot continues the watch its golden boot started.
@@ -336,6 +342,10 @@ public final class FaultEngine {
                                  location: symbolicate(pc), action: spec.action.description, detail: detail)
             trace.append(entry)
             fired.append(entry)
+            if !balanceAtFiring.isEmpty {
+                try adoptBalance(entries: [], pending: balanceAtFiring, target: kernel.target)
+                balanceAtFiring = []
+            }
         }
         return (isOwnStop, fired)
     }

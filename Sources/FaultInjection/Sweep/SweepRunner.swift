@@ -136,7 +136,7 @@ public struct SweepRunner: Sendable {
             try? engine.watchBalance(name: parts[0], address: address, failure: failure,
                                      poolFreePages: kernel.poolFreePagesAddress, watchEntries: enclosing == nil, target: kernel.target)
         }
-        if let enclosing { try? engine.adoptBalance(entries: [], pending: enclosing, target: kernel.target) }
+        if let enclosing { engine.balanceAtFiring = enclosing }
         guard let address = kernel.elf.symbol(named: killSite)?.address else { return }
         _ = try? engine.observe(address: address, pid: nil, target: kernel.target)
     }
