@@ -192,25 +192,18 @@ public final class FaultEngine {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(contract, forKey: .contract)
             try container.encode(entry, forKey: .entry)
-            try container.encode("0x" + String(returnAddress, radix: 16), forKey: .returnAddress)
-            try container.encode("0x" + String(sp, radix: 16), forKey: .sp)
+            try container.encodeAddress(returnAddress, forKey: .returnAddress)
+            try container.encodeAddress(sp, forKey: .sp)
             try container.encode(free, forKey: .free)
             try container.encode(pid, forKey: .pid)
         }
 
         public init(from decoder: Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            func address(_ key: CodingKeys) throws -> UInt64 {
-                let text = try container.decode(String.self, forKey: key)
-                guard text.hasPrefix("0x"), let value = UInt64(text.dropFirst(2), radix: 16) else {
-                    throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "not a 0x… address")
-                }
-                return value
-            }
             contract = try container.decode(Int.self, forKey: .contract)
             entry = try container.decode(Int.self, forKey: .entry)
-            returnAddress = try address(.returnAddress)
-            sp = try address(.sp)
+            returnAddress = try container.decodeAddress(forKey: .returnAddress)
+            sp = try container.decodeAddress(forKey: .sp)
             free = try container.decode(UInt64.self, forKey: .free)
             pid = try container.decodeIfPresent(Int64.self, forKey: .pid)
         }
@@ -403,5 +396,22 @@ public final class FaultEngine {
 
     private func writeRegister(_ name: String, _ value: UInt64, _ kernel: KernelAccess) throws(FaultInjectionError) {
         try kernel.writeRegister(name, value)
+    }
+}
+
+/// Addresses in mmdbg's JSON are `"0x…"` strings: JSON numbers lose the bits above 2^53.
+extension KeyedEncodingContainer {
+    mutating func encodeAddress(_ value: UInt64, forKey key: Key) throws {
+        try encode("0x" + String(value, radix: 16), forKey: key)
+    }
+}
+
+extension KeyedDecodingContainer {
+    func decodeAddress(forKey key: Key) throws -> UInt64 {
+        let text = try decode(String.self, forKey: key)
+        guard text.hasPrefix("0x"), let value = UInt64(text.dropFirst(2), radix: 16) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "not a 0x… address")
+        }
+        return value
     }
 }

@@ -60,18 +60,7 @@ public struct ScenarioRunner: Sendable {
             ScenarioResult(scenario: scenario, passed: failure == nil, failure: failure, lines: lines, trace: trace,
                            seconds: Date().timeIntervalSince(started), epilogue: epilogue, qemuPID: qemuPID)
         }
-        var configuration = QEMUConfiguration(kernel: kernel)
-        configuration.gdb = .tcpFreePort
-        configuration.stoppedAtEntry = true
-        // sleep=off: guest time is instruction count only, idle time is
-        // skipped to the next timer deadline, never real time. Breakpoint
-        // stops don't move guest time because the kernel keeps its timer
-        // disabled while it runs with IRQs masked (QEMU 7.2 warps to the
-        // deadline at a debug stop; docs/fault-injection-determinism.md), so
-        // transcripts, `ticks N` included, are identical run to run (tested).
-        configuration.icountShift = scenario.icountShift
-        configuration.icountSleep = false
-        configuration.append = scenario.append
+        let configuration = ScenarioRunner.configuration(kernel: kernel, append: scenario.append, icountShift: scenario.icountShift)
         let qemu: QEMUInstance
         do { qemu = try QEMUInstance(configuration) } catch { return finish("cannot start QEMU: \(error.description)", []) }
         defer { qemu.stop() }
@@ -107,6 +96,23 @@ public struct ScenarioRunner: Sendable {
         trace.hits = state.engine.trace
         trace.transcript = ScenarioRunner.guestOutput(qemu.outputText)
         return finish(failure, outcomes)
+    }
+
+    /// How a scenario's QEMU runs: stopped at entry, gdbstub on a free port, `-icount` with sleep=off.
+    public static func configuration(kernel: String, append: String?, icountShift: Int) -> QEMUConfiguration {
+        var configuration = QEMUConfiguration(kernel: kernel)
+        configuration.gdb = .tcpFreePort
+        configuration.stoppedAtEntry = true
+        // sleep=off: guest time is instruction count only, idle time is
+        // skipped to the next timer deadline, never real time. Breakpoint
+        // stops don't move guest time because the kernel keeps its timer
+        // disabled while it runs with IRQs masked (QEMU 7.2 warps to the
+        // deadline at a debug stop; docs/fault-injection-determinism.md), so
+        // transcripts, `ticks N` included, are identical run to run (tested).
+        configuration.icountShift = icountShift
+        configuration.icountSleep = false
+        configuration.append = append
+        return configuration
     }
 
     /// The serial console without QEMU's own diagnostics (`qemu-system-aarch64: warning: …`),

@@ -33,27 +33,20 @@ public struct SweepPoint: Codable, Sendable, Equatable, Hashable {
         try container.encode(site, forKey: .site)
         try container.encode(hit, forKey: .hit)
         try container.encode(pid, forKey: .pid)
-        try container.encode("0x" + String(caller, radix: 16), forKey: .caller)
+        try container.encodeAddress(caller, forKey: .caller)
         try container.encode(callerSymbol, forKey: .callerSymbol)
-        try container.encode("0x" + String(grandCaller, radix: 16), forKey: .grandCaller)
+        try container.encodeAddress(grandCaller, forKey: .grandCaller)
         try container.encode(enclosing, forKey: .enclosing)
     }
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        func address(_ key: CodingKeys) throws -> UInt64 {
-            let text = try container.decode(String.self, forKey: key)
-            guard text.hasPrefix("0x"), let value = UInt64(text.dropFirst(2), radix: 16) else {
-                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "not a 0x… address")
-            }
-            return value
-        }
         site = try container.decode(String.self, forKey: .site)
         hit = try container.decode(Int.self, forKey: .hit)
         pid = try container.decodeIfPresent(Int64.self, forKey: .pid)
-        caller = try address(.caller)
+        caller = try container.decodeAddress(forKey: .caller)
         callerSymbol = try container.decodeIfPresent(String.self, forKey: .callerSymbol)
-        grandCaller = try address(.grandCaller)
+        grandCaller = try container.decodeAddress(forKey: .grandCaller)
         enclosing = try container.decodeIfPresent([FaultEngine.PendingReturn].self, forKey: .enclosing) ?? []
     }
 

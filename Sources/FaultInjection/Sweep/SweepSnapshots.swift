@@ -60,12 +60,7 @@ public final class SweepSnapshotWorker {
         create.waitUntilExit()
         guard create.terminationStatus == 0 else { throw Failure(description: "qemu-img create failed (status \(create.terminationStatus))") }
         image = path
-        var configuration = QEMUConfiguration(kernel: kernel)
-        configuration.gdb = .tcpFreePort
-        configuration.stoppedAtEntry = true
-        configuration.icountShift = golden.icountShift
-        configuration.icountSleep = false
-        configuration.append = golden.append
+        var configuration = ScenarioRunner.configuration(kernel: kernel, append: golden.append, icountShift: golden.icountShift)
         configuration.extraArguments = ["-drive", "file=\(path),if=none,id=sweepsnap,format=qcow2"]
         let qemu: QEMUInstance
         do { qemu = try QEMUInstance(configuration) } catch { throw Failure(description: "cannot start QEMU: \(error.description)") }
