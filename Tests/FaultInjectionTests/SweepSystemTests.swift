@@ -80,6 +80,11 @@ struct SweepSystemTests {
         _ = try Tools.kernelImage()
         _ = try Tools.require("qemu-img", package: "qemu-utils")
         let mutant = try ScenarioFixtures.buildMutant("MUTANT_NO_ROLLBACK")
+        let mutantDirectory = (mutant as NSString).deletingLastPathComponent
+        defer {  // the mutant's build directory and log (13 MB a run otherwise left in the temp directory)
+            try? FileManager.default.removeItem(atPath: mutantDirectory)
+            try? FileManager.default.removeItem(atPath: mutantDirectory + ".log")
+        }
         let runner = SweepRunner(kernel: mutant)
         let golden = try runner.golden(Self.forkSpec())
         let tables = golden.points.filter { $0.callerFunction == "map_table" }
