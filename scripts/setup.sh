@@ -5,6 +5,7 @@
 set -euo pipefail
 need=()
 command -v qemu-system-aarch64 >/dev/null || need+=(qemu-system-arm)
+command -v qemu-img >/dev/null || need+=(qemu-utils)   # mmdbg sweep: the snapshots' scratch qcow2 drive
 command -v gdb-multiarch >/dev/null || need+=(gdb-multiarch)
 [ -e /usr/include/readline/readline.h ] || need+=(libreadline-dev)
 [ -e /usr/include/elfutils/libdw.h ] || need+=(libdw-dev)

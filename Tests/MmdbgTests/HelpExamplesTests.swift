@@ -104,7 +104,7 @@ extension SystemTests {
         /// Every subcommand's --help at 80 columns: prose is wrapped by the
         /// parser, not broken by hand-written newlines, and no default is shown twice.
         @Test func everySubcommandsHelpWrapsCleanlyAndStatesDefaultsOnce() throws {
-            for subcommand in [[], ["launch"], ["attach"], ["run"], ["replay"]] {
+            for subcommand in [[], ["launch"], ["attach"], ["run"], ["replay"], ["sweep"]] {
                 let run = try MmdbgBinary.run(subcommand + ["--help"], environment: ["COLUMNS": "80"])
                 #expect(run.status == 0, "\(subcommand): \(run.stderr)")
                 let lines = run.stdout.components(separatedBy: "\n")

@@ -28,7 +28,7 @@ public enum FaultDriver {
         }
     }
 
-    public enum Outcome: Equatable {
+    public enum Outcome: Equatable, Sendable {
         case reachedAddress
         case uartMatched
         case fired

@@ -30,6 +30,26 @@ public final class FaultEngine {
     public var nextFaultID: Int { nextID }
     /// Stop points the engine inserted, by (kind, address): how many owners each has.
     private var owned: [StopPoint: Int] = [:]
+    /// Counters that watch a function's entry without acting (a sweep's golden run, its oracles).
+    public private(set) var observers: [Observer] = []
+
+    /// One watched entry: every hit that passes the pid filter, with task and call path.
+    public struct Observer: Sendable {
+        public let address: UInt64
+        public let pid: Int64?
+        public fileprivate(set) var hits: [ObservedHit] = []
+    }
+
+    /// A hit an observer saw: the task, the caller (x30) and its caller (the
+    /// return address in the frame record x29 points at), for pruning.
+    public struct ObservedHit: Sendable, Equatable, Codable {
+        public var hit: Int
+        public var pid: Int64?
+        public var caller: UInt64
+        public var grandCaller: UInt64
+        /// Contract calls the hit happens inside (what a run failing it must watch return).
+        public var enclosing: [PendingReturn] = []
+    }
 
     public init() {}
 
@@ -97,6 +117,167 @@ public final class FaultEngine {
         try? target.removeBreakpoint(point.kind, at: point.address, length: point.length)
     }
 
+    /// Counts the entries of `address` (only while task `pid` runs, when given) without
+    /// acting on them; returns the observer's index. Takes no fault id, so the faults
+    /// armed by a scenario's lines keep the ids their trace pins.
+    @discardableResult
+    public func observe(address: UInt64, pid: Int64?, target: DebugTarget) throws(FaultInjectionError) -> Int {
+        try insert(StopPoint(kind: .software, address: address, length: 4), target: target)
+        observers.append(Observer(address: address, pid: pid))
+        return observers.count - 1
+    }
+
+    /// Disarms every fault and observer and removes every stop point the engine inserted.
+    public func removeAll(target: DebugTarget?) {
+        if let target {
+            for (point, count) in owned where count < Int.max / 2 {
+                try? target.removeBreakpoint(point.kind, at: point.address, length: point.length)
+            }
+        }
+        owned = [:]
+        faults = []
+        observers = []
+        contracts = []
+        pendingReturns = []
+        balanceAtFiring = []
+        violations = []
+    }
+
+    // MARK: pool-balance contracts
+
+    /// A function whose failed call must leave the page pool as it found it (map_page,
+    /// allocate_user_page: "a failed call leaves the pool as it found it").
+    public struct BalanceContract: Sendable {
+        public enum Failure: String, Sendable, Codable {
+            /// x0 as a 32-bit status is -1.
+            case minusOne = "-1"
+            /// x0 is 0 (a null page or address).
+            case zero = "0"
+            func failed(_ x0: UInt64) -> Bool { self == .zero ? x0 == 0 : Int32(truncatingIfNeeded: x0) == -1 }
+        }
+        public let name: String
+        public let address: UInt64
+        public let failure: Failure
+        public let poolFreePages: UInt64
+        /// False: only calls handed over by `adoptBalance` are watched (no stop at every entry).
+        public let watchesEntries: Bool
+        public fileprivate(set) var entries = 0
+    }
+
+    /// A failed call that did not give its pages back.
+    public struct BalanceViolation: Sendable, Equatable, Codable {
+        public var function: String
+        /// Which entry of the function (every task counted, as `go FUNC --count N` counts).
+        public var entry: Int
+        public var pid: Int64?
+        public var freeAtEntry: UInt64
+        public var freeAtReturn: UInt64
+        public var description: String {
+            "\(function) (entry \(entry), pid \(pid.map(String.init) ?? "-")) failed with \(Int64(bitPattern: freeAtEntry &- freeAtReturn)) page(s) not given back"
+        }
+    }
+
+    /// A contract call that has not returned yet (addresses as `"0x…"` in JSON).
+    public struct PendingReturn: Sendable, Hashable, Codable {
+        public let contract: Int
+        public let entry: Int
+        public let returnAddress: UInt64
+        public let sp: UInt64
+        public let free: UInt64
+        public let pid: Int64?
+
+        enum CodingKeys: String, CodingKey { case contract, entry, returnAddress, sp, free, pid }
+
+        public func encode(to encoder: Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(contract, forKey: .contract)
+            try container.encode(entry, forKey: .entry)
+            try container.encodeAddress(returnAddress, forKey: .returnAddress)
+            try container.encodeAddress(sp, forKey: .sp)
+            try container.encode(free, forKey: .free)
+            try container.encode(pid, forKey: .pid)
+        }
+
+        public init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            contract = try container.decode(Int.self, forKey: .contract)
+            entry = try container.decode(Int.self, forKey: .entry)
+            returnAddress = try container.decodeAddress(forKey: .returnAddress)
+            sp = try container.decodeAddress(forKey: .sp)
+            free = try container.decode(UInt64.self, forKey: .free)
+            pid = try container.decodeIfPresent(Int64.self, forKey: .pid)
+        }
+
+        init(contract: Int, entry: Int, returnAddress: UInt64, sp: UInt64, free: UInt64, pid: Int64?) {
+            self.contract = contract
+            self.entry = entry
+            self.returnAddress = returnAddress
+            self.sp = sp
+            self.free = free
+            self.pid = pid
+        }
+    }
+
+    public private(set) var contracts: [BalanceContract] = []
+    public private(set) var pendingReturns: [PendingReturn] = []
+
+    /// Calls to watch from the first firing on: a run hands over the calls its failed hit happens
+    /// inside (from the golden run); adopted when the fault fires, when they are on the stack, so an
+    /// earlier call returning to the same place with the same SP is not taken for them.
+    public var balanceAtFiring: [PendingReturn] = []
+
+    /// Takes over another engine's contract state (entry counts, calls not yet returned): a run
+    /// restored from a snapshot continues the watch its golden boot started.
+    public func adoptBalance(entries: [Int], pending: [PendingReturn], target: DebugTarget) throws(FaultInjectionError) {
+        for (index, count) in entries.enumerated() where index < contracts.count { contracts[index].entries = count }
+        for call in pending where call.contract < contracts.count {
+            try insert(StopPoint(kind: .software, address: call.returnAddress, length: 4), target: target)
+            pendingReturns.append(call)
+        }
+    }
+    public private(set) var violations: [BalanceViolation] = []
+
+    /// Watches every call of `name` at `address`: at entry the pool's free count
+    /// (`poolFreePages`: the address of `mm_pool.free_pages`), at the return (same SP) x0 and the count again.
+    public func watchBalance(name: String, address: UInt64, failure: BalanceContract.Failure, poolFreePages: UInt64,
+                             watchEntries: Bool = true, target: DebugTarget) throws(FaultInjectionError) {
+        if watchEntries { try insert(StopPoint(kind: .software, address: address, length: 4), target: target) }
+        contracts.append(BalanceContract(name: name, address: address, failure: failure, poolFreePages: poolFreePages,
+                                         watchesEntries: watchEntries))
+    }
+
+    /// Handles a stop at a contract's entry or at a pending return; true when it was one.
+    private func handleBalance(pc: UInt64, kernel: KernelAccess, currentPID: inout Int64??) throws(FaultInjectionError) -> Bool {
+        var own = false
+        for index in contracts.indices where contracts[index].address == pc && contracts[index].watchesEntries {
+            own = true
+            contracts[index].entries += 1
+            if currentPID == nil { currentPID = .some(try kernel.currentPID()) }
+            let returnAddress = try readRegister("x30", kernel)
+            let sp = try readRegister("sp", kernel)
+            let free = try kernel.readWord(contracts[index].poolFreePages)
+            try insert(StopPoint(kind: .software, address: returnAddress, length: 4), target: kernel.target)
+            pendingReturns.append(PendingReturn(contract: index, entry: contracts[index].entries, returnAddress: returnAddress,
+                                                sp: sp, free: free, pid: currentPID!))
+        }
+        if pendingReturns.contains(where: { $0.returnAddress == pc }) {
+            own = true  // the engine's stop point, even when another call returns there (another SP)
+            let sp = try readRegister("sp", kernel)
+            if let index = pendingReturns.lastIndex(where: { $0.returnAddress == pc && $0.sp == sp }) {
+                let pending = pendingReturns.remove(at: index)
+                release(StopPoint(kind: .software, address: pc, length: 4), target: kernel.target)
+                let contract = contracts[pending.contract]
+                let x0 = try readRegister("x0", kernel)
+                let free = try kernel.readWord(contract.poolFreePages)
+                if contract.failure.failed(x0), free != pending.free {
+                    violations.append(BalanceViolation(function: contract.name, entry: pending.entry, pid: pending.pid,
+                                                       freeAtEntry: pending.free, freeAtReturn: free))
+                }
+            }
+        }
+        return own
+    }
+
     // MARK: firing
 
     /// Applies every armed fault whose trigger matches this stop. Returns the
@@ -108,6 +289,19 @@ public final class FaultEngine {
         var fired: [FaultHit] = []
         var currentPID: Int64??  // read lazily, once per stop
         var x30: UInt64?
+        if watchAddress == nil, !contracts.isEmpty, try handleBalance(pc: pc, kernel: kernel, currentPID: &currentPID) {
+            isOwnStop = true
+        }
+        for index in observers.indices where observers[index].address == pc && watchAddress == nil {
+            isOwnStop = true
+            if currentPID == nil { currentPID = .some(try kernel.currentPID()) }
+            if let wanted = observers[index].pid, currentPID! != wanted { continue }
+            if x30 == nil { x30 = try readRegister("x30", kernel) }
+            let framePointer = try readRegister("x29", kernel)
+            let grandCaller = framePointer == 0 ? 0 : ((try? kernel.readWord(framePointer &+ 8)) ?? 0)
+            observers[index].hits.append(ObservedHit(hit: observers[index].hits.count + 1, pid: currentPID!, caller: x30!,
+                                                     grandCaller: grandCaller, enclosing: pendingReturns))
+        }
         for index in faults.indices {
             let spec = faults[index].spec
             switch spec.trigger {
@@ -142,6 +336,10 @@ public final class FaultEngine {
                                  location: symbolicate(pc), action: spec.action.description, detail: detail)
             trace.append(entry)
             fired.append(entry)
+            if !balanceAtFiring.isEmpty {
+                try adoptBalance(entries: [], pending: balanceAtFiring, target: kernel.target)
+                balanceAtFiring = []
+            }
         }
         return (isOwnStop, fired)
     }
@@ -199,5 +397,22 @@ public final class FaultEngine {
 
     private func writeRegister(_ name: String, _ value: UInt64, _ kernel: KernelAccess) throws(FaultInjectionError) {
         try kernel.writeRegister(name, value)
+    }
+}
+
+/// Addresses in mmdbg's JSON are `"0x…"` strings: JSON numbers lose the bits above 2^53.
+extension KeyedEncodingContainer {
+    mutating func encodeAddress(_ value: UInt64, forKey key: Key) throws {
+        try encode("0x" + String(value, radix: 16), forKey: key)
+    }
+}
+
+extension KeyedDecodingContainer {
+    func decodeAddress(forKey key: Key) throws -> UInt64 {
+        let text = try decode(String.self, forKey: key)
+        guard text.hasPrefix("0x"), let value = UInt64(text.dropFirst(2), radix: 16) else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self, debugDescription: "not a 0x… address")
+        }
+        return value
     }
 }

@@ -18,6 +18,11 @@ public final class KernelAccess {
         do { symbols = try KernelSymbols(elf: elf) } catch { throw .inspection(error.description) }
     }
 
+    /// The address of `mm_pool.free_pages` (one word: the cheapest way to follow the pool).
+    public var poolFreePagesAddress: UInt64 {
+        symbols.pool + UInt64(MemoryLayout<mm_page_pool>.offset(of: \mm_page_pool.free_pages)!)
+    }
+
     /// Pid of the task the stopping CPU runs (`mm_current` on the boot CPU,
     /// `mm_cpus[N].current` on CPU N > 0), or nil before the first task runs.
     public func currentPID() throws(FaultInjectionError) -> Int64? {

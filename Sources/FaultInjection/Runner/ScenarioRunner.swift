@@ -11,6 +11,11 @@ public struct ScenarioResult: Sendable {
     public var lines: [ScenarioExecution.LineOutcome]
     public var trace: FaultTrace
     public var seconds: Double
+    /// How the epilogue's drive to power-off ended (nil when it did not run:
+    /// QEMU or the attach failed, or the lines had already ended the target).
+    public var epilogue: FaultDriver.Outcome?
+    /// The QEMU the scenario ran in (stopped by the time the result exists).
+    public var qemuPID: Int32?
 
     /// The last `count` UART lines.
     public func lastLogLines(_ count: Int = 8) -> [String] {
@@ -33,28 +38,31 @@ public struct ScenarioRunner: Sendable {
 
     public init(kernel: String) { self.kernel = kernel }
 
+    /// What a caller (the sweep) does around the lines: `prepare` once attached,
+    /// before the first line; `afterLines` once they ran, the target as they left it.
+    public struct Hooks {
+        public var prepare: (Session) -> Void
+        public var afterLines: (Session, [ScenarioExecution.LineOutcome]) -> Void
+        public init(prepare: @escaping (Session) -> Void = { _ in },
+                    afterLines: @escaping (Session, [ScenarioExecution.LineOutcome]) -> Void = { _, _ in }) {
+            self.prepare = prepare
+            self.afterLines = afterLines
+        }
+    }
+
     /// Runs `scenario`; `pinnedHits` replays a trace's firings exactly.
-    public func run(_ scenario: Scenario, pinnedHits: [Int: [Int]]? = nil) -> ScenarioResult {
+    public func run(_ scenario: Scenario, pinnedHits: [Int: [Int]]? = nil, hooks: Hooks? = nil) -> ScenarioResult {
         let started = Date()
         var trace = FaultTrace(scenario: scenario.name, scenarioPath: scenario.path, kernel: kernel,
                                image: (try? ImageIdentity.of(path: kernel)) ?? "unknown", append: scenario.append,
                                icountShift: scenario.icountShift, timeout: scenario.timeout, lines: [], hits: [], transcript: "")
+        var epilogue: FaultDriver.Outcome?
+        var qemuPID: Int32?
         func finish(_ failure: String?, _ lines: [ScenarioExecution.LineOutcome]) -> ScenarioResult {
             ScenarioResult(scenario: scenario, passed: failure == nil, failure: failure, lines: lines, trace: trace,
-                           seconds: Date().timeIntervalSince(started))
+                           seconds: Date().timeIntervalSince(started), epilogue: epilogue, qemuPID: qemuPID)
         }
-        var configuration = QEMUConfiguration(kernel: kernel)
-        configuration.gdb = .tcpFreePort
-        configuration.stoppedAtEntry = true
-        // sleep=off: guest time is instruction count only, idle time is
-        // skipped to the next timer deadline, never real time. Breakpoint
-        // stops don't move guest time because the kernel keeps its timer
-        // disabled while it runs with IRQs masked (QEMU 7.2 warps to the
-        // deadline at a debug stop; docs/fault-injection-determinism.md), so
-        // transcripts, `ticks N` included, are identical run to run (tested).
-        configuration.icountShift = scenario.icountShift
-        configuration.icountSleep = false
-        configuration.append = scenario.append
+        var configuration = ScenarioRunner.configuration(kernel: kernel, append: scenario.append, icountShift: scenario.icountShift)
         let recording = recordDirectory.map { ($0 as NSString).appendingPathComponent(scenario.name) }
         if let recording {
             do throws(RecordingError) { configuration = try Recording.prepare(recording, configuration: configuration) } catch {
@@ -64,6 +72,7 @@ public struct ScenarioRunner: Sendable {
         let qemu: QEMUInstance
         do { qemu = try QEMUInstance(configuration) } catch { return finish("cannot start QEMU: \(error.description)", []) }
         defer { qemu.stop() }
+        qemuPID = qemu.pid
 
         let session = Session(registry: FaultCommands.makeRegistry())
         session.runTimeout = scenario.timeout
@@ -74,6 +83,7 @@ public struct ScenarioRunner: Sendable {
         }
         let state = FaultSessionState.of(session)
         state.pinnedHits = pinnedHits
+        hooks?.prepare(session)
 
         let outcomes = ScenarioExecution.execute(scenario, in: session)
         trace.lines = outcomes.map(\.line.text)
@@ -81,12 +91,15 @@ public struct ScenarioRunner: Sendable {
         if let last = outcomes.last, !last.succeeded {
             failure = "line \(last.line.number) `\(last.line.text)`: \(last.text)"
         }
+        hooks?.afterLines(session, outcomes)
         // Epilogue: run to power-off with the faults still armed, so the
         // transcript is the whole boot (what replay compares).
         if session.target != nil {
-            _ = try? FaultDriver.drive(session, goal: FaultDriver.Goal(timeout: finishTimeout), command: "finish")
+            epilogue = (try? FaultDriver.drive(session, goal: FaultDriver.Goal(timeout: finishTimeout), command: "finish"))?.0
         }
-        _ = try? qemu.waitForExit(timeout: 30)  // generous: a loaded host; it also collects the last console lines
+        if epilogue != .timedOut {
+            _ = try? qemu.waitForExit(timeout: 30)  // generous: a loaded host; it also collects the last console lines
+        }
         session.end()
         trace.hits = state.engine.trace
         trace.transcript = ScenarioRunner.guestOutput(qemu.outputText)
@@ -99,6 +112,23 @@ public struct ScenarioRunner: Sendable {
             }
         }
         return finish(failure, outcomes)
+    }
+
+    /// How a scenario's QEMU runs: stopped at entry, gdbstub on a free port, `-icount` with sleep=off.
+    public static func configuration(kernel: String, append: String?, icountShift: Int) -> QEMUConfiguration {
+        var configuration = QEMUConfiguration(kernel: kernel)
+        configuration.gdb = .tcpFreePort
+        configuration.stoppedAtEntry = true
+        // sleep=off: guest time is instruction count only, idle time is
+        // skipped to the next timer deadline, never real time. Breakpoint
+        // stops don't move guest time because the kernel keeps its timer
+        // disabled while it runs with IRQs masked (QEMU 7.2 warps to the
+        // deadline at a debug stop; docs/fault-injection-determinism.md), so
+        // transcripts, `ticks N` included, are identical run to run (tested).
+        configuration.icountShift = icountShift
+        configuration.icountSleep = false
+        configuration.append = append
+        return configuration
     }
 
     /// The serial console without QEMU's own diagnostics (`qemu-system-aarch64: warning: …`),
