@@ -41,17 +41,25 @@ struct FaultRunSystemTests {
     /// fires with a seeded probability; preempt-tick fires on the tick itself
     /// (its preemption check, several times), so guest time must not move
     /// between runs for its hits and `ticks N` to repeat (fork-oom is over
-    /// before the first tick; preempt-tick spins through more than ten).
-    @Test(arguments: zip(["fork-oom", "preempt-tick"], [0, 10]))
-    func fiveRunsWithTheSameSeedGiveIdenticalTranscriptsAndTheTraceReplays(name: String, minimumTicks: Int) throws {
+    /// before the first tick; preempt-tick spins through more than ten). fork-oom again on two
+    /// CPUs (`#! smp 2`): under -icount QEMU runs them round robin on one thread, so the runs and
+    /// the replay (the trace keeps `smp`) stay byte-identical.
+    @Test(arguments: [("fork-oom", 0, 1), ("preempt-tick", 10, 1), ("fork-oom", 0, 2)])
+    func fiveRunsWithTheSameSeedGiveIdenticalTranscriptsAndTheTraceReplays(name: String, minimumTicks: Int, smp: Int) throws {
         let kernel = try Tools.kernelImage()
-        let scenario = try ScenarioFixtures.scenario(name)
+        var scenario = try ScenarioFixtures.scenario(name)
+        scenario.smp = smp
         let runner = ScenarioRunner(kernel: kernel)
         let results = runner.run(Array(repeating: scenario, count: 5), parallelism: 1)
         let first = results[0]
         #expect(first.passed, "\(first.failure ?? "")")
         #expect(first.trace.transcript.contains("[BOOT] power off"))
         #expect(!first.trace.hits.isEmpty)
+        if smp > 1 {
+            // The secondary CPU really ran (the boot CPU prints how many started).
+            #expect(first.trace.transcript.contains("[BOOT] cpus:"), "\(first.lastLogLines(5))")
+            #expect(first.trace.smp == smp)
+        }
         // The kernel's last line counts the ticks that ran.
         let ticks = first.trace.transcript.firstMatch(of: /ticks (\d+)/).flatMap { Int($0.1) }
         #expect(ticks != nil && ticks! >= minimumTicks, "\(first.lastLogLines(2))")

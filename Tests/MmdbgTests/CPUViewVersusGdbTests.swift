@@ -29,7 +29,7 @@ extension SystemTests {
             session.symbols = try ELFSymbolTable(path: kernel)
             try session.attach(to: address)
             // The second fork: the workers run, so several CPUs have a task.
-            for line in ["break copy_process", "continue --timeout 60", "continue --timeout 60", "delete"] {
+            for line in ["break *copy_process", "continue --timeout 60", "continue --timeout 60", "delete"] {
                 let result = session.execute(line: line)
                 try #require(result.succeeded, "\(line): \(String(describing: result.error))")
             }

@@ -10,7 +10,7 @@ extension SystemTests {
             let terminal = try TerminalSession(arguments: [])
             defer { terminal.stop() }
             try terminal.waitFor("(mmdbg stopped at")
-            terminal.type("break sys_fork\ncontinue\n")
+            terminal.type("break *sys_fork\ncontinue\n")
             try terminal.waitFor("(mmdbg stopped at sys_fork task 1) ")
             // One TAB: nothing can be inserted, so readline lists the candidates at once.
             terminal.type("pt \t")

@@ -97,7 +97,7 @@ extension SystemTests {
             let terminal = try TerminalSession(arguments: [])
             defer { terminal.stop() }
             try terminal.waitFor("(mmdbg stopped at")
-            terminal.type("break sys_fork\ncontinue\n")
+            terminal.type("break *sys_fork\ncontinue\n")
             try terminal.waitFor("(mmdbg stopped at sys_fork task 1) ")
             // Two TABs list the candidates: the pids of idle (0) and init (1).
             terminal.type("task \t\t")

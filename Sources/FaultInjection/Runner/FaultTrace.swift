@@ -11,6 +11,8 @@ public struct FaultTrace: Codable, Sendable, Equatable {
     public var image: String
     public var append: String?
     public var icountShift: Int
+    /// QEMU's -smp (absent in traces written before SMP: one CPU).
+    public var smp: Int?
     public var timeout: Double
     /// The command lines that ran (failing line included), in order.
     public var lines: [String]

@@ -55,7 +55,8 @@ public struct ScenarioRunner: Sendable {
         let started = Date()
         var trace = FaultTrace(scenario: scenario.name, scenarioPath: scenario.path, kernel: kernel,
                                image: (try? ImageIdentity.of(path: kernel)) ?? "unknown", append: scenario.append,
-                               icountShift: scenario.icountShift, timeout: scenario.timeout, lines: [], hits: [], transcript: "")
+                               icountShift: scenario.icountShift, smp: scenario.smp == 1 ? nil : scenario.smp,
+                               timeout: scenario.timeout, lines: [], hits: [], transcript: "")
         var epilogue: FaultDriver.Outcome?
         var qemuPID: Int32?
         func finish(_ failure: String?, _ lines: [ScenarioExecution.LineOutcome]) -> ScenarioResult {
@@ -63,6 +64,7 @@ public struct ScenarioRunner: Sendable {
                            seconds: Date().timeIntervalSince(started), epilogue: epilogue, qemuPID: qemuPID)
         }
         var configuration = ScenarioRunner.configuration(kernel: kernel, append: scenario.append, icountShift: scenario.icountShift)
+        configuration.smp = scenario.smp
         let recording = recordDirectory.map { ($0 as NSString).appendingPathComponent(scenario.name) }
         if let recording {
             do throws(RecordingError) { configuration = try Recording.prepare(recording, configuration: configuration) } catch {

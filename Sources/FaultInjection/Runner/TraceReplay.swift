@@ -19,6 +19,7 @@ public struct TraceReplay: Sendable {
                                 lines: trace.lines.enumerated().map { Scenario.Line(number: $0.offset + 1, text: $0.element) })
         scenario.append = trace.append
         scenario.icountShift = trace.icountShift
+        scenario.smp = trace.smp ?? 1
         scenario.timeout = trace.timeout
         let result = ScenarioRunner(kernel: kernel).run(scenario, pinnedHits: trace.pinnedHits)
         return Outcome(result: result, firstDifference: TranscriptDifference(expected: trace.transcript, actual: result.trace.transcript))

@@ -7,6 +7,8 @@ import Foundation
 ///     #! append tests=oom      kernel command line (QEMU -append)
 ///     #! icount 4              -icount shift (default 4)
 ///     #! timeout 60            wall-clock guard for the whole scenario (s)
+///     #! smp 2                 CPUs (-smp, 1…8; default 1); under -icount QEMU runs them
+///                              round robin on one thread, so runs stay deterministic
 public struct Scenario: Sendable, Equatable {
     public struct Line: Sendable, Equatable {
         public var number: Int
@@ -20,6 +22,8 @@ public struct Scenario: Sendable, Equatable {
     public var append: String?
     public var icountShift = Scenario.defaultIcountShift
     public var timeout: Double = 60
+    /// QEMU's -smp.
+    public var smp = 1
     /// The first comment line (what the scenario is about).
     public var summary: String?
 
@@ -77,8 +81,13 @@ public struct Scenario: Sendable, Equatable {
                 throw .badFile(path: path, line: line, reason: "#! timeout wants seconds (0…3600]")
             }
             timeout = seconds
+        case "smp":
+            guard let cpus = Int(value), (1...8).contains(cpus) else {
+                throw .badFile(path: path, line: line, reason: "#! smp wants a CPU count 1…8")
+            }
+            smp = cpus
         default:
-            throw .badFile(path: path, line: line, reason: "unknown directive \"#! \(parts.first ?? "")\" (append, icount, timeout)")
+            throw .badFile(path: path, line: line, reason: "unknown directive \"#! \(parts.first ?? "")\" (append, icount, timeout, smp)")
         }
     }
 }
