@@ -181,7 +181,7 @@ struct TimeTravelSystemTests {
         let failure = try #require(recorded.failure)
         #expect(failure.contains("`expect last-write mm_pool+16 in get_free_page`")
             && failure.contains("was in free_page") && !failure.contains("\n"), "\(failure)")
-        #expect(recorded.lines.allSatisfy(\.succeeded), "\(failure)")
+        #expect(recorded.lines.allSatisfy { $0.succeeded }, "\(failure)")
         let manifest = try Recording.manifest(of: directory)
         let hit = try #require(recorded.trace.hits.first)
         #expect(recorded.trace.hits.count == 1)

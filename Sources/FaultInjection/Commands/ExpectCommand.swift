@@ -26,7 +26,7 @@ enum ExpectCommand {
                         instruction count and the runner checks it on a replay of the recording after the run
         """,
         examples: [#"expect uart '\[KERN\] OOM at 0x' --within 10"#, "expect task 3 zombie", "expect free-pages baseline",
-                   "expect check clean", "expect summary --failed 0", "expect alive", "expect last-write mm_current 8 in mm_schedule"],
+                   "expect check clean", "expect summary --failed 0", "expect alive", "expect last-write mm_pool+16 in free_page"],
         options: [OptionSpec("within", value: "SECONDS", help: "deadline for the waiting kinds (default 20)"),
                   OptionSpec("failed", value: "N", help: "summary: failed scenarios expected (default 0)")],
         completions: [.keywords(kinds)]

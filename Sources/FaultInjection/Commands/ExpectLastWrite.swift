@@ -12,6 +12,12 @@ public struct LastWriteExpectation: Sendable, Equatable {
     public var length: Int
     public var function: String
 
+    public init(address: String, length: Int, function: String) {
+        self.address = address
+        self.length = length
+        self.function = function
+    }
+
     /// Parses the words after `expect`: `last-write ADDR [LEN] in FUNCTION`. One line when malformed.
     public static func parse(_ words: [String]) -> Result<LastWriteExpectation, ParseFailure> {
         let usage = "expect last-write ADDR [LEN] in FUNCTION"

@@ -173,7 +173,7 @@ public final class FaultEngine {
         guard recordsPositions else { return (try apply(action, kernel: kernel), nil, nil) }
         let answer = try kernel.call { () throws(CommandError) in try kernel.target.monitor("info replay") }
         guard let icount = ReplayPosition.instructionCount(fromInfoReplay: answer, recording: true) else {
-            throw .command(.target("QEMU did not give the instruction count of the firing: \(CommandError.clip(answer))"))
+            throw .command(.target("QEMU did not give the instruction count of the firing: \(CommandError.clipForFaults(answer))"))
         }
         kernel.writeLog = []
         defer { kernel.writeLog = nil }

@@ -101,18 +101,30 @@ extension RunControl {
                   until.map({ next.icount <= $0 }) ?? true else {
                 if let until { _ = try session.requireStoppedTarget(for: "continue").monitor("replay_break \(until)") }
                 try resume(.forward)
-                return try waitAndReport(timeout: remaining, direction: .forward)
+                let report = try waitAndReport(timeout: remaining, direction: .forward)
+                if let until { deleteReplayBreak(unless: report, reached: until) }
+                return report
             }
             _ = try session.requireStoppedTarget(for: "continue").monitor("replay_break \(next.icount)")
             try resume(.forward)
             let report = try waitAndReport(timeout: remaining, direction: .forward)
-            guard report.position == next.icount else { return report }  // a stop before it (or the end)
+            guard report.position == next.icount else {  // a stop before it (or the end)
+                deleteReplayBreak(unless: report, reached: next.icount)
+                return report
+            }
             try session.applyInjection(next)
             // A stop point of the session's there, or the caller's goal: the stop stands.
             if report.breakpoint != nil || until == next.icount || report.isFailure || report.event == .interrupted {
                 return report
             }
         }
+    }
+
+    /// A stop before the `replay_break` instruction count leaves QEMU's break armed: it would
+    /// stop a later run there (and QEMU asserts when a break lies behind the replay).
+    private func deleteReplayBreak(unless report: RunReport, reached icount: UInt64) {
+        guard !report.targetIsGone, report.position != icount, let target = session.target, target.runState == .stopped else { return }
+        _ = try? target.monitor("replay_delete_break")
     }
 
     /// After one forward step: arriving at an injection's instruction count re-applies it.
