@@ -205,11 +205,19 @@ struct TimeTravelSystemTests {
         defer { session.end() }
         let injection = try #require(replay.injections.first)
         let returnTo = try #require(injection.writes.first { $0.register == "pc" }?.value)
-        try session.seekReplay(to: icount + 2000, timeout: 60)
+        // To the firing (re-applied), then on to the rollback's first free_page and out of it.
+        try session.seekReplay(to: icount, timeout: 60)
+        #expect(try session.registerValue("x0") == 0 && session.registerValue("pc") == returnTo)
+        try Self.run(session, "break free_page")
+        try Self.run(session, "continue --timeout 60")
+        try Self.run(session, "delete")
+        try Self.run(session, "finish --timeout 60")
+        let position = try #require(session.replayPosition?.instructionCount)
+        #expect(position > icount)
         // At a prompt on the replay the expectation runs at once and leaves the target where it was.
         let checked = try Self.run(session, "expect last-write mm_pool+16 in free_page")
         #expect(Self.text(Self.field(checked.json, "writer"))?.hasPrefix("free_page") == true, "\(checked.json)")
-        #expect(session.replayPosition?.instructionCount == icount + 2000)
+        #expect(session.replayPosition?.instructionCount == position)
         // Nothing stops reverse-continue before the firing: it stops at the injection, says so, and the
         // state there is the one after the debugger's writes (x0 = 0, back in map_table).
         let back = try session.runControl.reverseContinue(timeout: 60)

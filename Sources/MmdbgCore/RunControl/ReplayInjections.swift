@@ -113,8 +113,9 @@ extension RunControl {
                 return report
             }
             try session.applyInjection(next)
-            // A stop point of the session's there, or the caller's goal: the stop stands.
-            if report.breakpoint != nil || until == next.icount || report.isFailure || report.event == .interrupted {
+            // A stop point of the session's there, or the caller's goal: the stop stands. (QEMU reports
+            // the `replay_break` stop as a SIGINT: that is not the user's Ctrl-C.)
+            if report.breakpoint != nil || until == next.icount || report.isFailure || session.interruptRequested() {
                 return report
             }
         }

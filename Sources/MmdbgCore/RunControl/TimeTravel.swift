@@ -32,6 +32,7 @@ extension Session {
             if position > now {
                 let forward = try runControl.continueAcrossInjections(timeout: timeout, until: position)
                 if forward.targetIsGone { throw .target("seek: the recording ended before instruction \(position)") }
+                guard forward.position == position else { throw .target("seek to icount \(position): \(forward.text)") }
             }
         }
         refreshReplayPosition(direction: position < started ? .reverse : .forward)
