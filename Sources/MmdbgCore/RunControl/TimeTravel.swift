@@ -120,9 +120,20 @@ extension Session {
             try rewatch()
             while true {
                 if interruptRequested() { break }
+                // A replayed fault scenario: QEMU stops at the next firing, whose writes go back in.
+                let next = injectionPosition().flatMap { nextInjection(after: $0) }
+                if let next { _ = try target.monitor("replay_break \(next.icount)") }
                 try target.resume(.forward)
                 noteResumed()
                 let (cause, event) = try runControl.wait(deadline: timeout)
+                if cause == .stopped, let next, !event.targetIsGone {
+                    if injectionPosition() == next.icount {
+                        try applyInjection(next)
+                        if case .watchpoint = event {} else { continue }
+                    } else {
+                        _ = try? target.monitor("replay_delete_break")
+                    }
+                }
                 guard cause == .stopped, case .watchpoint(_, let hitAddress) = event else { break }
                 let pa = hitAddress &- Session.linearMapBase
                 let position = (try? requireReplayPosition(for: "pte-history")) ?? 0
