@@ -1,4 +1,5 @@
 import FaultInjection
+import MmdbgCore
 import SeededRandom
 import Foundation
 import Testing
@@ -95,6 +96,8 @@ struct EngineLogicTests {
         ("#! bogus 1\ngo", "x.mmdbg:1: unknown directive \"#! bogus\" (append, icount, timeout)"),
         ("# only a comment\n", "x.mmdbg: no commands"),
         ("#! timeout -1\ngo", "x.mmdbg:1: #! timeout wants seconds (0…3600]"),
+        ("go\nexpect last-write mm_pool+16 free_page", "x.mmdbg:2: wants `expect last-write ADDR [LEN] in FUNCTION`"),
+        ("expect last-write mm_pool 99999 in free_page", "x.mmdbg:1: LEN \"99999\" is not a byte count 1…4096"),
     ])
     func badScenarioFilesGiveOneLineErrors(text: String, message: String) {
         do throws(FaultInjectionError) {
@@ -103,6 +106,19 @@ struct EngineLogicTests {
         } catch {
             #expect(error.description == message)
         }
+    }
+
+    @Test func lastWriteExpectationsParseAndNameTheirWriter() throws {
+        let scenario = try Scenario(text: "go\nexpect last-write mm_pool+16 8 in free_page --within 30", path: "x.mmdbg")
+        #expect(scenario.lines.count == 2)
+        let parsed = try LastWriteExpectation.parse(["last-write", "mm_pool+16", "in", "free_page"]).get()
+        #expect(parsed == LastWriteExpectation(address: "mm_pool+16", length: 8, function: "free_page"))
+        #expect(LastWriteExpectation.names("free_page", function: "free_page+0x5c", source: nil))
+        #expect(!LastWriteExpectation.names("free_page", function: "free_pages+0x4", source: nil))
+        // A recording's trace notes the instruction count from `info replay` while QEMU records.
+        let recording = "Recording execution '/tmp/r/events.rr': instruction count = 2338807"
+        #expect(ReplayPosition.instructionCount(fromInfoReplay: recording, recording: true) == 2_338_807)
+        #expect(ReplayPosition.instructionCount(fromInfoReplay: recording) == nil)
     }
 
     @Test func transcriptDifferenceNamesTheFirstDifferingByteAndLines() {

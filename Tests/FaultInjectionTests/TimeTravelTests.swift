@@ -33,6 +33,7 @@ struct TimeTravelSystemTests {
         session.runTimeout = 60
         session.willEnd.append { _ in replay.stop() }
         try session.attachLaunched(replay.qemu, elf: kernel)
+        session.replayInjections = replay.injections
         session.refreshReplayPosition(direction: .forward)
         return (session, replay)
     }
@@ -160,5 +161,73 @@ struct TimeTravelSystemTests {
         #expect(first.oldValue == 0 && first.newValue & 1 == 1)
         #expect(history.finalWalk.last?.descriptor.raw == first.newValue)
         #expect(first.function != nil)
+    }
+
+    /// `oom-pud` recorded with two `expect last-write` lines after the rollback: the right writer
+    /// (free_page, which gives back the pages the failed fork took) and a wrong one. The runner
+    /// checks both on a replay of the recording; the recording then replays with the injection
+    /// re-applied (the same transcript), and reverse execution stops at the injection.
+    @Test func oomPudReplaysWithItsInjectionAndReverseStopsThere() throws {
+        let kernel = try Tools.kernelImage()
+        let scratch = Scratch()
+        let file = ScenarioFixtures.repositoryRoot.appendingPathComponent("scenarios/oom-pud.mmdbg").path
+        var lines = try String(contentsOfFile: file, encoding: .utf8).components(separatedBy: "\n")
+        let finish = try #require(lines.firstIndex { $0.hasPrefix("go --finish") })
+        // mm_pool.free_pages (kernel_abi.h struct mm_page_pool: the third word).
+        lines.insert(contentsOf: ["expect last-write mm_pool+16 in free_page", "expect last-write mm_pool+16 in get_free_page"],
+                     at: finish + 1)
+        let (directory, recorded) = try Self.record(lines.joined(separator: "\n"), name: "oom-pud", kernel: kernel, into: scratch)
+        // Every other line passed; the wrong writer fails with one line naming the real one.
+        let failure = try #require(recorded.failure)
+        #expect(failure.contains("`expect last-write mm_pool+16 in get_free_page`")
+            && failure.contains("was in free_page") && !failure.contains("\n"), "\(failure)")
+        #expect(recorded.lines.allSatisfy { $0.succeeded }, "\(failure)")
+        let manifest = try Recording.manifest(of: directory)
+        let hit = try #require(recorded.trace.hits.first)
+        #expect(recorded.trace.hits.count == 1)
+        let icount = try #require(hit.icount)
+        #expect(hit.writes?.contains(.register("x0", 0)) == true, "\(hit.writes ?? [])")
+        let transcript = try String(contentsOfFile: (directory as NSString).appendingPathComponent(manifest.transcript), encoding: .utf8)
+        #expect(transcript.contains("[TEST] fork FAIL (exit 2)"))
+
+        // Forward to the end: the replay re-applies the firing and prints the recorded transcript.
+        do {
+            let (forward, replay) = try Self.replaySession(directory, kernel: kernel)
+            defer { forward.end() }
+            #expect(replay.injections.map(\.icount) == [icount])
+            let end = try forward.runControl.continueToStop(timeout: 120)
+            #expect(end.event == .exited, "\(end.text)")
+            _ = try? replay.qemu.waitForExit(timeout: 30)
+            #expect(ScenarioRunner.guestOutput(replay.qemu.outputText) == transcript)
+        }
+
+        let (session, replay) = try Self.replaySession(directory, kernel: kernel)
+        defer { session.end() }
+        let injection = try #require(replay.injections.first)
+        let returnTo = try #require(injection.writes.first { $0.register == "pc" }?.value)
+        // To the firing (re-applied), then on to the rollback's first free_page and out of it.
+        try session.seekReplay(to: icount, timeout: 60)
+        #expect(try session.registerValue("x0") == 0 && session.registerValue("pc") == returnTo)
+        try Self.run(session, "break free_page")
+        try Self.run(session, "continue --timeout 60")
+        try Self.run(session, "delete")
+        try Self.run(session, "finish --timeout 60")
+        let position = try #require(session.replayPosition?.instructionCount)
+        #expect(position > icount)
+        // At a prompt on the replay the expectation runs at once and leaves the target where it was.
+        let checked = try Self.run(session, "expect last-write mm_pool+16 in free_page")
+        #expect(Self.text(Self.field(checked.json, "writer"))?.hasPrefix("free_page") == true, "\(checked.json)")
+        #expect(session.replayPosition?.instructionCount == position)
+        // Nothing stops reverse-continue before the firing: it stops at the injection, says so, and the
+        // state there is the one after the debugger's writes (x0 = 0, back in map_table).
+        let back = try session.runControl.reverseContinue(timeout: 60)
+        #expect(back.event == .injection && back.position == icount && back.injection == 1, "\(back.text)")
+        #expect(back.text.contains("injection #1") && back.text.contains("does not cross"), "\(back.text)")
+        #expect(try session.registerValue("x0") == 0 && session.registerValue("pc") == returnTo)
+        // At the injection a reverse step would cross it: it stops without moving.
+        let step = try session.runControl.reverseStepInstructions(1)
+        #expect(step.event == .injection && step.steps == 0 && step.position == icount, "\(step.text)")
+        let json = try Self.run(session, "reverse-stepi").json
+        #expect(Self.text(Self.field(json, "event")) == "injection")
     }
 }

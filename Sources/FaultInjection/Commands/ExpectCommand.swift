@@ -5,12 +5,12 @@ import MmdbgCore
 /// `expect` and `baseline`: the checks a scenario asserts. A failed
 /// expectation is a failed command, so a scenario stops at its first one.
 enum ExpectCommand {
-    static let kinds = ["uart", "absent", "summary", "exit", "task", "free-pages", "check", "alive"]
+    static let kinds = ["uart", "absent", "summary", "exit", "task", "free-pages", "check", "alive", "last-write"]
 
     static let spec = CommandSpec(
         name: "expect", group: "fault injection",
-        summary: "assert a UART line, a task state, no page leak, clean checks, a live QEMU or the kernel's [TEST] summary",
-        usage: "expect uart REGEX [--within S] | absent REGEX | summary [--failed N] [--within S] | exit [--within S] | task PID alive|zombie|reaped|STATE | free-pages baseline|N | check clean|KIND | alive",
+        summary: "assert a UART line, a task state, no page leak, clean checks, a live QEMU, the kernel's [TEST] summary or who last wrote an address",
+        usage: "expect uart REGEX [--within S] | absent REGEX | summary [--failed N] [--within S] | exit [--within S] | task PID alive|zombie|reaped|STATE | free-pages baseline|N | check clean|KIND | alive | last-write ADDR [LEN] in FUNCTION [--within S]",
         details: """
         uart REGEX      drive the target (faults applied) until the UART transcript matches, within S seconds (default 20)
         absent REGEX    the transcript so far has no match
@@ -20,9 +20,13 @@ enum ExpectCommand {
         free-pages      equal to the `baseline` recorded earlier, or to N
         check clean     every consistency check passes; check KIND: at least one finding of that kind (e.g. wrongFlags)
         alive           QEMU still runs and printed no [PANIC]
+        last-write      the last write to ADDR (LEN bytes, default 8) before here was made in FUNCTION (its symbol or
+                        DWARF function). Checks a recording: at a `mmdbg replay --debug DIR` prompt it runs `last-write`
+                        (within S seconds) and returns to where it was; in `mmdbg run --record DIR FILE` it notes the
+                        instruction count and the runner checks it on a replay of the recording after the run
         """,
         examples: [#"expect uart '\[KERN\] OOM at 0x' --within 10"#, "expect task 3 zombie", "expect free-pages baseline",
-                   "expect check clean", "expect summary --failed 0", "expect alive"],
+                   "expect check clean", "expect summary --failed 0", "expect alive", "expect last-write mm_pool+16 in free_page"],
         options: [OptionSpec("within", value: "SECONDS", help: "deadline for the waiting kinds (default 20)"),
                   OptionSpec("failed", value: "N", help: "summary: failed scenarios expected (default 0)")],
         completions: [.keywords(kinds)]
@@ -82,6 +86,8 @@ enum ExpectCommand {
         case "check":
             try args.expectCount(2...2)
             return try expectCheck(args.positionals[1].text, session)
+        case "last-write":
+            return try expectLastWrite(args, session, within: within)
         case "alive":
             try args.expectCount(1...1)
             guard let qemu = session.launchedQEMU, qemu.isRunning else { throw .failed("expectation failed: QEMU is not running") }

@@ -50,6 +50,9 @@ public final class FaultEngine {
         /// Contract calls the hit happens inside (what a run failing it must watch return).
         public var enclosing: [PendingReturn] = []
     }
+    /// The run is recorded by QEMU: each firing also notes QEMU's instruction count and its
+    /// exact writes (`FaultHit.icount`, `.writes`), which a replay re-applies.
+    public var recordsPositions = false
 
     public init() {}
 
@@ -331,9 +334,10 @@ public final class FaultEngine {
             }
             guard fires else { continue }
             if currentPID == nil { currentPID = .some(try kernel.currentPID()) }
-            let detail = try apply(spec.action, kernel: kernel)
+            let (detail, icount, writes) = try applyNoting(spec.action, kernel: kernel)
             let entry = FaultHit(sequence: trace.count + 1, fault: faults[index].id, hit: hit, pid: currentPID!, pc: pc,
-                                 location: symbolicate(pc), action: spec.action.description, detail: detail)
+                                 location: symbolicate(pc), action: spec.action.description, detail: detail,
+                                 icount: icount, writes: writes)
             trace.append(entry)
             fired.append(entry)
             if !balanceAtFiring.isEmpty {
@@ -348,7 +352,7 @@ public final class FaultEngine {
     public func applyNow(_ spec: FaultSpec, kernel: KernelAccess, symbolicate: (UInt64) -> String?) throws(FaultInjectionError) -> FaultHit {
         let pid = try kernel.currentPID()
         let pc = try readRegister("pc", kernel)
-        let detail = try apply(spec.action, kernel: kernel)
+        let (detail, icount, writes) = try applyNoting(spec.action, kernel: kernel)
         let id = nextID
         nextID += 1
         var armed = Armed(id: id, spec: spec, generator: SeededGenerator(seed: 0), callerRange: nil)
@@ -357,9 +361,23 @@ public final class FaultEngine {
         armed.exhausted = true
         faults.append(armed)
         let entry = FaultHit(sequence: trace.count + 1, fault: id, hit: 1, pid: pid, pc: pc, location: symbolicate(pc),
-                             action: spec.action.description, detail: detail)
+                             action: spec.action.description, detail: detail, icount: icount, writes: writes)
         trace.append(entry)
         return entry
+    }
+
+    /// `apply`, and on a recorded run QEMU's instruction count before it and the writes it made.
+    func applyNoting(_ action: FaultAction, kernel: KernelAccess) throws(FaultInjectionError)
+        -> (detail: String, icount: UInt64?, writes: [InjectedWrite]?) {
+        guard recordsPositions else { return (try apply(action, kernel: kernel), nil, nil) }
+        let answer = try kernel.call { () throws(CommandError) in try kernel.target.monitor("info replay") }
+        guard let icount = ReplayPosition.instructionCount(fromInfoReplay: answer, recording: true) else {
+            throw .command(.target("QEMU did not give the instruction count of the firing: \(CommandError.clipForFaults(answer))"))
+        }
+        kernel.writeLog = []
+        defer { kernel.writeLog = nil }
+        let detail = try apply(action, kernel: kernel)
+        return (detail, icount, kernel.writeLog)
     }
 
     /// Performs `action` on the stopped target; returns what changed.

@@ -13,6 +13,9 @@ public final class FaultSessionState {
     public var pinnedHits: [Int: [Int]]?
     /// The `inject` lines armed so far, in order (a trace records them).
     public var armedSources: [String] = []
+    /// `expect last-write` lines met while recording: where (QEMU's instruction count) and what,
+    /// checked by the runner on a replay of the recording.
+    public var deferredLastWrites: [(icount: UInt64, line: String, expectation: LastWriteExpectation)] = []
 
     init() {}
 

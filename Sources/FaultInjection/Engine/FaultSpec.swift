@@ -1,4 +1,5 @@
 import GdbRemote
+import MmdbgCore
 /// One armed fault: where it fires, which hits, and what it does. `source`
 /// is the `inject` line that created it (traces and replay keep it).
 public struct FaultSpec: Equatable, Sendable, Codable {
@@ -33,6 +34,11 @@ public struct FaultHit: Equatable, Sendable, Codable {
     public var action: String
     /// What the action changed (`x0=0x0`, `pte 0x…→0x…`).
     public var detail: String
+    /// QEMU's instruction count at the firing, when the run was recorded (`run --record`).
+    public var icount: UInt64?
+    /// The exact register and memory writes of the firing, when the run was recorded:
+    /// what `replay --debug` re-applies at `icount` (they are not in QEMU's event log).
+    public var writes: [InjectedWrite]?
 
     /// `#3 fault 1 hit 2 pid 4 pc 0x… (get_free_page) return 0x0: x0=0x0 pc=0x…`.
     public var description: String {

@@ -11,6 +11,8 @@ public final class KernelAccess {
     public let target: DebugTarget
     public let elf: ELFFile
     private let symbols: KernelSymbols
+    /// When set, every register and memory write lands here too (a recorded firing's writes).
+    public var writeLog: [InjectedWrite]?
 
     public init(target: DebugTarget, elf: ELFFile) throws(FaultInjectionError) {
         self.target = target
@@ -101,6 +103,7 @@ public final class KernelAccess {
     public func writeWord(_ address: UInt64, _ value: UInt64, size: Int = 8) throws(FaultInjectionError) {
         let bytes = (0..<size).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) }
         try call { () throws(CommandError) in try target.writeMemory(at: address, bytes: bytes) }
+        writeLog?.append(.memory(address, value, size: size))
     }
 
     func call<T>(_ body: () throws(CommandError) -> T) throws(FaultInjectionError) -> T {
@@ -113,5 +116,6 @@ public final class KernelAccess {
 
     func writeRegister(_ name: String, _ value: UInt64) throws(FaultInjectionError) {
         try call { () throws(CommandError) in try target.writeRegister(name, value: value) }
+        writeLog?.append(.register(name, value))
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MmdbgCore
 import QEMULauncher
 
 /// A recording: a folder with QEMU's event log, the snapshot image, the UART
@@ -158,6 +159,26 @@ public enum Recording {
         return (configuration, manifest)
     }
 
+    /// The fault firings of a recorded scenario, as a replay re-applies them (`Session.replayInjections`):
+    /// each at its instruction count with its exact writes. A trace without them (recorded before
+    /// firings noted their positions) is refused with one line: its replay would diverge.
+    public static func injections(of directory: String, manifest: RecordingManifest) throws(RecordingError) -> [ReplayInjection] {
+        guard let name = manifest.trace else { return [] }
+        let trace: FaultTrace
+        do throws(FaultInjectionError) { trace = try FaultTrace.read(from: path(directory, name)) } catch {
+            throw .unreadable(error.description)
+        }
+        var injections: [ReplayInjection] = []
+        for hit in trace.hits {
+            guard let icount = hit.icount, let writes = hit.writes else {
+                throw .unreadable("\(directory): firing #\(hit.sequence) has no instruction count (record it again with this mmdbg)")
+            }
+            injections.append(ReplayInjection(index: hit.sequence, icount: icount, pc: hit.pc,
+                                              label: (hit.location.map { $0 + " " } ?? "") + hit.action, writes: writes))
+        }
+        return injections
+    }
+
     static func path(_ directory: String, _ file: String) -> String { (directory as NSString).appendingPathComponent(file) }
 }
 
@@ -169,12 +190,20 @@ public final class ReplayLaunch {
     public let manifest: RecordingManifest
     public let configuration: QEMUConfiguration
     public let scratch: String
+    /// The recorded scenario's fault firings: give them to the session (`Session.replayInjections`).
+    public let injections: [ReplayInjection]
 
     /// Refused with one line (`RecordingError`) for another kernel image or QEMU;
     /// `.failed` when QEMU does not start.
     public init(directory: String, kernel: String? = nil) throws(RecordingError) {
         let scratch = NSTemporaryDirectory() + "mmdbg-replay-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).qcow2"
         let (configuration, manifest) = try Recording.replayConfiguration(directory, kernel: kernel, scratch: scratch)
+        let injections: [ReplayInjection]
+        do throws(RecordingError) { injections = try Recording.injections(of: directory, manifest: manifest) } catch {
+            try? FileManager.default.removeItem(atPath: scratch)
+            throw error
+        }
+        self.injections = injections
         do throws(QEMUError) { qemu = try QEMUInstance(configuration) } catch {
             try? FileManager.default.removeItem(atPath: scratch)
             throw .failed("cannot start QEMU to replay: \(error.description)")

@@ -86,6 +86,8 @@ public struct ScenarioRunner: Sendable {
         let state = FaultSessionState.of(session)
         state.pinnedHits = pinnedHits
         hooks?.prepare(session)
+        // A recording's trace carries each firing's instruction count and writes, for the replay to re-apply.
+        state.engine.recordsPositions = recording != nil
 
         let outcomes = ScenarioExecution.execute(scenario, in: session)
         trace.lines = outcomes.map(\.line.text)
@@ -112,6 +114,10 @@ public struct ScenarioRunner: Sendable {
             } catch {
                 failure = failure ?? "cannot finish the recording: \(error.description)"
             }
+            let deferred = state.deferredLastWrites
+            if failure == nil, !deferred.isEmpty {
+                failure = ScenarioRunner.checkLastWrites(deferred, recording: recording, kernel: kernel, timeout: scenario.timeout)
+            }
         }
         return finish(failure, outcomes)
     }
@@ -131,6 +137,35 @@ public struct ScenarioRunner: Sendable {
         configuration.icountSleep = false
         configuration.append = append
         return configuration
+    }
+
+    /// Checks the `expect last-write` lines met while recording on a replay of the recording:
+    /// each at its instruction count (injections re-applied on the way). The first failure, one line.
+    static func checkLastWrites(_ deferred: [(icount: UInt64, line: String, expectation: LastWriteExpectation)],
+                                recording: String, kernel: String, timeout: Double) -> String? {
+        let replay: ReplayLaunch
+        do throws(RecordingError) { replay = try ReplayLaunch(directory: recording, kernel: kernel) } catch {
+            return "cannot replay the recording to check `expect last-write`: \(error.description)"
+        }
+        defer { replay.stop() }
+        let session = Session(registry: FaultCommands.makeRegistry())
+        session.runTimeout = timeout
+        defer { session.end() }
+        do throws(CommandError) {
+            try session.attachLaunched(replay.qemu, elf: kernel)
+            session.replayInjections = replay.injections
+            for item in deferred {
+                do throws(CommandError) {
+                    try session.seekReplay(to: item.icount, timeout: timeout)
+                    _ = try item.expectation.evaluate(session, timeout: timeout)
+                } catch {
+                    return "`\(item.line)` (on the replay, icount \(item.icount)): \(error.description)"
+                }
+            }
+        } catch {
+            return "cannot attach to the replay to check `expect last-write`: \(error.description)"
+        }
+        return nil
     }
 
     /// The serial console without QEMU's own diagnostics (`qemu-system-aarch64: warning: …`),

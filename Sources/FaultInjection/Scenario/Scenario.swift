@@ -60,10 +60,22 @@ public struct Scenario: Sendable, Equatable {
                     if !comment.isEmpty { summary = comment }
                 }
             } else if !line.isEmpty {
+                try Scenario.checkExpectation(line, path: path, number: index + 1)
                 lines.append(Line(number: index + 1, text: line))
             }
         }
         guard !lines.isEmpty else { throw .badFile(path: path, line: nil, reason: "no commands") }
+    }
+
+    /// `expect last-write ADDR [LEN] in FUNCTION` is checked when the file is read (it may only run
+    /// on a replay, long after the scenario started).
+    static func checkExpectation(_ line: String, path: String, number: Int) throws(FaultInjectionError) {
+        let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        guard words.count >= 2, words[0] == "expect", words[1] == "last-write" else { return }
+        let operands = Array(words.dropFirst().prefix { !$0.hasPrefix("--") && !$0.hasPrefix("#") })
+        if case .failure(let failure) = LastWriteExpectation.parse(operands) {
+            throw .badFile(path: path, line: number, reason: failure.text)
+        }
     }
 
     private mutating func directive(_ text: String, line: Int) throws(FaultInjectionError) {

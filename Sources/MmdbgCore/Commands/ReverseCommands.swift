@@ -5,7 +5,7 @@ import Foundation
 enum ReverseCommands {
     static var all: [CommandSpec] { [reverseContinue, reverseStepi, reverseStep, reverseNext, reverseFinish] }
 
-    static let replayOnly = "Needs a recording replayed by QEMU (`mmdbg replay --debug DIR`); elsewhere it is refused with one line.\nThe stop line and the prompt show the instruction count (icount) and the direction."
+    static let replayOnly = "Needs a recording replayed by QEMU (`mmdbg replay --debug DIR`); elsewhere it is refused with one line.\nThe stop line and the prompt show the instruction count (icount) and the direction.\nOn a replay of a fault scenario (`mmdbg run --record`) it stops at an injected fault rather than go past it (event `injection`)."
 
     static let reverseContinue = CommandSpec(
         name: "reverse-continue", aliases: ["rc"], group: "time travel",

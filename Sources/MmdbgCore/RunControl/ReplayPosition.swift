@@ -14,9 +14,10 @@ public struct ReplayPosition: Equatable, Sendable {
 
     /// Parses QEMU 7.2's `info replay` answer:
     /// `Replaying execution 'rr.bin': instruction count = 1234`. Nil for anything else
-    /// (`Record/replay is not active`, a recording being made).
-    public static func instructionCount(fromInfoReplay text: String) -> UInt64? {
-        guard text.hasPrefix("Replaying execution"), let range = text.range(of: "instruction count = ") else { return nil }
+    /// (`Record/replay is not active`); a recording being made (`Recording execution …`) only
+    /// with `recording`.
+    public static func instructionCount(fromInfoReplay text: String, recording: Bool = false) -> UInt64? {
+        guard text.hasPrefix("Replaying execution") || (recording && text.hasPrefix("Recording execution")), let range = text.range(of: "instruction count = ") else { return nil }
         return UInt64(text[range.upperBound...].prefix { $0.isNumber })
     }
 

@@ -106,7 +106,7 @@ public final class RunControl {
 
     public func unsubscribe(_ token: Int) { subscribers[token] = nil }
 
-    private func emit(_ event: RunControlEvent) {
+    func emit(_ event: RunControlEvent) {
         for handler in subscribers.values { handler(event) }
     }
 
@@ -255,6 +255,11 @@ public final class RunControl {
 
     /// `continue`: resume and wait for the next stop.
     public func continueToStop(timeout: Double?, direction: RunDirection = .forward) throws(CommandError) -> RunReport {
+        if !session.replayInjections.isEmpty {
+            // A replayed fault scenario: forward re-applies the debugger's writes, reverse stops at them.
+            return direction == .forward ? try continueAcrossInjections(timeout: timeout, until: nil)
+                                         : try reverseContinueStoppingAtInjections(timeout: timeout)
+        }
         try resume(direction)
         return try waitAndReport(timeout: timeout, direction: direction)
     }
@@ -285,15 +290,23 @@ public final class RunControl {
         var event = StopEvent.signal(5)
         var steps = 0
         var interrupted = false
+        var barrier: ReplayInjection?
         try session.withProgress("stepping") { () throws(CommandError) in
             while steps < count {
+                let before = session.injectionPosition()
+                if direction == .reverse, let before, let at = session.injectionBarrier(at: before), at.icount == before {
+                    barrier = at  // one step back would cross an injection
+                    break
+                }
                 event = try stepInstruction(direction)
                 if event == .recordingBoundary(atStart: true) { break }  // nothing behind: this step did not happen
                 steps += 1
+                if direction == .forward, !event.targetIsGone { try applyInjectionIfArrived(from: before) }
                 if event.targetIsGone { break }
                 if session.interruptRequested() { interrupted = true; break }
             }
         }
+        if let barrier { return try injectionStop(barrier, steps: steps) }
         let ending: RunEnding = interrupted ? .interrupted("interrupted by Ctrl-C after \(steps) of \(count) steps")
                                             : .stepped(steps)
         return try report(event, ending: ending, steps: steps, direction: direction)
@@ -308,11 +321,18 @@ public final class RunControl {
         var event = StopEvent.signal(5)
         var steps = 0
         var ending: RunEnding?
+        var barrier: ReplayInjection?
         try session.withProgress("stepping") { () throws(CommandError) in
             repeat {
+                let before = session.injectionPosition()
+                if direction == .reverse, let before, let at = session.injectionBarrier(at: before), at.icount == before {
+                    barrier = at
+                    break
+                }
                 event = try stepInstruction(direction)
                 if event == .recordingBoundary(atStart: true) { ending = .stepped(steps); break }
                 steps += 1
+                if direction == .forward, !event.targetIsGone { try applyInjectionIfArrived(from: before) }
                 if event.targetIsGone { break }
                 if session.interruptRequested() { ending = .interrupted("interrupted by Ctrl-C after \(steps) steps"); break }
                 guard let startFunction else { ending = .stepped(steps); break }
@@ -322,6 +342,7 @@ public final class RunControl {
                 }
             } while steps < limit
         }
+        if let barrier { return try injectionStop(barrier, steps: steps) }
         // Still inside the starting function after `limit` instructions: the step did not happen.
         let limitReached = RunEnding.stepLimit("still in \(startFunction ?? "?") after \(steps) instructions (--max \(limit))")
         return try report(event, ending: ending ?? limitReached, steps: steps, direction: direction)

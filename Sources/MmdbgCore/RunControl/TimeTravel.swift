@@ -15,29 +15,27 @@ extension Session {
 
     /// Moves the replay to instruction count `target`: backwards by a reverse-continue
     /// to the start, forwards with QEMU's `replay_break`. The session's stop points are
-    /// lifted meanwhile so nothing stops the way, and put back.
+    /// lifted meanwhile so nothing stops the way, and put back. Forward, the injections of a
+    /// replayed fault scenario on the way are re-applied (`continueAcrossInjections`).
     public func seekReplay(to position: UInt64, timeout: Double?) throws(CommandError) {
         var now = try requireReplayPosition(for: "seek")
         if now == position { return }
-        let target = try requireStoppedTarget(for: "seek")
-        let lifted = target.insertedStopPoints
-        for point in lifted { try target.removeBreakpoint(point.kind, at: point.address, length: point.length) }
-        defer {
-            if target.runState == .stopped {
-                for point in lifted { try? target.insertBreakpoint(point.kind, at: point.address, length: point.length) }
+        let started = now
+        try withLiftedStopPoints { () throws(CommandError) in
+            if position < now {
+                // Straight to the start (not `continueToStop`: that one stops at injections).
+                try runControl.resume(.reverse)
+                let back = try runControl.waitAndReport(timeout: timeout, direction: .reverse)
+                guard back.event == .recordingBoundary else { throw .target("seek: \(back.text)") }
+                now = 0
+            }
+            if position > now {
+                let forward = try runControl.continueAcrossInjections(timeout: timeout, until: position)
+                if forward.targetIsGone { throw .target("seek: the recording ended before instruction \(position)") }
+                guard forward.position == position else { throw .target("seek to icount \(position): \(forward.text)") }
             }
         }
-        if position < now {
-            let back = try runControl.continueToStop(timeout: timeout, direction: .reverse)
-            guard back.event == .recordingBoundary else { throw .target("seek: \(back.text)") }
-            now = 0
-        }
-        if position > now {
-            _ = try target.monitor("replay_break \(position)")
-            let forward = try runControl.continueToStop(timeout: timeout)
-            if forward.targetIsGone { throw .target("seek: the recording ended before instruction \(position)") }
-        }
-        refreshReplayPosition(direction: position < now ? .reverse : .forward)
+        refreshReplayPosition(direction: position < started ? .reverse : .forward)
     }
 
     /// `last-write`: the last instruction before the current position that wrote any of
@@ -57,8 +55,9 @@ extension Session {
         }
         let report = try runControl.continueToStop(timeout: timeout, direction: .reverse)
         guard report.event == .watchpoint else {
-            if report.event == .recordingBoundary {
-                // Nothing wrote there: the target goes back to where the user was.
+            if report.event == .recordingBoundary || report.event == .injection {
+                // Nothing wrote there (back to the start, or to an injection it does not cross):
+                // the target goes back to where the user was.
                 try seekReplay(to: start, timeout: timeout)
                 return LastWrite(address: address, length: length, found: false, from: start, report: report, pc: nil,
                                  function: nil, source: nil, task: nil, oldValue: nil, newValue: newValue)
@@ -121,9 +120,20 @@ extension Session {
             try rewatch()
             while true {
                 if interruptRequested() { break }
+                // A replayed fault scenario: QEMU stops at the next firing, whose writes go back in.
+                let next = injectionPosition().flatMap { nextInjection(after: $0) }
+                if let next { _ = try target.monitor("replay_break \(next.icount)") }
                 try target.resume(.forward)
                 noteResumed()
                 let (cause, event) = try runControl.wait(deadline: timeout)
+                if cause == .stopped, let next, !event.targetIsGone {
+                    if injectionPosition() == next.icount {
+                        try applyInjection(next)
+                        if case .watchpoint = event {} else { continue }
+                    } else {
+                        _ = try? target.monitor("replay_delete_break")
+                    }
+                }
                 guard cause == .stopped, case .watchpoint(_, let hitAddress) = event else { break }
                 let pa = hitAddress &- Session.linearMapBase
                 let position = (try? requireReplayPosition(for: "pte-history")) ?? 0
@@ -173,7 +183,8 @@ public struct LastWrite {
 
     public var text: [String] {
         guard found, let pc, let oldValue else {
-            return ["no write to \(Hex.format(address)) (\(length) bytes) between the start of the recording and icount \(from)"]
+            let since = report.injection.map { "injection #\($0) (icount \(report.position.map(String.init) ?? "?"); reverse execution does not cross an injection)" }
+            return ["no write to \(Hex.format(address)) (\(length) bytes) between \(since ?? "the start of the recording") and icount \(from)"]
         }
         var lines = ["last write to \(Hex.format(address)) (\(length) bytes) at icount \(report.position.map(String.init) ?? "?"): "
             + "\(Hex.format(pc)) \(function ?? "?")" + (task.map { " task \($0)" } ?? ""),
@@ -185,6 +196,7 @@ public struct LastWrite {
     public var json: JSONValue {
         var fields: [(String, JSONValue)] = [("address", .hex(address)), ("length", .int(Int64(length))),
                                              ("found", .bool(found)), ("from", .int(Int64(bitPattern: from)))]
+        if !found, let injection = report.injection { fields.append(("injection", .int(Int64(injection)))) }
         if found {
             fields += [("icount", report.position.map { .int(Int64(bitPattern: $0)) } ?? .null),
                        ("pc", pc.map(JSONValue.hex) ?? .null), ("function", function.map(JSONValue.string) ?? .null),

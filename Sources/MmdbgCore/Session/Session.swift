@@ -56,6 +56,9 @@ public final class Session: ExpressionContext {
     var userPrograms: [String: UserSpaceInfo] = [:]
     /// Where a replayed recording stands (instruction count, last direction); nil when not replaying.
     public var replayPosition: ReplayPosition?
+    /// The debugger's writes of a replayed fault scenario, by instruction count (`mmdbg replay --debug`
+    /// of a `run --record` folder): forward execution re-applies each, reverse execution stops at them.
+    public var replayInjections: [ReplayInjection] = []
     /// The frame `frame`/`up`/`down` selected (0 = innermost); back to 0 at every stop.
     public internal(set) var selectedFrame = 0
     /// The CPU (0-based: QEMU's CPU#N, the kernel's mm_cpus index) whose registers and

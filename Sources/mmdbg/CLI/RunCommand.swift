@@ -131,9 +131,11 @@ extension ReplayCommand {
         }
         let session = frontend.makeSession()
         session.adoptLaunched(replay.qemu)
+        session.replayInjections = replay.injections
         session.willEnd.append { _ in replay.stop() }
         frontend.loadSymbols(into: session, default: self.frontend.elf ?? replay.configuration.kernel)
-        frontend.status("replaying \(trace) (\(replay.manifest.scenario ?? "launch"), recorded \(replay.manifest.recordedAt)): QEMU pid \(replay.qemu.pid), gdbstub \(replay.qemu.gdbAddress ?? "?")")
+        frontend.status("replaying \(trace) (\(replay.manifest.scenario ?? "launch"), recorded \(replay.manifest.recordedAt)): QEMU pid \(replay.qemu.pid), gdbstub \(replay.qemu.gdbAddress ?? "?")"
+            + (replay.injections.isEmpty ? "" : "; \(replay.injections.count) injection(s) re-applied at their instruction counts"))
         do { try frontend.attach(session, to: replay.qemu.gdbAddress ?? "") } catch {
             replay.stop()
             throw error
