@@ -93,7 +93,8 @@ struct EngineLogicTests {
 
     @Test(arguments: [
         ("#! icount 99\ngo", "x.mmdbg:1: #! icount wants a shift 0…10"),
-        ("#! bogus 1\ngo", "x.mmdbg:1: unknown directive \"#! bogus\" (append, icount, timeout)"),
+        ("#! bogus 1\ngo", "x.mmdbg:1: unknown directive \"#! bogus\" (append, icount, timeout, smp)"),
+        ("#! smp 9\ngo", "x.mmdbg:1: #! smp wants a CPU count 1…8"),
         ("# only a comment\n", "x.mmdbg: no commands"),
         ("#! timeout -1\ngo", "x.mmdbg:1: #! timeout wants seconds (0…3600]"),
         ("go\nexpect last-write mm_pool+16 free_page", "x.mmdbg:2: wants `expect last-write ADDR [LEN] in FUNCTION`"),
