@@ -35,7 +35,7 @@ public final class DebugType: @unchecked Sendable, CustomStringConvertible {
     public internal(set) var encoding: Encoding
     /// Pointee, element, typedef's or qualifier's target, enum's underlying type; nil for `void *`.
     public internal(set) var target: DebugType?
-    public internal(set) var members: [Member]
+    public var members: [Member]
     /// Arrays: the element count (nil when the bound is unknown).
     public internal(set) var count: UInt64?
     public internal(set) var enumerators: [(name: String, value: Int64)]
@@ -143,6 +143,9 @@ public struct GlobalVariable: Sendable {
     /// nil when the DWARF gives no static address (a declaration only, or a register location).
     public var address: UInt64?
     public var type: DebugType
+    public init(name: String, address: UInt64?, type: DebugType) {
+        self.name = name; self.address = address; self.type = type
+    }
 }
 
 /// Named DIEs of every unit, C units first (their layouts are exact; Swift's
