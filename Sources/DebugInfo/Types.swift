@@ -128,7 +128,8 @@ public final class DebugType: @unchecked Sendable, CustomStringConvertible {
             if let target, target.kind == .pointer { return target.spelled(join(word, declarator).trimmingLeadingSpace) }
             return word + " " + (target ?? .void).spelled(declarator)
         case .function:
-            return (target ?? .void).spelled(declarator.isEmpty ? "(void)" : "(\(declarator))(void)")
+            if let name, declarator.isEmpty { return name }
+            return (target ?? .void).spelled(declarator + "()")
         }
     }
 }

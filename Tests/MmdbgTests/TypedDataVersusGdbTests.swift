@@ -19,7 +19,8 @@ extension SystemTests {
             "print mm_pool.free_pages > mm_pool.alloc_count && mm_current->pid == 1",
             "print/x mm_pool.free_list", "print ((struct mm_task *)&mm_tasks[1])->mm.pgd",
             "print mm_tasks[1].mm.kernel_pages", "whatis mm_tasks", "whatis mm_current->mm",
-            "ptype mm_current", "ptype struct mm_page_pool", "print -mm_current->pid % 7",
+            "ptype mm_current", "ptype struct mm_page_pool", "print -mm_current->pid % 7", "print $pc", "print $sp",
+            "whatis $pc", "print mm_cpus[0]", "print/x mm_cpus[0].current",
         ]
 
         @Test func printAndPtypeMatchGdb() throws {

@@ -56,7 +56,10 @@ struct TypedExpressionTests {
             default: return nil
             }
         }
-        func symbolAddress(_ name: String) throws(CommandError) -> UInt64 { throw .unknownSymbol(name) }
+        func symbol(_ name: String) throws(CommandError) -> (address: UInt64, isData: Bool) {
+            guard name == "start" else { throw .unknownSymbol(name) }
+            return (0x1000, false)
+        }
         func type(named name: String) throws(CommandError) -> DebugType? {
             switch name {
             case "struct task": return task
@@ -119,6 +122,8 @@ struct TypedExpressionTests {
         #expect(try show("tasks[1].name") == "\"init\", '\\000' <repeats 11 times>")
         #expect(try show("tasks[1]") == "{state = 2, pid = 1, name = \"init\", '\\000' <repeats 11 times>, next = 0x1000 <tasks>, flag = 5}")
         #expect(try show("tasks[2].pid", .hex) == "0x2")
+        #expect(try show("start") == "{<text variable, no debug info>} 0x1000 <tasks>")
+        #expect(try show("$x0 + 1") == "4193")
         #expect(try evaluator.typeOf(evaluator.parse("tasks")).description == "struct task [4]")
         #expect(try evaluator.typeOf(evaluator.parse("&current->name")).description == "char (*)[16]")
         #expect(try evaluator.typeOf(evaluator.parse("current->next")).description == "struct task *")

@@ -1,4 +1,5 @@
 import DebugInfo
+import Inspect
 
 /// `print`, `ptype`, `whatis`: C expressions over the ELF's DWARF types (README "Expression language").
 enum TypedDataCommands {
@@ -126,9 +127,10 @@ struct SessionTypedData: TypedDataContext {
         let info = try info()
         do throws(DebugInfoError) { return try info.globalVariable(named: name) } catch { throw .failed("\(name): \(error)") }
     }
-    func symbolAddress(_ name: String) throws(CommandError) -> UInt64 {
+    func symbol(_ name: String) throws(CommandError) -> (address: UInt64, isData: Bool) {
         guard session.symbols?.address(of: name) != nil else { throw .failed("No symbol \"\(CommandError.clip(name))\" in current context.") }
-        return try session.symbolAddress(name)
+        let kind = (session.symbols as? ELFSymbolTable)?.elf.symbol(named: name)?.kind
+        return (try session.symbolAddress(name), kind == .object)
     }
     func type(named name: String) throws(CommandError) -> DebugType? {
         let info = try info()

@@ -7,8 +7,8 @@ public protocol TypedDataContext {
     func registerValue(_ name: String) throws(CommandError) -> UInt64
     /// A DWARF global: its address and type; nil when the DWARF has none by that name.
     func globalVariable(_ name: String) throws(CommandError) -> GlobalVariable?
-    /// An ELF symbol's address (a global without DWARF: typed as `long` data at that address, as gdb does with `<data variable, no debug info>`).
-    func symbolAddress(_ name: String) throws(CommandError) -> UInt64
+    /// An ELF symbol without a DWARF variable: its address, and whether it is data (else code).
+    func symbol(_ name: String) throws(CommandError) -> (address: UInt64, isData: Bool)
     /// A named type (`struct mm_task`, `uint64_t`, `int`); nil when none.
     func type(named name: String) throws(CommandError) -> DebugType?
     func isTypeName(_ name: String) -> Bool
@@ -83,6 +83,9 @@ public struct TypedEvaluator {
         return raw
     }
 
+    static let noDebugData = DebugType(kind: .base, name: "<data variable, no debug info>", size: 4, encoding: .signed)
+    static let noDebugText = DebugType(kind: .function, name: "<text variable, no debug info>")
+
     public func resolveType(_ name: CTypeName) throws(CommandError) -> DebugType {
         var type: DebugType
         if let found = try context.type(named: name.base) {
@@ -120,13 +123,20 @@ public struct TypedEvaluator {
         case .number(let value, let typeName):
             return .scalar(value, type: Self.builtinTypes[typeName] ?? .long)
         case .register(let name):
-            return .scalar(try context.registerValue(name), type: .long)
+            // As gdb types them: $pc a code pointer, $sp a `void *`, the rest `long`.
+            let type: DebugType = switch name.lowercased() {
+            case "pc": .pointer(to: DebugType(kind: .function))
+            case "sp": .pointer(to: nil)
+            default: .long
+            }
+            return .scalar(try context.registerValue(name), type: type)
         case .identifier(let name):
             if let global = try context.globalVariable(name), let address = global.address {
                 return TypedValue(type: global.type, address: address)
             }
-            let address = try context.symbolAddress(name)
-            return TypedValue(type: .int, address: address)
+            // As gdb: code is `{<text variable, no debug info>} 0x…`, data an `int` there.
+            let (address, isData) = try context.symbol(name)
+            return TypedValue(type: isData ? Self.noDebugData : Self.noDebugText, address: address)
         case .member(let base, let name):
             return try member(of: try evaluate(base), name)
         case .arrow(let base, let name):

@@ -86,7 +86,8 @@ public struct ValueFormatter {
         case .void:
             return "void"
         case .function:
-            return value.address.map { "{\(value.type)} \(Hex.format($0))" } ?? "{\(value.type)}"
+            guard let address = value.address else { return "{\(value.type)}" }
+            return "{\(value.type)} \(Hex.format(address))" + (evaluator.context.symbolize(address).map { " <\($0)>" } ?? "")
         case .pointer:
             let raw = try evaluator.scalar(value)
             if format != .natural { return integerText(raw, value.type) }
