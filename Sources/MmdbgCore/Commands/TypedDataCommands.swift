@@ -13,7 +13,7 @@ enum TypedDataCommands {
         """
 
     static let print = CommandSpec(
-        name: "print", aliases: ["p", "inspect"], group: "data",
+        name: "print", aliases: ["p"], group: "data",
         summary: "evaluate a C expression over the DWARF types and print its value",
         usage: "print[/x|d|u|t|c] EXPR",
         details: expressionHelp + "\n/x hex, /d signed, /u unsigned, /t binary, /c character (every integer in the value).",
