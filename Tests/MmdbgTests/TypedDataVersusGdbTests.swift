@@ -20,7 +20,9 @@ extension SystemTests {
             "print/x mm_pool.free_list", "print ((struct mm_task *)&mm_tasks[1])->mm.pgd",
             "print mm_tasks[1].mm.kernel_pages", "whatis mm_tasks", "whatis mm_current->mm",
             "ptype mm_current", "ptype struct mm_page_pool", "print -mm_current->pid % 7", "print $pc", "print $sp",
-            "whatis $pc", "print mm_cpus[0]", "print/x mm_cpus[0].current",
+            "whatis $pc", "print mm_cpus[0]", "print/x mm_cpus[0].current", "print mm_current->name[0] == 'i'",
+            "print mm_current->name[1]", "print/c 65", "print/t mm_current->state", "print (unsigned char)-1",
+            "whatis uint64_t", "ptype uint64_t", "whatis struct mm_task", "ptype 1 + 2", "whatis (char)1",
         ]
 
         @Test func printAndPtypeMatchGdb() throws {
@@ -52,7 +54,9 @@ extension SystemTests {
             let gdb = try Tools.require("gdb-multiarch", package: "gdb-multiarch")
             let marker = "@@typed-data@@"
             var arguments = ["-batch", "-nx", "-ex", "set pagination off", "-ex", "set width 0", "-ex", "set confirm off",
-                             "-ex", "file \(kernel)", "-ex", "target remote \(address)"]
+                             "-ex", "file \(kernel)", "-ex", "target remote \(address)",
+                             // The stop is in a Swift frame, where gdb leaves C (its literals become `long`); mmdbg's language is C.
+                             "-ex", "set language c"]
             for command in Self.commands { arguments += ["-ex", "echo \(marker)\\n", "-ex", command] }
             arguments += ["-ex", "echo \(marker)\\n"]
             let result = try ChildProcess.run(gdb, arguments, timeout: 60)

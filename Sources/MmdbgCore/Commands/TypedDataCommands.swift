@@ -29,7 +29,7 @@ enum TypedDataCommands {
             }
             format = chosen
         }
-        let text = args.rest(from: 0)
+        let text = expressionText(args)
         let evaluator = TypedEvaluator(context: SessionTypedData(session: session))
         let value = try evaluator.evaluate(text)
         let formatter = ValueFormatter(evaluator: evaluator, format: format)
@@ -62,14 +62,27 @@ enum TypedDataCommands {
         examples: ["whatis mm_pool", "whatis mm_tasks", "whatis mm_current->mm", "whatis struct mm_task"],
         completions: [.symbol]
     ) { args, session throws(CommandError) in
-        let type = try typeOfArgument(args, session, command: "whatis")
+        var type = try typeOfArgument(args, session, command: "whatis")
+        // As gdb: `whatis TYPEDEF-NAME` unrolls one level of typedef (`whatis uint64_t` = `unsigned long`).
+        if CExpression.typeName(expressionText(args), isTypeName: { SessionTypedData(session: session).isTypeName($0) })?.suffixes == [],
+           type.kind == .typedef, let target = type.target {
+            type = target
+        }
         return .message("type = \(type)", json: .object([("type", .string(type.description))]))
+    }
+
+    /// The expression as typed: the command tokenizer took `'a'` for a quoted word, so quotes go back round it.
+    static func expressionText(_ args: CommandArguments) -> String {
+        args.positionals.map { token in
+            if case .quoted(let text) = token { return "'\(text)'" }
+            return token.text
+        }.joined(separator: " ")
     }
 
     /// A type name (`struct mm_task *`) or the type of an expression, without reading memory where C would not.
     static func typeOfArgument(_ args: CommandArguments, _ session: Session, command: String) throws(CommandError) -> DebugType {
         guard !args.positionals.isEmpty else { throw args.usageError("give an expression or a type: \(command) struct mm_task") }
-        let text = args.rest(from: 0)
+        let text = expressionText(args)
         let context = SessionTypedData(session: session)
         let evaluator = TypedEvaluator(context: context)
         if let name = CExpression.typeName(text, isTypeName: { context.isTypeName($0) }) {
