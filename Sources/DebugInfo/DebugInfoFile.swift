@@ -55,6 +55,8 @@ public final class DebugInfoFile: @unchecked Sendable {
     var cfiTables: [(name: String, cfi: OpaquePointer)]?
     /// Made on first use.
     var disassembler: Disassembler?
+    /// Names of variables and types, and the types built so far (see Types.swift); made on first use.
+    var typeIndex: NameIndex?
 
     /// Files at least this large are mapped rather than read (see `init(path:)`).
     public static let mappedSizeThreshold = 32 << 20
