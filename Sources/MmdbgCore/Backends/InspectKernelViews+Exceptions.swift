@@ -19,18 +19,18 @@ extension InspectKernelViews {
                                   pcFollowsTrap: frame.resumesAfterTrappingInstruction)
     }
 
-    /// The program of the current task: the embedded image named like the
-    /// task, else the only one there is.
+    /// The program of the current task: the only one there is, else the
+    /// embedded image named like the task (only then is the task table read).
     public func userProgram() -> EmbeddedUserProgram? {
         guard let elf = (session.symbols as? ELFSymbolTable)?.elf else { return nil }
         let programs = EmbeddedProgram.all(in: elf)
         guard !programs.isEmpty else { return nil }
+        if programs.count == 1 { return EmbeddedUserProgram(name: programs[0].name, image: programs[0].image) }
         let taskName = (try? physically { () throws(CommandError) -> String? in
             let snapshot = try kernelSnapshot()
             return snapshot.currentSlot.map { snapshot.slots[$0].name }
         }) ?? nil
         let chosen = programs.first { program in taskName.map { $0.lowercased().hasPrefix(program.name.lowercased()) } ?? false }
-            ?? (programs.count == 1 ? programs[0] : nil)
         return chosen.map { EmbeddedUserProgram(name: $0.name, image: $0.image) }
     }
 }
