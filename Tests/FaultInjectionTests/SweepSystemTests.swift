@@ -21,9 +21,12 @@ struct SweepSystemTests {
 
     /// Files of this process's QEMUs and snapshots that could be left behind.
     static func leftovers() -> [String] {
-        let shm = (try? FileManager.default.contentsOfDirectory(atPath: "/dev/shm")) ?? []
-        let tmp = (try? FileManager.default.contentsOfDirectory(atPath: FileManager.default.temporaryDirectory.path)) ?? []
-        return shm.filter { $0.hasPrefix("mmdbg-ram-\(getpid())-") } + tmp.filter { $0.hasPrefix("mmdbg-sweep-\(getpid())-") }
+        // Other suites of this process launch QEMUs meanwhile: their RAM files exist by name
+        // for a moment, so only what outlives a launch counts.
+        SharedRAMFiles.lingering(within: 30) {
+            let tmp = (try? FileManager.default.contentsOfDirectory(atPath: FileManager.default.temporaryDirectory.path)) ?? []
+            return SharedRAMFiles.left(byHost: getpid()) + tmp.filter { $0.hasPrefix("mmdbg-sweep-\(getpid())-") }
+        }
     }
 
     /// Normal kernel: a sample of the fork test's hits, restored from snapshots, every run

@@ -166,7 +166,7 @@ struct QEMUDirectMemorySystemTests {
             #expect(ram.path.contains("mmdbg"))
             // Unlinked once QEMU mapped it: QEMU's mapping shows the deleted file.
             #expect(!FileManager.default.fileExists(atPath: ram.path))
-            #expect(SharedRAMFiles.left(byHost: getpid()).isEmpty)
+            #expect(SharedRAMFiles.lingering(byHost: getpid()).isEmpty)
             let maps = (try? String(contentsOfFile: "/proc/\(qemu.pid)/maps", encoding: .utf8)) ?? ""
             #expect(maps.contains("\(ram.path) (deleted)") || !qemu.isRunning)
             switch ending {
@@ -174,7 +174,7 @@ struct QEMUDirectMemorySystemTests {
             case "SIGKILL": kill(qemu.pid, SIGKILL); _ = try qemu.waitForExit(timeout: 15)
             default: _ = try qemu.waitForExit(timeout: 60)   // the kernel powers off
             }
-            #expect(SharedRAMFiles.left(byHost: getpid()).isEmpty, "\(ending)")
+            #expect(SharedRAMFiles.lingering(byHost: getpid()).isEmpty, "\(ending)")
         }
     }
 }
