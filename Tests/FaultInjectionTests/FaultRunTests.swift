@@ -90,16 +90,18 @@ struct FaultRunSystemTests {
 
     @Test func theLibraryCatchesReintroducedKernelBugs() throws {
         _ = try Tools.kernelImage()
-        let noRollback = try ScenarioFixtures.buildMutant("MUTANT_NO_ROLLBACK")
+        let noRollback = try MutantKernel.build("MUTANT_NO_ROLLBACK")
+        defer { noRollback.remove() }
         let rollbackScenarios = try ["oom-pud", "oom-pmd", "oom-pte"].map(ScenarioFixtures.scenario)
-        let rollbackResults = ScenarioRunner(kernel: noRollback).run(rollbackScenarios, parallelism: 2)
+        let rollbackResults = ScenarioRunner(kernel: noRollback.elf).run(rollbackScenarios, parallelism: 2)
         for result in rollbackResults {
             #expect(!result.passed, "\(result.scenario.name) passed on MUTANT_NO_ROLLBACK")
             #expect(result.failure?.contains("expect free-pages baseline") == true, "\(result.failure ?? "")")
         }
 
-        let noPTEClear = try ScenarioFixtures.buildMutant("MUTANT_NO_PTE_CLEAR")
-        let brk = ScenarioRunner(kernel: noPTEClear).run(try ScenarioFixtures.scenario("brk-shrink-regrow"))
+        let noPTEClear = try MutantKernel.build("MUTANT_NO_PTE_CLEAR")
+        defer { noPTEClear.remove() }
+        let brk = ScenarioRunner(kernel: noPTEClear.elf).run(try ScenarioFixtures.scenario("brk-shrink-regrow"))
         #expect(!brk.passed)
         // The stale PTE shows in the kernel's own self-test line and in `check`; either stops the scenario.
         let caught = ["expect absent 'self-test FAILED'", "expect check clean"].contains { brk.failure?.contains($0) == true }

@@ -82,13 +82,9 @@ struct SweepSystemTests {
     @Test func theNoRollbackMutantLeaksAtExactlyThePageTableAllocations() throws {
         _ = try Tools.kernelImage()
         _ = try Tools.require("qemu-img", package: "qemu-utils")
-        let mutant = try ScenarioFixtures.buildMutant("MUTANT_NO_ROLLBACK")
-        let mutantDirectory = (mutant as NSString).deletingLastPathComponent
-        defer {  // the mutant's build directory and log (13 MB a run otherwise left in the temp directory)
-            try? FileManager.default.removeItem(atPath: mutantDirectory)
-            try? FileManager.default.removeItem(atPath: mutantDirectory + ".log")
-        }
-        let runner = SweepRunner(kernel: mutant)
+        let mutant = try MutantKernel.build("MUTANT_NO_ROLLBACK")
+        defer { mutant.remove() }
+        let runner = SweepRunner(kernel: mutant.elf)
         let golden = try runner.golden(Self.forkSpec())
         let tables = golden.points.filter { $0.callerFunction == "map_table" }
         let others = golden.points.filter { $0.callerFunction != "map_table" }
@@ -123,11 +119,11 @@ struct SweepSystemTests {
         // A saved reproducer fails again under `mmdbg run`, on the leak, and its trace replays byte for byte.
         let leak = try #require(results.first { $0.outcome == .leak })
         let file = try #require(leak.reproducer)
-        let rerun = ScenarioRunner(kernel: mutant).run(try Scenario(contentsOf: file))
+        let rerun = ScenarioRunner(kernel: mutant.elf).run(try Scenario(contentsOf: file))
         #expect(!rerun.passed)
         #expect(rerun.failure?.contains("expect free-pages baseline") == true, "\(rerun.failure ?? "")")
         let trace = try FaultTrace.read(from: try #require(leak.trace))
-        let replay = try TraceReplay(kernel: mutant).replay(trace)
+        let replay = try TraceReplay(kernel: mutant.elf).replay(trace)
         #expect(replay.identical, "\(replay.firstDifference?.description ?? "")")
         #expect(Self.leftovers().isEmpty, "\(Self.leftovers())")
     }

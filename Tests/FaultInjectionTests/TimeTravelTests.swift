@@ -136,10 +136,11 @@ struct TimeTravelSystemTests {
 
     @Test func pteHistoryShowsTheStalePTEOfTheNoPTEClearMutant() throws {
         _ = try Tools.kernelImage()
-        let mutant = try ScenarioFixtures.buildMutant("MUTANT_NO_PTE_CLEAR")
+        let mutant = try MutantKernel.build("MUTANT_NO_PTE_CLEAR")
+        defer { mutant.remove() }
         let scratch = Scratch()
-        let (directory, _) = try Self.record("#! append tests=brk\nstatus\n", name: "brk", kernel: mutant, into: scratch)
-        let (session, _) = try Self.replaySession(directory, kernel: mutant)
+        let (directory, _) = try Self.record("#! append tests=brk\nstatus\n", name: "brk", kernel: mutant.elf, into: scratch)
+        let (session, _) = try Self.replaySession(directory, kernel: mutant.elf)
         defer { session.end() }
         // Stop at the regrow (the second brk(base + 2 pages)): grow, touch, shrink are behind.
         try Self.run(session, "break sys_brk")
