@@ -154,6 +154,8 @@ public struct GlobalVariable: Sendable {
 final class NameIndex {
     var variables: [String: [Dwarf_Die]] = [:]
     var types: [String: [Dwarf_Die]] = [:]
+    /// How many of `types[name]` (the first ones) come from C units.
+    var cTypeCounts: [String: Int] = [:]
     var built: [UInt64: DebugType] = [:]
 }
 
@@ -168,6 +170,7 @@ extension DebugInfoFile {
         }
         units = units.filter(isC) + units.filter { !isC($0) }
         for unit in units {
+            let unitIsC = isC(unit)
             func walk(_ parent: inout Dwarf_Die, depth: Int) {
                 var child = Dwarf_Die()
                 var status = dwarf_child(&parent, &child)
@@ -180,6 +183,7 @@ extension DebugInfoFile {
                             let prefix = tag == DW_TAG_structure_type ? "struct " : tag == DW_TAG_union_type ? "union "
                                 : tag == DW_TAG_enumeration_type ? "enum " : ""
                             index.types[prefix + name, default: []].append(child)
+                            if unitIsC { index.cTypeCounts[prefix + name, default: 0] += 1 }
                         default: break
                         }
                     }
@@ -216,11 +220,14 @@ extension DebugInfoFile {
 
     /// The type called `name` as C spells it: `struct mm_task`, `union u`, `enum e`, a typedef
     /// or base type name (`uint64_t`, `int`). Complete definitions win over declarations.
-    public func type(named name: String) throws(DebugInfoError) -> DebugType? {
+    /// With `cOnly`, only definitions from C units count (Swift's Embedded DWARF may
+    /// mis-state the offsets of the C types it imports).
+    public func type(named name: String, cOnly: Bool = false) throws(DebugInfoError) -> DebugType? {
         lock.lock(); defer { lock.unlock() }
         let index = try nameIndex()
         let key = name.split(separator: " ").joined(separator: " ")
-        guard let candidates = index.types[key] else { return nil }
+        guard var candidates = index.types[key] else { return nil }
+        if cOnly { candidates = Array(candidates.prefix(index.cTypeCounts[key] ?? 0)) }
         var fallback: DebugType?
         for var die in candidates {
             let type = buildType(&die, index: index, depth: 0)

@@ -265,8 +265,13 @@ struct mm_page_pool {
  *  bytes ending at buf[head % size]. */
 struct mm_log_ring {
     uint64_t magic;          /* MM_LOG_MAGIC */
+#ifdef MUTANT_LAYOUT_MOVED   /* layout-check test kernel: head moved before size (same size) */
+    uint64_t head;
+    uint64_t size;
+#else
     uint64_t size;           /* MM_LOG_RING_SIZE */
     uint64_t head;
+#endif
     char     buf[MM_LOG_RING_SIZE];
 };
 #define MM_LOG_MAGIC 0x4D4D44424C4F4721ULL /* "MMDBLOG!" */

@@ -10,6 +10,7 @@ extension InspectKernelViews {
     }
 
     public func interruptedContext(trapFrameAt address: UInt64) throws(CommandError) -> InterruptedContext {
+        try session.requireLayout(for: "bt across exceptions")
         let bytes = try readVirtualMemory(at: address, count: TrapFrame.size)
         guard let frame = TrapFrame(bytes: bytes) else {
             throw .target("short read of the trap frame at \(Hex.format(address))")

@@ -61,7 +61,7 @@ public final class InspectKernelViews: KernelViews {
     }
 
     public func currentTaskID() throws(CommandError) -> Int? {
-        guard session.symbols is ELFSymbolTable else { return nil }
+        guard session.symbols is ELFSymbolTable, (try? session.requireLayout(for: "prompt task")) != nil else { return nil }
         let snapshot = try physically { () throws(CommandError) in try kernelSnapshot() }
         // SMP: the selected CPU's task (mm_cpus[i].current); mm_current is the boot CPU's.
         if let index = session.selectedCPU, let cpu = snapshot.cpus.first(where: { $0.index == index }) {

@@ -97,12 +97,12 @@ enum BreakpointCommands {
 
     static let info = CommandSpec(
         name: "info", group: "breakpoints",
-        summary: "list breakpoints (`info breaks`); `info line`, `info source`, `info frame`, `info symbol`, `info address`, `info scope`",
-        usage: "info breaks | info line [LOCATION] | info source | info frame | info symbol ADDR | info address SYMBOL | info scope [LOCATION]",
-        details: "`info line LOCATION` (FUNCTION, FILE:LINE, *ADDR): the addresses a line spans, as gdb prints them.\n`info source`: the current source file. `info frame`: the selected frame (CFA, how it was found, registers).\n`info symbol ADDR`: the symbol and section holding ADDR. `info address SYMBOL`: where a variable of the\ncurrent function lives, or a symbol's address. `info scope LOCATION`: the parameters and variables\nthere with their DWARF locations.",
+        summary: "list breakpoints (`info breaks`); `info line`, `info source`, `info frame`, `info symbol`, `info address`, `info scope`, `info layout`",
+        usage: "info breaks | info line [LOCATION] | info source | info frame | info symbol ADDR | info address SYMBOL | info scope [LOCATION] | info layout",
+        details: "`info line LOCATION` (FUNCTION, FILE:LINE, *ADDR): the addresses a line spans, as gdb prints them.\n`info source`: the current source file. `info frame`: the selected frame (CFA, how it was found, registers).\n`info symbol ADDR`: the symbol and section holding ADDR. `info address SYMBOL`: where a variable of the\ncurrent function lives, or a symbol's address. `info scope LOCATION`: the parameters and variables\nthere with their DWARF locations. `info layout`: the layout check of the kernel structures the views\ndecode (KernelABI against the ELF's C DWARF), and which views a difference disables.",
         examples: ["info breaks", "info line map_page", "info line UserPageTables.swift:141", "info line *$pc", "info source", "info frame",
-                   "info symbol $pc", "info address map_page", "info scope map_page"],
-        completions: [.keywords(["breaks", "breakpoints", "watchpoints", "line", "source", "frame", "symbol", "address", "scope"]), .location]
+                   "info symbol $pc", "info address map_page", "info scope map_page", "info layout"],
+        completions: [.keywords(["breaks", "breakpoints", "watchpoints", "line", "source", "frame", "symbol", "address", "scope", "layout"]), .location]
     ) { args, session throws(CommandError) in
         try args.expectCount(1...2)
         if let topic = SourceCommands.infoTopic(args.positionals[0].text) { return try topic(args, session) }

@@ -63,7 +63,7 @@ enum KernelViewCommands {
             throw args.usageError(filters.from == nil ? "--to must be above 0 (it is exclusive)"
                                   : "--from must be below --to (--to is exclusive)")
         }
-        let views = try session.requireKernelViews(for: "pt")
+        let views = try session.requireKernelViews(for: space.isTask ? "pt PID" : "pt")
         return try session.withProgress("walking translation tables") { () throws(CommandError) in
             try views.pageTables(space, filters: filters)
         }
@@ -81,7 +81,7 @@ enum KernelViewCommands {
         try args.expectCount(1...1)
         let address = try session.evaluate(args.positionals[0].text)
         let pid = try args.options["pid"].map { text throws(CommandError) in try pidValue(text, args) }
-        return try session.requireKernelViews(for: "vtop").translate(address, pid: pid)
+        return try session.requireKernelViews(for: pid == nil ? "vtop" : "vtop --pid").translate(address, pid: pid)
     }
 
     static let snapshot = CommandSpec(
@@ -128,5 +128,41 @@ enum KernelViewCommands {
         }
         guard value < 1 << 31 else { throw .badNumber(text) }
         return Int(value)
+    }
+
+    /// `info layout`: each structure the kernel views decode, KernelABI against the ELF's C DWARF.
+    static func infoLayout(_ args: CommandArguments, _ session: Session) throws(CommandError) -> CommandOutput {
+        try args.expectCount(1...1)
+        _ = try session.debugInfo(for: "info layout")
+        guard let check = session.kernelLayoutCheck() else {
+            throw .unavailable("info layout: the ELF has no DWARF to check the layout against (build it with -g)")
+        }
+        var table = TextTable(columns: [.init("STRUCT"), .init("STATUS"), .init("VIEWS")])
+        var notes: [String] = []
+        var rows: [JSONValue] = []
+        for result in check.results {
+            let status: String
+            var fields: [(String, JSONValue)] = [("struct", .string(result.structName))]
+            switch result.status {
+            case .matches:
+                status = "matches"
+                fields.append(("status", .string("matches")))
+            case .mismatched(let lines):
+                status = "DIFFERS: views disabled"
+                notes += lines
+                fields.append(("status", .string("mismatched")))
+                fields.append(("differences", .array(lines.map(JSONValue.string))))
+            case .unchecked(let why):
+                status = "unchecked"
+                notes.append("struct \(result.structName): unchecked: \(why)")
+                fields.append(("status", .string("unchecked")))
+                fields.append(("reason", .string(why)))
+            }
+            fields.append(("views", .array(result.views.map(JSONValue.string))))
+            table.rows.append([result.structName, status, result.views.joined(separator: ", ")])
+            rows.append(.object(fields))
+        }
+        return CommandOutput(blocks: [.table(table)] + (notes.isEmpty ? [] : [.text(notes.joined(separator: "\n"))]),
+                             json: .object([("structs", .array(rows))]))
     }
 }

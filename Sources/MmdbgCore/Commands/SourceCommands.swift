@@ -14,6 +14,7 @@ enum SourceCommands {
         case "symbol": return SymbolCommands.infoSymbol
         case "address": return SymbolCommands.infoAddress
         case "scope": return infoScope
+        case "layout": return KernelViewCommands.infoLayout
         default: return nil
         }
     }

@@ -8,6 +8,9 @@ public enum AddressSpaceSelector: Equatable, Sendable {
     case kernel
     /// A task's tables, from its `mm.pgd`.
     case task(Int)
+
+    /// A task's own tables (read through the task table, so the layout check gates it).
+    public var isTask: Bool { if case .task = self { return true } else { return false } }
 }
 
 /// One VA's walk, re-read from memory each call (`KernelViews.descriptorWalk`).

@@ -50,6 +50,8 @@ public final class Session: ExpressionContext {
     public private(set) var registerCache: [String: UInt64] = [:]
     /// DWARF of the symbols' ELF, opened on first use (see `debugInfo()`).
     var debugInfoLoad: (source: String, result: Result<DebugInfoFile, DebugInfoError>)?
+    /// The layout check of the ELF at `source` (`kernelLayoutCheck()`).
+    var layoutCheckCache: (source: String, check: KernelLayoutCheck?)?
     /// The backtrace of this stop, built by the first command that needs it; dropped when the target resumes.
     var backtraceCache: SourceBacktrace?
     /// EL0 programs' DWARF and symbols, by program name (opened on the first backtrace that reaches EL0).
@@ -258,9 +260,27 @@ public final class Session: ExpressionContext {
     public func noteGone(_ event: StopEvent) { connection.noteGone(event) }
 
     /// The kernel views, once the target is stopped.
+    /// Refused with one line when the layout check on attach found that a structure `command`
+    /// decodes differs between the ELF's DWARF and KernelABI (`KernelLayoutCheck.views`).
     public func requireKernelViews(for command: String) throws(CommandError) -> KernelViews {
         _ = try requireStoppedTarget(for: command)
+        try requireLayout(for: command)
         return kernelViews
+    }
+
+    /// Throws the layout check's one line when it disabled `view`.
+    public func requireLayout(for view: String) throws(CommandError) {
+        if let problem = kernelLayoutCheck()?.problem(for: view) { throw .unavailable(problem) }
+    }
+
+    /// The layout check of the loaded ELF (computed once per ELF); nil without an ELF with DWARF.
+    public func kernelLayoutCheck() -> KernelLayoutCheck? {
+        guard let source = symbols?.source else { return nil }
+        if let cached = layoutCheckCache, cached.source == source { return cached.check }
+        let info = try? debugInfo(for: "the layout check")
+        let check = info.flatMap { $0.hasDebugInfo ? KernelLayoutCheck(info: $0) : nil }
+        layoutCheckCache = (source, check)
+        return check
     }
 
     /// Guest memory by virtual address for commands (`x`, `finish`), through

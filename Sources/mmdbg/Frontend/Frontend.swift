@@ -50,6 +50,9 @@ final class Frontend: @unchecked Sendable {
             session.end()
             throw ProcessExit(status: .cannotConnect)
         }
+        // The layout check on attach: one warning per structure whose DWARF layout differs
+        // from KernelABI's, naming the views it disables (the rest work).
+        for warning in session.kernelLayoutCheck()?.warnings ?? [] { status("warning: \(warning)") }
     }
 
     /// Runs the session to its end and exits with the right status.
