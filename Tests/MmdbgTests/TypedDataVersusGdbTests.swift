@@ -41,7 +41,8 @@ extension SystemTests {
             }
             var ours: [String] = []
             for command in Self.commands {
-                let result = session.execute(line: command)
+                // mmdbg's kernel printer is on by default; /r is gdb's raw form, which gdb prints the same.
+                let result = session.execute(line: command.hasPrefix("print ") ? "print/r " + command.dropFirst(6) : command)
                 guard case .success(let output) = result.outcome else {
                     ours.append("error: \(String(describing: result.error))")
                     continue

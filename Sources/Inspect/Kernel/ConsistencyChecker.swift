@@ -252,6 +252,15 @@ public struct ConsistencyChecker {
         return findings
     }
 
+    /// The pool's counters and the pages on its free list (`complete`: the list ended within
+    /// the limit, without a cycle or a link out of the pool): what tells a free page from an
+    /// allocated one.
+    public func freePages() throws(KernelInspectionError) -> (pool: PagePoolCounters, free: Set<UInt64>, complete: Bool) {
+        let pool = try inspector.snapshot().pool
+        let (free, complete, unreadable) = try walkFreeList(pool)
+        return (pool, free, complete && unreadable == nil)
+    }
+
     /// Follows the free list (link in word 1 of each free page). Links are
     /// fetched speculatively for the next pages in address order, since a
     /// fresh pool is chained in ascending order: a sequential stretch of 64

@@ -16,6 +16,12 @@ public struct PagePoolCounters: Codable, Sendable, Hashable {
     /// Pages handed out and not freed.
     public var usedPages: UInt64 { pageCount &- freePages }
 
+    /// The pool page holding `pa` (any byte of it), or nil outside the pool.
+    public func page(containing pa: UInt64) -> UInt64? {
+        let page = pa & ~(MM_PAGE_SIZE - 1)
+        return contains(page) ? page : nil
+    }
+
     /// Whether `pa` is a page of the pool.
     public func contains(_ pa: UInt64) -> Bool {
         pa >= basePhysicalAddress && pa < basePhysicalAddress &+ pageCount &* MM_PAGE_SIZE && pa & (MM_PAGE_SIZE - 1) == 0

@@ -4,7 +4,7 @@ import KernelABI
 public enum TaskState: String, Codable, Sendable, Hashable {
     case free, runnable, running, sleeping, waiting, zombie, unknown
 
-    init(raw: Int64) {
+    public init(raw: Int64) {
         switch raw {
         case Int64(MM_TASK_FREE): self = .free
         case Int64(MM_TASK_RUNNABLE): self = .runnable

@@ -72,7 +72,7 @@ public struct LeafAttributes: Codable, Sendable, Hashable {
     /// Software-reserved bits 58:55.
     public var software: Int
 
-    init(raw: UInt64) {
+    public init(raw: UInt64) {
         let bits = DescriptorBits(rawValue: raw)
         attrIndx = DescriptorFields.attrIndx(raw)
         ns = bits.contains(.ns)

@@ -19,6 +19,8 @@ public final class InspectKernelViews: KernelViews {
     private var guardedReader: GuardedMemoryReader?
     private var cachedContext: TranslationContext?
     private var cachedInspector: KernelInspector?
+    /// The page pool and its free list at this stop (`pagePoolNote`).
+    var cachedFreePages: (PagePoolCounters, Set<UInt64>)?
     /// Page tables as they were at the previous stop (captured before each resume).
     var previousStop: AddressSpaceSnapshot?
     var named: [String: AddressSpaceSnapshot] = [:]
@@ -30,6 +32,7 @@ public final class InspectKernelViews: KernelViews {
         guardedReader = nil
         cachedContext = nil
         cachedInspector = nil
+        cachedFreePages = nil
     }
 
     // MARK: inputs

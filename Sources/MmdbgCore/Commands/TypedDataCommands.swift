@@ -15,24 +15,40 @@ enum TypedDataCommands {
     static let print = CommandSpec(
         name: "print", aliases: ["p"], group: "data",
         summary: "evaluate a C expression over the DWARF types and print its value",
-        usage: "print[/x|d|u|t|c] EXPR",
-        details: expressionHelp + "\n/x hex, /d signed, /u unsigned, /t binary, /c character (every integer in the value).",
+        usage: "print[/x|d|u|t|c|r|pte] EXPR",
+        details: expressionHelp + """
+
+            /x hex, /d signed, /u unsigned, /t binary, /c character (every integer in the value).
+            The kernel's values are shown for what they mean (on by default; /r: raw, exactly as gdb prints them):
+            a task's state by name, its name as a string, user_pages/kernel_pages as the slots in use, physical
+            addresses marked <free page>/<allocated page>/<outside the page pool>, a user page's flags decoded.
+            /pte: any 64-bit value decoded as a translation descriptor (page, table or block), as vtop decodes one.
+            """,
         examples: ["print mm_pool", "print *mm_current", "print mm_tasks[1].mm.brk", "print/x mm_current->pid",
-                   "p (struct mm_task *)$x0", "p sizeof(struct mm_task)", "p &mm_tasks[2] - &mm_tasks[0]"],
+                   "p (struct mm_task *)$x0", "p sizeof(struct mm_task)", "p &mm_tasks[2] - &mm_tasks[0]",
+                   "print mm_current->mm.user_pages", "print/r *mm_current", "print/pte 0x60000041d52f43"],
         completions: [.address]
     ) { args, session throws(CommandError) in
         guard !args.positionals.isEmpty else { throw args.usageError("give an expression: print mm_pool") }
         var format = ValueFormatter.Format.natural
-        if let letter = args.format {
+        let raw = args.format == "r"
+        if let letter = args.format, !raw, letter != "pte" {
             guard let chosen = ValueFormatter.format(letter: letter) else {
-                throw args.usageError("unknown format /\(letter) (use /x, /d, /u, /t or /c)")
+                throw args.usageError("unknown format /\(letter) (use /x, /d, /u, /t, /c, /r or /pte)")
             }
             format = chosen
         }
         let text = expressionText(args)
         let evaluator = TypedEvaluator(context: SessionTypedData(session: session))
         let value = try evaluator.evaluate(text)
-        let formatter = ValueFormatter(evaluator: evaluator, format: format)
+        if args.format == "pte" {
+            guard value.type.resolved.isInteger || value.type.isPointer, value.type.resolved.size <= 8 else {
+                throw .failed("print/pte: \(value.type) is not a 64-bit value to decode as a descriptor")
+            }
+            return try session.requireKernelViews(for: "print/pte").descriptorReadings(try evaluator.scalar(value))
+        }
+        var formatter = ValueFormatter(evaluator: evaluator, format: format)
+        if !raw, session.symbols is ELFSymbolTable { formatter.prettyPrinter = KernelValuePrinter(views: session.kernelViews) }
         let shown = try formatter.text(value)
         var json = try formatter.json(value)
         if case .object(var fields) = json {

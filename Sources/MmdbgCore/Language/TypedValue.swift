@@ -24,6 +24,9 @@ public struct TypedValue {
     public var bytes: [UInt8]?
     /// For a bitfield member: width and bit offset in the bytes at `address`.
     public var bitField: (size: UInt64, offset: UInt64)?
+    /// The struct or union this value is a member of, and the member's name (`mm_current->state`):
+    /// what a `ValuePrettyPrinter` recognises a value by.
+    public var memberOf: (parent: DebugType, name: String)?
 
     public init(type: DebugType, address: UInt64? = nil, bytes: [UInt8]? = nil) {
         self.type = type; self.address = address; self.bytes = bytes
@@ -226,6 +229,7 @@ public struct TypedEvaluator {
             result.bytes = Array(bytes[start..<end])
         }
         if let bits = member.bitSize { result.bitField = (bits, member.bitOffset ?? 0) }
+        result.memberOf = (type, name)
         return result
     }
 

@@ -12,6 +12,8 @@ public struct ValueFormatter {
     public var repeatThreshold = 10
     /// Bounds nesting (a struct of arrays of structs…).
     public static let maximumDepth = 32
+    /// Domain knowledge asked first for every value (nil, or `print/r`: everything as gdb prints it).
+    public var prettyPrinter: ValuePrettyPrinter?
 
     public init(evaluator: TypedEvaluator, format: Format = .natural) {
         self.evaluator = evaluator
@@ -43,6 +45,9 @@ public struct ValueFormatter {
 
     public func text(_ value: TypedValue, depth: Int) throws(CommandError) -> String {
         guard depth < Self.maximumDepth else { return "{...}" }
+        if format == .natural, let printer = prettyPrinter, let shown = try printer.text(value, formatter: self, depth: depth) {
+            return shown
+        }
         let type = value.type.resolved
         switch type.kind {
         case .structure, .union:
@@ -116,7 +121,7 @@ public struct ValueFormatter {
         }
     }
 
-    private func integerText(_ raw: UInt64, _ type: DebugType) -> String {
+    func integerText(_ raw: UInt64, _ type: DebugType) -> String {
         let size = max(1, min(type.resolved.size, 8))
         let mask: UInt64 = size >= 8 ? .max : (1 << (size * 8)) - 1
         switch format {
@@ -131,12 +136,13 @@ public struct ValueFormatter {
         }
     }
 
-    private func memberValue(_ whole: TypedValue, _ member: DebugType.Member) throws(CommandError) -> TypedValue {
+    func memberValue(_ whole: TypedValue, _ member: DebugType.Member) throws(CommandError) -> TypedValue {
         let bytes = whole.bytes ?? []
         let start = Int(min(member.offset, UInt64(bytes.count)))
         let end = Int(min(member.offset + max(member.type.size, 1), UInt64(bytes.count)))
         var value = TypedValue(type: member.type, address: whole.address.map { $0 &+ member.offset }, bytes: Array(bytes[start..<end]))
         if let bits = member.bitSize { value.bitField = (bits, member.bitOffset ?? 0) }
+        if let name = member.name { value.memberOf = (whole.type.resolved, name) }
         return value
     }
 

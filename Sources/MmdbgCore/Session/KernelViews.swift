@@ -67,6 +67,12 @@ public protocol KernelViews: AnyObject {
     func descriptorWalk(pid: Int?) throws(CommandError) -> DescriptorWalk
     /// Each vCPU: EL, PC, the kernel's current task and state, TTBR0 + ASID, TTBR1, IRQ mask.
     func cpus() throws(CommandError) -> CommandOutput
+    /// `free page`, `allocated page` or `outside the page pool` for a physical address; nil when unknown.
+    func pagePoolNote(_ physicalAddress: UInt64) -> String?
+    /// A leaf descriptor's attribute bits as `vtop` prints them (`k:rw- u:rw- Normal … AF nG`); nil when unknown.
+    func leafAttributesText(_ raw: UInt64) -> String?
+    /// `print/pte`: a 64-bit value decoded as a translation descriptor, every reading its type bits allow.
+    func descriptorReadings(_ raw: UInt64) throws(CommandError) -> CommandOutput
     /// Forgets everything read from the stopped target (it resumed or was written).
     func invalidate()
     /// Called just before the target resumes (what `pt diff` compares with).
