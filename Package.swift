@@ -65,6 +65,9 @@ let package = Package(
         .executableTarget(name: "memory-bench", dependencies: ["Inspect", "GdbRemote", "QEMULauncher", "TestSupport"],
                           path: "Sources/memory-bench"),
         // Recording overhead and last-write latency against a plain run / the initial snapshot only.
+        // The 1M-input fuzz of print's expression language (scripts/fuzz-expressions.sh; a system test runs it).
+        .executableTarget(name: "expression-fuzz", dependencies: ["MmdbgCore", "DebugInfo", "QEMULauncher", "SeededRandom"],
+                          path: "Sources/expression-fuzz"),
         .executableTarget(name: "timetravel-bench", dependencies: ["FaultInjection", "MmdbgCore", "Inspect", "QEMULauncher", "TestSupport"],
                           path: "Sources/timetravel-bench"),
         // SplitMix64, seeded: fault selection and property tests draw from the same generator.
