@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Source-level debugging speed against gdb-multiarch, in one run (issue 13):
 # first `bt` whole process, round trips per `bt`, and load time / peak memory
-# on a large DWARF file: Debian's arm64 cloud kernel debug image (a 260 MB
+# on a large DWARF file, and typed data (print/ptype) the same way: Debian's arm64 cloud kernel debug image (a 260 MB
 # download, unpacked once into ${XDG_CACHE_HOME:-~/.cache}/mmdbg).
 #   scripts/bench-debuginfo.sh [--runs N] [--no-large]
 set -euo pipefail

@@ -20,6 +20,27 @@ import TestSupport
 ///     debuginfo-bench --child-open PATH ADDRESS      (internal: one measured load)
 let arguments = CommandLine.arguments
 
+/// The child half of part 5: open, `ptype TYPE` and `print EXPR` from the file alone (ELFTypedData).
+if let index = arguments.firstIndex(of: "--child-typed"), index + 3 < arguments.count {
+    let path = arguments[index + 1], typeName = arguments[index + 2], expression = arguments[index + 3]
+    let start = Bench.now()
+    do {
+        let info = try DebugInfoFile(path: path)
+        let symbols = try ELFSymbolTable(path: path)
+        let opened = Bench.now()
+        guard let type = try info.type(named: typeName) else { throw Bench.Failure(description: "no type \(typeName)") }
+        let members = type.resolved.members.count
+        let evaluator = TypedEvaluator(context: ELFTypedData(info: info, symbols: symbols))
+        let value = try ValueFormatter(evaluator: evaluator).text(try evaluator.evaluate(expression))
+        let done = Bench.now()
+        print("OPEN \(opened - start) ANSWER \(done - opened) ptype: \(members) members; print: \(value)")
+    } catch {
+        print("ERROR \(error)")
+        exit(1)
+    }
+    exit(0)
+}
+
 /// The child half of part 3: open, look one address up, print what was found and how long it took.
 if let index = arguments.firstIndex(of: "--child-open"), index + 2 < arguments.count {
     let path = arguments[index + 1]
@@ -103,6 +124,40 @@ do {
     print("  gdb-multiarch \(milliseconds(theirMedian))  \(theirFrames) frames (its backtrace ends at the exception vectors)")
     print(String(format: "  ratio mmdbg/gdb %.2f (goal: at most 0.5)", ourMedian / theirMedian))
 
+    // 4. Typed data: `print *mm_current`, whole process, and what repeating it costs on the same stop.
+    let printLine = "print *mm_current"
+    let session2 = Session()
+    session2.symbols = try ELFSymbolTable(path: kernel)
+    try session2.attach(to: address)
+    guard let client2 = (session2.target as? GdbTarget)?.client else { throw Bench.Failure(description: "not a gdbstub target") }
+    let beforePrint = client2.traffic
+    let firstPrint = session2.execute(line: printLine)
+    let middlePrint = client2.traffic
+    for _ in 0..<10 { _ = session2.execute(line: printLine) }
+    let afterPrint = client2.traffic
+    guard firstPrint.succeeded else { throw Bench.Failure(description: "\(printLine): \(String(describing: firstPrint.error))") }
+    _ = session2.execute(line: "disconnect")
+    print("\(printLine) round trips  first at a stop: \(middlePrint.exchanges - beforePrint.exchanges) batches; "
+          + "10 more on the same stop: \(afterPrint.exchanges - middlePrint.exchanges) (goal: 0)")
+    ours = []; theirs = []
+    var ourPrint = "", theirPrint = ""
+    for _ in 0..<runs {
+        let mine = try ChildProcess.run(mmdbg, ["attach", address, "--elf", kernel, "-ex", "print/r *mm_current", "-ex", "disconnect"], timeout: 120)
+        guard mine.status == 0 else { throw Bench.Failure(description: "mmdbg: \(mine.combined.suffix(400))") }
+        ours.append(mine.seconds)
+        ourPrint = mine.stdout.split(separator: "\n").first { $0.hasPrefix("{") }.map(String.init) ?? ""
+        let reference = try ChildProcess.run(gdb, ["-batch", "-nx", "-ex", "set pagination off", "-ex", "set width 0", "-ex", "file \(kernel)",
+                                                   "-ex", "target remote \(address)", "-ex", "set language c", "-ex", "print *mm_current",
+                                                   "-ex", "disconnect"], timeout: 120)
+        theirs.append(reference.seconds)
+        theirPrint = reference.stdout.split(separator: "\n").first { $0.hasPrefix("$1 = ") }.map { String($0.dropFirst(5)) } ?? ""
+    }
+    print("first print *mm_current, whole process (load DWARF, attach, print):")
+    print("  mmdbg         \(milliseconds(Bench.median(ours)))")
+    print("  gdb-multiarch \(milliseconds(Bench.median(theirs)))")
+    print(String(format: "  ratio mmdbg/gdb %.2f; same text as gdb (print/r): %@", Bench.median(ours) / Bench.median(theirs),
+                 ourPrint == theirPrint && !ourPrint.isEmpty ? "yes" : "NO"))
+
     // 3. Large DWARF.
     if let large = Bench.option("--large-elf") {
         func measure(_ path: String, label: String) throws {
@@ -130,6 +185,27 @@ do {
         }
         try measure(kernel, label: "small DWARF (this kernel)")
         try measure(large, label: "large DWARF")
+
+        // 5. Typed data on the large file: `ptype` of a struct and `print` of a global from the file alone.
+        func typed(_ path: String, type: String, expression: String, label: String) throws {
+            var mine: [ChildProcess.Result] = [], reference: [ChildProcess.Result] = []
+            for _ in 0..<max(1, min(runs, 3)) {
+                mine.append(try ChildProcess.run(arguments[0], ["--child-typed", path, type, expression], timeout: 600))
+                reference.append(try ChildProcess.run(gdb, ["-batch", "-nx", "-ex", "set width 0", "-ex", "file \(path)",
+                                                            "-ex", "ptype \(type)", "-ex", "print \(expression)"], timeout: 600))
+            }
+            guard mine.last!.status == 0 else { throw Bench.Failure(description: "typed child: \(mine.last!.combined.suffix(300))") }
+            let ourLine = mine.last!.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let theirLine = reference.last!.stdout.split(separator: "\n").last.map(String.init) ?? ""
+            let ourSeconds = Bench.median(mine.map(\.seconds)), theirSeconds = Bench.median(reference.map(\.seconds))
+            let ourMemory = mine.map(\.maxResidentKiB).max()!, theirMemory = reference.map(\.maxResidentKiB).max()!
+            print("\(label): ptype \(type); print \(expression):")
+            print("  mmdbg (DebugInfo) \(milliseconds(ourSeconds))  peak \(ourMemory / 1024) MiB   [\(ourLine.suffix(120))]")
+            print("  gdb-multiarch     \(milliseconds(theirSeconds))  peak \(theirMemory / 1024) MiB   [\(theirLine)]")
+            print(String(format: "  ratio time %.3f, memory %.3f", ourSeconds / theirSeconds, Double(ourMemory) / Double(theirMemory)))
+        }
+        try typed(kernel, type: "struct mm_task", expression: "mm_layout", label: "typed data, small DWARF (this kernel)")
+        try typed(large, type: "struct task_struct", expression: "init_uts_ns.name.sysname", label: "typed data, large DWARF")
     } else {
         print("large DWARF: skipped (pass --large-elf PATH; scripts/bench-debuginfo.sh downloads one)")
     }
