@@ -479,7 +479,11 @@ public final class DebugAdapter: @unchecked Sendable {
             if let session { _ = refreshThreads(session) }
             let reason: String
             switch report.event {
-            case .breakpoint: reason = "breakpoint"
+            case .breakpoint:
+                // Which kind of DAP breakpoint it is: the request that set it.
+                let id = report.breakpoint ?? 0
+                reason = functionBreakpoints.contains(id) ? "function breakpoint"
+                    : instructionBreakpoints.contains(id) ? "instruction breakpoint" : "breakpoint"
             case .watchpoint: reason = "data breakpoint"
             case .step, .returned, .stepLimit, .recordingBoundary: reason = "step"
             case .interrupted, .deadline: reason = "pause"
@@ -567,7 +571,9 @@ public final class DebugAdapter: @unchecked Sendable {
             guard let id = result["id"] as? Int else { return ["verified": false, "message": "no breakpoint id"] }
             ids.append(id)
             var entry: [String: Any] = ["id": id, "verified": true]
-            if let address = result["address"] as? String { entry["instructionReference"] = address }
+            if let address = result["address"] as? String, !((result["type"] as? String ?? "").contains("watch")) {
+                entry["instructionReference"] = address
+            }
             if let line = result["line"] as? Int { entry["line"] = line }
             if let file = result["file"] as? String { entry["source"] = source(file) }
             return entry
@@ -707,7 +713,9 @@ public final class DebugAdapter: @unchecked Sendable {
     /// A DAP Source for a file the DWARF names.
     private func source(_ file: String) -> [String: Any] {
         var entry: [String: Any] = ["name": (file as NSString).lastPathComponent]
-        if FileManager.default.fileExists(atPath: file) { entry["path"] = file } else { entry["presentationHint"] = "deemphasize" }
+        // Editors want absolute paths; the DWARF may name a file relative to the build directory (ours: the package root).
+        let path = URL(fileURLWithPath: file).standardizedFileURL.path
+        if !file.hasPrefix("<"), FileManager.default.fileExists(atPath: path) { entry["path"] = path } else { entry["presentationHint"] = "deemphasize" }
         return entry
     }
 
@@ -975,7 +983,7 @@ public final class DebugAdapter: @unchecked Sendable {
         guard session.symbols != nil, let info = try? session.debugInfo(for: "loadedSources"), let files = try? info.sourceFiles() else {
             return ["sources": []]
         }
-        return ["sources": files.filter { !$0.hasSuffix("<compiler-generated>") }.sorted().map(source)]
+        return ["sources": files.filter { !$0.hasSuffix(">") }.sorted().map(source)]
     }
 
     // MARK: argument checks
