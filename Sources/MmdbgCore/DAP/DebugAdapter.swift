@@ -422,15 +422,12 @@ public final class DebugAdapter: @unchecked Sendable {
         sendEvent("initialized", [:])
     }
 
-    /// Kills what we launched, detaches from what we attached to (or as `terminateDebuggee` says).
+    /// Kills what we launched, detaches from what we attached to; `terminateDebuggee: true` also quits an attached QEMU.
     private func endSession(terminateDebuggee: Bool?) {
         guard let session else { return }
         self.session = nil
         if terminateDebuggee == true, !launchedByUs, session.target != nil {
             _ = session.execute(line: "monitor quit")
-        }
-        if terminateDebuggee == false, launchedByUs, let target = session.target, target.runState == .stopped {
-            target.detach()  // leave the launched QEMU running, as asked
         }
         session.end()
         flushOutput(from: session)
