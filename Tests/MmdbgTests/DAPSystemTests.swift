@@ -133,6 +133,103 @@ extension SystemTests {
             #expect(client.violations.isEmpty, "\(client.violations)")
         }
 
+        /// Over TCP (`--port 0`): stop on entry, function and data breakpoints, a register and memory
+        /// written and read back, stepOut, while recording; then the recording replayed, stepping back.
+        @Test func breakpointKindsWritesAndReverseExecutionOverTCP() throws {
+            let kernel = try Tools.kernelImage()
+            let root = try #require(KernelImage.packageRoot())
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("mmdbg-dap-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let recording = dir.appendingPathComponent("rec").path
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+
+            let client = try DAPClient.overTCP()
+            defer { client.stop() }
+            _ = try client.body("initialize", ["adapterID": "mmdbg"])
+            _ = try client.body("launch", ["kernel": kernel, "record": recording, "stopOnEntry": true], timeout: 90)
+            _ = try client.event("initialized")
+            _ = try client.body("configurationDone")
+            #expect(try client.event("stopped")["reason"] as? String == "entry")
+
+            let function = try client.body("setFunctionBreakpoints", ["breakpoints": [["name": "sys_brk"]]])
+            let functionBreakpoint = try #require((function["breakpoints"] as? [[String: Any]])?.first)
+            #expect(functionBreakpoint["verified"] as? Bool == true, "\(functionBreakpoint)")
+            let sourcePath = try #require((functionBreakpoint["source"] as? [String: Any])?["path"] as? String)
+            #expect(sourcePath.hasPrefix("/") && FileManager.default.fileExists(atPath: sourcePath), "\(sourcePath)")
+            _ = try client.body("continue", ["threadId": 1])
+            let hit = try client.event("stopped", timeout: 60)
+            #expect(hit["reason"] as? String == "function breakpoint" && hit["hitBreakpointIds"] as? [Int] == [functionBreakpoint["id"] as? Int ?? -1], "\(hit)")
+            let sources = try #require(try client.body("loadedSources")["sources"] as? [[String: Any]])
+            #expect(sources.contains { $0["path"] as? String == root.appendingPathComponent("Sources/KernelTasks/syscall/SyscallHandlers.swift").path })
+
+            // A register written and put back.
+            let frames = try #require(try client.body("stackTrace", ["threadId": 1])["stackFrames"] as? [[String: Any]])
+            let scopes = try #require(try client.body("scopes", ["frameId": frames[0]["id"] as Any])["scopes"] as? [[String: Any]])
+            let registers = try #require(scopes.first { $0["name"] as? String == "Registers" }?["variablesReference"] as? Int)
+            func register(_ name: String) throws -> String {
+                let list = try #require(try client.body("variables", ["variablesReference": registers])["variables"] as? [[String: Any]])
+                return try #require(list.first { $0["name"] as? String == name }?["value"] as? String)
+            }
+            let original = String(try register("x9").prefix { !$0.isWhitespace })
+            let set = try client.body("setVariable", ["variablesReference": registers, "name": "x9", "value": "0x1234"])
+            #expect(set["value"] as? String == "0x1234")
+            #expect(try register("x9").hasPrefix("0x1234"))
+            _ = try client.body("setVariable", ["variablesReference": registers, "name": "x9", "value": original])
+            let refused = try client.request("setVariable", ["variablesReference": registers, "name": "x9", "value": "no_such_symbol"])
+            #expect(refused["success"] as? Bool == false)
+
+            // Memory below the stack pointer written and put back.
+            let before = try client.body("readMemory", ["memoryReference": "$sp", "offset": -64, "count": 8])
+            let pattern = Data([0xde, 0xad, 0xbe, 0xef, 0x01, 0x02, 0x03, 0x04])
+            #expect(try client.body("writeMemory", ["memoryReference": "$sp", "offset": -64, "data": pattern.base64EncodedString()])["bytesWritten"] as? Int == 8)
+            #expect(try client.body("readMemory", ["memoryReference": "$sp", "offset": -64, "count": 8])["data"] as? String == pattern.base64EncodedString())
+            _ = try client.body("writeMemory", ["memoryReference": "$sp", "offset": -64, "data": before["data"] as Any])
+
+            // A data breakpoint on the pool's free counter: the next free_page stops.
+            let info = try client.body("dataBreakpointInfo", ["name": "mm_pool.free_count"])
+            let dataId = try #require(info["dataId"] as? String)
+            let data = try client.body("setDataBreakpoints", ["breakpoints": [["dataId": dataId, "accessType": "write"]]])
+            let watch = try #require((data["breakpoints"] as? [[String: Any]])?.first)
+            #expect(watch["verified"] as? Bool == true)
+            _ = try client.body("setFunctionBreakpoints", ["breakpoints": [[String: Any]]()])
+            _ = try client.body("continue", ["threadId": 1])
+            let watched = try client.event("stopped", timeout: 60)
+            #expect(watched["reason"] as? String == "data breakpoint" && watched["hitBreakpointIds"] as? [Int] == [watch["id"] as? Int ?? -1], "\(watched)")
+            _ = try client.body("setDataBreakpoints", ["breakpoints": [[String: Any]]()])
+            let inner = try #require(try client.body("stackTrace", ["threadId": 1])["stackFrames"] as? [[String: Any]])
+            _ = try client.body("stepOut", ["threadId": 1])
+            #expect(try client.event("stopped")["reason"] as? String == "step")
+            let outer = try #require(try client.body("stackTrace", ["threadId": 1])["stackFrames"] as? [[String: Any]])
+            #expect(outer.count < inner.count && outer[0]["name"] as? String == inner[1]["name"] as? String, "stepOut: \(inner[0]["name"] ?? "") → \(outer[0]["name"] ?? "")")
+            let back = try client.request("stepBack", ["threadId": 1])
+            #expect(back["success"] as? Bool == false && (back["message"] as? String)?.contains("replay") == true)
+            _ = try client.body("disconnect", timeout: 90)
+            #expect(client.waitForExit(timeout: 90) == 0, "stderr: \(client.stderr)")
+            #expect(FileManager.default.fileExists(atPath: recording + "/manifest.json"), "the recording is finished at disconnect")
+            #expect(client.violations.isEmpty, "\(client.violations)")
+
+            // The recording replayed: back one instruction from the sys_brk stop, then back to the start.
+            let replay = try DAPClient()
+            defer { replay.stop() }
+            _ = try replay.body("initialize", ["adapterID": "mmdbg"])
+            _ = try replay.body("launch", ["replay": recording], timeout: 90)
+            _ = try replay.event("initialized")
+            _ = try replay.body("setFunctionBreakpoints", ["breakpoints": [["name": "sys_brk"]]])
+            _ = try replay.body("configurationDone")
+            #expect(try replay.event("stopped", timeout: 60)["reason"] as? String == "function breakpoint")
+            let at = try #require((try replay.body("stackTrace", ["threadId": 1])["stackFrames"] as? [[String: Any]])?.first?["instructionPointerReference"] as? String)
+            _ = try replay.body("stepBack", ["threadId": 1, "granularity": "instruction"])
+            #expect(try replay.event("stopped")["reason"] as? String == "step")
+            let earlier = try #require((try replay.body("stackTrace", ["threadId": 1])["stackFrames"] as? [[String: Any]])?.first?["instructionPointerReference"] as? String)
+            #expect(earlier != at, "stepBack moved the pc: \(at) → \(earlier)")
+            _ = try replay.body("reverseContinue", ["threadId": 1])
+            let start = try replay.event("stopped", timeout: 60)
+            #expect((start["description"] as? String)?.contains("start of the recording") == true, "\(start)")
+            _ = try replay.body("disconnect")
+            #expect(replay.waitForExit(timeout: 30) == 0)
+            #expect(replay.violations.isEmpty, "\(replay.violations)")
+        }
+
         /// A second opinion: the independent `dap-python` client library (its pydantic models parse
         /// every message) drives launch, a line breakpoint, the stack and the run to exit.
         @Test func anIndependentClientLibraryDrivesASession() throws {
@@ -154,6 +251,7 @@ extension SystemTests {
             let kernel = try Tools.kernelImage()
             var configuration = QEMUConfiguration.stoppedForDebugger(kernel: kernel)
             configuration.smp = 2
+            configuration.extraArguments = ["-no-shutdown"]  // QEMU outlives the kernel's power-off: only a kill ends it
             let qemu = try QEMUInstance(configuration)
             defer { qemu.stop() }
             let address = try #require(qemu.gdbAddress)

@@ -29,6 +29,35 @@ final class DAPClient: @unchecked Sendable {
     /// The requests sent, by seq (the checks need the command a response answers).
     private var sentCommands: [Int: String] = [:]
 
+    /// The TCP connection in `--port` mode (nil: stdio).
+    private var socketHandle: FileHandle?
+
+    /// `mmdbg dap --port 0`: waits for the port it prints on stderr and connects to it.
+    static func overTCP() throws -> DAPClient {
+        let client = try DAPClient(arguments: ["dap", "--port", "0"])
+        let deadline = Date().addingTimeInterval(20)
+        var port: Int?
+        while port == nil && Date() < deadline {
+            if let range = client.stderr.range(of: "listening on 127.0.0.1:") {
+                port = Int(client.stderr[range.upperBound...].prefix { $0.isNumber })
+            } else { usleep(10_000) }
+        }
+        guard let port else { client.stop(); throw Failure(description: "mmdbg dap --port 0 printed no port: \(client.stderr)") }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard fd >= 0, connected == 0 else { client.stop(); throw Failure(description: "cannot connect to 127.0.0.1:\(port)") }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        client.socketHandle = handle
+        handle.readabilityHandler = { [weak client] handle in client?.take([UInt8](handle.availableData)) }
+        return client
+    }
+
     init(arguments: [String] = ["dap"]) throws {
         process.executableURL = URL(fileURLWithPath: try MmdbgBinary.path())
         process.arguments = arguments
@@ -40,7 +69,8 @@ final class DAPClient: @unchecked Sendable {
         process.environment = environment
         stdoutPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
-            self?.take([UInt8](data))
+            guard let self, self.socketHandle == nil || !data.isEmpty else { return }
+            self.take([UInt8](data))
         }
         stderrPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
@@ -95,10 +125,12 @@ final class DAPClient: @unchecked Sendable {
 
     /// Writes bytes as they are (malformed input tests).
     func sendRaw(_ bytes: [UInt8]) throws {
-        try stdinPipe.fileHandleForWriting.write(contentsOf: Data(bytes))
+        try (socketHandle ?? stdinPipe.fileHandleForWriting).write(contentsOf: Data(bytes))
     }
 
-    func closeInput() { try? stdinPipe.fileHandleForWriting.close() }
+    func closeInput() {
+        if let socketHandle { socketHandle.readabilityHandler = nil; try? socketHandle.close() } else { try? stdinPipe.fileHandleForWriting.close() }
+    }
 
     // MARK: waiting
 
@@ -160,6 +192,7 @@ final class DAPClient: @unchecked Sendable {
     func stop() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
         stdoutPipe.fileHandleForReading.readabilityHandler = nil
+        socketHandle?.readabilityHandler = nil
         stderrPipe.fileHandleForReading.readabilityHandler = nil
     }
 }
