@@ -271,6 +271,8 @@ extension SystemTests {
             let paused = try client.event("stopped", timeout: 20)
             #expect(paused["reason"] as? String == "pause", "\(paused)")
             #expect(paused["allThreadsStopped"] as? Bool == true)
+            // No serial capture when attached: the kernel's log ring comes as console output.
+            #expect(client.output(category: "console").contains("["), "kernel log lines: \(client.output(category: "console"))")
             let frames = try #require(try client.body("stackTrace", ["threadId": paused["threadId"] as Any])["stackFrames"] as? [[String: Any]])
             #expect(!frames.isEmpty)
             // Resume, then the client vanishes mid-run: the adapter detaches and exits; QEMU lives on.

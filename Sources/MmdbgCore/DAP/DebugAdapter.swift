@@ -317,7 +317,7 @@ public final class DebugAdapter: @unchecked Sendable {
         case "scopes": return try scopes(args)
         case "variables": return try variables(args)
         case "setVariable": return try setVariable(args)
-        case "evaluate": return try evaluate(args)
+        case "evaluate": return try evaluate(args, requestSeq)
         case "readMemory": return try readMemory(args)
         case "writeMemory": return try writeMemory(args)
         case "disassemble": return try disassemble(args)
@@ -419,6 +419,7 @@ public final class DebugAdapter: @unchecked Sendable {
         guard let session else { return }
         _ = refreshThreads(session)
         flushOutput()
+        flushKernelLog()
         sendEvent("initialized", [:])
     }
 
@@ -473,6 +474,7 @@ public final class DebugAdapter: @unchecked Sendable {
             references.removeAll()
             frames.removeAll()
             flushOutput()
+            flushKernelLog()
             if let session { _ = refreshThreads(session) }
             let reason: String
             switch report.event {
@@ -504,6 +506,21 @@ public final class DebugAdapter: @unchecked Sendable {
                                    "allThreadsStopped": true]
         if let hit { body["hitBreakpointIds"] = [hit] }
         sendEvent("stopped", body)
+    }
+
+    /// The kernel log ring's lines new since the last stop, as `output` events (category console):
+    /// the guest's own words when mmdbg attached and so has no serial capture.
+    private func flushKernelLog() {
+        guard let session, session.launchedQEMU == nil, session.symbols != nil,
+              let lines = (try? object("log"))?["lines"] as? [String] else { return }
+        var fresh = lines
+        if lines.starts(with: logLinesSeen) {
+            fresh = Array(lines.dropFirst(logLinesSeen.count))
+        } else if let last = logLinesSeen.last, let index = lines.lastIndex(of: last) {
+            fresh = Array(lines[(index + 1)...])  // the ring wrapped
+        }
+        logLinesSeen = lines
+        if !fresh.isEmpty { sendEvent("output", ["category": "console", "output": fresh.joined(separator: "\n") + "\n"]) }
     }
 
     /// The guest's serial output since the last call, as `output` events (category stdout).
@@ -858,7 +875,7 @@ public final class DebugAdapter: @unchecked Sendable {
 
     // MARK: evaluate
 
-    private func evaluate(_ args: [String: Any]) throws -> [String: Any] {
+    private func evaluate(_ args: [String: Any], _ requestSeq: Int) throws -> [String: Any]? {
         let session = try requireSession("evaluate")
         guard let expression = args["expression"] as? String else { throw BadRequest(message: "evaluate: `expression` must be a string") }
         let context = try optionalString(args, "context") ?? "repl"
@@ -869,6 +886,12 @@ public final class DebugAdapter: @unchecked Sendable {
         if context == "repl" {
             let result = runReplLine(expression, session)
             if let error = result.error { throw BadRequest(message: error.description) }
+            if session.quitRequested {
+                // `quit` in the console ends the session as at the prompt.
+                respond(requestSeq, "evaluate", body: ["result": result.text, "variablesReference": 0])
+                endSession(terminateDebuggee: nil)
+                return nil
+            }
             return ["result": result.text, "variablesReference": 0]
         }
         let result = session.execute(line: "print \(expression)")
