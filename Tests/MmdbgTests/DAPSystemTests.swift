@@ -265,12 +265,19 @@ extension SystemTests {
             #expect(threads.map { $0["name"] as? String } == ["CPU 0", "CPU 1"])
             _ = try client.body("configurationDone")
             #expect(HostProcess.waitForCPUUse(of: qemu.pid, seconds: 0.05, within: 10), "the guest runs after configurationDone")
-            // While it runs: threads still answer, pause stops it.
+            // While it runs: threads still answer; breakpoints are set (the adapter stops the target,
+            // sets them and runs on, with no stopped event); pause stops it.
             #expect((try client.body("threads")["threads"] as? [[String: Any]])?.count == 2)
+            let whileRunning = try client.body("setFunctionBreakpoints", ["breakpoints": [["name": "no_such_function_here"]]])
+            let unknown = try #require((whileRunning["breakpoints"] as? [[String: Any]])?.first)
+            #expect(unknown["verified"] as? Bool == false && (unknown["message"] as? String)?.contains("no_such_function_here") == true, "\(unknown)")
+            #expect(HostProcess.waitForCPUUse(of: qemu.pid, seconds: 0.05, within: 10), "the guest runs on after the breakpoints were set")
+            #expect(client.count(event: "stopped") == 0, "setting breakpoints while running reports no stop")
             _ = try client.body("pause", ["threadId": 1])
             let paused = try client.event("stopped", timeout: 20)
             #expect(paused["reason"] as? String == "pause", "\(paused)")
             #expect(paused["allThreadsStopped"] as? Bool == true)
+            #expect(client.count(event: "stopped") == 1)
             // No serial capture when attached: the kernel's log ring comes as console output.
             #expect(client.output(category: "console").contains("["), "kernel log lines: \(client.output(category: "console"))")
             let frames = try #require(try client.body("stackTrace", ["threadId": paused["threadId"] as Any])["stackFrames"] as? [[String: Any]])

@@ -58,6 +58,12 @@ public final class DebugAdapter: @unchecked Sendable {
     private var interruptPending = false
     private var running = false
     private var knownThreads: [Int] = [1]
+    /// The run-control line the worker waits in (nil: none).
+    private var runningLine: String?
+    /// An interrupt the adapter asked for to set breakpoints during `continue`: its stop is not reported.
+    private var silentInterrupt = false
+    /// The client asked for `pause`: the next stop is reported whatever else interrupted.
+    private var userPaused = false
     private var seq = 0
 
     // The worker's own state.
@@ -77,6 +83,7 @@ public final class DebugAdapter: @unchecked Sendable {
     private var frames: [Int: (cpu: Int?, index: Int?)] = [:]
     private var references: [Int: VariableNode] = [:]
     private var exitedSent = false
+    private var resumeAfterSilentStop = false
 
     /// A `variablesReference`: what expanding it shows. Valid until the target resumes.
     enum VariableNode {
@@ -156,7 +163,7 @@ public final class DebugAdapter: @unchecked Sendable {
         if isRunning {
             switch command {
             case "pause":
-                lock.lock(); interruptPending = true; lock.unlock()
+                lock.lock(); interruptPending = true; userPaused = true; lock.unlock()
                 respond(requestSeq, command, body: [:])
                 return
             case "threads":
@@ -164,6 +171,14 @@ public final class DebugAdapter: @unchecked Sendable {
                 return
             case "disconnect", "terminate":
                 enqueue(message, interrupting: true)
+                return
+            case _ where Self.breakpointSetters.contains(command):
+                // As gdb front ends do: stop the running target, set them, run on (no stopped event).
+                lock.lock()
+                let continuing = runningLine == "continue" || runningLine == "reverse-continue"
+                if continuing { silentInterrupt = true }
+                lock.unlock()
+                enqueue(message, interrupting: continuing)
                 return
             default: break
             }
@@ -177,6 +192,17 @@ public final class DebugAdapter: @unchecked Sendable {
         if interrupting { interruptPending = true }
         lock.signal()
         lock.unlock()
+    }
+
+    static let breakpointSetters: Set<String> = ["setBreakpoints", "setFunctionBreakpoints", "setInstructionBreakpoints", "setDataBreakpoints"]
+
+    /// Takes the queued breakpoint requests (the rest stay queued, in order).
+    private func takeQueuedBreakpointRequests() -> (requests: [[String: Any]], othersEnd: Bool) {
+        lock.lock(); defer { lock.unlock() }
+        let taken = queue.filter { Self.breakpointSetters.contains($0["command"] as? String ?? "") }
+        queue.removeAll { Self.breakpointSetters.contains($0["command"] as? String ?? "") }
+        let ending = inputEnded || queue.contains { ["disconnect", "terminate"].contains($0["command"] as? String ?? "") || $0["_streamProblem"] != nil }
+        return (taken, ending)
     }
 
     private func consumeInterrupt() -> Bool {
@@ -449,8 +475,18 @@ public final class DebugAdapter: @unchecked Sendable {
     private func runCommand(_ line: String, requestSeq: Int?) {
         guard let session else { return }
         impliedRun = true
-        lock.lock(); interruptPending = false; running = true; lock.unlock()
-        let result = session.execute(line: line)
+        lock.lock(); interruptPending = false; userPaused = false; running = true; runningLine = line; lock.unlock()
+        var result = session.execute(line: line)
+        while resumeAfterSilentStop {
+            // Stopped to set breakpoints the client sent while it ran: set them, then run on.
+            resumeAfterSilentStop = false
+            let (requests, ending) = takeQueuedBreakpointRequests()
+            for request in requests { handle(request) }
+            guard !ending, case .stopped = session.state else { break }
+            lock.lock(); interruptPending = userPaused; running = true; lock.unlock()
+            result = session.execute(line: line)
+        }
+        lock.lock(); runningLine = nil; silentInterrupt = false; lock.unlock()
         impliedRun = false
         setRunning(false)
         if let error = result.error, error.stop == nil {
@@ -470,6 +506,14 @@ public final class DebugAdapter: @unchecked Sendable {
         case .output:
             flushOutput()
         case .stopped(let report):
+            lock.lock()
+            let silent = report.event == .interrupted && silentInterrupt && !userPaused
+            silentInterrupt = false
+            lock.unlock()
+            if silent {
+                resumeAfterSilentStop = true
+                return
+            }
             setRunning(false)
             references.removeAll()
             frames.removeAll()

@@ -172,6 +172,12 @@ final class DAPClient: @unchecked Sendable {
         return event["body"] as? [String: Any] ?? [:]
     }
 
+    /// How many `name` events arrived so far.
+    func count(event name: String) -> Int {
+        condition.lock(); defer { condition.unlock() }
+        return received.filter { $0["type"] as? String == "event" && $0["event"] as? String == name }.count
+    }
+
     /// Every `output` event's text so far in `category`.
     func output(category: String) -> String {
         condition.lock(); defer { condition.unlock() }
