@@ -23,13 +23,7 @@ public final class DAPTransport: @unchecked Sendable {
         defer { Glibc.close(listener) }
         var yes: Int32 = 1
         setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let bound = withLoopbackAddress(port: port) { bind(listener, $0, $1) }
         guard bound == 0 else { throw .failed("cannot listen on 127.0.0.1:\(port): \(String(cString: strerror(errno)))") }
         guard listen(listener, 1) == 0 else { throw .failed("listen: \(String(cString: strerror(errno)))") }
         var actual = sockaddr_in()
@@ -42,6 +36,17 @@ public final class DAPTransport: @unchecked Sendable {
         repeat { connection = accept(listener, nil, nil) } while connection < 0 && errno == EINTR
         guard connection >= 0 else { throw .failed("accept: \(String(cString: strerror(errno)))") }
         return DAPTransport(input: connection, output: connection)
+    }
+
+    /// Calls `body` with 127.0.0.1:`port` as a `sockaddr` (for bind and connect).
+    public static func withLoopbackAddress<T>(port: Int, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
     }
 
     /// Reads what is there (blocking); empty at end of stream or on an error.

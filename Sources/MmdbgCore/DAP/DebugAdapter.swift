@@ -925,7 +925,7 @@ public final class DebugAdapter: @unchecked Sendable {
         let context = try optionalString(args, "context") ?? "repl"
         if let frameId = try optionalInt(args, "frameId"), let frame = frames[frameId], let index = frame.index {
             try selectThread(frame.cpu)
-            if index > 0 { _ = try? object("frame \(index)") }
+            _ = try? object("frame \(index)")
         }
         if context == "repl" {
             let result = runReplLine(expression, session)

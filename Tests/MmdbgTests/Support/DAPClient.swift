@@ -44,13 +44,7 @@ final class DAPClient: @unchecked Sendable {
         }
         guard let port else { client.stop(); throw Failure(description: "mmdbg dap --port 0 printed no port: \(client.stderr)") }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let connected = DAPTransport.withLoopbackAddress(port: port) { connect(fd, $0, $1) }
         guard fd >= 0, connected == 0 else { client.stop(); throw Failure(description: "cannot connect to 127.0.0.1:\(port)") }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         client.socketHandle = handle
