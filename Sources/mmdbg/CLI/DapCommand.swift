@@ -33,7 +33,8 @@ struct DapCommand: ParsableCommand {
         var messages: [String] = []
         frontend.statusSink = { messages.append($0) }
         func failure() -> DAPStartFailure {
-            let text = messages.filter { $0.hasPrefix("error") || $0.hasPrefix("warning") }.joined(separator: "; ")
+            let text = messages.filter { $0.hasPrefix("error: ") || $0.hasPrefix("warning: ") }
+                .map { $0.hasPrefix("error: ") ? String($0.dropFirst(7)) : $0 }.joined(separator: "; ")
             messages = []
             return DAPStartFailure(text.isEmpty ? "failed" : text)
         }
