@@ -84,6 +84,9 @@ public final class DebugAdapter: @unchecked Sendable {
     private var references: [Int: VariableNode] = [:]
     private var exitedSent = false
     private var resumeAfterSilentStop = false
+    /// 1 when the client counts lines (columns) from 0.
+    private var lineBase = 0
+    private var columnBase = 0
 
     /// A `variablesReference`: what expanding it shows. Valid until the target resumes.
     enum VariableNode {
@@ -281,6 +284,9 @@ public final class DebugAdapter: @unchecked Sendable {
         switch command {
         case "initialize":
             if initialized { throw BadRequest(message: "initialize: already initialized") }
+            // mmdbg counts lines and columns from 1, as DAP does unless the client says otherwise.
+            lineBase = try optionalBool(args, "linesStartAt1") == false ? 1 : 0
+            columnBase = try optionalBool(args, "columnsStartAt1") == false ? 1 : 0
             initialized = true
             return Self.capabilities
         case "launch": return try launch(args)
@@ -632,7 +638,7 @@ public final class DebugAdapter: @unchecked Sendable {
             if let address = result["address"] as? String, !((result["type"] as? String ?? "").contains("watch")) {
                 entry["instructionReference"] = address
             }
-            if let line = result["line"] as? Int { entry["line"] = line }
+            if let line = result["line"] as? Int { entry["line"] = line - lineBase }
             if let file = result["file"] as? String { entry["source"] = source(file) }
             return entry
         } catch {
@@ -650,14 +656,14 @@ public final class DebugAdapter: @unchecked Sendable {
         if let list = args["breakpoints"] {
             guard let items = list as? [[String: Any]] else { throw BadRequest(message: "setBreakpoints: `breakpoints` must be an array of objects") }
             for item in items {
-                guard let line = try optionalInt(item, "line"), line > 0 else {
+                guard let line = try optionalInt(item, "line"), line + lineBase > 0 else {
                     throw BadRequest(message: "setBreakpoints: every breakpoint needs a positive integer `line`")
                 }
-                lines.append(line)
+                lines.append(line + lineBase)
             }
         } else if let list = args["lines"] {
             guard let items = list as? [Int] else { throw BadRequest(message: "setBreakpoints: `lines` must be an array of integers") }
-            lines = items
+            lines = items.map { $0 + lineBase }
         }
         deleteBreakpoints(sourceBreakpoints[path] ?? [])
         var ids: [Int] = []
@@ -759,7 +765,8 @@ public final class DebugAdapter: @unchecked Sendable {
             let id = frames.count + 1
             frames[id] = (threadId, index)
             var entry: [String: Any] = ["id": id, "name": frame["function"] as? String ?? "??",
-                                        "line": frame["line"] as? Int ?? 0, "column": frame["column"] as? Int ?? 0]
+                                        "line": (frame["line"] as? Int).map { $0 - lineBase } ?? 0,
+                                        "column": (frame["column"] as? Int).map { max(0, $0 - columnBase) } ?? 0]
             if let pc = frame["pc"] as? String { entry["instructionPointerReference"] = pc }
             if let file = frame["file"] as? String { entry["source"] = source(file) } else { entry["presentationHint"] = "subtle" }
             result.append(entry)
