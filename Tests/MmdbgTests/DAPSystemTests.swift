@@ -64,6 +64,8 @@ extension SystemTests {
                 let reference = try #require(scopes.first { $0["name"] as? String == scope }?["variablesReference"] as? Int)
                 return try #require(try client.body("variables", ["variablesReference": reference])["variables"] as? [[String: Any]])
             }
+            let locals = try variables("Locals")
+            #expect(!locals.isEmpty, "Locals hold the frame's variables, or one that says why not")
             let registers = try variables("Registers")
             let pcValue = try #require(registers.first { $0["name"] as? String == "pc" }?["value"] as? String)
             #expect(pcValue.hasPrefix(pc), "\(pcValue) vs frame pc \(pc)")

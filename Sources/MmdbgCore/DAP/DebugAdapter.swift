@@ -96,6 +96,8 @@ public final class DebugAdapter: @unchecked Sendable {
         case command(String)
         case json(Any)
         case note(String)
+        /// A command run with `frame N` selected (`info locals`, `info args`).
+        case frameCommand(frame: Int, line: String)
     }
 
     public init(transport: DAPTransport, factory: DAPSessionFactory) {
@@ -795,10 +797,9 @@ public final class DebugAdapter: @unchecked Sendable {
         guard let frameId = try optionalInt(args, "frameId") else { throw BadRequest(message: "scopes: `frameId` must be an integer") }
         guard let frame = frames[frameId] else { throw BadRequest(message: "scopes: no frame \(frameId) at this stop (ask `stackTrace` again)") }
         guard let index = frame.index else { return ["scopes": []] }  // a label
-        let notYet = "not yet available: mmdbg has no `info locals` (use the Debug Console: `info scope`, `print`)"
         return ["scopes": [
-            ["name": "Locals", "presentationHint": "locals", "variablesReference": reference(.note(notYet)), "expensive": false],
-            ["name": "Arguments", "presentationHint": "arguments", "variablesReference": reference(.note(notYet)), "expensive": false],
+            ["name": "Locals", "presentationHint": "locals", "variablesReference": reference(.frameCommand(frame: index, line: "info locals")), "expensive": false],
+            ["name": "Arguments", "presentationHint": "arguments", "variablesReference": reference(.frameCommand(frame: index, line: "info args")), "expensive": false],
             ["name": "Registers", "presentationHint": "registers", "variablesReference": reference(.registers(frame: index)), "expensive": false],
             ["name": "System registers", "variablesReference": reference(.systemRegisters), "expensive": true],
             ["name": "Kernel", "variablesReference": reference(.kernel), "expensive": true],
@@ -816,6 +817,12 @@ public final class DebugAdapter: @unchecked Sendable {
         switch node {
         case .note(let text):
             list = [["name": "(locals)", "value": text, "variablesReference": 0]]
+        case .frameCommand(let frame, let line):
+            // gdb's `info locals`/`info args`: until mmdbg has them, the scope says so in one variable.
+            _ = try? object("frame \(frame)")
+            do { list = namedValues(try json(line)) } catch {
+                list = [["name": "(not yet available)", "value": "`\(line)`: \(error)", "variablesReference": 0]]
+            }
         case .registers(let frame):
             if let frame { _ = try? object("frame \(frame)") }
             list = registerVariables(try object("regs"))
@@ -841,6 +848,25 @@ public final class DebugAdapter: @unchecked Sendable {
         let count = try optionalInt(args, "count") ?? 0
         if start > 0 || count > 0 { list = Array(list.dropFirst(start).prefix(count > 0 ? count : Int.max)) }
         return ["variables": list]
+    }
+
+    /// A result holding one list of `{name, value, type?}` objects as those variables; else its fields.
+    private func namedValues(_ result: Any) -> [[String: Any]] {
+        guard let object = result as? [String: Any],
+              let items = object.values.compactMap({ $0 as? [[String: Any]] }).first,
+              items.allSatisfy({ $0["name"] is String }) else { return children(of: result, command: nil) }
+        return items.map { item in
+            var entry: [String: Any] = ["name": item["name"] as! String, "variablesReference": 0]
+            let value = item["value"] ?? NSNull()
+            if value is [String: Any] || value is [Any] {
+                entry["value"] = (value as? [String: Any]).map(summary) ?? "[\((value as? [Any])?.count ?? 0)]"
+                entry["variablesReference"] = reference(.json(value))
+            } else {
+                entry["value"] = scalar(value)
+            }
+            if let type = item["type"] as? String { entry["type"] = type }
+            return entry
+        }
     }
 
     private func registerVariables(_ result: [String: Any]) -> [[String: Any]] {
