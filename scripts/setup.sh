@@ -16,6 +16,11 @@ if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >&2
 fi
+# The DAP tests' second opinion: an independent DAP client library from PyPI (`dap-python`).
+if command -v python3 >/dev/null && ! python3 -c 'import dap.client' 2>/dev/null; then
+  echo "setup: installing the dap-python client library (pip --user)" >&2
+  python3 -m pip install -q --user dap-python >&2 || python3 -m pip install -q --user --break-system-packages dap-python >&2 || true
+fi
 # The toolchain image puts swift in /opt/swift/usr/bin without always adding it
 # to PATH. Callers that source this script keep the PATH; scripts/test.sh does.
 if ! command -v swift >/dev/null && [ -x /opt/swift/usr/bin/swift ]; then

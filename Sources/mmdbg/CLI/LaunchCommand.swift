@@ -28,6 +28,15 @@ struct LaunchCommand: ParsableCommand {
 
     func run() throws {
         let frontend = Frontend(options: self.frontend)
+        let session = try Self.startSession(frontend, kernel: kernel, qemuArguments: qemuArguments, append: append,
+                                            record: record, elf: self.frontend.elf)
+        try frontend.run(session)
+    }
+
+    /// Boots the kernel (built if needed) stopped at entry and attaches: `mmdbg launch` and `mmdbg dap`'s `launch`.
+    /// Failures are reported through `frontend.status` and thrown as `ProcessExit`.
+    static func startSession(_ frontend: Frontend, kernel: String?, qemuArguments: [String], append: String?,
+                             record: String?, elf: String?) throws -> Session {
         let kernelPath = try KernelBuilder.ensureKernel(explicit: kernel, reporter: frontend.status)
         var configuration = QEMUConfiguration(kernel: kernelPath)
         configuration.gdb = .tcpFreePort
@@ -61,9 +70,9 @@ struct LaunchCommand: ParsableCommand {
                 } catch { frontend.status("error: \(error)") }
             }
         }
-        frontend.loadSymbols(into: session, default: self.frontend.elf ?? kernelPath)
+        frontend.loadSymbols(into: session, default: elf ?? kernelPath)
         frontend.status("QEMU pid \(qemu.pid), gdbstub \(qemu.gdbAddress ?? "?")")
         try frontend.attach(session, to: qemu.gdbAddress ?? "")
-        try frontend.run(session)
+        return session
     }
 }

@@ -50,7 +50,7 @@ struct RootCommand: ParsableCommand {
         2 mmdbg's arguments are wrong (unknown flag, bad address, unreadable --batch file, \
         scenario or trace); 3 cannot launch or connect (no bootable kernel, no gdbstub).
         """,
-        subcommands: [LaunchCommand.self, AttachCommand.self, RunCommand.self, ReplayCommand.self, SweepCommand.self],
+        subcommands: [LaunchCommand.self, AttachCommand.self, RunCommand.self, ReplayCommand.self, SweepCommand.self, DapCommand.self],
         defaultSubcommand: LaunchCommand.self
     )
 }

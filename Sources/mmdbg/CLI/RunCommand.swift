@@ -120,6 +120,12 @@ extension ReplayCommand {
     /// `--debug DIR`: QEMU replays the recording stopped at its start; the session attaches.
     func debugRecording() throws {
         let frontend = Frontend(options: self.frontend)
+        let session = try Self.startReplay(frontend, directory: trace, kernel: kernel, elf: self.frontend.elf)
+        try frontend.run(session)
+    }
+
+    /// QEMU replaying `directory`, stopped at its start, attached: `mmdbg replay --debug` and `mmdbg dap`'s `launch` with `replay`.
+    static func startReplay(_ frontend: Frontend, directory trace: String, kernel: String?, elf: String?) throws -> Session {
         let replay: ReplayLaunch
         do { replay = try ReplayLaunch(directory: trace, kernel: kernel) } catch {
             frontend.status("error: \(error)")
@@ -133,7 +139,7 @@ extension ReplayCommand {
         session.adoptLaunched(replay.qemu)
         session.replayInjections = replay.injections
         session.willEnd.append { _ in replay.stop() }
-        frontend.loadSymbols(into: session, default: self.frontend.elf ?? replay.configuration.kernel)
+        frontend.loadSymbols(into: session, default: elf ?? replay.configuration.kernel)
         frontend.status("replaying \(trace) (\(replay.manifest.scenario ?? "launch"), recorded \(replay.manifest.recordedAt)): QEMU pid \(replay.qemu.pid), gdbstub \(replay.qemu.gdbAddress ?? "?")"
             + (replay.injections.isEmpty ? "" : "; \(replay.injections.count) injection(s) re-applied at their instruction counts"))
         do { try frontend.attach(session, to: replay.qemu.gdbAddress ?? "") } catch {
@@ -141,6 +147,6 @@ extension ReplayCommand {
             throw error
         }
         session.refreshReplayPosition(direction: .forward)
-        try frontend.run(session)
+        return session
     }
 }

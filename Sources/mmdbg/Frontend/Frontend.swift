@@ -18,8 +18,12 @@ final class Frontend: @unchecked Sendable {
                                      && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
     }
 
+    /// Where status lines go instead of stderr (`mmdbg dap` turns them into error messages and output events).
+    var statusSink: ((String) -> Void)?
+
     /// A status line for the user (stderr, never mixed with results).
     func status(_ text: String) {
+        if let statusSink { return statusSink(text) }
         FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 
