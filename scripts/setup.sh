@@ -10,6 +10,7 @@ command -v gdb-multiarch >/dev/null || need+=(gdb-multiarch)
 [ -e /usr/include/readline/readline.h ] || need+=(libreadline-dev)
 [ -e /usr/include/elfutils/libdw.h ] || need+=(libdw-dev)
 [ -e /usr/include/capstone/capstone.h ] || need+=(libcapstone-dev)
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)   # the DAP tests' second opinion (below)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}" >&2
   if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
