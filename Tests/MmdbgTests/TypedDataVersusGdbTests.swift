@@ -46,7 +46,8 @@ extension SystemTests {
                     ours.append("error: \(String(describing: result.error))")
                     continue
                 }
-                ours.append(TextRenderer(colour: false).render(output).trimmingCharacters(in: .whitespacesAndNewlines))
+                ours.append(TextRenderer(colour: false).render(output).trimmingCharacters(in: .whitespacesAndNewlines)
+                    .replacing(#/^\$\d+ = /#, with: ""))
             }
             // Close without `D`: QEMU stays paused for gdb.
             session.target?.close()

@@ -51,16 +51,22 @@ enum BreakpointCommands {
     static func watch(_ kind: BreakpointKind, name: String, what: String) -> CommandSpec {
         CommandSpec(
             name: name, group: "breakpoints",
-            summary: "stop before LEN bytes (default 8) at ADDR are \(what)",
-            usage: "\(name) ADDR [LEN]",
-            details: "AArch64 watchpoints stop BEFORE the access; `continue` steps over it.",
-            examples: ["\(name) mm_tick", "\(name) mm_pool+8 8"],
+            summary: "stop before an lvalue EXPR (or LEN bytes, default 8, at ADDR) is \(what)",
+            usage: "\(name) EXPR | \(name) ADDR [LEN]",
+            details: "EXPR is a C expression naming memory (mm_current->mm.brk, mm_tasks[1].pid, *(uint32_t *)0x…,\na local in memory): the watchpoint covers its address and the size of its type, fixed when set, as\ngdb's `\(name) -l EXPR`. Otherwise ADDR is an address expression and LEN bytes (default 8) are watched.\nAArch64 watchpoints stop BEFORE the access; `continue` steps over it.",
+            examples: ["\(name) mm_current->mm.brk", "\(name) mm_tick", "\(name) mm_pool+8 8"],
             completions: [.address, .none]
         ) { args, session throws(CommandError) in
             try args.expectCount(1...2)
             let expression = args.positionals[0].text
-            let address = try session.evaluate(expression)
-            let length = args.positionals.count > 1 ? try args.count(at: 1, in: 1...4096, name: "LEN") : 8
+            let address: UInt64
+            let length: Int
+            if args.positionals.count == 1, let location = TypedDataCommands.watchLocation(expression, session) {
+                (address, length) = location
+            } else {
+                address = try session.evaluate(expression)
+                length = args.positionals.count > 1 ? try args.count(at: 1, in: 1...4096, name: "LEN") : 8
+            }
             guard UInt64(length - 1) <= UInt64.max - address else {
                 throw args.usageError("\(Hex.format(address)) + \(length) bytes wraps past 2^64")
             }
@@ -97,12 +103,13 @@ enum BreakpointCommands {
 
     static let info = CommandSpec(
         name: "info", group: "breakpoints",
-        summary: "list breakpoints (`info breaks`); `info line`, `info source`, `info frame`, `info symbol`, `info address`, `info scope`",
-        usage: "info breaks | info line [LOCATION] | info source | info frame | info symbol ADDR | info address SYMBOL | info scope [LOCATION]",
-        details: "`info line LOCATION` (FUNCTION, FILE:LINE, *ADDR): the addresses a line spans, as gdb prints them.\n`info source`: the current source file. `info frame`: the selected frame (CFA, how it was found, registers).\n`info symbol ADDR`: the symbol and section holding ADDR. `info address SYMBOL`: where a variable of the\ncurrent function lives, or a symbol's address. `info scope LOCATION`: the parameters and variables\nthere with their DWARF locations.",
+        summary: "list breakpoints (`info breaks`); `info line`, `info source`, `info frame`, `info symbol`, `info address`, `info scope`, `info locals`, `info args`, `info display`",
+        usage: "info breaks | info line [LOCATION] | info source | info frame | info symbol ADDR | info address SYMBOL | info scope [LOCATION] | info locals | info args | info display",
+        details: "`info line LOCATION` (FUNCTION, FILE:LINE, *ADDR): the addresses a line spans, as gdb prints them.\n`info source`: the current source file. `info frame`: the selected frame (CFA, how it was found, registers).\n`info symbol ADDR`: the symbol and section holding ADDR. `info address SYMBOL`: where a variable of the\ncurrent function lives, or a symbol's address. `info scope LOCATION`: the parameters and variables\nthere with their DWARF locations. `info locals` / `info args`: the selected frame's variables and values\n(`<optimized out>` where the DWARF location gives none here). `info display`: the `display` list.",
         examples: ["info breaks", "info line map_page", "info line UserPageTables.swift:141", "info line *$pc", "info source", "info frame",
-                   "info symbol $pc", "info address map_page", "info scope map_page"],
-        completions: [.keywords(["breaks", "breakpoints", "watchpoints", "line", "source", "frame", "symbol", "address", "scope"]), .location]
+                   "info symbol $pc", "info address map_page", "info scope map_page", "info locals", "info args", "info display"],
+        completions: [.keywords(["breaks", "breakpoints", "watchpoints", "line", "source", "frame", "symbol", "address", "scope",
+                                   "locals", "args", "display"]), .location]
     ) { args, session throws(CommandError) in
         try args.expectCount(1...2)
         if let topic = SourceCommands.infoTopic(args.positionals[0].text) { return try topic(args, session) }

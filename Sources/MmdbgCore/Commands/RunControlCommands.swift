@@ -179,6 +179,12 @@ enum RunControlCommands {
             if case .object(let fields) = json { json = .object(fields + [("source", source.json)]) }
             blocks.append(.text(source.text))
         }
+        // `display` expressions, after the stop and its source line, as gdb shows them.
+        if case .stopped = report.target, !session.displays.entries.isEmpty {
+            let shown = session.displays.evaluate(session)
+            blocks.append(.text(shown.text))
+            if case .object(let fields) = json { json = .object(fields + [("displays", shown.json)]) }
+        }
         let notes = [report.note, extra].compactMap { $0 }
         if !notes.isEmpty {
             blocks += notes.map { OutputBlock.text($0) }

@@ -14,6 +14,9 @@ enum SourceCommands {
         case "symbol": return SymbolCommands.infoSymbol
         case "address": return SymbolCommands.infoAddress
         case "scope": return infoScope
+        case "locals": return FrameDataCommands.infoLocals
+        case "args": return FrameDataCommands.infoArgs
+        case "display": return FrameDataCommands.infoDisplay
         default: return nil
         }
     }

@@ -43,7 +43,9 @@ public struct ValueFormatter {
 
     public func text(_ value: TypedValue, depth: Int) throws(CommandError) -> String {
         guard depth < Self.maximumDepth else { return "{...}" }
+        if value.unavailable != nil { return "<optimized out>" }
         let type = value.type.resolved
+        if let note = type.incompleteNote { return "<\(note)>" }
         switch type.kind {
         case .structure, .union:
             let bytes = try evaluator.bytes(of: value)
@@ -91,6 +93,7 @@ public struct ValueFormatter {
         case .pointer:
             let raw = try evaluator.scalar(value)
             if format != .natural { return integerText(raw, value.type) }
+            if raw == 0, type.name == "Optional" { return "nil" }  // Swift's Optional of a pointer
             var text = Hex.format(raw)
             if let symbol = evaluator.context.symbolize(raw) { text += " <\(symbol)>" }
             else if isCharPointer(value.type), raw != 0, let string = try? cString(at: raw) { text += " " + string }
@@ -215,7 +218,9 @@ public struct ValueFormatter {
 
     private func jsonValue(_ value: TypedValue, depth: Int) throws(CommandError) -> JSONValue {
         guard depth < Self.maximumDepth else { return .null }
+        if let reason = value.unavailable { return .object([("unavailable", .string(reason))]) }
         let type = value.type.resolved
+        if let note = type.incompleteNote { return .object([("incomplete", .string(note))]) }
         switch type.kind {
         case .structure, .union:
             let whole = TypedValue(type: value.type, address: value.address, bytes: try evaluator.bytes(of: value))
