@@ -6,12 +6,21 @@ import Testing
 import TestSupport
 
 extension SystemTests {
-    /// `print`, `ptype` and `whatis` of the kernel's C globals against gdb-multiarch's on the same
-    /// stop of the same QEMU (mmdbg reads, closes without detaching, then gdb attaches), as
-    /// SourceDebugVersusGdbSystemTests does for `bt`. Only gdb's `$N = ` prefix is normalised away.
-    @Suite("print and ptype beside gdb-multiarch on the same stop")
+    /// `print`, `ptype`, `whatis`, `info args` and `info locals` against gdb-multiarch's at ten stops of
+    /// one QEMU, taking turns: at each stop mmdbg runs to it and reads, closes without detaching, then gdb
+    /// attaches to the paused QEMU, reads the same, and disconnects without resuming. C frames' arguments
+    /// and locals (register, entry-value and optimized-out locations) and the kernel's C globals; only
+    /// the `$N = ` prefix both print is normalised away.
+    @Suite("print, ptype and locals beside gdb-multiarch at the same stops")
     struct TypedDataVersusGdbSystemTests {
-        static let commands = [
+        struct Stop {
+            var function: String
+            /// How many times to continue to it (its first hit, or a later one).
+            var hits = 1
+            var commands: [String]
+        }
+
+        static let globals = [
             "print mm_pool", "print *mm_current", "print mm_tasks[1].mm.brk", "ptype struct mm_task",
             "print mm_current", "print mm_current->name", "print/x mm_current->mm.user_pages[0]",
             "print mm_tasks[0].pid + mm_tasks[1].pid * 3 - 1", "print sizeof(struct mm_task)",
@@ -25,49 +34,85 @@ extension SystemTests {
             "whatis uint64_t", "ptype uint64_t", "whatis struct mm_task", "ptype 1 + 2", "whatis (char)1",
         ]
 
-        @Test func printAndPtypeMatchGdb() throws {
+        /// In the order the kernel reaches them (each is hit again after the one before).
+        static let stops: [Stop] = [
+            Stop(function: "mm_uart_putc", commands: ["info args", "info locals", "print c", "print/x c", "print/c c", "print c + 1",
+                                                      "whatis c", "print c == 'm'", "print mm_pool.free_pages"]),
+            Stop(function: "memset", commands: ["info args", "info locals", "print d", "print c", "print n", "print p",
+                                                "print n * 2 + c", "print/x n", "whatis p", "ptype d", "print *p", "print p[1]",
+                                                "print (char *)d - (char *)p"]),
+            Stop(function: "mm_write_ttbr0", commands: ["info args", "print v", "print/x v", "print v >> 12", "print v & 0xfff",
+                                                        "whatis v", "print v == $x0", "print/t v & 0xff"]),
+            Stop(function: "memmove", commands: ["info args", "info locals", "print d", "print s", "print dp", "print sp",
+                                                 "print dp < sp", "print *sp", "print sp[2]", "whatis dp"]),
+            Stop(function: "mm_tlb_invalidate_user_page", commands: ["info args", "info locals", "print va", "print/x va",
+                                                                     "print va >> 12", "print operand", "print mm_current->pid"]),
+            Stop(function: "mm_timer_arm", commands: ["info args", "print ticks", "print ticks / 1000", "print/x ticks",
+                                                      "whatis ticks", "print ticks % 7"]),
+            Stop(function: "mm_sync_icache", commands: ["info args", "info locals", "print kva", "print length", "print/x kva",
+                                                        "print kva + length", "print (kva & 0xfff) == 0", "print ctr", "print iline"]),
+            Stop(function: "sys_fork", hits: 2, commands: globals),
+            Stop(function: "mm_uart_putc", commands: ["info args", "print c", "print/d c", "print/x c", "print mm_current->pid",
+                                                      "print mm_current->name", "print mm_tasks[mm_current->pid].state"]),
+            Stop(function: "memset", commands: ["info args", "info locals", "print n", "print/x d", "print p == d",
+                                                "print c", "print (long)n - 1"]),
+        ]
+
+        @Test func printAndLocalsMatchGdbAtTenStops() throws {
             let kernel = try Tools.kernelImage()
+            let gdb = try Tools.require("gdb-multiarch", package: "gdb-multiarch")
             var configuration = QEMUConfiguration.stoppedForDebugger(kernel: kernel)
             configuration.icountShift = 4
             let qemu = try QEMUInstance(configuration)
             defer { qemu.stop() }
             let address = try #require(qemu.gdbAddress)
-            let session = Session()
-            session.symbols = try ELFSymbolTable(path: kernel)
-            try session.attach(to: address)
-            for line in ["break sys_fork", "continue --timeout 30", "continue --timeout 30", "delete"] {
-                let result = session.execute(line: line)
-                try #require(result.succeeded, "\(line): \(String(describing: result.error))")
-            }
-            var ours: [String] = []
-            for command in Self.commands {
-                let result = session.execute(line: command)
-                guard case .success(let output) = result.outcome else {
-                    ours.append("error: \(String(describing: result.error))")
-                    continue
+            #expect(Self.stops.count >= 10 && Self.stops.map(\.commands.count).reduce(0, +) >= 100)
+            for stop in Self.stops {
+                let session = Session()
+                session.symbols = try ELFSymbolTable(path: kernel)
+                try session.attach(to: address)
+                var setup = ["break \(stop.function)"]
+                setup += Array(repeating: "continue --timeout 30", count: stop.hits)
+                setup.append("delete")
+                for line in setup {
+                    let result = session.execute(line: line)
+                    try #require(result.succeeded, "\(line): \(String(describing: result.error))")
                 }
-                ours.append(TextRenderer(colour: false).render(output).trimmingCharacters(in: .whitespacesAndNewlines)
-                    .replacing(#/^\$\d+ = /#, with: ""))
+                var ours: [String] = []
+                for command in stop.commands {
+                    let result = session.execute(line: command)
+                    guard case .success(let output) = result.outcome else {
+                        ours.append("error: \(String(describing: result.error))")
+                        continue
+                    }
+                    ours.append(Self.normalised(TextRenderer(colour: false).render(output)))
+                }
+                // Close without `D`: QEMU stays paused for gdb (and for mmdbg at the next stop).
+                session.target?.close()
+                let theirs = try Self.gdbOutputs(gdb, kernel: kernel, address: address, commands: stop.commands)
+                for (index, command) in stop.commands.enumerated() {
+                    #expect(ours[index] == theirs[index], "\(stop.function): \(command):\nmmdbg: \(ours[index])\ngdb:   \(theirs[index])")
+                }
             }
-            // Close without `D`: QEMU stays paused for gdb.
-            session.target?.close()
+        }
 
-            let gdb = try Tools.require("gdb-multiarch", package: "gdb-multiarch")
+        /// gdb-multiarch attached to the paused QEMU: each command's output; it disconnects without resuming.
+        static func gdbOutputs(_ gdb: String, kernel: String, address: String, commands: [String]) throws -> [String] {
             let marker = "@@typed-data@@"
             var arguments = ["-batch", "-nx", "-ex", "set pagination off", "-ex", "set width 0", "-ex", "set confirm off",
                              "-ex", "file \(kernel)", "-ex", "target remote \(address)",
-                             // The stop is in a Swift frame, where gdb leaves C (its literals become `long`); mmdbg's language is C.
+                             // A stop in a Swift frame makes gdb leave C (its literals become `long`); mmdbg's language is C.
                              "-ex", "set language c"]
-            for command in Self.commands { arguments += ["-ex", "echo \(marker)\\n", "-ex", command] }
-            arguments += ["-ex", "echo \(marker)\\n"]
+            for command in commands { arguments += ["-ex", "echo \(marker)\\n", "-ex", command] }
+            arguments += ["-ex", "echo \(marker)\\n", "-ex", "disconnect"]
             let result = try ChildProcess.run(gdb, arguments, timeout: 60)
             let pieces = Array(result.stdout.components(separatedBy: "\(marker)\n").dropFirst().dropLast())
-            try #require(pieces.count == Self.commands.count, "gdb printed:\n\(result.combined)")
-            for (index, command) in Self.commands.enumerated() {
-                let theirs = pieces[index].trimmingCharacters(in: .whitespacesAndNewlines)
-                    .replacing(#/^\$\d+ = /#, with: "")
-                #expect(ours[index] == theirs, "\(command):\nmmdbg: \(ours[index])\ngdb:   \(theirs)")
-            }
+            try #require(pieces.count == commands.count, "gdb printed:\n\(result.combined)")
+            return pieces.map(normalised)
+        }
+
+        static func normalised(_ text: String) -> String {
+            text.trimmingCharacters(in: .whitespacesAndNewlines).replacing(#/^\$\d+ = /#, with: "")
         }
     }
 }

@@ -29,7 +29,7 @@ enum FrameDataCommands {
             var shown = ""
             var entry: [(String, JSONValue)] = [("name", .string(variable.name))]
             do throws(CommandError) {
-                shown = try formatter.text(variable.value)
+                shown = try formatter.text(variable.value, depth: 0)   // as gdb's `info locals`: no `(type)` before a pointer
                 if case .object(let fields) = try formatter.json(variable.value) { entry += fields }
             } catch {
                 shown = "<error: \(error.description)>"

@@ -210,8 +210,14 @@ struct SessionTypedData: TypedDataContext {
     }
     func convenienceVariable(_ name: String) -> TypedValue? { session.convenience.value(name) }
     /// `mm_tasks+704` (decimal offset, as gdb prints a pointer's symbol).
+    /// As gdb's `print symbol`: a data symbol without a size (an assembly label such as `boot_stack_bottom`)
+    /// names nothing, and neither does a sized one the address lies past.
     func symbolize(_ address: UInt64) -> String? {
         guard let (name, offset) = session.symbols?.symbolicate(address), offset < 0x10_0000 else { return nil }
+        if let elf = (session.symbols as? ELFSymbolTable)?.elf.symbolicate(address),
+           let symbol = (session.symbols as? ELFSymbolTable)?.elf.symbol(named: elf.symbol), symbol.kind != .function {
+            if symbol.size == 0 || offset >= symbol.size { return nil }
+        }
         return offset == 0 ? name : "\(name)+\(offset)"
     }
 }

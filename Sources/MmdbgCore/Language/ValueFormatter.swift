@@ -33,8 +33,15 @@ public struct ValueFormatter {
     /// The value as the top level of `print` shows it: pointers carry their type, `(struct mm_task *) 0x…`.
     public func text(_ value: TypedValue) throws(CommandError) -> String {
         let body = try text(value, depth: 0)
-        if value.type.isPointer, format == .natural, !isCharPointer(value.type) { return "(\(value.type)) \(body)" }
+        if value.type.isPointer, format == .natural, !pointsToPlainChar(value.type) { return "(\(value.type)) \(body)" }
         return body
+    }
+
+    /// gdb leaves the `(type)` off a pointer only to `char` itself (cv-qualified or not; not `uint8_t`).
+    private func pointsToPlainChar(_ type: DebugType) -> Bool {
+        guard type.kind != .typedef, var target = type.resolved.target else { return false }
+        while [.const, .volatile].contains(target.kind), let next = target.target { target = next }
+        return target.kind == .base && target.name == "char"
     }
 
     private func isCharPointer(_ type: DebugType) -> Bool {
@@ -96,7 +103,7 @@ public struct ValueFormatter {
             if raw == 0, type.name == "Optional" { return "nil" }  // Swift's Optional of a pointer
             var text = Hex.format(raw)
             if let symbol = evaluator.context.symbolize(raw) { text += " <\(symbol)>" }
-            else if isCharPointer(value.type), raw != 0, let string = try? cString(at: raw) { text += " " + string }
+            if isCharPointer(value.type), raw != 0, let string = try? cString(at: raw) { text += " " + string }
             return text
         case .enumeration:
             let raw = try evaluator.scalar(value)
