@@ -58,24 +58,64 @@ extension DebugInfoFile {
         var evaluator = LocationEvaluator(file: self, pc: pc, frame: frame)
         evaluator.frameBase = evaluator.frameBase(of: &function)
         var result: [FrameVariable] = []
+        func type(of die: inout Dwarf_Die) -> DebugType {
+            var typeAttribute = Dwarf_Attribute()
+            var typeDIE = Dwarf_Die()
+            guard dwarf_attr_integrate(&die, UInt32(DW_AT_type), &typeAttribute) != nil,
+                  dwarf_formref_die(&typeAttribute, &typeDIE) != nil else { return .void }
+            return buildType(&typeDIE, index: index, depth: 0)
+        }
+        func variable(_ die: inout Dwarf_Die, location: VariableLocation? = nil) -> FrameVariable {
+            let name = dwarf_diename(&die).map { String(cString: $0) } ?? "<anonymous>"
+            let variableType = type(of: &die)
+            return FrameVariable(name: name, isParameter: dwarf_tag(&die) == DW_TAG_formal_parameter, type: variableType,
+                                 location: location ?? evaluator.location(of: &die, size: variableType.size))
+        }
+        // An inlined (or out-of-line concrete) instance lists only what has a location; its abstract origin
+        // lists every parameter and top-level local, in source order. As gdb, those missing here are optimized out.
+        var concrete: [Dwarf_Off: FrameVariable] = [:]
+        var inherited: [FrameVariable] = []
+        var origin = Dwarf_Die()
+        var originAttribute = Dwarf_Attribute()
+        let hasOrigin = dwarf_attr(&scope, UInt32(DW_AT_abstract_origin), &originAttribute) != nil
+            && dwarf_formref_die(&originAttribute, &origin) != nil
+        if hasOrigin {
+            var child = Dwarf_Die()
+            var status = dwarf_child(&scope, &child)
+            while status == 0 {
+                let tag = Int(dwarf_tag(&child))
+                var attribute = Dwarf_Attribute()
+                var abstract = Dwarf_Die()
+                if tag == DW_TAG_formal_parameter || tag == DW_TAG_variable,
+                   dwarf_attr(&child, UInt32(DW_AT_abstract_origin), &attribute) != nil, dwarf_formref_die(&attribute, &abstract) != nil {
+                    concrete[dwarf_dieoffset(&abstract)] = variable(&child)
+                }
+                var next = Dwarf_Die()
+                status = dwarf_siblingof(&child, &next)
+                child = next
+            }
+            status = dwarf_child(&origin, &child)
+            while status == 0 {
+                let tag = Int(dwarf_tag(&child))
+                if tag == DW_TAG_formal_parameter || tag == DW_TAG_variable {
+                    inherited.append(concrete.removeValue(forKey: dwarf_dieoffset(&child)) ?? variable(&child, location: .unavailable("optimized out")))
+                }
+                var next = Dwarf_Die()
+                status = dwarf_siblingof(&child, &next)
+                child = next
+            }
+        }
+        result = inherited
         func walk(_ parent: inout Dwarf_Die, depth: Int) {
             var child = Dwarf_Die()
             var status = dwarf_child(&parent, &child)
             while status == 0 {
                 let tag = Int(dwarf_tag(&child))
                 if tag == DW_TAG_formal_parameter || tag == DW_TAG_variable {
-                    let name = dwarf_diename(&child).map { String(cString: $0) } ?? "<anonymous>"
-                    var typeAttribute = Dwarf_Attribute()
-                    var typeDIE = Dwarf_Die()
-                    let type: DebugType
-                    if dwarf_attr_integrate(&child, UInt32(DW_AT_type), &typeAttribute) != nil,
-                       dwarf_formref_die(&typeAttribute, &typeDIE) != nil {
-                        type = buildType(&typeDIE, index: index, depth: 0)
-                    } else {
-                        type = .void
+                    // Top-level instances of the abstract origin are in `inherited` already.
+                    if !(hasOrigin && depth == 0 && dwarf_hasattr(&child, UInt32(DW_AT_abstract_origin)) != 0) {
+                        result.append(variable(&child))
                     }
-                    let location = evaluator.location(of: &child, size: type.size)
-                    result.append(FrameVariable(name: name, isParameter: tag == DW_TAG_formal_parameter, type: type, location: location))
                 } else if tag == DW_TAG_lexical_block, depth < 64 {
                     let rangeless = dwarf_hasattr(&child, UInt32(DW_AT_low_pc)) == 0 && dwarf_hasattr(&child, UInt32(DW_AT_ranges)) == 0
                     if rangeless || dwarf_haspc(&child, pc) == 1 { walk(&child, depth: depth + 1) }
@@ -116,7 +156,7 @@ struct LocationEvaluator {
     }
 
     /// A variable's location at `pc`: `DW_AT_location` (an expression or a location list), else `DW_AT_const_value`.
-    mutating func location(of die: inout Dwarf_Die, size: UInt64) -> VariableLocation {
+    func location(of die: inout Dwarf_Die, size: UInt64) -> VariableLocation {
         var attribute = Dwarf_Attribute()
         if dwarf_attr_integrate(&die, UInt32(DW_AT_location), &attribute) != nil {
             var ops: UnsafeMutablePointer<Dwarf_Op>?

@@ -17,6 +17,8 @@ extension SystemTests {
             var function: String
             /// How many times to continue to it (its first hit, or a later one).
             var hits = 1
+            /// The frame both select before the commands.
+            var frame = 0
             var commands: [String]
         }
 
@@ -43,6 +45,12 @@ extension SystemTests {
                                                 "print (char *)d - (char *)p"]),
             Stop(function: "mm_write_ttbr0", commands: ["info args", "print v", "print/x v", "print v >> 12", "print v & 0xfff",
                                                         "whatis v", "print v == $x0", "print/t v & 0xff"]),
+            // A Swift frame: gdb shows Swift's integers as `{_value = N}` (normalised to N) and cannot show its
+            // pointers (`{<incomplete type>}`), so only integers are compared. Frame 0 is the inlined
+            // lookup_pte_slot, whose `uva` has no location there; frame 1 is map_page.
+            Stop(function: "map_page", commands: ["print uva", "print pgd"]),
+            Stop(function: "map_page", frame: 1, commands: ["print uva", "print physPage", "print flags", "print/x flags",
+                                                            "print/x physPage", "print $pc"]),
             Stop(function: "memmove", commands: ["info args", "info locals", "print d", "print s", "print dp", "print sp",
                                                  "print dp < sp", "print *sp", "print sp[2]", "whatis dp"]),
             Stop(function: "mm_tlb_invalidate_user_page", commands: ["info args", "info locals", "print va", "print/x va",
@@ -51,6 +59,8 @@ extension SystemTests {
                                                       "whatis ticks", "print ticks % 7"]),
             Stop(function: "mm_sync_icache", commands: ["info args", "info locals", "print kva", "print length", "print/x kva",
                                                         "print kva + length", "print (kva & 0xfff) == 0", "print ctr", "print iline"]),
+            // A caller's registers, as the unwinder recovered them.
+            Stop(function: "mm_sync_icache", frame: 2, commands: ["print $pc", "print $sp", "print $x29", "print/x $sp + 16"]),
             Stop(function: "sys_fork", hits: 2, commands: globals),
             Stop(function: "mm_uart_putc", commands: ["info args", "print c", "print/d c", "print/x c", "print mm_current->pid",
                                                       "print mm_current->name", "print mm_tasks[mm_current->pid].state"]),
@@ -74,6 +84,7 @@ extension SystemTests {
                 var setup = ["break \(stop.function)"]
                 setup += Array(repeating: "continue --timeout 30", count: stop.hits)
                 setup.append("delete")
+                if stop.frame > 0 { setup.append("frame \(stop.frame)") }
                 for line in setup {
                     let result = session.execute(line: line)
                     try #require(result.succeeded, "\(line): \(String(describing: result.error))")
@@ -89,7 +100,7 @@ extension SystemTests {
                 }
                 // Close without `D`: QEMU stays paused for gdb (and for mmdbg at the next stop).
                 session.target?.close()
-                let theirs = try Self.gdbOutputs(gdb, kernel: kernel, address: address, commands: stop.commands)
+                let theirs = try Self.gdbOutputs(gdb, kernel: kernel, address: address, frame: stop.frame, commands: stop.commands)
                 for (index, command) in stop.commands.enumerated() {
                     #expect(ours[index] == theirs[index], "\(stop.function): \(command):\nmmdbg: \(ours[index])\ngdb:   \(theirs[index])")
                 }
@@ -97,18 +108,19 @@ extension SystemTests {
         }
 
         /// gdb-multiarch attached to the paused QEMU: each command's output; it disconnects without resuming.
-        static func gdbOutputs(_ gdb: String, kernel: String, address: String, commands: [String]) throws -> [String] {
+        static func gdbOutputs(_ gdb: String, kernel: String, address: String, frame: Int = 0, commands: [String]) throws -> [String] {
             let marker = "@@typed-data@@"
             var arguments = ["-batch", "-nx", "-ex", "set pagination off", "-ex", "set width 0", "-ex", "set confirm off",
                              "-ex", "file \(kernel)", "-ex", "target remote \(address)",
                              // A stop in a Swift frame makes gdb leave C (its literals become `long`); mmdbg's language is C.
-                             "-ex", "set language c"]
+                             "-ex", "set language c", "-ex", "frame \(frame)"]
             for command in commands { arguments += ["-ex", "echo \(marker)\\n", "-ex", command] }
             arguments += ["-ex", "echo \(marker)\\n", "-ex", "disconnect"]
             let result = try ChildProcess.run(gdb, arguments, timeout: 60)
             let pieces = Array(result.stdout.components(separatedBy: "\(marker)\n").dropFirst().dropLast())
             try #require(pieces.count == commands.count, "gdb printed:\n\(result.combined)")
-            return pieces.map(normalised)
+            // Swift's integers: gdb shows the struct that wraps the builtin, mmdbg the integer.
+            return pieces.map { normalised($0).replacing(#/\{_value = ([^{}]*)\}/#) { $0.output.1 } }
         }
 
         static func normalised(_ text: String) -> String {

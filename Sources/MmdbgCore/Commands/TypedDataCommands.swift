@@ -184,7 +184,24 @@ struct SessionTypedData: TypedDataContext {
     func readMemory(at address: UInt64, count: Int) throws(CommandError) -> [UInt8] {
         try session.readVirtualMemory(at: address, count: count)
     }
-    func registerValue(_ name: String) throws(CommandError) -> UInt64 { try session.registerValue(name) }
+    /// In a caller's frame (`up`, `frame N`) x0…x30, sp and pc are the values the unwinder recovered for it.
+    func registerValue(_ name: String) throws(CommandError) -> UInt64 {
+        let lower = name.lowercased()
+        let number: Int? = switch lower {
+        case "pc": RegisterSet.pc
+        case "sp": RegisterSet.sp
+        case "fp": RegisterSet.fp
+        case "lr": RegisterSet.lr
+        default: lower.hasPrefix("x") ? Int(lower.dropFirst()).flatMap { (0...30).contains($0) ? $0 : nil } : nil
+        }
+        if session.selectedFrame > 0, let number, let frame = try? session.selectedBacktraceFrame(for: "$\(name)") {
+            guard let value = frame.registers[number] else {
+                throw .failed("$\(name) was not saved in frame \(frame.index) (its value there is unknown)")
+            }
+            return value
+        }
+        return try session.registerValue(name)
+    }
     func globalVariable(_ name: String) throws(CommandError) -> GlobalVariable? {
         let info = try info()
         do throws(DebugInfoError) { return try info.globalVariable(named: name) } catch { throw .failed("\(name): \(error)") }
