@@ -107,6 +107,115 @@ extension SystemTests {
             }
         }
 
+        /// `watch EXPR` stops where gdb's `watch -l EXPR` does. Watching moves the guest, so each debugger
+        /// boots its own QEMU (same kernel, same `-icount`) and runs to the same stop first. AArch64 reports
+        /// a watchpoint before the access: mmdbg stops on the accessing instruction, gdb steps over it and
+        /// reports the next one, so gdb's PC is mmdbg's plus one instruction. (gdb's `watch` also passes over a
+        /// write that leaves the value unchanged, which mmdbg reports: the expressions here change at their first write.)
+        @Test(arguments: [("sys_fork", "mm_pool.free_pages"), ("sys_fork", "mm_pool.alloc_count"),
+                               ("sys_fork", "mm_current->counter"), ("sys_fork", "mm_tick")])
+        func watchStopsWhereGdbsWatchLocationStops(stop: String, expression: String) throws {
+            let kernel = try Tools.kernelImage()
+            func booted() throws -> QEMUInstance {
+                var configuration = QEMUConfiguration.stoppedForDebugger(kernel: kernel)
+                configuration.icountShift = 4
+                return try QEMUInstance(configuration)
+            }
+            let ours: UInt64
+            let watched: String
+            do {
+                let qemu = try booted()
+                defer { qemu.stop() }
+                let session = Session()
+                session.symbols = try ELFSymbolTable(path: kernel)
+                try session.attach(to: try #require(qemu.gdbAddress))
+                for line in ["break \(stop)", "continue --timeout 30", "delete", "watch \(expression)", "continue --timeout 30"] {
+                    let result = session.execute(line: line)
+                    try #require(result.succeeded, "\(line): \(String(describing: result.error))")
+                }
+                ours = try session.registerValue("pc")
+                watched = session.breakpoints.entries.first.map { "\(Hex.format($0.address)) \($0.length)" } ?? "?"
+                session.target?.close()
+            }
+            let qemu = try booted()
+            defer { qemu.stop() }
+            let gdb = try Tools.require("gdb-multiarch", package: "gdb-multiarch")
+            let result = try ChildProcess.run(gdb, [
+                "-batch", "-nx", "-ex", "set pagination off", "-ex", "set confirm off", "-ex", "file \(kernel)",
+                "-ex", "target remote \(try #require(qemu.gdbAddress))", "-ex", "set language c", "-ex", "break \(stop)", "-ex", "continue",
+                "-ex", "delete", "-ex", "watch -l \(expression)", "-ex", "continue", "-ex", "p/x $pc",
+            ], timeout: 90)
+            let theirs = result.stdout.matches(of: /\$\d+ = (0x[0-9a-f]+)/).last.flatMap { UInt64($0.1.dropFirst(2), radix: 16) }
+            #expect(theirs == ours &+ 4, "watch \(expression) (\(watched)): mmdbg stopped at \(Hex.format(ours)), gdb at \(theirs.map(Hex.format) ?? "?")\n\(result.combined)")
+        }
+
+        /// `set var` then `print` round-trips through memory, a register and a convenience variable;
+        /// `display` shows at the next stop (text and JSON); `x` takes a C expression and sets `$_`;
+        /// `print` numbers its results and `$N` reads them back.
+        @Test func setVarDisplayAndHistory() throws {
+            let kernel = try Tools.kernelImage()
+            var configuration = QEMUConfiguration.stoppedForDebugger(kernel: kernel)
+            configuration.icountShift = 4
+            let qemu = try QEMUInstance(configuration)
+            defer { qemu.stop() }
+            let session = Session()
+            session.symbols = try ELFSymbolTable(path: kernel)
+            try session.attach(to: try #require(qemu.gdbAddress))
+            func run(_ line: String) throws -> CommandOutput {
+                let result = session.execute(line: line)
+                guard case .success(let output) = result.outcome else {
+                    Issue.record("\(line): \(String(describing: result.error))")
+                    throw CommandError.failed(line)
+                }
+                return output
+            }
+            func text(_ line: String) throws -> String { Self.normalised(TextRenderer(colour: false).render(try run(line))) }
+            _ = try run("break memset")
+            _ = try run("continue --timeout 30")
+            // memset(d, c, n): c is in x1 at entry (n is x2 - 1 there, a computed value: not an lvalue).
+            #expect(try text("print c") == text("print (int)$x1"))
+            #expect(try text("set var c = 5") == "c = 5")
+            #expect(try text("print c") == "5")
+            #expect(try text("print $x1") == "5", "c lives in x1 here: set var wrote the register")
+            #expect(!session.execute(line: "set var n = 1").succeeded)
+            let brk = try text("print mm_tasks[1].mm.brk")
+            #expect(try text("set var mm_tasks[1].mm.brk = 0x12345") == "mm_tasks[1].mm.brk = 74565")
+            #expect(try text("print/x mm_tasks[1].mm.brk") == "0x12345")
+            #expect(try text("x/1gx &mm_tasks[1].mm.brk").hasSuffix("0x0000000000012345"))
+            let address = try text("print &mm_tasks[1].mm.brk").replacing(#/^\(.*\) /#, with: "")
+            #expect(try text("print $_") == "(long *) " + address)
+            _ = try run("set var mm_tasks[1].mm.brk = \(brk)")
+            #expect(try text("print mm_tasks[1].mm.brk") == brk)
+            #expect(try text("set var $x9 = 0x77") == "$x9 = 119")
+            #expect(try text("print $x9") == "119")
+            #expect(try text("print $limit = 3 * 7") == "$limit = 21")
+            let history = try run("print $limit + 1")
+            #expect(Self.normalised(TextRenderer(colour: false).render(history)) == "22")
+            let number = TextRenderer(colour: false).render(history).firstMatch(of: #/^\$(\d+) = /#).map { String($0.1) } ?? "?"
+            #expect(try text("print $\(number) * 2") == "44")
+            // Read-only refusal: device memory (the UART) is refused as `x` refuses it.
+            #expect(!session.execute(line: "set var *(unsigned int *)0xffff000009000000 = 1").succeeded)
+            _ = try run("display/x c")
+            _ = try run("display mm_current->pid")
+            #expect(try text("info display").contains("/x c"))
+            _ = try run("delete")
+            _ = try run("break mm_uart_putc")
+            let stop = try run("continue --timeout 30")
+            let shown = TextRenderer(colour: false).render(stop)
+            #expect(shown.contains("1: /x c = 0x"), "\(shown)")
+            #expect(shown.contains("2: mm_current->pid = "), "\(shown)")
+            func field(_ value: JSONValue?, _ key: String) -> JSONValue? { LineSteppingVersusGdbSystemTests.field(value, key) }
+            guard case .array(let displays)? = field(stop.json, "displays") else { Issue.record("no displays in \(stop.json)"); return }
+            #expect(displays.count == 2 && field(displays[1], "number") == .int(2))
+            _ = try run("undisplay 1")
+            #expect(try text("info display").contains("mm_current->pid") && !text("info display").contains("/x c"))
+            guard case .array(let arguments)? = field(try run("info args").json, "args"), let first = arguments.first else {
+                Issue.record("info args: no args in JSON"); return
+            }
+            #expect(field(first, "name") == .string("c") && field(first, "type") == .string("uint8_t"))
+            session.target?.close()
+        }
+
         /// gdb-multiarch attached to the paused QEMU: each command's output; it disconnects without resuming.
         static func gdbOutputs(_ gdb: String, kernel: String, address: String, frame: Int = 0, commands: [String]) throws -> [String] {
             let marker = "@@typed-data@@"
