@@ -62,7 +62,8 @@ enum FrameDataCommands {
         summary: "write a variable, memory through a typed lvalue, a register or a convenience variable",
         usage: "set var|variable LVALUE = EXPR",
         details: "LVALUE is a C expression naming memory (mm_current->mm.brk, mm_tasks[1].pid, *(uint32_t *)0x…),\na local or argument of the selected frame, a register ($x0, $pc) or a convenience variable ($name).\nEXPR is converted to LVALUE's type as C assigns. Memory is written through the gdb stub after the same\ndevice-memory check `x` makes (device and unmapped memory are refused); a local held in a register is\nwritten to that register (innermost frame only). The value read back is printed.",
-        examples: ["set var mm_tasks[1].mm.brk = 0x400000", "set var $x0 = 5", "set variable mm_current->pid = 7", "set var $n = 3"],
+        examples: ["set var mm_tasks[1].mm.brk = mm_tasks[1].mm.brk", "set var $x9 = $x9", "set variable mm_current->counter = mm_current->counter",
+                   "set var $limit = 3 * 7"],
         completions: [.keywords(["var", "variable"]), .symbol]
     ) { args, session throws(CommandError) in
         guard let first = args.positionals.first, first.text == "var" || first.text == "variable" else {
@@ -189,7 +190,7 @@ enum FrameDataCommands {
         summary: "print an expression at every stop (without arguments: show every display now)",
         usage: "display[/x|d|u|t|c] [EXPR]",
         details: "Each display gets a number, as in gdb: `1: mm_current->pid = 1`. It is shown after every stop\n(continue, step, next, finish…) and in --json as the stop's `displays`. A display that cannot be\nevaluated at a stop (a local of another function) shows its error on its line. `undisplay N` removes it.",
-        examples: ["display mm_current->pid", "display/x $pc", "display t", "display"],
+        examples: ["display mm_current->pid", "display/x $pc", "display"],
         completions: [.symbol]
     ) { args, session throws(CommandError) in
         let list = session.displays

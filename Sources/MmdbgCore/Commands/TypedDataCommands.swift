@@ -18,10 +18,10 @@ enum TypedDataCommands {
         name: "print", aliases: ["p"], group: "data",
         summary: "evaluate a C expression over the DWARF types and print its value",
         usage: "print[/x|d|u|t|c] EXPR | print LVALUE = EXPR",
-        details: expressionHelp + "\n/x hex, /d signed, /u unsigned, /t binary, /c character (every integer in the value).",
+        details: expressionHelp + "\n/x hex, /d signed, /u unsigned, /t binary, /c character (every integer in the value).\nEach result is numbered into the value history: `$3 = 7`, then `print $3 * 2`. In a function, its\narguments and locals are values (`print t`, `print *t`, `print t->mm.brk` in map_page; `up` first for\nthe caller's); one the DWARF does not locate at this PC prints `<optimized out>`.",
         examples: ["print mm_pool", "print *mm_current", "print mm_tasks[1].mm.brk", "print/x mm_current->pid",
                    "p (struct mm_task *)$x0", "p sizeof(struct mm_task)", "p &mm_tasks[2] - &mm_tasks[0]",
-                   "print t", "print *task", "print $1", "print $n = mm_current->pid"],
+                   "print $1", "print $n = mm_current->pid", "print $n * 2"],
         completions: [.address]
     ) { args, session throws(CommandError) in
         guard !args.positionals.isEmpty else { throw args.usageError("give an expression: print mm_pool") }

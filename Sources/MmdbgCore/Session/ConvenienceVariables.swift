@@ -1,7 +1,7 @@
 import DebugInfo
 
 /// gdb's value history and convenience variables: `$1`, `$2`… (every `print` result, a snapshot of its
-/// bytes and address), `$` / `$$` / `$$N` (the last ones), `$_` (the last address `x` examined, typed
+/// bytes and address), `$_` (the last address `x` examined, typed
 /// as gdb types it) and `$name` set by `print $name = EXPR` or `set var $name = EXPR`.
 /// They live as long as the session (not dropped at a stop).
 public final class ConvenienceVariables {
@@ -17,14 +17,9 @@ public final class ConvenienceVariables {
 
     public func set(_ name: String, _ value: TypedValue) { named[name] = value }
 
-    /// `1`, `_`, `$`, `$$`, `$$2`, `name`: the value, or nil when unset (registers are looked up next).
+    /// `1`, `_`, `name` (without the `$`): the value, or nil when unset (registers are looked up next).
     public func value(_ name: String) -> TypedValue? {
         if let number = Int(name), number >= 1, number <= history.count { return history[number - 1] }
-        if name.hasPrefix("$") {
-            let back = name == "$" ? 1 : Int(name.dropFirst()) ?? -1
-            guard back >= 0, back < history.count else { return nil }
-            return history[history.count - 1 - back]
-        }
         return named[name]
     }
 }
