@@ -426,6 +426,17 @@ extension DebugInfoFile {
             type.members = []
             return
         }
+        // A specialised Optional: no members of its own, the wrapped type as its template parameter.
+        if name == "Optional", type.members.isEmpty, let wrapped = templateParameter(of: &die, index: index, depth: depth) {
+            if wrapped.resolved.kind == .pointer, type.size == 8 {
+                type.kind = .pointer
+                type.name = "Optional"
+                type.target = wrapped.resolved.target
+            } else {
+                type.incompleteNote = "Swift Optional<\(wrapped)>: the DWARF does not describe how nil is stored"
+            }
+            return
+        }
         // Enums: DW_TAG_variant_part, one DW_TAG_variant per case, each with a member named after the case.
         var cases: [(name: String, payload: DebugType?)] = []
         var hasVariantPart = false

@@ -222,6 +222,7 @@ struct SessionTypedData: TypedDataContext {
     /// A parameter or local of the selected frame; nil when there is none by that name (or no frame to look in).
     func localVariable(_ name: String) throws(CommandError) -> TypedValue? {
         guard session.target != nil, session.symbols != nil, case .stopped = session.state,
+              session.frameMayHaveVariable(name),
               let variables = try? session.frameVariables(for: "print") else { return nil }
         return variables.last { $0.name == name }?.value
     }

@@ -18,12 +18,30 @@ public struct FrameVariableValue {
 /// Frame variables of this stop by frame index; dropped when the target resumes.
 final class FrameVariableCache: SessionCache {
     var byFrame: [Int: [FrameVariableValue]] = [:]
-    func invalidate() { byFrame = [:] }
+    /// The innermost frame's variable names at a PC (no backtrace, no target reads).
+    var innermostNames: (pc: UInt64, names: Set<String>)?
+    func invalidate() { byFrame = [:]; innermostNames = nil }
 }
 
 extension Session {
     /// The typed-data context of this session (memory through the device guard, registers, DWARF, locals).
     public var typedData: TypedDataContext { SessionTypedData(session: self) }
+
+    /// False when the innermost frame (selected, in the kernel) has no variable called `name`: found from
+    /// the DWARF at the PC alone, so a `print` of a global costs no backtrace. True when it may have one.
+    func frameMayHaveVariable(_ name: String) -> Bool {
+        guard selectedFrame == 0, let pc = try? registerValue("pc"), !Self.isUserAddress(pc),
+              let info = try? debugInfo(for: "print"), info.hasDebugInfo else { return true }
+        let cache = extensions["frameVariables"] as? FrameVariableCache ?? FrameVariableCache()
+        extensions["frameVariables"] = cache
+        if let known = cache.innermostNames, known.pc == pc { return known.names.contains(name) }
+        struct NoMemory: Error {}
+        let state = FrameState(registers: RegisterSet([:]), cfa: nil, read: { _, _ in throw NoMemory() })
+        guard let found = try? info.frameVariables(at: pc, inlineDepth: 0, frame: state) else { return true }
+        let names = Set(found.map(\.name))
+        cache.innermostNames = (pc, names)
+        return names.contains(name)
+    }
 
     /// Parameters and locals of frame `index` of the backtrace (nil: the selected frame), in DWARF order,
     /// their locations evaluated in that frame (registers the unwinder recovered, its CFA as frame base).
