@@ -53,7 +53,7 @@ enum BreakpointCommands {
             name: name, group: "breakpoints",
             summary: "stop before an lvalue EXPR (or LEN bytes, default 8, at ADDR) is \(what)",
             usage: "\(name) EXPR | \(name) ADDR [LEN]",
-            details: "EXPR is a C expression naming memory (mm_current->mm.brk, mm_tasks[1].pid, *(uint32_t *)0x…,\na local in memory): the watchpoint covers its address and the size of its type, fixed when set, as\ngdb's `\(name) -l EXPR`. Otherwise ADDR is an address expression and LEN bytes (default 8) are watched.\nAArch64 watchpoints stop BEFORE the access; `continue` steps over it.",
+            details: "EXPR is a C expression naming memory (mm_current->mm.brk, mm_tasks[1].pid, *(uint32_t *)0x…,\na local in memory): the watchpoint covers its address and the size of its type, fixed when set, as\ngdb's `\(name) -l EXPR`\(kind == .writeWatch ? "; as gdb's, it stops after a write that changed the value and passes\nover one that did not" : ""). Otherwise ADDR is an address expression and LEN bytes (default 8) are\nwatched: AArch64 watchpoints stop BEFORE the access; `continue` steps over it.",
             examples: ["\(name) mm_current->mm.brk", "\(name) mm_tick", "\(name) mm_pool+8 8"],
             completions: [.address, .none]
         ) { args, session throws(CommandError) in
@@ -61,8 +61,10 @@ enum BreakpointCommands {
             let expression = args.positionals[0].text
             let address: UInt64
             let length: Int
+            var valueWatch = false
             if args.positionals.count == 1, let location = TypedDataCommands.watchLocation(expression, session) {
                 (address, length) = location
+                valueWatch = true
             } else {
                 address = try session.evaluate(expression)
                 length = args.positionals.count > 1 ? try args.count(at: 1, in: 1...4096, name: "LEN") : 8
@@ -72,8 +74,12 @@ enum BreakpointCommands {
             }
             let target = try session.requireStoppedTarget(for: name)
             try target.insertBreakpoint(kind, at: address, length: length)
-            let entry = session.breakpoints.add(kind: kind, address: address, length: length, temporary: false,
+            var entry = session.breakpoints.add(kind: kind, address: address, length: length, temporary: false,
                                                 expression: expression)
+            if valueWatch, kind == .writeWatch {
+                session.breakpoints.watchValue(id: entry.id)
+                entry.stopsOnChangeOnly = true
+            }
             return .message("watchpoint \(entry.id) (\(name)) on \(length) bytes at \(describe(address, session))",
                             json: json(entry, session))
         }
@@ -197,6 +203,7 @@ enum BreakpointCommands {
                  ("length", .int(Int64(entry.length))), ("temporary", .bool(entry.temporary)),
                  ("hits", .int(Int64(entry.hits))), ("expression", .string(entry.expression)),
                  ("symbol", session.symbols?.describe(entry.address).map(JSONValue.string) ?? .null)]
-                + (entry.cpu.map { [("cpu", JSONValue.int(Int64($0)))] } ?? []))
+                + (entry.cpu.map { [("cpu", JSONValue.int(Int64($0)))] } ?? [])
+                + (entry.stopsOnChangeOnly ? [("stopsOnChangeOnly", JSONValue.bool(true))] : []))
     }
 }
