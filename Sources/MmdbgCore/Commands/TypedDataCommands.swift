@@ -38,12 +38,13 @@ enum TypedDataCommands {
             return try FrameDataCommands.assign(left, right, session, command: "print")
         }
         let evaluator = TypedEvaluator(context: SessionTypedData(session: session))
-        let value = try evaluator.evaluate(text)
+        // Read once: the bytes printed are the bytes the history keeps.
+        let value = try FrameDataCommands.snapshot(evaluator.evaluate(text), evaluator)
         let formatter = ValueFormatter(evaluator: evaluator, format: format)
         let shown = try formatter.text(value)
         var json = try formatter.json(value)
         // Every result joins the value history as $N, as gdb numbers them.
-        let number = session.convenience.record(try FrameDataCommands.snapshot(value, evaluator))
+        let number = session.convenience.record(value)
         if case .object(var fields) = json {
             fields.insert(("expression", .string(text)), at: 0)
             fields.append(("history", .int(Int64(number))))
