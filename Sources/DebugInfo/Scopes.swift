@@ -104,7 +104,7 @@ extension DebugInfoFile {
 
     /// The inlined subroutines under `function` that hold `pc`, outermost first
     /// (lexical blocks are looked through, with or without ranges of their own).
-    private func inlinedChain(in function: inout Dwarf_Die, at pc: UInt64) -> [Dwarf_Die] {
+    func inlinedChain(in function: inout Dwarf_Die, at pc: UInt64) -> [Dwarf_Die] {
         var chain: [Dwarf_Die] = []
         func walk(_ parent: inout Dwarf_Die, depth: Int) -> Bool {
             var child = Dwarf_Die()

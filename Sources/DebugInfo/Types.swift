@@ -41,6 +41,9 @@ public final class DebugType: @unchecked Sendable, CustomStringConvertible {
     public internal(set) var enumerators: [(name: String, value: Int64)]
     /// True for a struct/union/enum known only by a declaration.
     public internal(set) var isDeclaration: Bool
+    /// Set when the DWARF does not describe the value's layout (Swift enums with payloads, generic
+    /// declarations): printed instead of the value.
+    public internal(set) var incompleteNote: String?
 
     public init(kind: Kind, name: String? = nil, size: UInt64 = 0, encoding: Encoding = .other, target: DebugType? = nil,
                 members: [Member] = [], count: UInt64? = nil, enumerators: [(name: String, value: Int64)] = [],
@@ -160,7 +163,7 @@ final class NameIndex {
 }
 
 extension DebugInfoFile {
-    private func nameIndex() throws(DebugInfoError) -> NameIndex {
+    func nameIndex() throws(DebugInfoError) -> NameIndex {
         if let index = typeIndex { return index }
         let index = NameIndex()
         var units = try allUnits()
@@ -263,7 +266,7 @@ extension DebugInfoFile {
 
     /// The type of a type DIE, built once per DIE (lock held). Depth bounds
     /// chains of typedefs and qualifiers; cycles go through the cache.
-    private func buildType(_ die: inout Dwarf_Die, index: NameIndex, depth: Int) -> DebugType {
+    func buildType(_ die: inout Dwarf_Die, index: NameIndex, depth: Int) -> DebugType {
         let key = dwarf_dieoffset(&die)
         if let known = index.built[key] { return known }
         let tag = Int(dwarf_tag(&die))
@@ -336,6 +339,7 @@ extension DebugInfoFile {
                 status = dwarf_siblingof(&child, &next)
                 child = next
             }
+            if tag == DW_TAG_structure_type, Self.isSwift(&die) { swiftShape(&die, type, index: index, depth: depth) }
         case DW_TAG_array_type:
             type.kind = .array
             let element = target(&die) ?? .void
@@ -392,5 +396,134 @@ extension DebugInfoFile {
             type.name = name ?? "<\(String(tag, radix: 16))>"
         }
         return type
+    }
+}
+
+// MARK: Swift's DWARF
+
+extension DebugInfoFile {
+    /// A Swift type: its DIE (or the one it specifies) has a mangled `$e…`/`$s…` linkage name.
+    static func isSwift(_ die: inout Dwarf_Die) -> Bool {
+        var attribute = Dwarf_Attribute()
+        if dwarf_attr_integrate(&die, UInt32(DW_AT_linkage_name), &attribute) != nil, let text = dwarf_formstring(&attribute) {
+            return text.pointee == UInt8(ascii: "$")
+        }
+        return dwarf_hasattr(&die, UInt32(DW_AT_specification)) != 0
+    }
+
+    /// Embedded Swift's structs as a C reader wants them (lock held): `Int`/`UInt64`/`Bool` (a struct holding
+    /// `_value: Builtin.IntN`) become integers, `UnsafeMutablePointer<T>` a pointer to T, `Optional` of a
+    /// pointer that pointer (nil = 0), an enum without payloads an enumeration of its cases (the tag is the
+    /// case's index); an enum with payloads or a declaration-only generic says the DWARF lacks its layout.
+    func swiftShape(_ die: inout Dwarf_Die, _ type: DebugType, index: NameIndex, depth: Int) {
+        let name = type.name ?? ""
+        if type.members.count == 1, type.members[0].name == "_value", type.members[0].type.resolved.kind == .base,
+           name == "Bool" || name.hasPrefix("Int") || name.hasPrefix("UInt") {
+            let storage = type.members[0].type.resolved
+            type.kind = .base
+            type.size = storage.size
+            type.encoding = name == "Bool" ? .boolean : name.hasPrefix("Int") ? .signed : .unsigned
+            type.members = []
+            return
+        }
+        if name == "UnsafeMutablePointer" || name == "UnsafePointer", type.size == 8, type.members.count == 1,
+           let pointee = templateParameter(of: &die, index: index, depth: depth) {
+            type.kind = .pointer
+            type.target = pointee
+            type.members = []
+            return
+        }
+        // A specialised Optional: no members of its own, the wrapped type as its template parameter.
+        if name == "Optional", type.members.isEmpty, let wrapped = templateParameter(of: &die, index: index, depth: depth) {
+            if wrapped.resolved.kind == .pointer, type.size == 8 {
+                type.kind = .pointer
+                type.name = "Optional"
+                type.target = wrapped.resolved.target
+            } else {
+                type.incompleteNote = "Swift Optional<\(wrapped)>: the DWARF does not describe how nil is stored"
+            }
+            return
+        }
+        // Enums: DW_TAG_variant_part, one DW_TAG_variant per case, each with a member named after the case.
+        var cases: [(name: String, payload: DebugType?)] = []
+        var hasVariantPart = false
+        var child = Dwarf_Die()
+        var status = dwarf_child(&die, &child)
+        while status == 0 {
+            if dwarf_tag(&child) == DW_TAG_variant_part {
+                hasVariantPart = true
+                var variant = Dwarf_Die()
+                var variantStatus = dwarf_child(&child, &variant)
+                while variantStatus == 0 {
+                    var member = Dwarf_Die()
+                    if dwarf_child(&variant, &member) == 0, dwarf_tag(&member) == DW_TAG_member {
+                        let caseName = dwarf_diename(&member).map { String(cString: $0) } ?? "?"
+                        var attribute = Dwarf_Attribute()
+                        var payloadDIE = Dwarf_Die()
+                        var payload: DebugType?
+                        if dwarf_attr_integrate(&member, UInt32(DW_AT_type), &attribute) != nil,
+                           dwarf_formref_die(&attribute, &payloadDIE) != nil {
+                            payload = buildType(&payloadDIE, index: index, depth: depth + 1)
+                        }
+                        cases.append((caseName, payload))
+                    }
+                    var next = Dwarf_Die()
+                    variantStatus = dwarf_siblingof(&variant, &next)
+                    variant = next
+                }
+            }
+            var next = Dwarf_Die()
+            status = dwarf_siblingof(&child, &next)
+            child = next
+        }
+        if hasVariantPart {
+            let payloads = cases.compactMap(\.payload)
+            if name == "Optional", payloads.count == 1, payloads[0].resolved.kind == .pointer, type.size == 8 {
+                type.kind = .pointer
+                type.name = "Optional"
+                type.target = payloads[0].resolved.target
+                return
+            }
+            if payloads.isEmpty, !cases.isEmpty, type.size > 0, type.size <= 8 {
+                type.kind = .enumeration
+                type.target = .integer("UInt\(type.size * 8)", size: type.size, signed: false)
+                type.encoding = .unsigned
+                type.enumerators = cases.enumerated().map { ($0.element.name, Int64($0.offset)) }
+                return
+            }
+            type.incompleteNote = "Swift enum \(name): the DWARF does not describe how its cases are stored"
+            return
+        }
+        if type.members.isEmpty, type.isDeclaration || type.size == 0 {
+            type.incompleteNote = "Swift type \(name): the DWARF gives no layout"
+        }
+    }
+
+    /// A specialised generic's type argument: the `DW_TAG_template_type_param` of the struct or of its one member's type.
+    private func templateParameter(of die: inout Dwarf_Die, index: NameIndex, depth: Int) -> DebugType? {
+        func parameter(_ holder: inout Dwarf_Die) -> DebugType? {
+            var child = Dwarf_Die()
+            var status = dwarf_child(&holder, &child)
+            while status == 0 {
+                if dwarf_tag(&child) == DW_TAG_template_type_parameter {
+                    var attribute = Dwarf_Attribute()
+                    var typeDIE = Dwarf_Die()
+                    guard dwarf_attr_integrate(&child, UInt32(DW_AT_type), &attribute) != nil,
+                          dwarf_formref_die(&attribute, &typeDIE) != nil else { return nil }
+                    return buildType(&typeDIE, index: index, depth: depth + 1)
+                }
+                var next = Dwarf_Die()
+                status = dwarf_siblingof(&child, &next)
+                child = next
+            }
+            return nil
+        }
+        if let found = parameter(&die) { return found }
+        var member = Dwarf_Die()
+        var attribute = Dwarf_Attribute()
+        var memberType = Dwarf_Die()
+        guard dwarf_child(&die, &member) == 0, dwarf_attr_integrate(&member, UInt32(DW_AT_type), &attribute) != nil,
+              dwarf_formref_die(&attribute, &memberType) != nil else { return nil }
+        return parameter(&memberType)
     }
 }

@@ -109,7 +109,7 @@ struct CompletionTests {
         // `pt` takes a keyword or a task id (the ids need a stopped kernel: tested through the terminal).
         #expect(CompletionEngine.candidates(for: "", lineBeforeWord: "pt ", session: session) == ["diff", "kernel"])
         #expect(CompletionEngine.candidates(for: "", lineBeforeWord: "info ", session: session)
-                == ["address", "breakpoints", "breaks", "frame", "layout", "line", "scope", "source", "symbol", "watchpoints"])
+                == ["address", "args", "breakpoints", "breaks", "display", "frame", "layout", "line", "locals", "scope", "source", "symbol", "watchpoints"])
     }
 }
 

@@ -68,6 +68,11 @@ struct TypedExpressionTests {
             }
         }
         func isTypeName(_ name: String) -> Bool { name == "int64_t" }
+        /// Frame variables and convenience variables, as a session gives them.
+        var locals: [String: TypedValue] = [:]
+        let convenience = ConvenienceVariables()
+        func localVariable(_ name: String) throws(CommandError) -> TypedValue? { locals[name] }
+        func convenienceVariable(_ name: String) -> TypedValue? { convenience.value(name) }
         func symbolize(_ address: UInt64) -> String? {
             address == 0x1000 ? "tasks" : address > 0x1000 && address < 0x1000 + 192 ? "tasks+\(address - 0x1000)" : nil
         }
@@ -90,6 +95,22 @@ struct TypedExpressionTests {
         } catch {
             return error.description
         }
+    }
+
+    @Test func localsHideGlobalsAndHistoryReadsBack() throws {
+        target.locals["current"] = .scalar(0x1000, type: .pointer(to: target.task))   // hides the global
+        var gone = TypedValue(type: target.int64, bytes: [])
+        gone.unavailable = "optimized out"
+        target.locals["n"] = gone
+        #expect(try show("current->pid") == "0")
+        #expect(try show("n") == "<optimized out>")
+        #expect(failure("n + 1") == "value has been optimized out")
+        target.convenience.record(try evaluator.evaluate("tasks[1].pid"))
+        target.convenience.set("limit", .scalar(7, type: .int))
+        #expect(try show("$1 * 10 + $limit") == "17")
+        #expect(try show("$x0") == "4192", "an unset $name is a register")
+        #expect(FrameDataCommands.splitAssignment("a->b = c == d").map { "\($0.0)|\($0.1)" } == "a->b|c == d")
+        #expect(FrameDataCommands.splitAssignment("a == b") == nil && FrameDataCommands.splitAssignment("a <= b") == nil)
     }
 
     @Test func arithmeticFollowsCPrecedenceAndTypes() throws {

@@ -51,23 +51,35 @@ enum BreakpointCommands {
     static func watch(_ kind: BreakpointKind, name: String, what: String) -> CommandSpec {
         CommandSpec(
             name: name, group: "breakpoints",
-            summary: "stop before LEN bytes (default 8) at ADDR are \(what)",
-            usage: "\(name) ADDR [LEN]",
-            details: "AArch64 watchpoints stop BEFORE the access; `continue` steps over it.",
-            examples: ["\(name) mm_tick", "\(name) mm_pool+8 8"],
+            summary: "stop before an lvalue EXPR (or LEN bytes, default 8, at ADDR) is \(what)",
+            usage: "\(name) EXPR | \(name) ADDR [LEN]",
+            details: "EXPR is a C expression naming memory (mm_current->mm.brk, mm_tasks[1].pid, *(uint32_t *)0x…,\na local in memory): the watchpoint covers its address and the size of its type, fixed when set, as\ngdb's `\(name) -l EXPR`\(kind == .writeWatch ? "; as gdb's, it stops after a write that changed the value and passes\nover one that did not" : ""). Otherwise ADDR is an address expression and LEN bytes (default 8) are\nwatched: AArch64 watchpoints stop BEFORE the access; `continue` steps over it.",
+            examples: ["\(name) mm_current->mm.brk", "\(name) mm_tick", "\(name) mm_pool+8 8"],
             completions: [.address, .none]
         ) { args, session throws(CommandError) in
             try args.expectCount(1...2)
             let expression = args.positionals[0].text
-            let address = try session.evaluate(expression)
-            let length = args.positionals.count > 1 ? try args.count(at: 1, in: 1...4096, name: "LEN") : 8
+            let address: UInt64
+            let length: Int
+            var valueWatch = false
+            if args.positionals.count == 1, let location = TypedDataCommands.watchLocation(expression, session) {
+                (address, length) = location
+                valueWatch = true
+            } else {
+                address = try session.evaluate(expression)
+                length = args.positionals.count > 1 ? try args.count(at: 1, in: 1...4096, name: "LEN") : 8
+            }
             guard UInt64(length - 1) <= UInt64.max - address else {
                 throw args.usageError("\(Hex.format(address)) + \(length) bytes wraps past 2^64")
             }
             let target = try session.requireStoppedTarget(for: name)
             try target.insertBreakpoint(kind, at: address, length: length)
-            let entry = session.breakpoints.add(kind: kind, address: address, length: length, temporary: false,
+            var entry = session.breakpoints.add(kind: kind, address: address, length: length, temporary: false,
                                                 expression: expression)
+            if valueWatch, kind == .writeWatch {
+                session.breakpoints.watchValue(id: entry.id)
+                entry.stopsOnChangeOnly = true
+            }
             return .message("watchpoint \(entry.id) (\(name)) on \(length) bytes at \(describe(address, session))",
                             json: json(entry, session))
         }
@@ -97,12 +109,13 @@ enum BreakpointCommands {
 
     static let info = CommandSpec(
         name: "info", group: "breakpoints",
-        summary: "list breakpoints (`info breaks`); `info line`, `info source`, `info frame`, `info symbol`, `info address`, `info scope`, `info layout`",
-        usage: "info breaks | info line [LOCATION] | info source | info frame | info symbol ADDR | info address SYMBOL | info scope [LOCATION] | info layout",
-        details: "`info line LOCATION` (FUNCTION, FILE:LINE, *ADDR): the addresses a line spans, as gdb prints them.\n`info source`: the current source file. `info frame`: the selected frame (CFA, how it was found, registers).\n`info symbol ADDR`: the symbol and section holding ADDR. `info address SYMBOL`: where a variable of the\ncurrent function lives, or a symbol's address. `info scope LOCATION`: the parameters and variables\nthere with their DWARF locations. `info layout`: the layout check of the kernel structures the views\ndecode (KernelABI against the ELF's C DWARF), and which views a difference disables.",
+        summary: "list breakpoints (`info breaks`); `info line`, `info source`, `info frame`, `info symbol`, `info address`, `info scope`, `info locals`, `info args`, `info display`, `info layout`",
+        usage: "info breaks | info line [LOCATION] | info source | info frame | info symbol ADDR | info address SYMBOL | info scope [LOCATION] | info locals | info args | info display | info layout",
+        details: "`info line LOCATION` (FUNCTION, FILE:LINE, *ADDR): the addresses a line spans, as gdb prints them.\n`info source`: the current source file. `info frame`: the selected frame (CFA, how it was found, registers).\n`info symbol ADDR`: the symbol and section holding ADDR. `info address SYMBOL`: where a variable of the\ncurrent function lives, or a symbol's address. `info scope LOCATION`: the parameters and variables\nthere with their DWARF locations. `info locals` / `info args`: the selected frame's variables and values\n(`<optimized out>` where the DWARF location gives none here). `info display`: the `display` list.\n`info layout`: the layout check of the kernel structures the views decode (KernelABI against the ELF's\nC DWARF), and which views a difference disables.",
         examples: ["info breaks", "info line map_page", "info line UserPageTables.swift:141", "info line *$pc", "info source", "info frame",
-                   "info symbol $pc", "info address map_page", "info scope map_page", "info layout"],
-        completions: [.keywords(["breaks", "breakpoints", "watchpoints", "line", "source", "frame", "symbol", "address", "scope", "layout"]), .location]
+                   "info symbol $pc", "info address map_page", "info scope map_page", "info locals", "info args", "info display", "info layout"],
+        completions: [.keywords(["breaks", "breakpoints", "watchpoints", "line", "source", "frame", "symbol", "address", "scope",
+                                   "locals", "args", "display", "layout"]), .location]
     ) { args, session throws(CommandError) in
         try args.expectCount(1...2)
         if let topic = SourceCommands.infoTopic(args.positionals[0].text) { return try topic(args, session) }
@@ -190,6 +203,7 @@ enum BreakpointCommands {
                  ("length", .int(Int64(entry.length))), ("temporary", .bool(entry.temporary)),
                  ("hits", .int(Int64(entry.hits))), ("expression", .string(entry.expression)),
                  ("symbol", session.symbols?.describe(entry.address).map(JSONValue.string) ?? .null)]
-                + (entry.cpu.map { [("cpu", JSONValue.int(Int64($0)))] } ?? []))
+                + (entry.cpu.map { [("cpu", JSONValue.int(Int64($0)))] } ?? [])
+                + (entry.stopsOnChangeOnly ? [("stopsOnChangeOnly", JSONValue.bool(true))] : []))
     }
 }

@@ -13,7 +13,7 @@ public enum BuiltinCommands {
         for spec in SessionCommands.all + RegisterCommands.all + MemoryCommands.all + SymbolCommands.all
             + BreakpointCommands.all + RunControlCommands.all + KernelViewCommands.all + ConsoleCommands.all
             + BacktraceCommands.all + DisassemblyCommands.all + SourceCommands.all + ReverseCommands.all
-            + TimeTravelCommands.all + CPUCommands.all + TypedDataCommands.all {
+            + TimeTravelCommands.all + CPUCommands.all + TypedDataCommands.all + FrameDataCommands.all {
             registry.register(spec)
         }
     }

@@ -11,8 +11,8 @@ enum MemoryCommands {
         name: "x", aliases: ["examine"], group: "registers and memory",
         summary: "examine memory as bytes, halfwords, words, giant words, a C string or instructions",
         usage: "x ADDR [COUNT] [/b|h|w|g|s] [--phys]",
-        details: "ADDR is an expression: 0xffff000040200000, $sp, map_page+0x10, $x0-16.\nCOUNT units (default 8; for /s the maximum string length, default 256).\nThe format may be glued to the command, gdb style: `x/4g $sp`, `x/4gx $sp` (x = hex, the only display), `x/2 $sp`. --phys reads physical memory.\n/i disassembles COUNT instructions (A64, as `disas ADDR COUNT` shows them).",
-        examples: ["x $sp 4 /g", "x/16b _start_phys --phys", "x mm_log /s", "x/10i $pc"],
+        details: "ADDR is an expression: 0xffff000040200000, $sp, map_page+0x10, $x0-16, or any C expression of `print`\n(&mm_tasks[1], mm_current->name, a local): a pointer or integer gives its value, an array, struct or\nfunction its address, as in gdb. Afterwards $_ is the address of the last unit examined.\nCOUNT units (default 8; for /s the maximum string length, default 256).\nThe format may be glued to the command, gdb style: `x/4g $sp`, `x/4gx $sp` (x = hex, the only display), `x/2 $sp`. --phys reads physical memory.\n/i disassembles COUNT instructions (A64, as `disas ADDR COUNT` shows them).",
+        examples: ["x $sp 4 /g", "x/16b _start_phys --phys", "x mm_log /s", "x/10i $pc", "x/4gx &mm_tasks[1]", "x/s mm_current->name", "x/2g $_"],
         options: [OptionSpec("phys", help: "ADDR is a physical address")],
         completions: [.address, .none]
     ) { args, session throws(CommandError) in
@@ -34,7 +34,7 @@ enum MemoryCommands {
             let count = try countText.map { text throws(CommandError) in
                 try args.bounded(text, in: 1...DisassemblyCommands.maxCount, name: "COUNT")
             } ?? 8
-            let address = try session.evaluate(args.positionals[0].text)
+            let address = try TypedDataCommands.examineAddress(args.positionals[0].text, session)
             _ = try session.requireStoppedTarget(for: "x")
             return try DisassemblyCommands.render(session, session.symbols == nil ? nil : try? session.debugInfo(for: "x"),
                                                   at: address, count: count, source: false, markFrame: false)
@@ -53,7 +53,7 @@ enum MemoryCommands {
             unit == 0 ? try args.bounded(text, in: 1...maxBytes, name: "string length")
                 : try args.bounded(text, in: 1...maxBytes / unit, name: "COUNT")
         } ?? (unit == 0 ? 256 : 8)
-        let address = try session.evaluate(args.positionals[0].text)
+        let address = try TypedDataCommands.examineAddress(args.positionals[0].text, session)
         let physical = args.flag("phys")
         if unit == 0 {
             // A string may end anywhere: read up to the top of the address space, not past it.
@@ -63,6 +63,7 @@ enum MemoryCommands {
                 try read(session, target, address, limit, physical: physical)
             }
             let string = String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+            TypedDataCommands.noteExamined(address, unit: 1, session)
             return CommandOutput(blocks: [.text("\(Hex.padded(address)): \(quote(string))")],
                                  json: .object([("address", .hex(address)), ("physical", .bool(physical)),
                                                 ("string", .string(string))]))
@@ -79,6 +80,7 @@ enum MemoryCommands {
         let values = stride(from: 0, to: bytes.count - bytes.count % unit, by: unit).map { offset in
             bytes[offset..<offset + unit].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         }
+        TypedDataCommands.noteExamined(address &+ UInt64(max(0, values.count - 1) * unit), unit: unit, session)
         let perLine = max(1, 16 / unit)
         var lines: [String] = []
         for lineStart in stride(from: 0, to: values.count, by: perLine) {

@@ -179,6 +179,15 @@ enum RunControlCommands {
             if case .object(let fields) = json { json = .object(fields + [("source", source.json)]) }
             blocks.append(.text(source.text))
         }
+        // The frame the stop line names is the selected one (a step that stopped at an inlined call's first
+        // instruction shows the caller: its locals are what `info locals` and `print` see, as in gdb).
+        if report.hiddenInlineFrames > 0 { _ = try? session.selectFrame(report.hiddenInlineFrames, for: "step") }
+        // `display` expressions, after the stop and its source line, as gdb shows them.
+        if case .stopped = report.target, !session.displays.entries.isEmpty {
+            let shown = session.displays.evaluate(session)
+            blocks.append(.text(shown.text))
+            if case .object(let fields) = json { json = .object(fields + [("displays", shown.json)]) }
+        }
         let notes = [report.note, extra].compactMap { $0 }
         if !notes.isEmpty {
             blocks += notes.map { OutputBlock.text($0) }

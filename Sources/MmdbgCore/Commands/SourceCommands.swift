@@ -15,6 +15,9 @@ enum SourceCommands {
         case "address": return SymbolCommands.infoAddress
         case "scope": return infoScope
         case "layout": return KernelViewCommands.infoLayout
+        case "locals": return FrameDataCommands.infoLocals
+        case "args": return FrameDataCommands.infoArgs
+        case "display": return FrameDataCommands.infoDisplay
         default: return nil
         }
     }

@@ -6,7 +6,9 @@ enum TypedDataCommands {
     static var all: [CommandSpec] { [print, ptype, whatis] }
 
     static let expressionHelp = """
-        EXPR is C: numbers (0x1f, 'a'), $registers ($x0, $pc), globals from the DWARF (mm_pool) or ELF symbols,
+        EXPR is C: numbers (0x1f, 'a'), $registers ($x0, $pc), locals and arguments of the selected frame (t, *task),
+        globals from the DWARF (mm_pool) or ELF symbols, the value history ($1, $2: every print's result) and
+        convenience variables ($_ = the last address `x` examined, $name set by `set var $name = EXPR`),
         . -> [i] * & - ~ ! sizeof, casts to DWARF types ((struct mm_task *)0x…, (uint64_t)x),
         * / % + - << >> < > <= >= == != & ^ | && ||, with C's precedence. Pointer arithmetic scales by the
         pointee's size. Errors name the column. See README "Expression language".
@@ -15,10 +17,13 @@ enum TypedDataCommands {
     static let print = CommandSpec(
         name: "print", aliases: ["p"], group: "data",
         summary: "evaluate a C expression over the DWARF types and print its value",
-        usage: "print[/x|d|u|t|c|r|pte] EXPR",
+        usage: "print[/x|d|u|t|c|r|pte] EXPR | print LVALUE = EXPR",
         details: expressionHelp + """
 
             /x hex, /d signed, /u unsigned, /t binary, /c character (every integer in the value).
+            Each result is numbered into the value history: `$3 = 7`, then `print $3 * 2`. In a function, its
+            arguments and locals are values (`print t`, `print *t`, `print t->mm.brk` in map_page; `up` first for
+            the caller's); one the DWARF does not locate at this PC prints `<optimized out>`.
             The kernel's values are shown for what they mean (on by default; /r: raw, exactly as gdb prints them):
             a task's state by name, its name as a string, user_pages/kernel_pages as the slots in use, physical
             addresses marked <free page>/<allocated page>/<outside the page pool>, a user page's flags decoded.
@@ -26,6 +31,7 @@ enum TypedDataCommands {
             """,
         examples: ["print mm_pool", "print *mm_current", "print mm_tasks[1].mm.brk", "print/x mm_current->pid",
                    "p (struct mm_task *)$x0", "p sizeof(struct mm_task)", "p &mm_tasks[2] - &mm_tasks[0]",
+                   "print $1", "print $n = mm_current->pid", "print $n * 2",
                    "print mm_current->mm.user_pages", "print/r *mm_current", "print/pte 0x60000041d52f43"],
         completions: [.address]
     ) { args, session throws(CommandError) in
@@ -39,23 +45,30 @@ enum TypedDataCommands {
             format = chosen
         }
         let text = expressionText(args)
+        // `print LVALUE = EXPR` assigns, as in gdb (`print $n = 3` sets a convenience variable).
+        if let (left, right) = FrameDataCommands.splitAssignment(text) {
+            return try FrameDataCommands.assign(left, right, session, command: "print")
+        }
         let evaluator = TypedEvaluator(context: SessionTypedData(session: session))
-        let value = try evaluator.evaluate(text)
+        // Read once: the bytes printed are the bytes the history keeps.
+        let value = try FrameDataCommands.snapshot(evaluator.evaluate(text), evaluator)
         if args.format == "pte" {
             guard value.type.resolved.isInteger || value.type.isPointer, value.type.resolved.size <= 8 else {
                 throw .failed("print/pte: \(value.type) is not a 64-bit value to decode as a descriptor")
             }
             return try session.requireKernelViews(for: "print/pte").descriptorReadings(try evaluator.scalar(value))
         }
-        var formatter = ValueFormatter(evaluator: evaluator, format: format)
-        if !raw, session.symbols is ELFSymbolTable { formatter.prettyPrinter = KernelValuePrinter(views: session.kernelViews) }
+        let formatter = valueFormatter(evaluator, format: format, raw: raw, session)
         let shown = try formatter.text(value)
         var json = try formatter.json(value)
+        // Every result joins the value history as $N, as gdb numbers them.
+        let number = session.convenience.record(value)
         if case .object(var fields) = json {
             fields.insert(("expression", .string(text)), at: 0)
+            fields.append(("history", .int(Int64(number))))
             json = .object(fields)
         }
-        return .message(shown, json: json)
+        return .message("$\(number) = \(shown)", json: json)
     }
 
     static let ptype = CommandSpec(
@@ -85,6 +98,52 @@ enum TypedDataCommands {
             type = target
         }
         return .message("type = \(type)", json: .object([("type", .string(type.description))]))
+    }
+
+    /// An address from an expression as gdb's `x` takes it: with DWARF, a C expression (a pointer's or integer's
+    /// value; an array's, struct's or function's address; an ELF symbol without DWARF its address), else the
+    /// address expression language (`map_page+0x10`).
+    static func examineAddress(_ text: String, _ session: Session) throws(CommandError) -> UInt64 {
+        if session.symbols != nil, let info = try? session.debugInfo(for: "x"), info.hasDebugInfo {
+            let evaluator = TypedEvaluator(context: session.typedData)
+            if let value = try? evaluator.evaluate(text) {
+                let type = value.type.resolved
+                if value.type === TypedEvaluator.noDebugData || [.array, .function, .structure, .union].contains(type.kind),
+                   let address = value.address { return address }
+                if value.unavailable == nil, let raw = try? evaluator.scalar(value) { return raw }
+            }
+        }
+        return try session.evaluate(text)
+    }
+
+    /// What `watch EXPR` watches for an lvalue in memory with a DWARF type: its address and its type's size
+    /// (1…4096 bytes); nil for anything else (an address expression then).
+    static func watchLocation(_ text: String, _ session: Session) -> (address: UInt64, length: Int)? {
+        guard session.symbols != nil, let info = try? session.debugInfo(for: "watch"), info.hasDebugInfo,
+              let value = try? TypedEvaluator(context: session.typedData).evaluate(text),
+              value.type !== TypedEvaluator.noDebugData, value.type.resolved.kind != .function,
+              let address = value.address, value.bytes == nil, value.unavailable == nil else { return nil }
+        let size = value.type.resolved.size
+        guard size >= 1, size <= 4096 else { return nil }
+        return (address, Int(size))
+    }
+
+    /// `$_` after `x`: the last unit's address, typed as a pointer to the unit (gdb's `x` does the same).
+    static func noteExamined(_ address: UInt64, unit: Int, _ session: Session) {
+        let element: DebugType = switch unit {
+        case 1: TypedEvaluator.builtinTypes["char"]!
+        case 2: .integer("short", size: 2, signed: true)
+        case 4: .int
+        default: .long
+        }
+        session.convenience.set("_", .scalar(address, type: .pointer(to: element)))
+    }
+
+    /// A formatter for `format`, with the kernel's pretty-printer unless `raw` (`/r`) or without the kernel ELF.
+    static func valueFormatter(_ evaluator: TypedEvaluator, format: ValueFormatter.Format, raw: Bool, _ session: Session) -> ValueFormatter {
+        var formatter = ValueFormatter(evaluator: evaluator, format: format)
+        if !raw, !session.printRawValues, session.symbols is ELFSymbolTable { formatter.prettyPrinter = KernelValuePrinter(views: session.kernelViews) }
+        return formatter
     }
 
     /// The expression as typed: the command tokenizer took `'a'` for a quoted word, so quotes go back round it.
@@ -151,7 +210,24 @@ struct SessionTypedData: TypedDataContext {
     func readMemory(at address: UInt64, count: Int) throws(CommandError) -> [UInt8] {
         try session.readVirtualMemory(at: address, count: count)
     }
-    func registerValue(_ name: String) throws(CommandError) -> UInt64 { try session.registerValue(name) }
+    /// In a caller's frame (`up`, `frame N`) x0…x30, sp and pc are the values the unwinder recovered for it.
+    func registerValue(_ name: String) throws(CommandError) -> UInt64 {
+        let lower = name.lowercased()
+        let number: Int? = switch lower {
+        case "pc": RegisterSet.pc
+        case "sp": RegisterSet.sp
+        case "fp": RegisterSet.fp
+        case "lr": RegisterSet.lr
+        default: lower.hasPrefix("x") ? Int(lower.dropFirst()).flatMap { (0...30).contains($0) ? $0 : nil } : nil
+        }
+        if session.selectedFrame > 0, let number, let frame = try? session.selectedBacktraceFrame(for: "$\(name)") {
+            guard let value = frame.registers[number] else {
+                throw .failed("$\(name) was not saved in frame \(frame.index) (its value there is unknown)")
+            }
+            return value
+        }
+        return try session.registerValue(name)
+    }
     func globalVariable(_ name: String) throws(CommandError) -> GlobalVariable? {
         let info = try info()
         do throws(DebugInfoError) { return try info.globalVariable(named: name) } catch { throw .failed("\(name): \(error)") }
@@ -169,9 +245,23 @@ struct SessionTypedData: TypedDataContext {
         guard let info = try? info() else { return false }
         return info.isTypeName(name)
     }
+    /// A parameter or local of the selected frame; nil when there is none by that name (or no frame to look in).
+    func localVariable(_ name: String) throws(CommandError) -> TypedValue? {
+        guard session.target != nil, session.symbols != nil, case .stopped = session.state,
+              session.frameMayHaveVariable(name),
+              let variables = try? session.frameVariables(for: "print") else { return nil }
+        return variables.last { $0.name == name }?.value
+    }
+    func convenienceVariable(_ name: String) -> TypedValue? { session.convenience.value(name) }
     /// `mm_tasks+704` (decimal offset, as gdb prints a pointer's symbol).
+    /// As gdb's `print symbol`: a data symbol without a size (an assembly label such as `boot_stack_bottom`)
+    /// names nothing, and neither does a sized one the address lies past.
     func symbolize(_ address: UInt64) -> String? {
         guard let (name, offset) = session.symbols?.symbolicate(address), offset < 0x10_0000 else { return nil }
+        if let elf = (session.symbols as? ELFSymbolTable)?.elf.symbolicate(address),
+           let symbol = (session.symbols as? ELFSymbolTable)?.elf.symbol(named: elf.symbol), symbol.kind != .function {
+            if symbol.size == 0 || offset >= symbol.size { return nil }
+        }
         return offset == 0 ? name : "\(name)+\(offset)"
     }
 }

@@ -14,6 +14,15 @@ public protocol TypedDataContext {
     func isTypeName(_ name: String) -> Bool
     /// `symbol+offset` for an address, or nil.
     func symbolize(_ address: UInt64) -> String?
+    /// A parameter or local of the selected frame (they hide globals of the same name), or nil.
+    func localVariable(_ name: String) throws(CommandError) -> TypedValue?
+    /// A convenience variable (`$1`, `$_`, `$name`), or nil when unset.
+    func convenienceVariable(_ name: String) -> TypedValue?
+}
+
+extension TypedDataContext {
+    public func localVariable(_ name: String) throws(CommandError) -> TypedValue? { nil }
+    public func convenienceVariable(_ name: String) -> TypedValue? { nil }
 }
 
 /// A value with its DWARF type: in target memory (an lvalue at `address`, read when needed)
@@ -27,6 +36,10 @@ public struct TypedValue {
     /// The struct or union this value is a member of, and the member's name (`mm_current->state`):
     /// what a `ValuePrettyPrinter` recognises a value by.
     public var memberOf: (parent: DebugType, name: String)?
+    /// Set when the value cannot be had here (`optimized out`): printed as `<optimized out>`.
+    public var unavailable: String?
+    /// A local held in a register of the innermost frame (DWARF number): `set var` writes that register.
+    public var register: Int?
 
     public init(type: DebugType, address: UInt64? = nil, bytes: [UInt8]? = nil) {
         self.type = type; self.address = address; self.bytes = bytes
@@ -56,6 +69,7 @@ public struct TypedEvaluator {
 
     /// The bytes of `value` (read from memory for an lvalue).
     public func bytes(of value: TypedValue) throws(CommandError) -> [UInt8] {
+        if let reason = value.unavailable { throw .failed("value has been \(reason)") }
         if let bytes = value.bytes { return bytes }
         guard let address = value.address else { throw .failed("value has no contents") }
         let size = value.type.resolved.size
@@ -126,6 +140,7 @@ public struct TypedEvaluator {
         case .number(let value, let typeName):
             return .scalar(value, type: Self.builtinTypes[typeName] ?? .long)
         case .register(let name):
+            if let value = context.convenienceVariable(name) { return value }
             // As gdb types them: $pc a code pointer, $sp a `void *`, the rest `long`.
             let type: DebugType = switch name.lowercased() {
             case "pc": .pointer(to: DebugType(kind: .function))
@@ -134,6 +149,7 @@ public struct TypedEvaluator {
             }
             return .scalar(try context.registerValue(name), type: type)
         case .identifier(let name):
+            if let local = try context.localVariable(name) { return local }
             if let global = try context.globalVariable(name), let address = global.address {
                 return TypedValue(type: global.type, address: address)
             }
@@ -194,6 +210,7 @@ public struct TypedEvaluator {
     public func typeOf(_ expression: CExpression) throws(CommandError) -> DebugType {
         switch expression {
         case .identifier(let name):
+            if let local = try context.localVariable(name) { return local.type }
             if let global = try context.globalVariable(name) { return global.type }
         case .unary("*", let inner):
             let type = try typeOf(inner).resolved

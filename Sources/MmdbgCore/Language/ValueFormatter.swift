@@ -35,8 +35,15 @@ public struct ValueFormatter {
     /// The value as the top level of `print` shows it: pointers carry their type, `(struct mm_task *) 0x…`.
     public func text(_ value: TypedValue) throws(CommandError) -> String {
         let body = try text(value, depth: 0)
-        if value.type.isPointer, format == .natural, !isCharPointer(value.type) { return "(\(value.type)) \(body)" }
+        if value.type.isPointer, format == .natural, !pointsToPlainChar(value.type) { return "(\(value.type)) \(body)" }
         return body
+    }
+
+    /// gdb leaves the `(type)` off a pointer only to `char` itself (cv-qualified or not; not `uint8_t`).
+    private func pointsToPlainChar(_ type: DebugType) -> Bool {
+        guard type.kind != .typedef, var target = type.resolved.target else { return false }
+        while [.const, .volatile].contains(target.kind), let next = target.target { target = next }
+        return target.kind == .base && target.name == "char"
     }
 
     private func isCharPointer(_ type: DebugType) -> Bool {
@@ -45,10 +52,12 @@ public struct ValueFormatter {
 
     public func text(_ value: TypedValue, depth: Int) throws(CommandError) -> String {
         guard depth < Self.maximumDepth else { return "{...}" }
+        if value.unavailable != nil { return "<optimized out>" }
         if format == .natural, let printer = prettyPrinter, let shown = try printer.text(value, formatter: self, depth: depth) {
             return shown
         }
         let type = value.type.resolved
+        if let note = type.incompleteNote { return "<\(note)>" }
         switch type.kind {
         case .structure, .union:
             let bytes = try evaluator.bytes(of: value)
@@ -96,9 +105,10 @@ public struct ValueFormatter {
         case .pointer:
             let raw = try evaluator.scalar(value)
             if format != .natural { return integerText(raw, value.type) }
+            if raw == 0, type.name == "Optional" { return "nil" }  // Swift's Optional of a pointer
             var text = Hex.format(raw)
             if let symbol = evaluator.context.symbolize(raw) { text += " <\(symbol)>" }
-            else if isCharPointer(value.type), raw != 0, let string = try? cString(at: raw) { text += " " + string }
+            if isCharPointer(value.type), raw != 0, let string = try? cString(at: raw) { text += " " + string }
             return text
         case .enumeration:
             let raw = try evaluator.scalar(value)
@@ -221,7 +231,9 @@ public struct ValueFormatter {
 
     private func jsonValue(_ value: TypedValue, depth: Int) throws(CommandError) -> JSONValue {
         guard depth < Self.maximumDepth else { return .null }
+        if let reason = value.unavailable { return .object([("unavailable", .string(reason))]) }
         let type = value.type.resolved
+        if let note = type.incompleteNote { return .object([("incomplete", .string(note))]) }
         switch type.kind {
         case .structure, .union:
             let whole = TypedValue(type: value.type, address: value.address, bytes: try evaluator.bytes(of: value))

@@ -46,10 +46,10 @@ public enum CompletionEngine {
         switch kind {
         case .none: return []
         case .command: return session.registry.allNames
-        case .symbol: return session.symbols?.names ?? []
+        case .symbol: return (session.symbols?.names ?? []) + localNames(session)
         case .register: return registerNames(session)
         case .address:
-            return text.hasPrefix("$") ? registerNames(session).map { "$" + $0 } : (session.symbols?.names ?? [])
+            return text.hasPrefix("$") ? registerNames(session).map { "$" + $0 } : (session.symbols?.names ?? []) + localNames(session)
         case .location:
             if text.hasPrefix("$") { return pool(.address, text: text, session: session) }
             return (session.symbols?.names ?? []) + sourceFileCompletions(text, session)
@@ -60,6 +60,13 @@ public enum CompletionEngine {
         case .oneOf(let kinds): return kinds.flatMap { pool($0, text: text, session: session) ?? [] }
         case .file: return nil
         }
+    }
+
+    /// The selected frame's parameters and locals, when the target is stopped and the ELF has DWARF.
+    private static func localNames(_ session: Session) -> [String] {
+        guard session.symbols != nil, session.target != nil, case .stopped = session.state,
+              let variables = try? session.frameVariables(for: "completion") else { return [] }
+        return variables.map(\.name)
     }
 
     /// Source files as `File.swift:` (or the path typed so far, when it has a `/`), from the

@@ -274,6 +274,23 @@ public final class RunControl {
             try resume(direction, baseline: false)
             (cause, event) = try wait(deadline: deadline.map { max(0, $0.timeIntervalSinceNow) })
         }
+        // `watch EXPR` (gdb's `watch -l`): as gdb on AArch64, the watchpoint is lifted, the write stepped
+        // over and the watchpoint put back; the stop is reported after the write, and only if it changed
+        // the value (a write of the same value is passed over).
+        while direction == .forward, cause == .stopped, case .watchpoint(.writeWatch, let address) = event,
+              let entry = session.breakpoints.entries.first(where: { $0.stopsOnChangeOnly && $0.kind == .writeWatch
+                  && address >= $0.address && address < $0.address + UInt64($0.length) }),
+              let target = session.target {
+            let before = try? session.readVirtualMemory(at: entry.address, count: entry.length)
+            try target.removeBreakpoint(entry.kind, at: entry.address, length: entry.length)
+            let stepped = try stepInstruction(direction)
+            if stepped.targetIsGone { session.noteGone(stepped); event = stepped; break }
+            try target.insertBreakpoint(entry.kind, at: entry.address, length: entry.length)
+            let after = try? session.readVirtualMemory(at: entry.address, count: entry.length)
+            if before == nil || before != after || session.interruptRequested() { break }
+            try resume(direction, baseline: false)
+            (cause, event) = try wait(deadline: deadline.map { max(0, $0.timeIntervalSinceNow) })
+        }
         let ending: RunEnding
         switch cause {
         case .stopped, .conditionMet: ending = .stopped

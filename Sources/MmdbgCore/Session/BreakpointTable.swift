@@ -15,6 +15,9 @@ public struct BreakpointTable: Sendable {
         /// Only a stop on this CPU (0-based) counts (`break … --cpu N`, gdb's `break … thread N+1`);
         /// run control resumes past a hit on another CPU.
         public var cpu: Int? = nil
+        /// `watch EXPR` (gdb's `watch -l`): run control steps over each write and stops after it only
+        /// when it changed the watched bytes, as gdb does.
+        public var stopsOnChangeOnly = false
     }
 
     /// Why a breakpoint exists.
@@ -45,6 +48,12 @@ public struct BreakpointTable: Sendable {
     public mutating func remove(id: Int) -> Entry? {
         guard let index = entries.firstIndex(where: { $0.id == id }) else { return nil }
         return entries.remove(at: index)
+    }
+
+    /// Makes write watchpoint `id` stop only when the value changes (`watch EXPR`).
+    public mutating func watchValue(id: Int) {
+        guard let index = entries.firstIndex(where: { $0.id == id }) else { return }
+        entries[index].stopsOnChangeOnly = true
     }
 
     /// Sets the CPU filter of breakpoint `id`.

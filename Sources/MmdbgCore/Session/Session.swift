@@ -50,6 +50,8 @@ public final class Session: ExpressionContext {
     public private(set) var registerCache: [String: UInt64] = [:]
     /// DWARF of the symbols' ELF, opened on first use (see `debugInfo()`).
     var debugInfoLoad: (source: String, result: Result<DebugInfoFile, DebugInfoError>)?
+    /// `set print raw-values on`: values print as gdb prints them, without the kernel pretty-printers.
+    public var printRawValues = false
     /// The layout check of the ELF at `source` (`kernelLayoutCheck()`).
     var layoutCheckCache: (source: String, check: KernelLayoutCheck?)?
     /// The backtrace of this stop, built by the first command that needs it; dropped when the target resumes.

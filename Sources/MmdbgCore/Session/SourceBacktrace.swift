@@ -24,6 +24,8 @@ public struct BacktraceFrame: Sendable {
     public var boundary: String? = nil
     /// The program whose symbols name the frame (an EL0 program); nil for the kernel.
     public var program: String? = nil
+    /// The address its source and variables were looked up at (a return address minus one for callers).
+    public var lookupPC: UInt64? = nil
 }
 
 /// An EL0 program's debug information and symbols.
@@ -120,7 +122,7 @@ extension Session {
                                                  isInlined: source.isInlined, method: frame.method,
                                                  registers: frame.registers, machineIndex: machineCount + index,
                                                  boundary: index == 0 && position == 0 ? boundary : nil,
-                                                 program: space?.name))
+                                                 program: space?.name, lookupPC: lookup))
                 }
             }
             machineCount += machine.frames.count
