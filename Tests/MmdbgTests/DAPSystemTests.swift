@@ -117,6 +117,13 @@ extension SystemTests {
             let mapPage = try #require(entered.firstIndex { $0.hasSuffix("map_page") }, "\(entered)")
             #expect(entered.firstIndex { $0.hasSuffix("allocate_user_page") } == mapPage + 1, "map_page called from allocate_user_page: \(entered)")
             let enteredLine = try topFrame(client, threadId)["line"] as? Int
+            // map_page's Arguments scope: its DWARF parameters with values (info args), uva among them.
+            let mapFrame = try topFrame(client, threadId)
+            let mapScopes = try #require(try client.body("scopes", ["frameId": mapFrame["id"] as Any])["scopes"] as? [[String: Any]])
+            let argumentsReference = try #require(mapScopes.first { $0["name"] as? String == "Arguments" }?["variablesReference"] as? Int)
+            let arguments = try #require(try client.body("variables", ["variablesReference": argumentsReference])["variables"] as? [[String: Any]])
+            let uva = try #require(arguments.first { $0["name"] as? String == "uva" }, "\(arguments)")
+            #expect((uva["value"] as? String).map { !$0.isEmpty && !$0.contains("not yet") } == true, "\(uva)")
             _ = try client.body("next", ["threadId": threadId])
             #expect(try client.event("stopped")["reason"] as? String == "step")
             let stepped = try topFrame(client, threadId)

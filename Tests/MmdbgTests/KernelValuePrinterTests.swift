@@ -24,7 +24,9 @@ extension SystemTests {
             func text(_ line: String) throws -> String {
                 let result = session.execute(line: line)
                 guard case .success(let output) = result.outcome else { throw MmdbgBinary.Failure(description: "\(line): \(String(describing: result.error))") }
+                // Without print's value-history number (`$3 = `).
                 return TextRenderer(colour: false).render(output).trimmingCharacters(in: .whitespacesAndNewlines)
+                    .replacing(#/^\$\d+ = /#, with: "")
             }
             func json(_ line: String) throws -> [String: Any] {
                 let result = session.execute(line: line)
@@ -34,7 +36,7 @@ extension SystemTests {
                 }
                 return object
             }
-            let pid = Int(try text("print/r mm_current->pid"))!
+            let pid = try #require(Int(try text("print/r mm_current->pid")))
             let task = try json("task \(pid)")
             let state = try #require(task.string("state"))
             let rawState = try text("print/r mm_current->state")
@@ -60,8 +62,9 @@ extension SystemTests {
 
             // print/pte on the first user page's flags | pa: the page reading has the PA and vtop's attributes.
             let first = pages[0]
-            let leaf = try text("print/pte mm_current->mm.user_pages[\(first["slot"] as! Int)].flags | mm_current->mm.user_pages[\(first["slot"] as! Int)].pa")
-            let vtop = try text("vtop \(first.string("va")!) --pid \(pid)")
+            let firstSlot = try #require(first["slot"] as? Int), firstVA = try #require(first.string("va"))
+            let leaf = try text("print/pte mm_current->mm.user_pages[\(firstSlot)].flags | mm_current->mm.user_pages[\(firstSlot)].pa")
+            let vtop = try text("vtop \(firstVA) --pid \(pid)")
             let attributes = try #require(vtop.split(separator: "\n").first?.components(separatedBy: "  ").last, "\(vtop)")
             #expect(leaf.contains("as a level-3 page: output \(first.string("pa")!) <allocated page> size 0x1000  \(attributes)"),
                     "\(leaf)\nvtop: \(vtop)")

@@ -105,7 +105,7 @@ enum FrameDataCommands {
         let evaluator = TypedEvaluator(context: context)
         let target = try evaluator.parse(left)
         let value = try evaluator.evaluate(right)
-        let formatter = ValueFormatter(evaluator: evaluator)
+        let formatter = TypedDataCommands.valueFormatter(evaluator, format: .natural, raw: false, session)
         // A convenience variable takes the value as it is (a snapshot), as gdb's do.
         if case .register(let name) = target, !isRegisterName(name, session) {
             guard name.first?.isNumber != true else { throw .failed("\(command): history value $\(name) cannot be assigned") }
@@ -155,8 +155,8 @@ enum FrameDataCommands {
             throw .failed("\(command): \(left) is not an lvalue (not in memory or a register of frame 0)")
         }
         let after = try TypedEvaluator(context: session.typedData).evaluate(left)
-        let formatter = TypedDataCommands.valueFormatter(TypedEvaluator(context: session.typedData), format: .natural, raw: false, session)
-        return .message("\(left) = \(try formatter.text(after))", json: try formatter.json(after))
+        let written = TypedDataCommands.valueFormatter(TypedEvaluator(context: session.typedData), format: .natural, raw: false, session)
+        return .message("\(left) = \(try written.text(after))", json: try written.json(after))
     }
 
     static func isRegisterName(_ name: String, _ session: Session) -> Bool {

@@ -818,10 +818,10 @@ public final class DebugAdapter: @unchecked Sendable {
         case .note(let text):
             list = [["name": "(locals)", "value": text, "variablesReference": 0]]
         case .frameCommand(let frame, let line):
-            // gdb's `info locals`/`info args`: until mmdbg has them, the scope says so in one variable.
+            // gdb's `info locals`/`info args`; where they fail (no DWARF scope at this PC) one variable says why.
             _ = try? object("frame \(frame)")
             do { list = namedValues(try json(line)) } catch {
-                list = [["name": "(not yet available)", "value": "`\(line)`: \(error)", "variablesReference": 0]]
+                list = [["name": "(unavailable)", "value": "`\(line)`: \(error)", "variablesReference": 0]]
             }
         case .registers(let frame):
             if let frame { _ = try? object("frame \(frame)") }
