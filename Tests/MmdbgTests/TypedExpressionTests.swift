@@ -129,6 +129,16 @@ struct TypedExpressionTests {
         #expect(throws: CommandError.failed("division by zero")) { try show("1 / (2 - 2)") }
     }
 
+    /// `/a` names what an integer or pointer points at; `/s` is natural (strings stay strings).
+    @Test func addressAndStringFormats() throws {
+        #expect(try show("current", .address) == "0x1030 <tasks+48>")
+        #expect(try show("(long)current + 8", .address) == "0x1038 <tasks+56>")
+        #expect(try show("0", .address) == "0x0")
+        #expect(try show("tasks[1].name", .string) == show("tasks[1].name"))
+        #expect(try show("current", .string) == show("current"))
+        #expect(ValueFormatter.format(letter: "a") == .address && ValueFormatter.format(letter: "s") == .string)
+    }
+
     @Test func membersIndexesPointersAndCasts() throws {
         #expect(try show("tasks[1].pid") == "1")
         #expect(try show("current->pid") == "1")

@@ -80,4 +80,24 @@ extension InspectKernelViews {
         return CommandOutput(blocks: [.text(lines.joined(separator: "\n"))],
                              json: .object([("value", .hex(raw)), ("valid", .bool(raw & 1 != 0)), ("readings", .array(readings))]))
     }
+
+    public func requireWritable(at address: UInt64, count: Int) throws(CommandError) {
+        let context = try context()
+        guard context.sctlr.mmuEnabled, count > 0 else { return }
+        try physically { () throws(CommandError) in
+            let walker = TranslationTableWalker(memory: try memorySource(), context: context)
+            let last = address &+ UInt64(count - 1)
+            var probe = address
+            // Every 4 KiB page the range touches (a larger granule's page is just probed more than once).
+            while true {
+                let translation = try walk { () throws(TranslationError) in try walker.translate(probe) }
+                if let attributes = translation.attributes, translation.fault == nil, !attributes.kernel.write {
+                    throw .failed("\(Hex.format(probe)) is read-only (\(attributes)): not written")
+                }
+                let next = (probe | 0xfff) &+ 1
+                if next == 0 || next > last { break }
+                probe = next
+            }
+        }
+    }
 }

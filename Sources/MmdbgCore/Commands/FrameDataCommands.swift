@@ -61,7 +61,7 @@ enum FrameDataCommands {
         name: "set", group: "data",
         summary: "write a variable, memory through a typed lvalue, a register or a convenience variable; set print raw-values",
         usage: "set var|variable LVALUE = EXPR  |  set print raw-values on|off",
-        details: "LVALUE is a C expression naming memory (mm_current->mm.brk, mm_tasks[1].pid, *(uint32_t *)0x…),\na local or argument of the selected frame, a register ($x0, $pc) or a convenience variable ($name).\nEXPR is converted to LVALUE's type as C assigns. Memory is written through the gdb stub after the same\ndevice-memory check `x` makes (device and unmapped memory are refused); a local held in a register is\nwritten to that register (innermost frame only). The value read back is printed.\n`set print raw-values on` turns the kernel pretty-printers off for every value (`print`, `info locals`,\n`display`), as gdb's setting of that name; `print/r` does it for one value.",
+        details: "LVALUE is a C expression naming memory (mm_current->mm.brk, mm_tasks[1].pid, *(uint32_t *)0x…),\na local or argument of the selected frame, a register ($x0, $pc) or a convenience variable ($name).\nEXPR is converted to LVALUE's type as C assigns. Memory is written through the gdb stub after the same\ndevice-memory check `x` makes (device and unmapped memory are refused), and memory mapped read-only at\nEL1 (kernel text, rodata) is refused too; a local held in a register is\nwritten to that register (innermost frame only). The value read back is printed.\n`set print raw-values on` turns the kernel pretty-printers off for every value (`print`, `info locals`,\n`display`), as gdb's setting of that name; `print/r` does it for one value.",
         examples: ["set var mm_tasks[1].mm.brk = mm_tasks[1].mm.brk", "set var $x9 = $x9", "set variable mm_current->counter = mm_current->counter",
                    "set var $limit = 3 * 7", "set print raw-values on", "set print raw-values off"],
         completions: [.keywords(["var", "variable", "print"]), .symbol]
@@ -142,6 +142,8 @@ enum FrameDataCommands {
             }
             // The same check `x` makes before reading: device and unmapped memory are refused.
             _ = try session.readVirtualMemory(at: address, count: data.count)
+            // And read-only memory (kernel text, rodata) is refused: the kernel could not write it either.
+            try session.kernelViews.requireWritable(at: address, count: data.count)
             try connection.writeMemory(at: address, bytes: data)
             session.invalidateCaches()
         } else if let register = destination.register {
@@ -196,7 +198,7 @@ enum FrameDataCommands {
     static let display = CommandSpec(
         name: "display", group: "data",
         summary: "print an expression at every stop (without arguments: show every display now)",
-        usage: "display[/x|d|u|t|c] [EXPR]",
+        usage: "display[/x|d|u|t|c|a|s] [EXPR]",
         details: "Each display gets a number, as in gdb: `1: mm_current->pid = 1`. It is shown after every stop\n(continue, step, next, finish…) and in --json as the stop's `displays`. A display that cannot be\nevaluated at a stop (a local of another function) shows its error on its line. `undisplay N` removes it.",
         examples: ["display mm_current->pid", "display/x $pc", "display"],
         completions: [.symbol]
@@ -208,7 +210,7 @@ enum FrameDataCommands {
         }
         let letter = args.format
         if let letter, ValueFormatter.format(letter: letter) == nil {
-            throw args.usageError("unknown format /\(letter) (use /x, /d, /u, /t or /c)")
+            throw args.usageError("unknown format /\(letter) (use /x, /d, /u, /t, /c, /a or /s)")
         }
         let text = TypedDataCommands.expressionText(args)
         _ = try TypedEvaluator(context: session.typedData).parse(text)

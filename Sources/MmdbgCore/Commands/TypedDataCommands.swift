@@ -17,10 +17,11 @@ enum TypedDataCommands {
     static let print = CommandSpec(
         name: "print", aliases: ["p"], group: "data",
         summary: "evaluate a C expression over the DWARF types and print its value",
-        usage: "print[/x|d|u|t|c|r|pte] EXPR | print LVALUE = EXPR",
+        usage: "print[/x|d|u|t|c|a|s|r|pte] EXPR | print LVALUE = EXPR",
         details: expressionHelp + """
 
-            /x hex, /d signed, /u unsigned, /t binary, /c character (every integer in the value).
+            /x hex, /d signed, /u unsigned, /t binary, /c character, /a address with its symbol (every integer in
+            the value); /s as natural (char arrays and pointers are strings either way).
             Each result is numbered into the value history: `$3 = 7`, then `print $3 * 2`. In a function, its
             arguments and locals are values (`print t`, `print *t`, `print t->mm.brk` in map_page; `up` first for
             the caller's); one the DWARF does not locate at this PC prints `<optimized out>`.
@@ -40,7 +41,7 @@ enum TypedDataCommands {
         let raw = args.format == "r"
         if let letter = args.format, !raw, letter != "pte" {
             guard let chosen = ValueFormatter.format(letter: letter) else {
-                throw args.usageError("unknown format /\(letter) (use /x, /d, /u, /t, /c, /r or /pte)")
+                throw args.usageError("unknown format /\(letter) (use /x, /d, /u, /t, /c, /a, /s, /r or /pte)")
             }
             format = chosen
         }

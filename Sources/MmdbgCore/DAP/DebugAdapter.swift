@@ -939,8 +939,20 @@ public final class DebugAdapter: @unchecked Sendable {
         guard let name = args["name"] as? String, let text = args["value"] as? String else {
             throw BadRequest(message: "setVariable: `name` and `value` must be strings")
         }
+        // Locals and arguments: `set var` in that frame (memory, or a register of frame 0), read back.
+        if case .frameCommand(let frame, _) = node {
+            _ = try? object("frame \(frame)")
+            let result = session.execute(line: "set var \(name) = \(text)")
+            switch result.outcome {
+            case .failure(let error): throw BadRequest(message: error.description)
+            case .success(let output):
+                var shown = renderer.render(output).trimmingCharacters(in: .whitespacesAndNewlines)
+                if let equals = shown.range(of: " = ") { shown = String(shown[equals.upperBound...]) }
+                return ["value": shown, "variablesReference": 0]
+            }
+        }
         guard case .registers(let frame) = node, frame == 0 || frame == nil else {
-            throw BadRequest(message: "setVariable: only the registers of frame 0 can be set")
+            throw BadRequest(message: "setVariable: registers of frame 0, locals and arguments can be set")
         }
         let target = try session.requireStoppedTarget(for: "setVariable")
         let value = try session.evaluate(text)

@@ -3,7 +3,9 @@ import DebugInfo
 /// Prints typed values as gdb does (`{pid = 1, state = 2, name = "init", '\000' <repeats 11 times>}`),
 /// or as a JSON tree (`--json`): structs are objects, arrays lists, pointers `"0x…"` strings.
 public struct ValueFormatter {
-    public enum Format: Equatable, Sendable { case natural, hex, decimal, unsigned, binary, character }
+    /// `/s` (`string`) prints as natural does (gdb: char arrays and pointers as strings, the rest as usual);
+    /// `/a` (`address`) prints every integer and pointer as `0x… <symbol+offset>`.
+    public enum Format: Equatable, Sendable { case natural, hex, decimal, unsigned, binary, character, address, string }
     public let evaluator: TypedEvaluator
     public var format: Format
     /// gdb's `print elements`: arrays and strings are cut after this many.
@@ -20,6 +22,9 @@ public struct ValueFormatter {
         self.format = format
     }
 
+    /// Natural formatting (`/s` is natural for everything but what it changes nothing for).
+    var isNatural: Bool { format == .natural || format == .string }
+
     /// The format letter of `print/x` (`x d u t c`), or nil when unknown.
     public static func format(letter: String) -> Format? {
         switch letter {
@@ -28,6 +33,8 @@ public struct ValueFormatter {
         case "u": return .unsigned
         case "t": return .binary
         case "c": return .character
+        case "a": return .address
+        case "s": return .string
         default: return nil
         }
     }
@@ -53,7 +60,7 @@ public struct ValueFormatter {
     public func text(_ value: TypedValue, depth: Int) throws(CommandError) -> String {
         guard depth < Self.maximumDepth else { return "{...}" }
         if value.unavailable != nil { return "<optimized out>" }
-        if format == .natural, let printer = prettyPrinter, let shown = try printer.text(value, formatter: self, depth: depth) {
+        if isNatural, let printer = prettyPrinter, let shown = try printer.text(value, formatter: self, depth: depth) {
             return shown
         }
         let type = value.type.resolved
@@ -74,7 +81,7 @@ public struct ValueFormatter {
             let count = Int(min(type.count ?? 0, UInt64(Int32.max)))
             let bytes = try evaluator.bytes(of: value)
             let size = Int(element.size)
-            if element.isCharacter, format == .natural { return quoted(bytes) }
+            if element.isCharacter, isNatural { return quoted(bytes) }
             guard size > 0 else { return "{}" }
             var items: [String] = []
             var index = 0
@@ -104,7 +111,7 @@ public struct ValueFormatter {
             return "{\(value.type)} \(Hex.format(address))" + (evaluator.context.symbolize(address).map { " <\($0)>" } ?? "")
         case .pointer:
             let raw = try evaluator.scalar(value)
-            if format != .natural { return integerText(raw, value.type) }
+            if !isNatural { return integerText(raw, value.type) }
             if raw == 0, type.name == "Optional" { return "nil" }  // Swift's Optional of a pointer
             var text = Hex.format(raw)
             if let symbol = evaluator.context.symbolize(raw) { text += " <\(symbol)>" }
@@ -112,18 +119,18 @@ public struct ValueFormatter {
             return text
         case .enumeration:
             let raw = try evaluator.scalar(value)
-            if format == .natural, let name = type.enumerators.first(where: { UInt64(bitPattern: $0.value) == raw })?.name { return name }
+            if isNatural, let name = type.enumerators.first(where: { UInt64(bitPattern: $0.value) == raw })?.name { return name }
             return integerText(raw, value.type)
         case .base, .typedef, .const, .volatile:
-            if type.encoding == .float, format == .natural {
+            if type.encoding == .float, isNatural {
                 let bytes = try evaluator.bytes(of: value)
                 var raw: UInt64 = 0
                 for (i, byte) in bytes.prefix(8).enumerated() { raw |= UInt64(byte) << (8 * UInt64(i)) }
                 return type.size == 4 ? "\(Float(bitPattern: UInt32(truncatingIfNeeded: raw)))" : "\(Double(bitPattern: raw))"
             }
             let raw = try evaluator.scalar(value)
-            if type.encoding == .boolean, format == .natural { return raw == 0 ? "false" : raw == 1 ? "true" : "\(raw)" }
-            if (type.isCharacter && format == .natural) || format == .character {
+            if type.encoding == .boolean, isNatural { return raw == 0 ? "false" : raw == 1 ? "true" : "\(raw)" }
+            if (type.isCharacter && isNatural) || format == .character {
                 let byte = UInt8(truncatingIfNeeded: raw)
                 return "\(value.type.isSigned ? String(Int8(bitPattern: byte)) : String(byte)) \(Self.charLiteral(byte))"
             }
@@ -141,7 +148,10 @@ public struct ValueFormatter {
         case .decimal:
             let shift = 64 - size * 8
             return String(Int64(bitPattern: raw << shift) >> Int64(shift))
-        case .natural, .character:
+        case .address:
+            let address = raw & mask
+            return Hex.format(address) + (address == 0 ? "" : evaluator.context.symbolize(address).map { " <\($0)>" } ?? "")
+        case .natural, .character, .string:
             return type.isSigned && !type.isPointer ? String(Int64(bitPattern: raw)) : String(raw & mask)
         }
     }

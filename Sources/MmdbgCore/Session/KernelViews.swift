@@ -71,6 +71,9 @@ public protocol KernelViews: AnyObject {
     func pagePoolNote(_ physicalAddress: UInt64) -> String?
     /// A leaf descriptor's attribute bits as `vtop` prints them (`k:rw- u:rw- Normal … AF nG`); nil when unknown.
     func leafAttributesText(_ raw: UInt64) -> String?
+    /// Refuses with one line when any page of [address, address+count) is mapped read-only at EL1
+    /// (`set var` does not write what the kernel itself could not); MMU off: everything is writable.
+    func requireWritable(at address: UInt64, count: Int) throws(CommandError)
     /// `print/pte`: a 64-bit value decoded as a translation descriptor, every reading its type bits allow.
     func descriptorReadings(_ raw: UInt64) throws(CommandError) -> CommandOutput
     /// Forgets everything read from the stopped target (it resumed or was written).
