@@ -69,6 +69,17 @@ extension SystemTests {
             #expect(leaf.contains("as a level-3 page: output \(first.string("pa")!) <allocated page> size 0x1000  \(attributes)"),
                     "\(leaf)\nvtop: \(vtop)")
             #expect(try text("print/pte 0").contains("invalid (bit 0 clear)"))
+
+            // set var refuses what the kernel maps read-only at EL1 (its const mm_layout in .rodata, its text)
+            // in one line naming the mapping, and leaves it as it was.
+            let version = try text("print mm_layout.version")
+            let rodata = session.execute(line: "set var mm_layout.version = 99")
+            #expect(!rodata.succeeded && "\(String(describing: rodata.error))".contains("is read-only (k:r--"), "\(String(describing: rodata.error))")
+            #expect(try text("print mm_layout.version") == version)
+            let code = try text("x/1wx map_page")
+            let textWrite = session.execute(line: "set var *(int *)&map_page = 0")
+            #expect(!textWrite.succeeded && "\(String(describing: textWrite.error))".contains("is read-only (k:r-x"), "\(String(describing: textWrite.error))")
+            #expect(try text("x/1wx map_page") == code)
             let refused = session.execute(line: "print/pte mm_current->mm")
             #expect(!refused.succeeded && "\(String(describing: refused.error))".contains("not a 64-bit value"))
         }

@@ -42,7 +42,7 @@ public struct ValueFormatter {
     /// The value as the top level of `print` shows it: pointers carry their type, `(struct mm_task *) 0x…`.
     public func text(_ value: TypedValue) throws(CommandError) -> String {
         let body = try text(value, depth: 0)
-        if value.type.isPointer, format == .natural, !pointsToPlainChar(value.type) { return "(\(value.type)) \(body)" }
+        if value.type.isPointer, isNatural, !pointsToPlainChar(value.type) { return "(\(value.type)) \(body)" }
         return body
     }
 
