@@ -126,26 +126,30 @@ do {
 
     // 4. Typed data: `print *mm_current`, whole process, and what repeating it costs on the same stop.
     let printLine = "print *mm_current"
-    let session2 = Session()
-    session2.symbols = try ELFSymbolTable(path: kernel)
-    try session2.attach(to: address)
-    guard let client2 = (session2.target as? GdbTarget)?.client else { throw Bench.Failure(description: "not a gdbstub target") }
-    let beforePrint = client2.traffic
-    let firstPrint = session2.execute(line: printLine)
-    let middlePrint = client2.traffic
-    for _ in 0..<10 { _ = session2.execute(line: printLine) }
-    let afterPrint = client2.traffic
-    guard firstPrint.succeeded else { throw Bench.Failure(description: "\(printLine): \(String(describing: firstPrint.error))") }
-    _ = session2.execute(line: "disconnect")
-    print("\(printLine) round trips  first at a stop: \(middlePrint.exchanges - beforePrint.exchanges) batches; "
-          + "10 more on the same stop: \(afterPrint.exchanges - middlePrint.exchanges) (goal: 0)")
+    for direct in [true, false] {
+        let session2 = Session()
+        session2.connection.directMemory = direct
+        session2.symbols = try ELFSymbolTable(path: kernel)
+        try session2.attach(to: address)
+        guard let client2 = (session2.target as? GdbTarget)?.client else { throw Bench.Failure(description: "not a gdbstub target") }
+        let beforePrint = client2.traffic
+        let firstPrint = session2.execute(line: printLine)
+        let middlePrint = client2.traffic
+        for _ in 0..<10 { _ = session2.execute(line: printLine) }
+        let afterPrint = client2.traffic
+        guard firstPrint.succeeded else { throw Bench.Failure(description: "\(printLine): \(String(describing: firstPrint.error))") }
+        _ = session2.execute(line: "disconnect")
+        print("\(printLine) round trips (\(direct ? "guest RAM read directly" : "--memory gdbstub"))  first at a stop: "
+              + "\(middlePrint.exchanges - beforePrint.exchanges) batches; 10 more on the same stop: \(afterPrint.exchanges - middlePrint.exchanges) (goal: 0)")
+    }
     ours = []; theirs = []
     var ourPrint = "", theirPrint = ""
     for _ in 0..<runs {
         let mine = try ChildProcess.run(mmdbg, ["attach", address, "--elf", kernel, "-ex", "print/r *mm_current", "-ex", "disconnect"], timeout: 120)
         guard mine.status == 0 else { throw Bench.Failure(description: "mmdbg: \(mine.combined.suffix(400))") }
         ours.append(mine.seconds)
-        ourPrint = mine.stdout.split(separator: "\n").first { $0.hasPrefix("{") }.map(String.init) ?? ""
+        // Both number the value ($1 = …): compare what follows.
+        ourPrint = mine.stdout.split(separator: "\n").first { $0.hasPrefix("$1 = ") }.map { String($0.dropFirst(5)) } ?? ""
         let reference = try ChildProcess.run(gdb, ["-batch", "-nx", "-ex", "set pagination off", "-ex", "set width 0", "-ex", "file \(kernel)",
                                                    "-ex", "target remote \(address)", "-ex", "set language c", "-ex", "print *mm_current",
                                                    "-ex", "disconnect"], timeout: 120)

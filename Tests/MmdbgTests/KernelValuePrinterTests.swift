@@ -70,6 +70,15 @@ extension SystemTests {
                     "\(leaf)\nvtop: \(vtop)")
             #expect(try text("print/pte 0").contains("invalid (bit 0 clear)"))
 
+            // At one stop, repeated prints are served from the session's caches: no stub round trip.
+            let client = try #require((session.target as? GdbTarget)?.client)
+            _ = try text("print *mm_current")
+            let exchanges = client.traffic.exchanges
+            _ = try text("print *mm_current")
+            _ = try text("print mm_current->mm.user_pages")
+            _ = try text("print mm_current->name")
+            #expect(client.traffic.exchanges == exchanges, "\(client.traffic.exchanges - exchanges) round trips for prints already cached")
+
             // set var refuses what the kernel maps read-only at EL1 (its const mm_layout in .rodata, its text)
             // in one line naming the mapping, and leaves it as it was.
             let version = try text("print mm_layout.version")

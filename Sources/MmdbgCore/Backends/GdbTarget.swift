@@ -87,8 +87,11 @@ public final class GdbTarget: DebugTarget {
     }
 
     public func writeMemory(at address: UInt64, bytes: [UInt8]) throws(CommandError) {
+        memoryWrites += 1
         try call { () throws(GdbError) in try client.writeMemory(at: address, bytes: bytes) }
     }
+
+    public private(set) var memoryWrites = 0
 
     public func insertBreakpoint(_ kind: BreakpointKind, at address: UInt64, length: Int) throws(CommandError) {
         try call { () throws(GdbError) in try client.setBreakpoint(GdbTarget.kind(kind), at: address, length: length) }

@@ -19,6 +19,10 @@ public final class InspectKernelViews: KernelViews {
     private var guardedReader: GuardedMemoryReader?
     private var cachedContext: TranslationContext?
     private var cachedInspector: KernelInspector?
+    /// Virtual pages read at this stop (`cachedPages`), for the target memory and write count they were read at.
+    private var pageCache: [UInt64: [UInt8]] = [:]
+    private var pageCacheWrites = -1
+    private weak var pageCacheMemory: WritableMemorySource?
     /// The page pool and its free list at this stop (`pagePoolNote`).
     var cachedFreePages: (PagePoolCounters, Set<UInt64>)?
     /// Page tables as they were at the previous stop (captured before each resume).
@@ -33,6 +37,7 @@ public final class InspectKernelViews: KernelViews {
         cachedContext = nil
         cachedInspector = nil
         cachedFreePages = nil
+        pageCache.removeAll()
     }
 
     // MARK: inputs
@@ -144,9 +149,54 @@ public final class InspectKernelViews: KernelViews {
             reader = GuardedMemoryReader(memory: memory, context: context)
             guardedReader = reader
         }
-        do throws(GuardedReadError) { return try reader.read(virtual: address, length: count) } catch {
-            throw .target(error.description)
+        return try cachedPages(at: address, count: count, memory: memory) { (start, length) throws(CommandError) in
+            do throws(GuardedReadError) { return try reader.read(virtual: start, length: length) } catch {
+                throw .target(error.description)
+            }
         }
+    }
+
+    /// Virtual reads of this stop, kept by 4 KiB page: `print` of the same value again, or of
+    /// another member of a struct already read, costs no round trip (the goal for typed data).
+    /// A page is read whole only when it is mapped and not Device memory (the guard has
+    /// checked it; a 4 KiB page shares one mapping under every granule). A read the page
+    /// cannot serve (an unmapped or device page, or one over 64 KiB) goes to `read` as it is,
+    /// uncached, so its error names the address asked for. Dropped at `invalidate()` (resume,
+    /// CPU switch) and when the target has taken a write since.
+    private func cachedPages(at address: UInt64, count: Int, memory: WritableMemorySource,
+                             _ read: (UInt64, Int) throws(CommandError) -> [UInt8]) throws(CommandError) -> [UInt8] {
+        let writes = session.target?.memoryWrites ?? -1
+        guard writes >= 0, count > 0, count <= 64 * 1024 else { return try read(address, count) }
+        if pageCacheWrites != writes || pageCacheMemory !== memory {
+            pageCache.removeAll()
+            pageCacheWrites = writes
+            pageCacheMemory = memory
+        }
+        var result: [UInt8] = []
+        result.reserveCapacity(count)
+        var next = address
+        var remaining = count
+        while remaining > 0 {
+            let page = next & ~UInt64(0xfff)
+            let offset = Int(next - page)
+            let length = min(remaining, 4096 - offset)
+            let bytes: [UInt8]
+            if let cached = pageCache[page] {
+                bytes = cached
+            } else if let whole = try? read(page, 4096), whole.count == 4096 {
+                pageCache[page] = whole
+                bytes = whole
+            } else {
+                result += try read(next, length)
+                next &+= UInt64(length)
+                remaining -= length
+                continue
+            }
+            result += bytes[offset..<(offset + length)]
+            next &+= UInt64(length)
+            remaining -= length
+        }
+        return result
     }
 
     public func targetWillResume() {

@@ -16,6 +16,9 @@ public protocol DebugTarget: AnyObject {
     func readMemory(at address: UInt64, count: Int, physical: Bool) throws(CommandError) -> [UInt8]
     /// Writes memory of the stopped target (virtual, through the CPU's translation).
     func writeMemory(at address: UInt64, bytes: [UInt8]) throws(CommandError)
+    /// How many `writeMemory` calls this target has taken: a cache of guest memory filled at an
+    /// earlier count is stale, whoever wrote (a command, an injection, the DAP adapter).
+    var memoryWrites: Int { get }
     /// Guest memory as Inspect reads it (batched, virtual and physical), for
     /// the walker, the kernel views and fault injection.
     var memory: WritableMemorySource { get }
@@ -58,6 +61,8 @@ public protocol DebugTarget: AnyObject {
 }
 
 extension DebugTarget {
+    /// Doubles that do not count writes: their memory is never cached across a write.
+    public var memoryWrites: Int { -1 }
     /// A target with one CPU (doubles that do not model several).
     public func cpuNumbers() throws(CommandError) -> [Int] { [1] }
     public func selectCPU(_ cpu: Int) throws(CommandError) {
