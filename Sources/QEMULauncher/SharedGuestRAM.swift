@@ -144,3 +144,19 @@ final class SharedRAMFile: @unchecked Sendable {
         return (UInt64(bytes.rounded(.up)) + alignment - 1) / alignment * alignment
     }
 }
+
+extension SharedGuestRAM {
+    /// Maps the whole of guest RAM read-write (through `/proc/self/fd`, since the file is
+    /// unlinked and the launcher's descriptor is read-only); nil if that fails. For whole-RAM
+    /// restores while the vCPUs are stopped, followed by a `loadvm`: its CPU post-load flushes
+    /// QEMU's translated code, which a write through the file alone would leave stale (every
+    /// other write goes through the gdbstub). Unmap with `munmap(pointer, Int(size))`.
+    public func mapWritable() -> UnsafeMutableRawPointer? {
+        let writable = open("/proc/self/fd/\(fileDescriptor)", O_RDWR | O_CLOEXEC)
+        guard writable >= 0 else { return nil }
+        defer { close(writable) }
+        let mapped = mmap(nil, Int(size), PROT_READ | PROT_WRITE, MAP_SHARED, writable, 0)
+        guard let mapped, mapped != MAP_FAILED else { return nil }
+        return mapped
+    }
+}

@@ -5,8 +5,10 @@
 //      call, then finish), and time `last-write` on the task's mm.brk, without extra
 //      snapshots and with a `savevm` every --spacing instructions (default 500000).
 //   --append passes a kernel command line (a longer recording: e.g. 'tests=sleep,preempt').
+//   --memory sets the guest RAM of both runs (default: QEMUConfiguration's, what
+//   `--record` uses); the recording's manifest notes it and the replay uses it.
 //
-//   scripts/build-kernel.sh && swift run -c release timetravel-bench [--runs 5] [--spacing 500000] [--append TEXT]
+//   scripts/build-kernel.sh && swift run -c release timetravel-bench [--runs 5] [--spacing 500000] [--append TEXT] [--memory 32M]
 import FaultInjection
 import Foundation
 import Inspect
@@ -16,11 +18,12 @@ import TestSupport
 
 func seconds(_ value: Double) -> String { String(format: "%.3f s", value) }
 
-func bootToPowerOff(kernel: String, append: String?, record: String?) throws -> Double {
+func bootToPowerOff(kernel: String, append: String?, memory: String, record: String?) throws -> Double {
     var configuration = QEMUConfiguration(kernel: kernel)
     configuration.icountShift = Recording.defaultIcountShift
     configuration.append = append
-    if let record { configuration = try Recording.prepare(record, configuration: configuration) }
+    configuration.memory = memory
+    if let record { configuration = try Recording.prepare(record, configuration: configuration, memory: memory) }
     let (qemu, elapsed) = try Bench.timed { () throws -> QEMUInstance in
         let qemu = try QEMUInstance(configuration)
         _ = try qemu.waitForExit(timeout: 300)
@@ -62,16 +65,17 @@ do {
     let runs = Int(Bench.option("--runs") ?? "") ?? 5
     let spacing = UInt64(Bench.option("--spacing") ?? "") ?? 500_000
     let append = Bench.option("--append")
+    let memory = Bench.option("--memory") ?? QEMUConfiguration(kernel: kernel).memory
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("timetravel-bench-\(getpid())").path
     defer { try? FileManager.default.removeItem(atPath: scratch) }
     var plain: [Double] = [], recorded: [Double] = []
     for run in 0..<runs {
-        plain.append(try bootToPowerOff(kernel: kernel, append: append, record: nil))
+        plain.append(try bootToPowerOff(kernel: kernel, append: append, memory: memory, record: nil))
         let directory = (scratch as NSString).appendingPathComponent("run\(run)")
-        recorded.append(try bootToPowerOff(kernel: kernel, append: append, record: directory))
+        recorded.append(try bootToPowerOff(kernel: kernel, append: append, memory: memory, record: directory))
     }
     let (p, r) = (Bench.median(plain), Bench.median(recorded))
-    print("boot to power-off, median of \(runs): plain -icount \(seconds(p)), recorded \(seconds(r)), overhead ×\(String(format: "%.2f", r / p))")
+    print("guest RAM \(memory); boot to power-off, median of \(runs): plain -icount \(seconds(p)), recorded \(seconds(r)), overhead ×\(String(format: "%.2f", r / p))")
     let recording = (scratch as NSString).appendingPathComponent("run0")
     let events = (try? FileManager.default.attributesOfItem(atPath: (recording as NSString).appendingPathComponent("events.rr"))[.size] as? Int) ?? 0
     print("recording: \(events) bytes of event log")

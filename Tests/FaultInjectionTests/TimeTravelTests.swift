@@ -71,6 +71,7 @@ struct TimeTravelSystemTests {
         #expect(manifest.image == (try ImageIdentity.of(path: kernel)))
         #expect(manifest.qemuVersion.contains("QEMU emulator version"))
         #expect(manifest.qemuArguments.contains { $0.contains("rr=record") })
+        #expect(manifest.memory == QEMUConfiguration(kernel: kernel).memory)
         let transcript = try String(contentsOfFile: (directory as NSString).appendingPathComponent(manifest.transcript), encoding: .utf8)
         #expect(transcript.contains("[TEST] brk ok") && transcript.contains("[BOOT] power off"))
 

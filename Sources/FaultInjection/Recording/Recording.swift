@@ -20,6 +20,9 @@ public struct RecordingManifest: Codable, Sendable, Equatable {
     /// QEMU's command line when it recorded.
     public var qemuArguments: [String]
     public var icountShift: Int
+    /// Guest RAM (`-m`) it was recorded with; a replay must use the same (the snapshots hold
+    /// that much RAM). Absent in recordings made before it was noted: QEMUConfiguration's default.
+    public var memory: String?
     /// `-append`, if the kernel had a command line.
     public var append: String?
     public var eventLog = "events.rr"
@@ -54,8 +57,9 @@ public enum Recording {
     public static let defaultIcountShift = 4
 
     /// Prepares `directory` (created; must not hold a recording already) and returns
-    /// `configuration` set to record into it.
-    public static func prepare(_ directory: String, configuration: QEMUConfiguration) throws(RecordingError) -> QEMUConfiguration {
+    /// `configuration` set to record into it, with `memory` as guest RAM when given (the
+    /// manifest notes it; its replay uses the same).
+    public static func prepare(_ directory: String, configuration: QEMUConfiguration, memory: String? = nil) throws(RecordingError) -> QEMUConfiguration {
         let fm = FileManager.default
         if fm.fileExists(atPath: path(directory, RecordingManifest.fileName)) {
             throw .failed("\(directory) already holds a recording (remove it or choose another folder)")
@@ -69,6 +73,7 @@ public enum Recording {
             throw .failed("cannot create the snapshot image: \(error.description)")
         }
         var configuration = configuration
+        if let memory { configuration.memory = memory }
         configuration.icountShift = configuration.icountShift ?? defaultIcountShift
         configuration.icountSleep = false
         configuration.recordReplay = RecordReplay(mode: .record, eventLog: path(directory, "events.rr"), snapshotImage: image)
@@ -88,6 +93,7 @@ public enum Recording {
         }
         var manifest = RecordingManifest(kernel: URL(fileURLWithPath: configuration.kernel).standardizedFileURL.path, image: image, qemuVersion: version,
                                          qemuArguments: arguments, icountShift: configuration.icountShift ?? defaultIcountShift,
+                                         memory: configuration.memory,
                                          append: configuration.append, trace: nil, scenario: trace?.scenario,
                                          recordedAt: ISO8601DateFormatter().string(from: started),
                                          seconds: Date().timeIntervalSince(started))
@@ -154,6 +160,7 @@ public enum Recording {
         configuration.stoppedAtEntry = true
         configuration.icountShift = manifest.icountShift
         configuration.icountSleep = false
+        if let memory = manifest.memory { configuration.memory = memory }
         configuration.append = manifest.append
         configuration.recordReplay = RecordReplay(mode: .replay, eventLog: path(directory, manifest.eventLog), snapshotImage: scratch)
         return (configuration, manifest)
