@@ -106,26 +106,12 @@ extension DebugInfoFile {
             }
         }
         result = inherited
-        func walk(_ parent: inout Dwarf_Die, depth: Int) {
-            var child = Dwarf_Die()
-            var status = dwarf_child(&parent, &child)
-            while status == 0 {
-                let tag = Int(dwarf_tag(&child))
-                if tag == DW_TAG_formal_parameter || tag == DW_TAG_variable {
-                    // Top-level instances of the abstract origin are in `inherited` already.
-                    if !(hasOrigin && depth == 0 && dwarf_hasattr(&child, UInt32(DW_AT_abstract_origin)) != 0) {
-                        result.append(variable(&child))
-                    }
-                } else if tag == DW_TAG_lexical_block, depth < 64 {
-                    let rangeless = dwarf_hasattr(&child, UInt32(DW_AT_low_pc)) == 0 && dwarf_hasattr(&child, UInt32(DW_AT_ranges)) == 0
-                    if rangeless || dwarf_haspc(&child, pc) == 1 { walk(&child, depth: depth + 1) }
-                }
-                var next = Dwarf_Die()
-                status = dwarf_siblingof(&child, &next)
-                child = next
+        Self.forEachVariable(in: &scope, at: pc) { die, depth in
+            // Top-level instances of the abstract origin are in `inherited` already.
+            if !(hasOrigin && depth == 0 && dwarf_hasattr(&die, UInt32(DW_AT_abstract_origin)) != 0) {
+                result.append(variable(&die))
             }
         }
-        walk(&scope, depth: 0)
         return result
     }
 }

@@ -30,13 +30,22 @@ extension DebugInfoFile {
             throw .notFound("no function scope covers 0x\(String(pc, radix: 16))")
         }
         var result: [ScopeVariable] = []
+        Self.forEachVariable(in: &function, at: pc) { die, _ in
+            result.append(Self.variable(&die, at: pc, isParameter: Int(dwarf_tag(&die)) == DW_TAG_formal_parameter))
+        }
+        return result
+    }
+
+    /// Calls `body` with each parameter and variable DIE of `scope` and of the lexical blocks in it
+    /// that hold `pc` (or have no range), in DWARF order, with the block depth (0: `scope` itself).
+    static func forEachVariable(in scope: inout Dwarf_Die, at pc: UInt64, _ body: (inout Dwarf_Die, Int) -> Void) {
         func walk(_ parent: inout Dwarf_Die, depth: Int) {
             var child = Dwarf_Die()
             var status = dwarf_child(&parent, &child)
             while status == 0 {
                 let tag = Int(dwarf_tag(&child))
                 if tag == DW_TAG_formal_parameter || tag == DW_TAG_variable {
-                    result.append(Self.variable(&child, at: pc, isParameter: tag == DW_TAG_formal_parameter))
+                    body(&child, depth)
                 } else if tag == DW_TAG_lexical_block, depth < 64 {
                     let rangeless = dwarf_hasattr(&child, UInt32(DW_AT_low_pc)) == 0 && dwarf_hasattr(&child, UInt32(DW_AT_ranges)) == 0
                     if rangeless || dwarf_haspc(&child, pc) == 1 { walk(&child, depth: depth + 1) }
@@ -46,8 +55,7 @@ extension DebugInfoFile {
                 child = next
             }
         }
-        walk(&function, depth: 0)
-        return result
+        walk(&scope, depth: 0)
     }
 
     private static func variable(_ die: inout Dwarf_Die, at pc: UInt64, isParameter: Bool) -> ScopeVariable {
